@@ -1,0 +1,60 @@
+"""The torch ``Dataset`` that hands the network tabular rows and posters per item."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["HybridDataset"]
+
+
+class HybridDataset(Dataset):
+    """Rows of the encoded table plus their posters, decoded when an item is read.
+
+    Items are ``(x, y)`` with ``x`` a dict that :class:`HybridModule` receives as
+    keyword arguments: ``tabular`` (float32, ``(k,)``), and when there are posters,
+    ``image`` (float32, ``(3, s, s)``, zeros for a missing poster) and ``has_image``
+    (float32, ``(1,)``). Posters are decoded here, so DataLoader workers decode them
+    in parallel and only one batch of images is in memory at a time.
+
+    Parameters
+    ----------
+    tabular : ndarray of shape (n, k)
+    paths : ndarray of shape (n,) of str or None, or None
+        Poster paths (None for a missing poster); None for a tabular-only model.
+    y : ndarray of shape (n, 1), or None
+    loader : PosterLoader, default=None
+        Decodes the posters; required when ``paths`` is given.
+    """
+
+    def __init__(self, tabular, paths=None, y=None, loader=None):
+        self.tabular = np.ascontiguousarray(tabular, dtype=np.float32)
+        self.paths = paths
+        self.y = None if y is None else np.asarray(y, dtype=np.float32).reshape(-1, 1)
+        self.loader = loader
+        if paths is not None and loader is None:
+            raise ValueError("HybridDataset needs a PosterLoader to decode posters.")
+        if paths is not None and len(paths) != len(self.tabular):
+            raise ValueError(
+                f"{len(paths)} poster paths for {len(self.tabular)} tabular rows."
+            )
+        if self.y is not None and len(self.y) != len(self.tabular):
+            raise ValueError(f"{len(self.y)} targets for {len(self.tabular)} rows.")
+
+    def __len__(self) -> int:
+        return len(self.tabular)
+
+    def __getitem__(self, i: int):
+        x = {"tabular": torch.from_numpy(self.tabular[i])}
+        if self.paths is not None:
+            image = self.loader.load(self.paths[i])
+            size = int(self.loader.image_size)
+            if image is None:
+                x["image"] = torch.zeros(3, size, size)
+                x["has_image"] = torch.zeros(1)
+            else:
+                x["image"] = torch.from_numpy(image)
+                x["has_image"] = torch.ones(1)
+        y = torch.zeros(1) if self.y is None else torch.from_numpy(self.y[i])
+        return x, y

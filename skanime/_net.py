@@ -1,0 +1,159 @@
+"""``HybridNet``: the skorch regressor that trains :class:`HybridModule`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from skorch import NeuralNetRegressor
+from skorch.callbacks import EpochScoring
+from skorch.dataset import ValidSplit
+from skorch.utils import to_numpy
+
+from ._dataset import HybridDataset
+from ._module import HybridModule
+from ._posters import PosterLoader
+from .exceptions import ShapeMismatchError
+
+__all__ = ["HybridNet", "mean_absolute_error", "mean_absolute_percentage_error"]
+
+
+def mean_absolute_error(net, X, y) -> float:
+    """MAE of ``net`` on ``(X, y)``, in score points (a skorch scoring callable)."""
+    y_true = to_numpy(y).reshape(-1) if torch.is_tensor(y) else np.ravel(y)
+    return float(np.mean(np.abs(net.predict(X).reshape(-1) - y_true)))
+
+
+def mean_absolute_percentage_error(net, X, y) -> float:
+    """MAPE of ``net`` on ``(X, y)``, in percent as in the paper (a scoring callable)."""
+    y_true = to_numpy(y).reshape(-1) if torch.is_tensor(y) else np.ravel(y)
+    error = np.abs(net.predict(X).reshape(-1) - y_true)
+    return float(100.0 * np.mean(error / np.maximum(np.abs(y_true), 1e-8)))
+
+
+class HybridNet(NeuralNetRegressor):
+    """skorch's ``NeuralNetRegressor`` for :class:`HybridModule` (Adam, MSE loss).
+
+    What it adds to skorch:
+
+    * ``X`` may be the pandas output of :func:`make_tabular_encoder`: columns whose
+      name starts with ``poster_prefix`` hold poster paths and are decoded per batch
+      by ``poster_loader`` inside a :class:`HybridDataset`; all other columns form the
+      float32 tabular input. A dict ``{"tabular": ..., "poster": ...}`` and a plain
+      2-D array (tabular only) work too.
+    * The module's tabular width, whether it has a poster branch, and the target's
+      mean and standard deviation are discovered from the data at ``fit``
+      (``module__n_tabular``, ``module__with_image``, ``module__target_mean``,
+      ``module__target_std``), as skorch's ``InputShapeSetter`` does.
+    * A 1-D ``y`` is reshaped to ``(n, 1)`` to match the network's output, and
+      :meth:`get_loss` refuses mismatched shapes, so ``MSELoss`` can never broadcast
+      to an ``(n, n)`` matrix. ``predict`` returns a 1-D array.
+    * Validation MAE and MAPE (percent) are scored every epoch, on the training
+      batches too, and kept in ``history_`` as ``train_mae``, ``valid_mae``,
+      ``train_mape`` and ``valid_mape``.
+
+    Parameters
+    ----------
+    module : type or nn.Module, default=HybridModule
+    poster_loader : PosterLoader, default=None
+        Decodes the posters; a default :class:`PosterLoader` if None.
+    poster_prefix : str, default="poster__"
+        Prefix of the poster-path column in a DataFrame ``X``.
+    criterion, optimizer, train_split, **kwargs
+        As in skorch (defaults: ``MSELoss``, ``Adam``, a 20% validation split).
+    """
+
+    def __init__(
+        self,
+        module=HybridModule,
+        *args,
+        criterion=torch.nn.MSELoss,
+        optimizer=torch.optim.Adam,
+        train_split=ValidSplit(0.2),
+        poster_loader=None,
+        poster_prefix="poster__",
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            optimizer=optimizer,
+            train_split=train_split,
+            **kwargs,
+        )
+        self.poster_loader = poster_loader
+        self.poster_prefix = poster_prefix
+
+    @property
+    def _default_callbacks(self):
+        callbacks = list(super()._default_callbacks)
+        scores = [
+            (f"{split}_{name}", EpochScoring(
+                scoring, lower_is_better=True, on_train=split == "train",
+                name=f"{split}_{name}",
+            ))
+            for name, scoring in [
+                ("mae", mean_absolute_error),
+                ("mape", mean_absolute_percentage_error),
+            ]
+            for split in ("train", "valid")
+        ]
+        # print_log must stay last so that it shows the scores of the epoch
+        return callbacks[:-1] + scores + callbacks[-1:]
+
+    def _split_inputs(self, X):
+        """Return ``(tabular, paths)`` from any accepted form of ``X``."""
+        if isinstance(X, dict):
+            paths = X.get("poster")
+            return X["tabular"], None if paths is None else np.asarray(paths, object)
+        if isinstance(X, pd.DataFrame):
+            poster = [c for c in X.columns if str(c).startswith(self.poster_prefix)]
+            if len(poster) > 1:
+                raise ValueError(f"Several poster columns found: {poster}.")
+            tabular = X.drop(columns=poster).to_numpy(dtype=np.float32, na_value=np.nan)
+            paths = X[poster[0]].to_numpy(dtype=object) if poster else None
+            return tabular, paths
+        return np.asarray(X, dtype=np.float32), None
+
+    def get_dataset(self, X, y=None):
+        """Wrap ``X`` (and ``y``) in a :class:`HybridDataset`."""
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        tabular, paths = self._split_inputs(X)
+        loader = self.poster_loader if self.poster_loader is not None else PosterLoader()
+        return HybridDataset(tabular, paths, y, loader=loader)
+
+    def fit(self, X, y, **fit_params):
+        """Fit the network; the module's input width and target scale come from data."""
+        if isinstance(X, torch.utils.data.Dataset):
+            return super().fit(X, y, **fit_params)
+        y = np.asarray(y, dtype=np.float32)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        tabular, paths = self._split_inputs(X)
+        std = float(y.std()) if len(y) > 1 else 1.0
+        discovered = {
+            "module__n_tabular": tabular.shape[1],
+            "module__with_image": paths is not None,
+            "module__target_mean": float(y.mean()),
+            "module__target_std": std if std > 0 else 1.0,
+        }
+        for key, value in discovered.items():
+            setattr(self, key, value)
+        return super().fit(X, y, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """MSE loss; raises :class:`ShapeMismatchError` unless the shapes match."""
+        y_true = torch.as_tensor(y_true, device=y_pred.device)
+        if y_pred.shape != y_true.shape:
+            raise ShapeMismatchError(
+                f"Network output has shape {tuple(y_pred.shape)} but the target has "
+                f"shape {tuple(y_true.shape)}; the loss would broadcast. Reshape y to "
+                "(n_samples, 1)."
+            )
+        return super().get_loss(y_pred, y_true.to(y_pred.dtype), X=X, training=training)
+
+    def predict(self, X):
+        """Predicted scores, shape ``(n_samples,)``."""
+        return super().predict(X).reshape(-1)

@@ -1,0 +1,248 @@
+"""Posters: from a column of paths to fixed-size float32 image tensors.
+
+:class:`PosterLoader` is the poster branch of the data's path. As a transformer it
+only *resolves and checks* paths (cheap: it reads image headers, not pixels) and
+hands a column of absolute paths (or ``None`` for a missing poster) down the
+pipeline; the pixels are decoded later, one poster at a time, by
+:meth:`PosterLoader.load`, which the network's dataset calls per batch. So a frame of
+any size never has all of its images in memory at once.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .exceptions import ColumnError, DataWarning, PosterError
+
+__all__ = ["PosterLoader", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _is_missing(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and np.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB version of any PIL image; transparent parts are laid on white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        top = array.max() or 1.0
+        image = Image.fromarray((array / top * 255).astype(np.uint8), mode="L")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return image.convert("RGB")
+
+
+class PosterLoader(TransformerMixin, BaseEstimator):
+    """Resolve a column of poster paths and decode posters into float32 tensors.
+
+    ``transform`` returns the column of absolute paths, with ``None`` where a poster
+    is missing; :meth:`load` and :meth:`load_batch` decode posters into normalised
+    ``(3, image_size, image_size)`` float32 arrays. :class:`HybridNet` decodes each
+    poster per batch through :meth:`load`, inside DataLoader workers.
+
+    **Missing posters.** An empty cell (``None``, NaN or ``""``) is a missing poster:
+    the network sees an all-zero image (the mean image after normalisation) and a
+    ``has_image`` flag of 0, so it can learn what "no poster" means. With
+    ``on_error="warn"`` (the default), a path that does not lead to a readable image
+    (no such file, a directory, an empty file, not an image) is treated the same way
+    and one :class:`~skanime.exceptions.DataWarning` counts those rows; with
+    ``on_error="raise"`` it raises :class:`~skanime.exceptions.PosterError` naming the
+    row and the path.
+
+    Parameters
+    ----------
+    image_size : int, default=64
+        Side of the square image the posters are resized to.
+    root : str or path-like, default=None
+        Folder that relative paths are resolved against; the current folder if None.
+    on_error : {"warn", "raise"}, default="warn"
+        What to do with a poster path that cannot be read (see above).
+    mean, std : tuple of 3 floats, default=ImageNet's
+        Per-channel normalisation of pixel values in [0, 1].
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Always 1: the poster column.
+    feature_names_in_ : ndarray of str
+        The poster column's name, when ``X`` was a DataFrame.
+    """
+
+    _parameter_constraints = {
+        "image_size": [Interval(Integral, 1, None, closed="left")],
+        "root": [str, os.PathLike, None],
+        "on_error": [StrOptions({"warn", "raise"})],
+        "mean": [tuple, list],
+        "std": [tuple, list],
+    }
+
+    def __init__(
+        self,
+        image_size=64,
+        root=None,
+        on_error="warn",
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+    ):
+        self.image_size = image_size
+        self.root = root
+        self.on_error = on_error
+        self.mean = mean
+        self.std = std
+
+    def _check_column(self, X, *, reset):
+        validate_data(
+            self, X, dtype=None, ensure_all_finite=False, ensure_2d=False,
+            skip_check_array=True, reset=reset,
+        )
+        values = X.to_numpy() if isinstance(X, pd.DataFrame | pd.Series) else X
+        values = np.asarray(values, dtype=object)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.ndim != 1:
+            raise ColumnError(
+                f"PosterLoader expects a single column of poster paths; got an array "
+                f"of shape {np.shape(values)}."
+            )
+        return values
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check that ``X`` is one column of paths; nothing is learned."""
+        self._check_column(X, reset=True)
+        self.n_features_in_ = 1
+        return self
+
+    def _resolve(self, value) -> str:
+        path = os.fspath(value)
+        if self.root is not None and not os.path.isabs(path):
+            path = os.path.join(os.fspath(self.root), path)
+        return os.path.abspath(path)
+
+    def _problem(self, path: str) -> str | None:
+        """Why ``path`` is not a readable image, or None if it is."""
+        if not os.path.exists(path):
+            return "no such file"
+        if os.path.isdir(path):
+            return "it is a directory"
+        if os.path.getsize(path) == 0:
+            return "the file is empty"
+        try:
+            with Image.open(path) as image:
+                image.size  # noqa: B018 - reading the header is the check
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            return f"not a readable image ({exc})"
+        return None
+
+    def transform(self, X):
+        """Return the absolute poster paths, ``None`` where a poster is missing.
+
+        Raises
+        ------
+        PosterError
+            With ``on_error="raise"``, for the first unreadable poster (row and path).
+        """
+        check_is_fitted(self)
+        values = self._check_column(X, reset=False)
+        index = X.index if isinstance(X, pd.DataFrame | pd.Series) else None
+        paths = np.empty(len(values), dtype=object)
+        bad = []
+        for i, value in enumerate(values):
+            if _is_missing(value):
+                continue
+            if not isinstance(value, str | os.PathLike):
+                raise PosterError(
+                    f"Row {i}: a poster path must be a string, got {value!r} "
+                    f"of type {type(value).__name__}."
+                )
+            path = self._resolve(value)
+            problem = self._problem(path)
+            if problem is None:
+                paths[i] = path
+            elif self.on_error == "raise":
+                row = index[i] if index is not None else i
+                raise PosterError(f"Row {row!r}: poster {path!r}: {problem}.")
+            else:
+                bad.append((path, problem))
+        if bad:
+            warnings.warn(
+                f"{len(bad)} poster(s) could not be read and are treated as missing "
+                f"(first: {bad[0][0]!r}: {bad[0][1]}). Pass on_error='raise' to stop "
+                "on them instead.",
+                DataWarning,
+                stacklevel=2,
+            )
+        return paths.reshape(-1, 1)
+
+    def get_feature_names_out(self, input_features=None):
+        """One output column: ``path``."""
+        check_is_fitted(self)
+        return np.asarray(["path"], dtype=object)
+
+    def load(self, path) -> np.ndarray | None:
+        """Decode one poster into a ``(3, image_size, image_size)`` float32 array.
+
+        Returns None for a missing poster (``path`` None) and, with
+        ``on_error="warn"``, for a file that fails to decode.
+        """
+        if _is_missing(path):
+            return None
+        size = int(self.image_size)
+        try:
+            with Image.open(path) as image:
+                image.draft("RGB", (size, size))
+                image = _to_rgb(image).resize((size, size), Image.BILINEAR)
+                pixels = np.asarray(image, dtype=np.float32) / 255.0
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            if self.on_error == "raise":
+                raise PosterError(f"Poster {path!r} cannot be decoded: {exc}") from exc
+            return None
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        return ((pixels - mean) / std).transpose(2, 0, 1).copy()
+
+    def load_batch(self, paths) -> tuple[np.ndarray, np.ndarray]:
+        """Decode several posters at once (for small batches).
+
+        Returns
+        -------
+        images : ndarray of shape (n, 3, image_size, image_size), float32
+            Zeros where a poster is missing or unreadable.
+        has_image : ndarray of shape (n,), float32
+            1.0 where a poster was decoded, else 0.0.
+        """
+        size = int(self.image_size)
+        images = np.zeros((len(paths), 3, size, size), dtype=np.float32)
+        has_image = np.zeros(len(paths), dtype=np.float32)
+        for i, path in enumerate(paths):
+            image = self.load(path)
+            if image is not None:
+                images[i], has_image[i] = image, 1.0
+        return images, has_image
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.input_tags.two_d_array = True
+        return tags
+

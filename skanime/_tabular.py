@@ -1,0 +1,337 @@
+"""The tabular side: numeric, categorical and list columns into one float block.
+
+``make_tabular_encoder`` builds the ``ColumnTransformer`` of the data's path; the
+two transformers defined here are the pieces scikit-learn does not have.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .exceptions import DataWarning
+
+__all__ = [
+    "DEFAULT_NUMERIC_COLUMNS",
+    "DEFAULT_CATEGORICAL_COLUMNS",
+    "DEFAULT_LIST_COLUMNS",
+    "DEFAULT_POSTER_COLUMN",
+    "PLACEHOLDERS",
+    "NumericEncoder",
+    "MultiLabelEncoder",
+    "make_tabular_encoder",
+]
+
+#: Numeric columns of MyAnimeList's ``anime.csv`` used by default.
+DEFAULT_NUMERIC_COLUMNS = ("Episodes",)
+#: Categorical columns of ``anime.csv`` used by default (one-hot encoded).
+DEFAULT_CATEGORICAL_COLUMNS = ("Type", "Source", "Rating")
+#: Comma-separated list columns of ``anime.csv`` used by default (multi-hot encoded).
+DEFAULT_LIST_COLUMNS = ("Genres", "Themes", "Studios")
+#: The column holding each anime's poster path.
+DEFAULT_POSTER_COLUMN = "poster"
+#: Cell values that mean "nothing here" in scraped MyAnimeList data.
+PLACEHOLDERS = ("add some", "none found", "unknown", "none", "n/a", "nan", "-", "?")
+
+_LIST_SEPARATORS = re.compile(r"\s*[,;|/]\s*")
+
+
+def _as_frame(X) -> pd.DataFrame:
+    """Return ``X`` as a DataFrame (arrays get positional column names)."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    X = np.asarray(X, dtype=object)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+
+def _column_names(X, estimator) -> list[str]:
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    return [f"x{i}" for i in range(estimator.n_features_in_)]
+
+
+class NumericEncoder(TransformerMixin, BaseEstimator):
+    """Turn numeric-like columns into standardised floats.
+
+    Text that is not a number (``"Unknown"`` episodes, say) becomes missing; missing
+    values are replaced by the column's median seen in ``fit`` and flagged in an extra
+    ``<column>_missing`` column (only for columns that had missing values in ``fit``).
+    Non-negative columns whose skewness exceeds ``skew_threshold`` are log-scaled
+    (``log1p``) before standardisation.
+
+    Parameters
+    ----------
+    skew_threshold : float, default=1.0
+        Skewness above which a non-negative column is log-scaled.
+
+    Attributes
+    ----------
+    medians_ : ndarray of shape (n_features,)
+        Median of each column in ``fit`` (0 where a column had no number).
+    log_scaled_ : ndarray of bool, shape (n_features,)
+        Which columns are log-scaled.
+    mean_, scale_ : ndarray of shape (n_features,)
+        Standardisation applied after the log.
+    missing_indicator_ : ndarray of bool, shape (n_features,)
+        Which columns get a ``_missing`` flag column.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` was a DataFrame with string column names.
+    """
+
+    _parameter_constraints = {"skew_threshold": [Interval(Real, 0, None, closed="left")]}
+
+    def __init__(self, skew_threshold=1.0):
+        self.skew_threshold = skew_threshold
+
+    def _to_numbers(self, X, *, warn):
+        frame = _as_frame(X)
+        values = np.empty(frame.shape, dtype=np.float64)
+        for j, name in enumerate(frame.columns):
+            column = frame.iloc[:, j]
+            numbers = pd.to_numeric(column, errors="coerce")
+            numbers = numbers.astype("float64").to_numpy(na_value=np.nan, copy=True)
+            bad = np.isnan(numbers) & ~column.isna().to_numpy()
+            if warn and bad.any():
+                example = column[bad].iloc[0]
+                warnings.warn(
+                    f"Column {name!r}: {int(bad.sum())} value(s) are not numbers "
+                    f"(e.g. {example!r}) and are treated as missing.",
+                    DataWarning,
+                    stacklevel=3,
+                )
+            numbers[np.isinf(numbers)] = np.nan
+            values[:, j] = numbers
+        return values
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn medians, which columns to log-scale, and the scaling."""
+        validate_data(self, X, dtype=None, ensure_all_finite=False, reset=True)
+        values = self._to_numbers(X, warn=True)
+        missing = np.isnan(values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            medians = np.nanmedian(values, axis=0) if len(values) else None
+        medians = np.where(np.isnan(medians), 0.0, medians)
+        filled = np.where(missing, medians, values)
+        skew = pd.DataFrame(filled).skew().fillna(0.0).to_numpy()
+        self.log_scaled_ = (skew > self.skew_threshold) & (filled.min(axis=0) >= 0)
+        filled = np.where(self.log_scaled_, np.log1p(np.abs(filled)), filled)
+        self.medians_ = medians
+        self.mean_ = filled.mean(axis=0)
+        scale = filled.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.missing_indicator_ = missing.any(axis=0)
+        return self
+
+    def transform(self, X):
+        """Return the scaled columns, then one ``_missing`` flag per flagged column."""
+        check_is_fitted(self)
+        validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
+        values = self._to_numbers(X, warn=False)
+        missing = np.isnan(values)
+        filled = np.where(missing, self.medians_, values)
+        logged = np.log1p(np.clip(filled, 0, None))
+        filled = np.where(self.log_scaled_, logged, filled)
+        scaled = (filled - self.mean_) / self.scale_
+        flags = missing[:, self.missing_indicator_].astype(np.float64)
+        return np.hstack([scaled, flags])
+
+    def get_feature_names_out(self, input_features=None):
+        """Column names, then ``<column>_missing`` for each flagged column."""
+        check_is_fitted(self)
+        names = (
+            list(input_features)
+            if input_features is not None
+            else _column_names(self, self)
+        )
+        flags = [f"{n}_missing" for n, m in zip(names, self.missing_indicator_) if m]
+        return np.asarray(names + flags, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
+
+def _split_labels(cell, separators=_LIST_SEPARATORS) -> list[str]:
+    """Split one multi-valued cell into clean labels (placeholders dropped)."""
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)) or cell is pd.NA:
+        return []
+    labels = []
+    for part in separators.split(str(cell)):
+        label = " ".join(part.split())
+        if label and label.lower() not in PLACEHOLDERS:
+            labels.append(label)
+    return labels
+
+
+class MultiLabelEncoder(TransformerMixin, BaseEstimator):
+    """Multi-hot encode comma-separated list columns.
+
+    ``"Action, Drama"`` becomes 1 in the ``Genres_Action`` and ``Genres_Drama``
+    columns. Cells are split on ``,`` (also ``;``, ``|`` and ``/``), whitespace is
+    trimmed, and placeholders such as ``"add some"`` or ``"None found"`` count as no
+    label. Labels seen fewer than ``min_frequency`` times in ``fit`` are dropped;
+    labels never seen in ``fit`` are ignored at ``transform``.
+
+    Parameters
+    ----------
+    min_frequency : int, default=1
+        Minimum number of rows a label must appear in during ``fit`` to get a column.
+
+    Attributes
+    ----------
+    categories_ : list of list of str
+        The kept labels of each input column, sorted.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` was a DataFrame with string column names.
+    """
+
+    _parameter_constraints = {"min_frequency": [Interval(Integral, 1, None, closed="left")]}
+
+    def __init__(self, min_frequency=1):
+        self.min_frequency = min_frequency
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the labels of each column."""
+        validate_data(self, X, dtype=None, ensure_all_finite=False, reset=True)
+        frame = _as_frame(X)
+        self.categories_ = []
+        for j in range(frame.shape[1]):
+            counts = Counter(
+                label
+                for cell in frame.iloc[:, j]
+                for label in set(_split_labels(cell))
+            )
+            kept = sorted(k for k, c in counts.items() if c >= self.min_frequency)
+            self.categories_.append(kept)
+        return self
+
+    def transform(self, X):
+        """Return a float32 0/1 matrix, one column per kept label."""
+        check_is_fitted(self)
+        validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
+        frame = _as_frame(X)
+        blocks = []
+        for j, categories in enumerate(self.categories_):
+            index = {label: k for k, label in enumerate(categories)}
+            block = np.zeros((len(frame), len(categories)), dtype=np.float32)
+            for i, cell in enumerate(frame.iloc[:, j]):
+                for label in _split_labels(cell):
+                    k = index.get(label)
+                    if k is not None:
+                        block[i, k] = 1.0
+            blocks.append(block)
+        return np.hstack(blocks) if blocks else np.zeros((len(frame), 0), np.float32)
+
+    def get_feature_names_out(self, input_features=None):
+        """``<column>_<label>`` for each kept label."""
+        check_is_fitted(self)
+        names = (
+            list(input_features)
+            if input_features is not None
+            else _column_names(self, self)
+        )
+        return np.asarray(
+            [f"{n}_{label}" for n, cats in zip(names, self.categories_) for label in cats],
+            dtype=object,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
+
+ColumnSpec = Sequence[str] | Callable | None
+
+
+def _columns(spec: ColumnSpec):
+    if spec is None:
+        return []
+    if callable(spec) or isinstance(spec, str):
+        return spec
+    return list(spec)
+
+
+def make_tabular_encoder(
+    numeric_columns: ColumnSpec = DEFAULT_NUMERIC_COLUMNS,
+    categorical_columns: ColumnSpec = DEFAULT_CATEGORICAL_COLUMNS,
+    list_columns: ColumnSpec = DEFAULT_LIST_COLUMNS,
+    poster_column: str | None = DEFAULT_POSTER_COLUMN,
+    *,
+    min_frequency: int = 5,
+    poster_loader=None,
+) -> ColumnTransformer:
+    """Build the ``ColumnTransformer`` that encodes an anime table.
+
+    Parameters
+    ----------
+    numeric_columns : sequence of str or callable, default=("Episodes",)
+        Standardised by :class:`NumericEncoder` (log-scaled where skewed). A callable
+        (e.g. :func:`sklearn.compose.make_column_selector`) selects columns by dtype.
+    categorical_columns : sequence of str or callable, default=("Type", "Source", "Rating")
+        One-hot encoded; missing values are their own category, unknown categories are
+        ignored, categories rarer than ``min_frequency`` are grouped.
+    list_columns : sequence of str or callable, default=("Genres", "Themes", "Studios")
+        Comma-separated lists, multi-hot encoded by :class:`MultiLabelEncoder`.
+    poster_column : str or None, default="poster"
+        Column of poster paths, handed to ``poster_loader``; ``None`` for a
+        tabular-only model.
+    min_frequency : int, default=5
+        Minimum count of a category or label to get its own column.
+    poster_loader : PosterLoader, default=None
+        The transformer for the poster column; a default :class:`PosterLoader` if None.
+
+    Returns
+    -------
+    ColumnTransformer
+        With pandas output: its feature names are ``numeric__*``, ``categorical__*``,
+        ``lists__*`` and ``poster__path`` (the column :class:`HybridNet` decodes).
+    """
+    transformers = [
+        ("numeric", NumericEncoder(), _columns(numeric_columns)),
+        (
+            "categorical",
+            make_pipeline(
+                SimpleImputer(strategy="constant", fill_value="missing"),
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist",
+                    min_frequency=min_frequency,
+                    sparse_output=False,
+                ),
+            ),
+            _columns(categorical_columns),
+        ),
+        ("lists", MultiLabelEncoder(min_frequency=min_frequency), _columns(list_columns)),
+    ]
+    if poster_column is not None:
+        if poster_loader is None:
+            from ._posters import PosterLoader
+
+            poster_loader = PosterLoader()
+        transformers.append(("poster", poster_loader, [poster_column]))
+    encoder = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0)
+    return encoder.set_output(transform="pandas")
