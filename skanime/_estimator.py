@@ -55,9 +55,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     ----------
     numeric_columns : sequence of str or callable, default=("Episodes",)
         Numeric columns (text such as "Unknown" counts as missing).
-    categorical_columns : sequence of str or callable, default=("Type", "Source", "Rating")
+    categorical_columns : sequence of str or callable, default=DEFAULT_CATEGORICAL_COLUMNS
+        ``("Type", "Source", "Rating")`` by default.
         One-hot encoded columns.
-    list_columns : sequence of str or callable, default=("Genres", "Themes", "Studios")
+    list_columns : sequence of str or callable, default=DEFAULT_LIST_COLUMNS
+        ``("Genres", "Themes", "Studios")`` by default.
         Comma-separated list columns, multi-hot encoded.
     poster_column : str or None, default="poster"
         Column of poster paths; ``None`` fits a tabular-only model. Empty cells are
@@ -194,7 +196,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
 
     # -- parameters ---------------------------------------------------------------
     def _net_params(self) -> dict:
-        return {k: v for k, v in vars(self).items() if "__" in k and not k.endswith("_")}
+        return {
+            k: v for k, v in vars(self).items() if "__" in k and not k.endswith("_")
+        }
 
     def get_params(self, deep=True):
         """Parameters of this estimator, including the prefixed network ones."""
@@ -219,7 +223,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             for key in bad:
                 prefix = key.split("__")[0] + "__"
                 close = difflib.get_close_matches(prefix, NET_PREFIXES, n=1)
-                hint = f" (did you mean {close[0] + key[len(prefix):]!r}?)" if close else ""
+                hint = (
+                    f" (did you mean {close[0] + key[len(prefix) :]!r}?)"
+                    if close
+                    else ""
+                )
                 hints.append(f"{key!r}{hint}")
             raise ValueError(
                 f"Unknown parameter(s) {', '.join(hints)} for HybridAnimeRegressor; "
@@ -251,7 +259,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                     f"{c!r}"
                     + (
                         f" (did you mean {close[0]!r}?)"
-                        if (close := difflib.get_close_matches(str(c), map(str, present), 1))
+                        if (
+                            close := difflib.get_close_matches(
+                                str(c), map(str, present), 1
+                            )
+                        )
                         else ""
                     )
                     for c in missing
@@ -264,7 +276,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 problems.append(f"{param}: {', '.join(hints)} ({fix})")
         if problems:
             raise ColumnError(
-                "Column(s) missing from X: " + "; ".join(problems)
+                "Column(s) missing from X: "
+                + "; ".join(problems)
                 + f". X has columns {sorted(map(str, present))}."
             )
 
@@ -298,7 +311,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         if values.ndim == 2 and values.shape[1] == 1:
             values = values[:, 0]
         if values.ndim != 1:
-            raise TargetError(f"y must be 1-D (one score per row); got shape {values.shape}.")
+            raise TargetError(
+                f"y must be 1-D (one score per row); got shape {values.shape}."
+            )
         if len(values) != n_samples:
             raise ValueError(
                 f"X has {n_samples} rows but y has {len(values)}: inconsistent numbers "
@@ -315,7 +330,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     # -- building -----------------------------------------------------------------
     def _make_pipeline(self, seed: int | None) -> Pipeline:
         loader = PosterLoader(
-            image_size=self.image_size, root=self.poster_root, on_error=self.poster_errors
+            image_size=self.image_size,
+            root=self.poster_root,
+            on_error=self.poster_errors,
         )
         encoder = make_tabular_encoder(
             self.numeric_columns,
@@ -331,7 +348,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             train_split = ValidSplit(self.validation_fraction, random_state=seed)
             if self.early_stopping:
                 callbacks.append(
-                    ("early_stopping", EarlyStopping(patience=self.patience, load_best=True))
+                    (
+                        "early_stopping",
+                        EarlyStopping(patience=self.patience, load_best=True),
+                    )
                 )
         net_params = {
             "module__backbone": self.backbone,
@@ -378,7 +398,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 f"HybridAnimeRegressor needs at least 2 samples to fit; got {len(X)} "
                 "sample."
             )
-        if self.validation_fraction > 0 and round(len(X) * self.validation_fraction) < 1:
+        if (
+            self.validation_fraction > 0
+            and round(len(X) * self.validation_fraction) < 1
+        ):
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} of {len(X)} samples "
                 "leaves no validation row; use more rows or validation_fraction=0."

@@ -77,7 +77,9 @@ class HybridModule(nn.Module):
             )
             width += hidden_units + 1
         self.head = nn.Sequential(
-            nn.Linear(width, head_units), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(width, head_units),
+            nn.ReLU(),
+            nn.Dropout(dropout),
             nn.Linear(head_units, 1),
         )
         self.register_buffer("target_mean", torch.tensor(float(target_mean)))
@@ -119,5 +121,3 @@ def _build_backbone(backbone: str | nn.Module) -> nn.Module:
             "with an `out_features` attribute (see skanime.backbones.Backbone)."
         )
     return backbone
-
-

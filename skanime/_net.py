@@ -17,6 +17,9 @@ from .exceptions import ShapeMismatchError
 
 __all__ = ["HybridNet", "mean_absolute_error", "mean_absolute_percentage_error"]
 
+#: skorch's 20% validation split (stateless, so one shared instance is safe).
+DEFAULT_TRAIN_SPLIT = ValidSplit(0.2)
+
 
 def mean_absolute_error(net, X, y) -> float:
     """MAE of ``net`` on ``(X, y)``, in score points (a skorch scoring callable)."""
@@ -25,7 +28,7 @@ def mean_absolute_error(net, X, y) -> float:
 
 
 def mean_absolute_percentage_error(net, X, y) -> float:
-    """MAPE of ``net`` on ``(X, y)``, in percent as in the paper (a scoring callable)."""
+    """MAPE of ``net`` on ``(X, y)`` in percent, as the paper gives it."""
     y_true = to_numpy(y).reshape(-1) if torch.is_tensor(y) else np.ravel(y)
     error = np.abs(net.predict(X).reshape(-1) - y_true)
     return float(100.0 * np.mean(error / np.maximum(np.abs(y_true), 1e-8)))
@@ -69,7 +72,7 @@ class HybridNet(NeuralNetRegressor):
         *args,
         criterion=torch.nn.MSELoss,
         optimizer=torch.optim.Adam,
-        train_split=ValidSplit(0.2),
+        train_split=DEFAULT_TRAIN_SPLIT,
         poster_loader=None,
         poster_prefix="poster__",
         **kwargs,
@@ -89,10 +92,15 @@ class HybridNet(NeuralNetRegressor):
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
         scores = [
-            (f"{split}_{name}", EpochScoring(
-                scoring, lower_is_better=True, on_train=split == "train",
-                name=f"{split}_{name}",
-            ))
+            (
+                f"{split}_{name}",
+                EpochScoring(
+                    scoring,
+                    lower_is_better=True,
+                    on_train=split == "train",
+                    name=f"{split}_{name}",
+                ),
+            )
             for name, scoring in [
                 ("mae", mean_absolute_error),
                 ("mape", mean_absolute_percentage_error),
@@ -121,7 +129,9 @@ class HybridNet(NeuralNetRegressor):
         if isinstance(X, torch.utils.data.Dataset):
             return X
         tabular, paths = self._split_inputs(X)
-        loader = self.poster_loader if self.poster_loader is not None else PosterLoader()
+        loader = (
+            self.poster_loader if self.poster_loader is not None else PosterLoader()
+        )
         return HybridDataset(tabular, paths, y, loader=loader)
 
     def fit(self, X, y, **fit_params):

@@ -111,8 +111,13 @@ class PosterLoader(TransformerMixin, BaseEstimator):
 
     def _check_column(self, X, *, reset):
         validate_data(
-            self, X, dtype=None, ensure_all_finite=False, ensure_2d=False,
-            skip_check_array=True, reset=reset,
+            self,
+            X,
+            dtype=None,
+            ensure_all_finite=False,
+            ensure_2d=False,
+            skip_check_array=True,
+            reset=reset,
         )
         values = X.to_numpy() if isinstance(X, pd.DataFrame | pd.Series) else X
         values = np.asarray(values, dtype=object)
@@ -245,4 +250,3 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.input_tags.two_d_array = True
         return tags
-

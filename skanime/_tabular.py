@@ -95,7 +95,9 @@ class NumericEncoder(TransformerMixin, BaseEstimator):
         Only when ``X`` was a DataFrame with string column names.
     """
 
-    _parameter_constraints = {"skew_threshold": [Interval(Real, 0, None, closed="left")]}
+    _parameter_constraints = {
+        "skew_threshold": [Interval(Real, 0, None, closed="left")]
+    }
 
     def __init__(self, skew_threshold=1.0):
         self.skew_threshold = skew_threshold
@@ -162,7 +164,11 @@ class NumericEncoder(TransformerMixin, BaseEstimator):
             if input_features is not None
             else _column_names(self, self)
         )
-        flags = [f"{n}_missing" for n, m in zip(names, self.missing_indicator_) if m]
+        flags = [
+            f"{n}_missing"
+            for n, m in zip(names, self.missing_indicator_, strict=True)
+            if m
+        ]
         return np.asarray(names + flags, dtype=object)
 
     def __sklearn_tags__(self):
@@ -207,7 +213,9 @@ class MultiLabelEncoder(TransformerMixin, BaseEstimator):
         Only when ``X`` was a DataFrame with string column names.
     """
 
-    _parameter_constraints = {"min_frequency": [Interval(Integral, 1, None, closed="left")]}
+    _parameter_constraints = {
+        "min_frequency": [Interval(Integral, 1, None, closed="left")]
+    }
 
     def __init__(self, min_frequency=1):
         self.min_frequency = min_frequency
@@ -220,9 +228,7 @@ class MultiLabelEncoder(TransformerMixin, BaseEstimator):
         self.categories_ = []
         for j in range(frame.shape[1]):
             counts = Counter(
-                label
-                for cell in frame.iloc[:, j]
-                for label in set(_split_labels(cell))
+                label for cell in frame.iloc[:, j] for label in set(_split_labels(cell))
             )
             kept = sorted(k for k, c in counts.items() if c >= self.min_frequency)
             self.categories_.append(kept)
@@ -254,7 +260,11 @@ class MultiLabelEncoder(TransformerMixin, BaseEstimator):
             else _column_names(self, self)
         )
         return np.asarray(
-            [f"{n}_{label}" for n, cats in zip(names, self.categories_) for label in cats],
+            [
+                f"{n}_{label}"
+                for n, cats in zip(names, self.categories_, strict=True)
+                for label in cats
+            ],
             dtype=object,
         )
 
@@ -292,10 +302,12 @@ def make_tabular_encoder(
     numeric_columns : sequence of str or callable, default=("Episodes",)
         Standardised by :class:`NumericEncoder` (log-scaled where skewed). A callable
         (e.g. :func:`sklearn.compose.make_column_selector`) selects columns by dtype.
-    categorical_columns : sequence of str or callable, default=("Type", "Source", "Rating")
+    categorical_columns : sequence of str or callable, default=DEFAULT_CATEGORICAL_COLUMNS
+        ``("Type", "Source", "Rating")`` by default.
         One-hot encoded; missing values are their own category, unknown categories are
         ignored, categories rarer than ``min_frequency`` are grouped.
-    list_columns : sequence of str or callable, default=("Genres", "Themes", "Studios")
+    list_columns : sequence of str or callable, default=DEFAULT_LIST_COLUMNS
+        ``("Genres", "Themes", "Studios")`` by default.
         Comma-separated lists, multi-hot encoded by :class:`MultiLabelEncoder`.
     poster_column : str or None, default="poster"
         Column of poster paths, handed to ``poster_loader``; ``None`` for a
@@ -325,7 +337,11 @@ def make_tabular_encoder(
             ),
             _columns(categorical_columns),
         ),
-        ("lists", MultiLabelEncoder(min_frequency=min_frequency), _columns(list_columns)),
+        (
+            "lists",
+            MultiLabelEncoder(min_frequency=min_frequency),
+            _columns(list_columns),
+        ),
     ]
     if poster_column is not None:
         if poster_loader is None:

@@ -21,7 +21,9 @@ class SimpleCNN(Backbone):
         The image side it is meant for (it accepts any size).
     """
 
-    def __init__(self, *, channels: tuple[int, ...] = (16, 32, 64), input_size: int = 64):
+    def __init__(
+        self, *, channels: tuple[int, ...] = (16, 32, 64), input_size: int = 64
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         previous = 3
@@ -65,7 +67,9 @@ class TorchvisionBackbone(Backbone):
 
 
 @register_backbone("simple_cnn")
-def simple_cnn(*, channels: tuple[int, ...] = (16, 32, 64), input_size: int = 64) -> Backbone:
+def simple_cnn(
+    *, channels: tuple[int, ...] = (16, 32, 64), input_size: int = 64
+) -> Backbone:
     """The paper's small CNN, trained from scratch (the default)."""
     return SimpleCNN(channels=channels, input_size=input_size)
 

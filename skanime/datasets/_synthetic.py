@@ -20,30 +20,75 @@ from sklearn.utils import check_random_state
 
 __all__ = ["make_anime"]
 
-_TYPES = {"TV": 0.15, "Movie": 0.3, "OVA": -0.1, "ONA": -0.3, "Special": -0.2, "Music": -0.5}
+_TYPES = {
+    "TV": 0.15,
+    "Movie": 0.3,
+    "OVA": -0.1,
+    "ONA": -0.3,
+    "Special": -0.2,
+    "Music": -0.5,
+}
 _TYPE_P = [0.45, 0.15, 0.12, 0.13, 0.1, 0.05]
 _SOURCES = {
-    "Manga": 0.3, "Original": 0.0, "Light novel": 0.15, "Visual novel": 0.1,
-    "Game": -0.25, "Novel": 0.2, "Web manga": 0.2, "Other": -0.3,
+    "Manga": 0.3,
+    "Original": 0.0,
+    "Light novel": 0.15,
+    "Visual novel": 0.1,
+    "Game": -0.25,
+    "Novel": 0.2,
+    "Web manga": 0.2,
+    "Other": -0.3,
 }
 _GENRES = {
-    "Action": 0.1, "Comedy": 0.0, "Drama": 0.25, "Romance": 0.0, "Fantasy": -0.05,
-    "Sci-Fi": 0.1, "Slice of Life": 0.1, "Mystery": 0.25, "Horror": -0.3,
-    "Sports": 0.15, "Ecchi": -0.45, "Adventure": 0.1, "Supernatural": 0.05,
+    "Action": 0.1,
+    "Comedy": 0.0,
+    "Drama": 0.25,
+    "Romance": 0.0,
+    "Fantasy": -0.05,
+    "Sci-Fi": 0.1,
+    "Slice of Life": 0.1,
+    "Mystery": 0.25,
+    "Horror": -0.3,
+    "Sports": 0.15,
+    "Ecchi": -0.45,
+    "Adventure": 0.1,
+    "Supernatural": 0.05,
 }
 _THEMES = {
-    "School": -0.05, "Military": 0.15, "Mecha": 0.0, "Music": 0.05, "Historical": 0.15,
-    "Isekai": -0.15, "Psychological": 0.3, "Time Travel": 0.2, "Idols (Female)": -0.2,
+    "School": -0.05,
+    "Military": 0.15,
+    "Mecha": 0.0,
+    "Music": 0.05,
+    "Historical": 0.15,
+    "Isekai": -0.15,
+    "Psychological": 0.3,
+    "Time Travel": 0.2,
+    "Idols (Female)": -0.2,
 }
 _STUDIOS = {
-    "Bones": 0.4, "Madhouse": 0.35, "Kyoto Animation": 0.35, "Sunrise": 0.15,
-    "Toei Animation": 0.0, "J.C.Staff": -0.05, "Studio Deen": -0.1, "Production I.G": 0.25,
-    "A-1 Pictures": 0.1, "Shaft": 0.2, "Studio Pierrot": 0.0, "TMS Entertainment": 0.05,
-    "OLM": -0.2, "Gonzo": -0.15, "Xebec": -0.2, "Silver Link.": -0.1,
+    "Bones": 0.4,
+    "Madhouse": 0.35,
+    "Kyoto Animation": 0.35,
+    "Sunrise": 0.15,
+    "Toei Animation": 0.0,
+    "J.C.Staff": -0.05,
+    "Studio Deen": -0.1,
+    "Production I.G": 0.25,
+    "A-1 Pictures": 0.1,
+    "Shaft": 0.2,
+    "Studio Pierrot": 0.0,
+    "TMS Entertainment": 0.05,
+    "OLM": -0.2,
+    "Gonzo": -0.15,
+    "Xebec": -0.2,
+    "Silver Link.": -0.1,
 }
 _RATINGS = {
-    "G - All Ages": -0.2, "PG - Children": -0.25, "PG-13 - Teens 13 or older": 0.1,
-    "R - 17+ (violence & profanity)": 0.2, "R+ - Mild Nudity": -0.3,
+    "G - All Ages": -0.2,
+    "PG - Children": -0.25,
+    "PG-13 - Teens 13 or older": 0.1,
+    "R - 17+ (violence & profanity)": 0.2,
+    "R+ - Mild Nudity": -0.3,
 }
 _SEASONS = ("Winter", "Spring", "Summer", "Fall")
 
@@ -123,7 +168,9 @@ def make_anime(
         studio = str(rng.choice(list(_STUDIOS)))
         rating = str(rng.choice(list(_RATINGS)))
         episodes = {
-            "TV": rng.choice([12, 13, 24, 26, 50]), "Movie": 1, "Music": 1,
+            "TV": rng.choice([12, 13, 24, 26, 50]),
+            "Movie": 1,
+            "Music": 1,
         }.get(kind, rng.integers(1, 7))
         duration = {"Movie": rng.uniform(60, 130), "Music": rng.uniform(2, 5)}.get(
             kind, rng.uniform(5, 25) if kind in ("ONA", "Special") else 24.0
@@ -131,9 +178,16 @@ def make_anime(
         year = int(rng.integers(1975, 2024))
         visual = rng.normal()
         score = (
-            6.6 + _TYPES[kind] + _SOURCES[source] + _STUDIOS[studio] + _RATINGS[rating]
-            + sum(_GENRES[g] for g in genres) + sum(_THEMES[t] for t in themes)
-            + 0.15 * np.log1p(episodes) + 0.012 * (year - 2000) + 0.35 * visual
+            6.6
+            + _TYPES[kind]
+            + _SOURCES[source]
+            + _STUDIOS[studio]
+            + _RATINGS[rating]
+            + sum(_GENRES[g] for g in genres)
+            + sum(_THEMES[t] for t in themes)
+            + 0.15 * np.log1p(episodes)
+            + 0.012 * (year - 2000)
+            + 0.35 * visual
             + rng.normal(0, noise)
         )
         poster = None
@@ -141,24 +195,38 @@ def make_anime(
             path = poster_dir / f"synthetic_{seed}_{i}.jpg"
             _draw_poster(rng, visual, image_size).save(path, quality=90)
             poster = str(path)
-        rows.append({
-            "anime_id": i + 1,
-            "Title": f"Synthetic anime #{i + 1}",
-            "Type": kind,
-            "Episodes": float(episodes) if rng.random() > 0.03 else np.nan,
-            "Duration": round(float(duration), 1),
-            "Year": float(year),
-            "Season": str(rng.choice(_SEASONS)),
-            "Source": source,
-            "Genres": ", ".join(sorted(genres)),
-            "Themes": ", ".join(sorted(themes)) if themes else np.nan,
-            "Studios": studio,
-            "Producers": ", ".join(sorted(rng.choice(["Aniplex", "Dentsu", "TV Tokyo",
-                                                      "Pony Canyon", "Kadokawa"],
-                                                     size=2, replace=False))),
-            "Rating": rating,
-            "poster": poster,
-        })
+        rows.append(
+            {
+                "anime_id": i + 1,
+                "Title": f"Synthetic anime #{i + 1}",
+                "Type": kind,
+                "Episodes": float(episodes) if rng.random() > 0.03 else np.nan,
+                "Duration": round(float(duration), 1),
+                "Year": float(year),
+                "Season": str(rng.choice(_SEASONS)),
+                "Source": source,
+                "Genres": ", ".join(sorted(genres)),
+                "Themes": ", ".join(sorted(themes)) if themes else np.nan,
+                "Studios": studio,
+                "Producers": ", ".join(
+                    sorted(
+                        rng.choice(
+                            [
+                                "Aniplex",
+                                "Dentsu",
+                                "TV Tokyo",
+                                "Pony Canyon",
+                                "Kadokawa",
+                            ],
+                            size=2,
+                            replace=False,
+                        )
+                    )
+                ),
+                "Rating": rating,
+                "poster": poster,
+            }
+        )
         scores.append(float(np.clip(score, 1.0, 10.0)))
     frame = pd.DataFrame(rows)
     frame["Score"] = np.round(scores, 2)
