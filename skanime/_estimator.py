@@ -55,7 +55,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     ----------
     numeric_columns : sequence of str or callable, default=("Episodes",)
         Numeric columns (text such as "Unknown" counts as missing).
-    categorical_columns : sequence of str or callable, default=DEFAULT_CATEGORICAL_COLUMNS
+    categorical_columns : list of str or callable, default=DEFAULT_CATEGORICAL_COLUMNS
         ``("Type", "Source", "Rating")`` by default.
         One-hot encoded columns.
     list_columns : sequence of str or callable, default=DEFAULT_LIST_COLUMNS

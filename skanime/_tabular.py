@@ -302,7 +302,7 @@ def make_tabular_encoder(
     numeric_columns : sequence of str or callable, default=("Episodes",)
         Standardised by :class:`NumericEncoder` (log-scaled where skewed). A callable
         (e.g. :func:`sklearn.compose.make_column_selector`) selects columns by dtype.
-    categorical_columns : sequence of str or callable, default=DEFAULT_CATEGORICAL_COLUMNS
+    categorical_columns : list of str or callable, default=DEFAULT_CATEGORICAL_COLUMNS
         ``("Type", "Source", "Rating")`` by default.
         One-hot encoded; missing values are their own category, unknown categories are
         ignored, categories rarer than ``min_frequency`` are grouped.
