@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
@@ -300,7 +300,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     @staticmethod
     def _target(y, n_samples: int) -> np.ndarray:
         if y is None:
-            raise TargetError("HybridAnimeRegressor needs a target y (the scores).")
+            raise TargetError(
+                "HybridAnimeRegressor requires y to be passed, but the target y is "
+                "None; pass the scores."
+            )
         try:
             values = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -309,7 +312,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 f"({exc})."
             ) from exc
         if values.ndim == 2 and values.shape[1] == 1:
-            values = values[:, 0]
+            values = column_or_1d(values, warn=True)
         if values.ndim != 1:
             raise TargetError(
                 f"y must be 1-D (one score per row); got shape {values.shape}."

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
+from sklearn.utils import check_array
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EpochScoring
 from skorch.dataset import ValidSplit
@@ -112,17 +114,34 @@ class HybridNet(NeuralNetRegressor):
 
     def _split_inputs(self, X):
         """Return ``(tabular, paths)`` from any accepted form of ``X``."""
+        if sp.issparse(X):  # before the dict test: a DOK matrix is a dict
+            raise TypeError(
+                "Sparse data was passed for X, but dense data is required: "
+                "HybridNet takes a dense array, a DataFrame or a dict."
+            )
         if isinstance(X, dict):
             paths = X.get("poster")
-            return X["tabular"], None if paths is None else np.asarray(paths, object)
-        if isinstance(X, pd.DataFrame):
+            tabular = check_array(X["tabular"], dtype=np.float32, input_name="X")
+            paths = None if paths is None else np.asarray(paths, dtype=object)
+        elif isinstance(X, pd.DataFrame):
             poster = [c for c in X.columns if str(c).startswith(self.poster_prefix)]
             if len(poster) > 1:
                 raise ValueError(f"Several poster columns found: {poster}.")
             tabular = X.drop(columns=poster).to_numpy(dtype=np.float32, na_value=np.nan)
             paths = X[poster[0]].to_numpy(dtype=object) if poster else None
-            return tabular, paths
-        return np.asarray(X, dtype=np.float32), None
+        else:
+            if torch.is_tensor(X):
+                X = X.numpy(force=True)
+            tabular = check_array(X, dtype=np.float32, input_name="X")
+            paths = None
+        expected = getattr(self, "n_features_in_", None)
+        width = tabular.shape[1] + (paths is not None)
+        if expected is not None and width != expected:
+            raise ValueError(
+                f"X has {width} features, but HybridNet is expecting {expected} "
+                "features as input."
+            )
+        return tabular, paths
 
     def get_dataset(self, X, y=None):
         """Wrap ``X`` (and ``y``) in a :class:`HybridDataset`."""
@@ -134,14 +153,23 @@ class HybridNet(NeuralNetRegressor):
         )
         return HybridDataset(tabular, paths, y, loader=loader)
 
-    def fit(self, X, y, **fit_params):
-        """Fit the network; the module's input width and target scale come from data."""
-        if isinstance(X, torch.utils.data.Dataset):
-            return super().fit(X, y, **fit_params)
-        y = np.asarray(y, dtype=np.float32)
+    def _discover(self, X, y):
+        """Set the module's data-dependent parameters; return ``y`` as ``(n, 1)``."""
+        if y is None:
+            raise ValueError(
+                "HybridNet requires y to be passed, but the target y is None."
+            )
+        y = check_array(y, dtype=np.float32, ensure_2d=False, input_name="y")
         if y.ndim == 1:
             y = y.reshape(-1, 1)
+        self.__dict__.pop("n_features_in_", None)
         tabular, paths = self._split_inputs(X)
+        if len(y) != len(tabular):
+            raise ValueError(
+                f"X has {len(tabular)} rows but y has {len(y)}: inconsistent numbers "
+                "of samples."
+            )
+        self.n_features_in_ = tabular.shape[1] + (paths is not None)
         std = float(y.std()) if len(y) > 1 else 1.0
         discovered = {
             "module__n_tabular": tabular.shape[1],
@@ -151,7 +179,24 @@ class HybridNet(NeuralNetRegressor):
         }
         for key, value in discovered.items():
             setattr(self, key, value)
+        return y
+
+    def fit(self, X, y, **fit_params):
+        """Fit the network; the module's input width and target scale come from data."""
+        if not isinstance(X, torch.utils.data.Dataset):
+            y = self._discover(X, y)
         return super().fit(X, y, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train one more round; discovers the data's shapes on the first call."""
+        if not isinstance(X, torch.utils.data.Dataset):
+            if not self.initialized_:
+                y = self._discover(X, y)
+                self.initialize()
+            elif y is not None:
+                y = check_array(y, dtype=np.float32, ensure_2d=False, input_name="y")
+                y = y.reshape(-1, 1) if y.ndim == 1 else y
+        return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """MSE loss; raises :class:`ShapeMismatchError` unless the shapes match."""

@@ -16,6 +16,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from PIL import Image, UnidentifiedImageError
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -110,6 +111,11 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         self.std = std
 
     def _check_column(self, X, *, reset):
+        if sp.issparse(X):
+            raise TypeError(
+                "PosterLoader does not accept sparse input: it expects a column of "
+                "poster paths (a sparse matrix was passed)."
+            )
         validate_data(
             self,
             X,
@@ -174,13 +180,12 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         for i, value in enumerate(values):
             if _is_missing(value):
                 continue
-            if not isinstance(value, str | os.PathLike):
-                raise PosterError(
-                    f"Row {i}: a poster path must be a string, got {value!r} "
-                    f"of type {type(value).__name__}."
-                )
-            path = self._resolve(value)
-            problem = self._problem(path)
+            if isinstance(value, str | os.PathLike):
+                path = self._resolve(value)
+                problem = self._problem(path)
+            else:
+                path = value
+                problem = f"not a path but a {type(value).__name__}"
             if problem is None:
                 paths[i] = path
             elif self.on_error == "raise":

@@ -272,6 +272,7 @@ class MultiLabelEncoder(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
 

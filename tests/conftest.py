@@ -1,0 +1,45 @@
+"""Shared fixtures: seeded RNGs, a tiny synthetic anime table with posters."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from skanime import HybridAnimeRegressor
+from skanime.datasets import make_anime
+
+#: Small, fast settings for every network the tests train.
+FAST = {
+    "max_epochs": 2,
+    "batch_size": 16,
+    "image_size": 16,
+    "min_frequency": 1,
+    "module__hidden_units": 8,
+    "module__head_units": 8,
+}
+
+
+def fast_model(**params) -> HybridAnimeRegressor:
+    """A HybridAnimeRegressor small enough to train in well under a second."""
+    return HybridAnimeRegressor(**{**FAST, "random_state": 0, **params})
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def anime(tmp_path_factory):
+    """40 synthetic anime with 16x16 JPEG posters (a few missing)."""
+    folder = tmp_path_factory.mktemp("posters")
+    return make_anime(40, random_state=0, poster_dir=folder, image_size=16)
+
+
+@pytest.fixture(scope="session")
+def fitted_model(anime):
+    """A fitted hybrid model; tests must not modify it."""
+    return fast_model().fit(anime, anime["Score"])

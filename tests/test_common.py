@@ -1,0 +1,140 @@
+"""scikit-learn's estimator checks over every estimator of the package."""
+
+import pytest
+from sklearn.compose import make_column_selector
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skanime import (
+    HybridAnimeRegressor,
+    HybridNet,
+    MultiLabelEncoder,
+    NumericEncoder,
+    PosterLoader,
+)
+
+ESTIMATORS = [
+    NumericEncoder(),
+    MultiLabelEncoder(),
+    PosterLoader(),
+    HybridNet(
+        max_epochs=3,
+        batch_size=16,
+        train_split=None,
+        verbose=0,
+        module__hidden_units=8,
+        module__head_units=8,
+    ),
+    HybridAnimeRegressor(
+        numeric_columns=make_column_selector(dtype_include="number"),
+        categorical_columns=None,
+        list_columns=None,
+        poster_column=None,
+        max_epochs=30,
+        batch_size=32,
+        lr=0.01,
+        validation_fraction=0,
+        random_state=0,
+    ),
+]
+
+_ONE_PATH_COLUMN = (
+    "PosterLoader takes exactly one column of poster paths; this check feeds it "
+    "several numeric columns"
+)
+_POSTER_LOADER = dict.fromkeys(
+    [
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_complex_data",
+        "check_dtype_object",
+        "check_estimators_empty_data_messages",
+        "check_pipeline_consistency",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_transformer_data_not_an_array",
+        "check_transformer_general",
+        "check_transformer_preserve_dtypes",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1sample",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_fit2d_predict1d",
+    ],
+    _ONE_PATH_COLUMN,
+)
+_POSTER_LOADER["check_fit1d"] = (
+    "a 1-D array is accepted on purpose: it is the single column of poster paths"
+)
+
+_NO_SEED = (
+    "skorch nets have no random_state, so two fits start from different weights "
+    "(HybridAnimeRegressor has random_state and passes this check)"
+)
+_HYBRID_NET = {
+    "check_no_attributes_set_in_init": (
+        "skorch's NeuralNet stores prefixed parameters (module__*) and its "
+        "history_/initialized_ state in __init__, by design"
+    ),
+    "check_dont_overwrite_parameters": (
+        "the data-dependent module__n_tabular, module__with_image, "
+        "module__target_mean and module__target_std are set at fit, as skorch's "
+        "InputShapeSetter does"
+    ),
+    "check_set_params": "skorch's set_params validates callbacks and module params",
+    "check_regressors_no_decision_function": (
+        "skorch's NeuralNetRegressor exposes predict_proba (the raw network output)"
+    ),
+    "check_supervised_y_2d": (
+        "a 2-D y of shape (n, 1) is skorch's native target shape; no warning"
+    ),
+    "check_regressor_data_not_an_array": _NO_SEED,
+    "check_regressors_int": _NO_SEED,
+    "check_fit_idempotent": _NO_SEED,
+}
+_HYBRID_REGRESSOR = {
+    "check_do_not_raise_errors_in_init_or_set_params": (
+        "the check passes the **net_params catch-all as a parameter literally named "
+        "'net_params', which is not a network prefix"
+    ),
+}
+
+#: Exact-equality checks that float32 matrix products can fail in the last bit
+#: when the batch composition changes; test_estimator.py checks the same
+#: invariance with a tolerance.
+_FLOAT32_EXACT = {
+    "check_methods_subset_invariance",
+    "check_methods_sample_order_invariance",
+}
+
+
+def expected_failed_checks(estimator):
+    if isinstance(estimator, PosterLoader):
+        return _POSTER_LOADER
+    if isinstance(estimator, HybridNet):
+        return _HYBRID_NET
+    if isinstance(estimator, HybridAnimeRegressor):
+        return _HYBRID_REGRESSOR
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    name = getattr(check, "func", check).__name__
+    if (
+        isinstance(estimator, HybridNet | HybridAnimeRegressor)
+        and name in _FLOAT32_EXACT
+    ):
+        pytest.skip(
+            "float32 results differ in the last bit across batch sizes; "
+            "checked with a tolerance in test_estimator.py"
+        )
+    check(estimator)
