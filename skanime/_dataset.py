@@ -9,6 +9,11 @@ from torch.utils.data import Dataset
 __all__ = ["HybridDataset"]
 
 
+def _writable(array: np.ndarray) -> np.ndarray:
+    """``array`` itself, or a copy where it is read-only (torch needs writable)."""
+    return array if array.flags.writeable else array.copy()
+
+
 class HybridDataset(Dataset):
     """Rows of the encoded table plus their posters, decoded when an item is read.
 
@@ -29,9 +34,11 @@ class HybridDataset(Dataset):
     """
 
     def __init__(self, tabular, paths=None, y=None, loader=None):
-        self.tabular = np.ascontiguousarray(tabular, dtype=np.float32)
+        self.tabular = _writable(np.ascontiguousarray(tabular, dtype=np.float32))
         self.paths = paths
-        self.y = None if y is None else np.asarray(y, dtype=np.float32).reshape(-1, 1)
+        self.y = (
+            None if y is None else _writable(np.asarray(y, np.float32).reshape(-1, 1))
+        )
         self.loader = loader
         if paths is not None and loader is None:
             raise ValueError("HybridDataset needs a PosterLoader to decode posters.")

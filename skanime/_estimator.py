@@ -433,7 +433,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """Predicted scores, shape ``(n_samples,)``."""
         self._check_fitted()
         X = self._frame(X, reset=False)
-        return self.pipeline_.predict(X).astype(np.float64)
+        with torch.random.fork_rng(devices=[]):  # DataLoaders draw a seed
+            return self.pipeline_.predict(X).astype(np.float64)
 
     @property
     def net_(self) -> HybridNet:

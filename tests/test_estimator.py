@@ -1,0 +1,229 @@
+"""HybridAnimeRegressor: the scikit-learn contract on a tiny anime table."""
+
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+
+from skanime import (
+    HybridAnimeRegressor,
+    HybridNet,
+    PosterLoader,
+    make_tabular_encoder,
+)
+from skanime.exceptions import ColumnError, NotFittedError, TargetError
+
+from .conftest import fast_model
+
+
+def test_fit_predict_score(fitted_model, anime):
+    pred = fitted_model.predict(anime)
+    assert pred.shape == (len(anime),) and pred.dtype == np.float64
+    assert np.isfinite(pred).all()
+    assert isinstance(fitted_model.score(anime, anime["Score"]), float)
+    assert fitted_model.n_features_in_ == anime.shape[1]
+    assert list(fitted_model.feature_names_in_) == list(anime.columns)
+    assert fitted_model.get_feature_names_out()[-1] == "poster__path"
+    assert fitted_model.net_.module_.backbone is not None
+    assert len(fitted_model.history_) == 2
+
+
+def test_same_random_state_same_predictions_and_global_rng_untouched(anime):
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = fast_model(random_state=7).fit(anime, anime["Score"]).predict(anime)
+    assert torch.rand(1) == before  # the global torch RNG was left as it was
+    b = fast_model(random_state=7).fit(anime, anime["Score"]).predict(anime)
+    c = fast_model(random_state=8).fit(anime, anime["Score"]).predict(anime)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_predictions_do_not_depend_on_batch_composition(fitted_model, anime):
+    full = fitted_model.predict(anime)
+    np.testing.assert_allclose(
+        fitted_model.predict(anime.iloc[:7]), full[:7], rtol=1e-5
+    )
+    order = np.random.default_rng(0).permutation(len(anime))
+    np.testing.assert_allclose(
+        fitted_model.predict(anime.iloc[order]), full[order], rtol=1e-5
+    )
+
+
+def test_tabular_only_model(anime):
+    tabular = anime.drop(columns="poster")
+    model = fast_model(poster_column=None).fit(tabular, tabular["Score"])
+    assert model.net_.module_.backbone is None
+    assert model.predict(tabular).shape == (len(tabular),)
+
+
+def test_missing_poster_column_error_says_how_to_go_tabular_only(anime):
+    with pytest.raises(
+        ColumnError, match=r"poster_column: 'poster'.*poster_column=None"
+    ):
+        fast_model().fit(anime.drop(columns="poster"), anime["Score"])
+
+
+def test_missing_column_error_names_it_and_suggests(anime):
+    frame = anime.rename(columns={"Genres": "Genre"})
+    with pytest.raises(
+        ColumnError, match=r"list_columns: 'Genres' \(did you mean 'Genre'"
+    ):
+        fast_model().fit(frame, frame["Score"])
+
+
+def test_all_posters_missing_still_fits(anime):
+    frame = anime.assign(poster=None)
+    pred = fast_model().fit(frame, frame["Score"]).predict(frame)
+    assert np.isfinite(pred).all()
+
+
+def test_posters_decoded_by_dataloader_workers_match_in_process(anime):
+    a = fast_model(num_workers=0).fit(anime, anime["Score"]).predict(anime)
+    b = fast_model(num_workers=2).fit(anime, anime["Score"]).predict(anime)
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_cross_val_score(anime):
+    scores = cross_val_score(fast_model(), anime, anime["Score"], cv=3)
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def test_grid_search_reaches_network_parameters(anime):
+    grid = GridSearchCV(
+        fast_model(),
+        {"lr": [1e-3, 3e-3], "module__hidden_units": [4, 6]},
+        cv=2,
+    ).fit(anime, anime["Score"])
+    assert len(grid.cv_results_["params"]) == 4
+    best = grid.best_estimator_
+    hidden = grid.best_params_["module__hidden_units"]
+    assert best.net_.module_.tabular[0].out_features == hidden
+    assert best.net_.lr == grid.best_params_["lr"]
+
+
+def test_get_set_params_and_clone_keep_network_parameters():
+    model = HybridAnimeRegressor(module__hidden_units=16, lr=0.01)
+    assert model.get_params()["module__hidden_units"] == 16
+    model.set_params(
+        module__hidden_units=32, optimizer__weight_decay=1e-4, max_epochs=3
+    )
+    cloned = clone(model)
+    params = cloned.get_params()
+    assert params["module__hidden_units"] == 32
+    assert params["optimizer__weight_decay"] == 1e-4
+    assert params["max_epochs"] == 3
+
+
+def test_misspelled_network_prefix_is_reported(anime):
+    with pytest.raises(
+        ValueError, match=r"'modul__hidden_units' \(did you mean 'module__"
+    ):
+        fast_model(modul__hidden_units=4).fit(anime, anime["Score"])
+
+
+def test_bad_module_parameter_names_it(anime):
+    with pytest.raises(TypeError, match="hiden_units"):
+        fast_model(module__hiden_units=4).fit(anime, anime["Score"])
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement(anime):
+    model = fast_model(max_epochs=40, early_stopping=True, patience=2, lr=0.05)
+    history = model.fit(anime, anime["Score"]).history_
+    valid = history[:, "valid_loss"]
+    best = int(np.argmin(valid))
+    assert len(history) == 40 or len(history) - 1 - best == 2
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (lambda n: np.full(n, np.nan), "NaN or infinite"),
+        (lambda n: np.r_[np.inf, np.ones(n - 1)], "NaN or infinite"),
+        (lambda n: ["good"] * n, "must be numeric"),
+        (lambda n: np.ones(n - 1), "inconsistent numbers"),
+        (lambda n: None, "requires y"),
+    ],
+)
+def test_bad_targets_are_named(anime, y, match):
+    with pytest.raises((TargetError, ValueError), match=match):
+        fast_model().fit(anime, y(len(anime)))
+
+
+def test_empty_and_single_row_frames(anime):
+    with pytest.raises(ValueError, match="0 sample"):
+        fast_model().fit(anime.iloc[:0], anime["Score"].iloc[:0])
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        fast_model().fit(anime.iloc[:1], anime["Score"].iloc[:1])
+
+
+def test_not_fitted_is_both_errors(anime):
+    with pytest.raises(NotFittedError):
+        HybridAnimeRegressor().predict(anime)
+    assert issubclass(NotFittedError, SklearnNotFittedError)
+
+
+def test_pipeline_assembled_by_hand(anime):
+    loader = PosterLoader(image_size=16)
+    pipe = Pipeline(
+        [
+            ("features", make_tabular_encoder(min_frequency=1, poster_loader=loader)),
+            (
+                "net",
+                HybridNet(
+                    poster_loader=loader,
+                    max_epochs=1,
+                    batch_size=16,
+                    verbose=0,
+                    module__hidden_units=4,
+                ),
+            ),
+        ]
+    )
+    y = anime["Score"].to_numpy()
+    pred = pipe.fit(anime, y).predict(anime)
+    assert pred.shape == (len(anime),)
+    assert pipe["net"].module_.backbone is not None
+
+
+def test_joblib_round_trip_in_a_fresh_process(fitted_model, anime, tmp_path):
+    joblib.dump(fitted_model, tmp_path / "model.joblib")
+    joblib.dump(anime, tmp_path / "frame.joblib")
+    expected = fitted_model.predict(anime)
+    script = textwrap.dedent(f"""
+        import joblib, sys
+        import skanime  # noqa: F401 - the only project import
+        model = joblib.load({str(tmp_path / "model.joblib")!r})
+        frame = joblib.load({str(tmp_path / "frame.joblib")!r})
+        joblib.dump(model.predict(frame), {str(tmp_path / "pred.joblib")!r})
+        assert "tests" not in sys.modules and "conftest" not in sys.modules
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+    np.testing.assert_allclose(
+        joblib.load(tmp_path / "pred.joblib"), expected, rtol=1e-6
+    )
+
+
+def test_numeric_arrays_with_column_selectors():
+    from sklearn.compose import make_column_selector
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = 6 + X[:, 0]
+    model = fast_model(
+        numeric_columns=make_column_selector(dtype_include="number"),
+        categorical_columns=None,
+        list_columns=None,
+        poster_column=None,
+    ).fit(X, y)
+    assert model.predict(pd.DataFrame(X).to_numpy()).shape == (30,)

@@ -1,0 +1,90 @@
+"""HybridModule and HybridNet: shapes, the loss, the history."""
+
+import numpy as np
+import pytest
+import torch
+
+from skanime import HybridModule, HybridNet
+from skanime._net import mean_absolute_error, mean_absolute_percentage_error
+from skanime.exceptions import ShapeMismatchError
+
+
+def test_module_output_shape_and_missing_poster_flag():
+    module = HybridModule(5, hidden_units=4, head_units=4, target_mean=7.0).eval()
+    tabular, image = torch.randn(3, 5), torch.randn(3, 3, 16, 16)
+    assert module(tabular, image, torch.ones(3, 1)).shape == (3, 1)
+    # a missing poster: the image cannot change the output
+    missing = torch.zeros(3, 1)
+    a = module(tabular, image, missing)
+    b = module(tabular, torch.randn(3, 3, 16, 16), missing)
+    torch.testing.assert_close(a, b)
+
+
+def test_tabular_only_module_refuses_nothing_and_image_module_needs_image():
+    assert HybridModule(4, with_image=False)(torch.randn(2, 4)).shape == (2, 1)
+    with pytest.raises(ValueError, match="no image"):
+        HybridModule(4)(torch.randn(2, 4))
+
+
+def test_backbone_class_instead_of_instance_is_a_clear_error():
+    from skanime.backbones import SimpleCNN
+
+    with pytest.raises(TypeError, match=r"is a class; pass an instance"):
+        HybridModule(4, backbone=SimpleCNN)
+
+
+def test_loss_sees_matched_shapes_for_1d_y():
+    """A 1-D y must reach MSELoss as (n, 1) like the output, never broadcast."""
+    seen = []
+
+    class RecordingMSE(torch.nn.MSELoss):
+        def forward(self, y_pred, y_true):
+            seen.append((tuple(y_pred.shape), tuple(y_true.shape)))
+            return super().forward(y_pred, y_true)
+
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    y = X.sum(axis=1)  # 1-D
+    net = HybridNet(
+        criterion=RecordingMSE, max_epochs=1, batch_size=8, train_split=None, verbose=0
+    )
+    net.fit(X, y)
+    assert seen and all(p == t and len(p) == 2 and p[1] == 1 for p, t in seen)
+    assert net.predict(X).shape == (20,)
+
+
+def test_get_loss_refuses_mismatched_shapes():
+    net = HybridNet(verbose=0)
+    with pytest.raises(ShapeMismatchError, match=r"\(4, 1\).*\(4,\)"):
+        net.get_loss(torch.zeros(4, 1), torch.zeros(4))
+
+
+def test_history_has_paper_metrics_per_epoch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = 6 + X[:, 0]
+    net = HybridNet(max_epochs=3, batch_size=8, verbose=0).fit(X, y)
+    history = net.history
+    assert len(history) == 3
+    for key in [
+        "train_loss",
+        "valid_loss",
+        "train_mae",
+        "valid_mae",
+        "train_mape",
+        "valid_mape",
+    ]:
+        assert all(np.isfinite(history[:, key]))
+    # the scoring functions behind the columns compute MAE and MAPE (percent)
+    error = np.abs(net.predict(X) - y)
+    assert mean_absolute_error(net, X, y) == pytest.approx(error.mean(), rel=1e-5)
+    assert mean_absolute_percentage_error(net, X, y) == pytest.approx(
+        100 * np.mean(error / y), rel=1e-5
+    )
+
+
+def test_target_scale_is_discovered():
+    X = np.zeros((10, 2), dtype=np.float32)
+    y = np.linspace(5, 9, 10)
+    net = HybridNet(max_epochs=1, verbose=0, train_split=None).fit(X, y)
+    assert net.module__target_mean == pytest.approx(7.0)
+    assert net.module__n_tabular == 2 and net.module__with_image is False

@@ -1,0 +1,108 @@
+"""The tabular encoder: numeric, categorical and list columns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skanime import MultiLabelEncoder, NumericEncoder, make_tabular_encoder
+from skanime.exceptions import DataWarning
+
+
+def test_multilabel_encoder_splits_trims_and_drops_placeholders():
+    X = pd.DataFrame(
+        {
+            "Genres": [
+                "Action, Drama",
+                " drama ,Action",
+                "add some",
+                None,
+                "Comedy;Action",
+                "Drama|Comedy",
+            ]
+        }
+    )
+    enc = MultiLabelEncoder().fit(X)
+    # "drama" differs in case from "Drama": labels are case-sensitive on purpose
+    assert enc.categories_ == [["Action", "Comedy", "Drama", "drama"]]
+    out = enc.transform(X)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(
+        out,
+        [
+            [1, 0, 1, 0],
+            [1, 0, 0, 1],
+            [0, 0, 0, 0],
+            [0, 0, 0, 0],
+            [1, 1, 0, 0],
+            [0, 1, 1, 0],
+        ],
+    )
+    assert list(enc.get_feature_names_out()) == [
+        "Genres_Action",
+        "Genres_Comedy",
+        "Genres_Drama",
+        "Genres_drama",
+    ]
+
+
+def test_multilabel_encoder_min_frequency_and_unknown_labels():
+    X = pd.DataFrame({"Studios": ["Bones", "Bones", "Madhouse", "Bones, Madhouse"]})
+    enc = MultiLabelEncoder(min_frequency=3).fit(X)
+    assert enc.categories_ == [["Bones"]]
+    out = enc.transform(pd.DataFrame({"Studios": ["Shaft", "Bones, Shaft"]}))
+    np.testing.assert_array_equal(out, [[0], [1]])
+
+
+def test_numeric_encoder_unknown_text_becomes_missing_with_a_warning():
+    X = pd.DataFrame({"Episodes": ["12", "Unknown", "24", None, "1"]})
+    with pytest.warns(DataWarning, match=r"'Episodes': 1 value\(s\) are not numbers"):
+        enc = NumericEncoder().fit(X)
+    out = enc.transform(X)
+    assert list(enc.get_feature_names_out()) == ["Episodes", "Episodes_missing"]
+    np.testing.assert_array_equal(out[:, 1], [0, 1, 0, 1, 0])
+    # the missing rows get the median of the known values (12)
+    assert out[1, 0] == pytest.approx(out[0, 0])
+    assert np.isfinite(out).all()
+
+
+def test_numeric_encoder_log_scales_only_skewed_columns():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"skewed": rng.lognormal(0, 2, 500), "normal": rng.normal(0, 1, 500)}
+    )
+    enc = NumericEncoder().fit(X)
+    np.testing.assert_array_equal(enc.log_scaled_, [True, False])
+    out = enc.transform(X)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose(out.std(axis=0), 1, atol=1e-9)
+
+
+def test_make_tabular_encoder_defaults_follow_anime_csv(anime):
+    enc = make_tabular_encoder(poster_column=None, min_frequency=1)
+    out = enc.fit_transform(anime)
+    names = list(enc.get_feature_names_out())
+    assert names == list(out.columns)
+    assert "numeric__Episodes" in names
+    assert any(n.startswith("categorical__Type_") for n in names)
+    assert any(n.startswith("lists__Genres_") for n in names)
+    assert any(n.startswith("lists__Themes_") for n in names)
+    assert any(n.startswith("lists__Studios_") for n in names)
+    assert np.isfinite(out.to_numpy(dtype=float)).all()
+
+
+def test_make_tabular_encoder_ignores_unknown_categories(anime):
+    enc = make_tabular_encoder(poster_column=None, min_frequency=1).fit(anime)
+    new = anime.head(2).copy()
+    new["Type"] = "Never seen"
+    new["Genres"] = "Never seen either"
+    out = enc.transform(new)
+    type_cols = [c for c in out.columns if c.startswith("categorical__Type_")]
+    assert (out[type_cols].to_numpy() == 0).all()
+
+
+def test_make_tabular_encoder_poster_column_passes_paths(anime):
+    enc = make_tabular_encoder(min_frequency=1).fit(anime)
+    out = enc.transform(anime)
+    assert enc.get_feature_names_out()[-1] == "poster__path"
+    has = anime["poster"].notna().to_numpy()
+    assert out["poster__path"].notna().to_numpy().tolist() == has.tolist()
