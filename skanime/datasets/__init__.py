@@ -1,5 +1,19 @@
 """Data for skanime: a synthetic generator and loaders of real MyAnimeList data."""
 
+from ._mal import (
+    PAPER_COLUMNS,
+    PRERELEASE_COLUMNS,
+    load_mal,
+    parse_aired,
+    parse_duration,
+)
 from ._synthetic import make_anime
 
-__all__ = ["make_anime"]
+__all__ = [
+    "PAPER_COLUMNS",
+    "PRERELEASE_COLUMNS",
+    "load_mal",
+    "make_anime",
+    "parse_aired",
+    "parse_duration",
+]

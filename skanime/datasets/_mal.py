@@ -1,0 +1,236 @@
+"""``load_mal``: a MyAnimeList CSV into a clean, typed frame."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._tabular import PLACEHOLDERS, _split_labels
+from ..exceptions import ColumnError, SkanimeError, TargetError
+
+__all__ = [
+    "load_mal",
+    "PAPER_COLUMNS",
+    "PRERELEASE_COLUMNS",
+    "parse_duration",
+    "parse_aired",
+]
+
+#: The paper's inputs: source, episodes, type, genres, studios (+ the poster).
+PAPER_COLUMNS = {
+    "numeric_columns": ("Episodes",),
+    "categorical_columns": ("Type", "Source"),
+    "list_columns": ("Genres", "Studios"),
+}
+#: Every column of :func:`load_mal`'s frame known before an anime is released.
+PRERELEASE_COLUMNS = {
+    "numeric_columns": ("Episodes", "Duration", "Year"),
+    "categorical_columns": ("Type", "Source", "Rating", "Season"),
+    "list_columns": ("Genres", "Themes", "Studios", "Producers"),
+}
+
+#: Column names of Kaggle's "anime-dataset-2023" mapped to this schema.
+KAGGLE_NAMES = {
+    "Name": "Title",
+    "Image URL": "image_url",
+    "Premiered": "Premiered",
+}
+_REQUIRED = ("Title", "Type", "Episodes", "Source", "Genres", "Studios")
+_OPTIONAL = (
+    "anime_id",
+    "Score",
+    "Aired",
+    "Duration",
+    "Themes",
+    "Producers",
+    "Licensors",
+    "Rating",
+    "Status",
+    "Members",
+    "poster",
+    "image_url",
+)
+_LIST_COLUMNS = ("Genres", "Themes", "Studios", "Producers", "Licensors")
+_MISSING_TEXT = {p.lower() for p in PLACEHOLDERS} | {"", "n/a", "unknown", "?"}
+_SEASONS = {
+    1: "Winter",
+    2: "Winter",
+    3: "Winter",
+    4: "Spring",
+    5: "Spring",
+    6: "Spring",
+    7: "Summer",
+    8: "Summer",
+    9: "Summer",
+    10: "Fall",
+    11: "Fall",
+    12: "Fall",
+}
+_DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b, %Y", "%b %Y", "%Y")
+
+
+def parse_duration(text) -> float:
+    """Minutes in a MyAnimeList duration (``"1 hr. 55 min."`` -> 115.0), else NaN."""
+    if not isinstance(text, str):
+        return np.nan
+    units = {"hr": 60.0, "min": 1.0, "sec": 1 / 60}
+    found = re.findall(r"(\d+(?:\.\d+)?)\s*(hr|min|sec)", text)
+    if not found:
+        return np.nan
+    return round(sum(float(n) * units[u] for n, u in found), 2)
+
+
+def parse_aired(text) -> tuple[float, str | None]:
+    """Start year and season of a MyAnimeList ``Aired`` value, (NaN, None) if unknown.
+
+    Accepts ``"Apr 5, 2009 to Jul 4, 2010"``, ``"Sep 1, 2001"``, ``"9-Nov-18"``,
+    ``"2005 to ?"``, ``"Apr 2009"``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return np.nan, None
+    start = text.split(" to ")[0].strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            date = datetime.strptime(start, fmt)
+        except ValueError:
+            continue
+        year = date.year
+        if year > datetime.now().year + 2:  # two-digit years: "63" is 1963
+            year -= 100
+        season = None if fmt == "%Y" else _SEASONS[date.month]
+        return float(year), season
+    return np.nan, None
+
+
+def _clean_list(cell) -> float | str:
+    labels = _split_labels(cell)
+    return ", ".join(dict.fromkeys(labels)) if labels else np.nan
+
+
+def _clean_text(cell) -> float | str:
+    if not isinstance(cell, str) or cell.strip().lower() in _MISSING_TEXT:
+        return np.nan
+    return " ".join(cell.split())
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    text = column.astype("string").str.replace(",", "", regex=False).str.strip()
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def load_mal(
+    path: str | os.PathLike,
+    *,
+    dropna: bool = False,
+    poster_root: str | os.PathLike | None = None,
+    return_X_y: bool = False,
+):
+    """Read a MyAnimeList CSV into a clean frame with typed columns.
+
+    Handles the quirks of scraped MyAnimeList data: ``Unknown`` episodes,
+    ``add some`` / ``None found`` placeholders, mixed ``Aired`` formats, ``Duration``
+    text, ``Members`` with thousands separators, empty or ``N/A`` scores. Kaggle's
+    "anime-dataset-2023" column names (``Name``, ``Image URL``, ``UNKNOWN``
+    values, ...) are accepted too.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file.
+    dropna : bool, default=False
+        Drop the rows without a score.
+    poster_root : str or path-like, default=None
+        Folder that relative ``poster`` paths are resolved against; the CSV's folder
+        if None.
+    return_X_y : bool, default=False
+        Return ``(X, y)`` instead of the frame (X without ``Score``).
+
+    Returns
+    -------
+    DataFrame, or (DataFrame, Series)
+        Columns ``anime_id`` (Int64), ``Title``, ``Type``, ``Source``, ``Rating``,
+        ``Status``, ``Season`` (str or NaN), ``Episodes``, ``Duration`` (minutes),
+        ``Year``, ``Members`` (float), ``Genres``, ``Themes``, ``Studios``,
+        ``Producers``, ``Licensors`` (clean ``", "``-separated strings or NaN),
+        ``poster`` (absolute path of an existing file, or NaN), ``Score`` (float,
+        NaN where unscored). Image URLs, where given, are kept in ``image_url``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    SkanimeError
+        If the file cannot be parsed as CSV or holds no rows.
+    ColumnError
+        Naming the required columns that are missing.
+    TargetError
+        Naming the row and value of a score that is not a number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise SkanimeError(f"Cannot read {str(path)!r} as a CSV file: {exc}") from exc
+    raw = raw.rename(columns=lambda c: KAGGLE_NAMES.get(c.strip(), c.strip()))
+    missing = [c for c in _REQUIRED if c not in raw.columns]
+    if missing:
+        raise ColumnError(
+            f"{str(path)!r} lacks the column(s) {missing}; it has {list(raw.columns)}."
+        )
+    if raw.empty:
+        raise SkanimeError(f"{str(path)!r} holds no rows.")
+    for column in _OPTIONAL:
+        if column not in raw.columns:
+            raw[column] = ""
+
+    frame = pd.DataFrame(index=raw.index)
+    frame["anime_id"] = _numbers(raw["anime_id"]).astype("Int64")
+    for column in ("Title", "Type", "Source", "Rating", "Status"):
+        frame[column] = raw[column].map(_clean_text)
+    frame["Episodes"] = _numbers(raw["Episodes"]).where(lambda s: s > 0)
+    frame["Duration"] = raw["Duration"].map(parse_duration)
+    aired = raw["Aired"].map(parse_aired)
+    frame["Year"] = aired.map(lambda t: t[0]).astype("float64")
+    frame["Season"] = aired.map(lambda t: t[1] if t[1] is not None else np.nan)
+    frame["Members"] = _numbers(raw["Members"])
+    for column in _LIST_COLUMNS:
+        frame[column] = raw[column].map(_clean_list)
+    root = Path(poster_root) if poster_root is not None else path.parent
+    frame["poster"] = raw["poster"].map(lambda p: _poster_path(p, root))
+    if raw["image_url"].str.strip().ne("").any():
+        frame["image_url"] = raw["image_url"].map(_clean_text)
+
+    score_text = raw["Score"].str.strip()
+    scores = _numbers(raw["Score"])
+    bad = scores.isna() & ~score_text.str.lower().isin(_MISSING_TEXT)
+    if bad.any():
+        row = bad.idxmax()
+        raise TargetError(
+            f"{str(path)!r}, row {row + 2} (line in the file): Score "
+            f"{raw.at[row, 'Score']!r} is not a number ({int(bad.sum())} such row(s))."
+        )
+    frame["Score"] = scores
+    if dropna:
+        frame = frame[frame["Score"].notna()].reset_index(drop=True)
+        if frame.empty:
+            raise SkanimeError(f"{str(path)!r} has no scored rows.")
+    frame.attrs["source"] = str(path)
+    if return_X_y:
+        return frame.drop(columns="Score"), frame["Score"]
+    return frame
+
+
+def _poster_path(cell, root: Path) -> float | str:
+    if not isinstance(cell, str) or not cell.strip():
+        return np.nan
+    poster = Path(cell.strip())
+    if not poster.is_absolute():
+        poster = root / poster
+    return str(poster.resolve()) if poster.is_file() else np.nan
