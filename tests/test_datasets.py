@@ -1,0 +1,120 @@
+"""load_mal on every quirk of scraped MyAnimeList data, and make_anime."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from skanime.datasets import load_mal, make_anime, parse_aired, parse_duration
+from skanime.exceptions import ColumnError, SkanimeError, TargetError
+
+HEADER = ("anime_id,Title,Type,Japanese,Aired,Episodes,Duration,Score,Source,Genres,"
+          "Themes,Licensors,Producers,Rating,Status,Studios,Members,poster\n")
+ROWS = [
+    '1,A,TV,x,"Apr 5, 2009 to Jul 4, 2010",64,24 min. per ep.,9.14,Manga,'
+    '"Action, Drama",Military,Funimation,"Aniplex,Dentsu",PG-13 - Teens 13 or older,'
+    'Finished Airing,Bones,"2,893,578",posters/1.jpg',
+    '2,B,Movie,x,"Sep 1, 2001",1,1 hr. 55 min.,N/A,Original," Drama ,  Romance ",,'
+    'None found,add some,,Finished Airing,add some,"1,024",posters/missing.jpg',
+    '3,C,ONA,x,9-Nov-18,Unknown,30 sec.,,Game,,,,,G - All Ages,Currently Airing,'
+    'Studio Deen,5,',
+    ',D,OVA,x,2005 to ?,2,Unknown,6.5,Manga,Comedy,,,,R+ - Mild Nudity,'
+    'Finished Airing,OLM,10,',
+]
+
+
+@pytest.fixture
+def mal_csv(tmp_path):
+    (tmp_path / "posters").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "posters" / "1.jpg")
+    path = tmp_path / "anime.csv"
+    path.write_text(HEADER + "\n".join(ROWS) + "\n", encoding="utf-8")
+    return path
+
+
+def test_load_mal_cleans_every_quirk(mal_csv):
+    df = load_mal(mal_csv)
+    assert list(df["anime_id"].astype("Float64").fillna(-1)) == [1, 2, 3, -1]
+    np.testing.assert_array_equal(df["Episodes"], [64, 1, np.nan, 2])
+    np.testing.assert_allclose(df["Duration"], [24, 115, 0.5, np.nan])
+    np.testing.assert_array_equal(df["Year"], [2009, 2001, 2018, 2005])
+    assert df["Season"].tolist()[:3] == ["Spring", "Summer", "Fall"]
+    assert pd.isna(df["Season"].iloc[3])
+    np.testing.assert_array_equal(df["Members"], [2893578, 1024, 5, 10])
+    assert df["Genres"].tolist()[:2] == ["Action, Drama", "Drama, Romance"]
+    assert df["Producers"].iloc[0] == "Aniplex, Dentsu"
+    assert df[["Studios", "Licensors", "Producers"]].iloc[1].isna().all()
+    assert pd.isna(df["Rating"].iloc[1])
+    assert df["poster"].iloc[0] == str((mal_csv.parent / "posters" / "1.jpg").resolve())
+    assert df["poster"].iloc[1:].isna().all()  # a path to no file is missing
+    np.testing.assert_array_equal(df["Score"], [9.14, np.nan, np.nan, 6.5])
+
+
+def test_load_mal_dropna_and_return_X_y(mal_csv):
+    X, y = load_mal(mal_csv, dropna=True, return_X_y=True)
+    assert len(X) == 2 and "Score" not in X and y.tolist() == [9.14, 6.5]
+
+
+def test_kaggle_column_names_are_mapped(tmp_path):
+    path = tmp_path / "kaggle.csv"
+    path.write_text(
+        "anime_id,Name,Score,Genres,Type,Episodes,Aired,Studios,Source,Duration,"
+        "Rating,Image URL\n"
+        '5,Kaggle Show,UNKNOWN,"Action, Comedy",TV,UNKNOWN,"Apr 2009",Bones,Manga,'
+        "24 min per ep,PG-13 - Teens 13 or older,https://example.invalid/5.jpg\n"
+    )
+    df = load_mal(path)
+    assert df["Title"].iloc[0] == "Kaggle Show"
+    assert np.isnan(df["Score"].iloc[0]) and np.isnan(df["Episodes"].iloc[0])
+    assert df["image_url"].iloc[0] == "https://example.invalid/5.jpg"
+    assert df["Year"].iloc[0] == 2009 and pd.isna(df["Themes"].iloc[0])
+
+
+def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        load_mal(tmp_path / "nope.csv")
+    no_genres = tmp_path / "no_genres.csv"
+    pd.read_csv(mal_csv).drop(columns="Genres").to_csv(no_genres, index=False)
+    with pytest.raises(ColumnError, match=r"no_genres.csv.*\['Genres'\]"):
+        load_mal(no_genres)
+    bad_score = tmp_path / "bad_score.csv"
+    bad_score.write_text(HEADER + ROWS[0].replace(",9.14,", ",great,") + "\n")
+    with pytest.raises(TargetError, match=r"row 2 .*'great' is not a number"):
+        load_mal(bad_score)
+    empty = tmp_path / "empty.csv"
+    empty.write_text(HEADER)
+    with pytest.raises(SkanimeError, match="holds no rows"):
+        load_mal(empty)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00garbage\x00\n\x00")
+    with pytest.raises((SkanimeError, ColumnError), match="binary.csv"):
+        load_mal(binary)
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [("24 min. per ep.", 24), ("1 hr. 55 min.", 115), ("2 hr.", 120), ("Unknown", None)],
+)
+def test_parse_duration(text, minutes):
+    result = parse_duration(text)
+    assert (np.isnan(result) if minutes is None else result == minutes)
+
+
+def test_parse_aired_two_digit_years_are_not_in_the_future():
+    assert parse_aired("1-Jan-63") == (1963.0, "Winter")
+    assert parse_aired("") == (pytest.approx(np.nan, nan_ok=True), None)
+
+
+def test_make_anime_is_seeded_labelled_and_the_poster_carries_signal(tmp_path):
+    a = make_anime(200, random_state=3, poster_dir=tmp_path / "a")
+    b = make_anime(200, random_state=3, poster_dir=tmp_path / "b")
+    pd.testing.assert_frame_equal(a.drop(columns="poster"), b.drop(columns="poster"))
+    assert a.attrs["synthetic"] and a["Title"].str.startswith("Synthetic").all()
+    assert a["Score"].between(1, 10).all()
+    with_poster = a[a["poster"].notna()]
+    assert 0.8 < len(with_poster) / len(a) < 1.0
+    # the poster's warmth (red minus blue) is tied to the score
+    warmth = [np.asarray(Image.open(p), dtype=float)[..., [0, 2]].mean(axis=(0, 1))
+              for p in with_poster["poster"]]
+    warmth = np.array([r - b for r, b in warmth])
+    assert np.corrcoef(warmth, with_poster["Score"])[0, 1] > 0.2
