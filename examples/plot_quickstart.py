@@ -19,10 +19,12 @@ train, test = train_test_split(df, test_size=0.2, random_state=0)
 
 # %%
 # The hybrid model (MLP + CNN) and a tabular-only one, same columns and seed.
-hybrid = HybridAnimeRegressor(**PRERELEASE_COLUMNS, image_size=32, max_epochs=15,
-                              random_state=0)
-tabular = HybridAnimeRegressor(**PRERELEASE_COLUMNS, poster_column=None, max_epochs=15,
-                               random_state=0)
+hybrid = HybridAnimeRegressor(
+    **PRERELEASE_COLUMNS, image_size=32, max_epochs=15, random_state=0
+)
+tabular = HybridAnimeRegressor(
+    **PRERELEASE_COLUMNS, poster_column=None, max_epochs=15, random_state=0
+)
 rows = {}
 for name, model in [("hybrid", hybrid), ("tabular only", tabular)]:
     model.fit(train, train["Score"])

@@ -329,7 +329,9 @@ def make_tabular_encoder(
         (
             "categorical",
             make_pipeline(
-                SimpleImputer(strategy="constant", fill_value="missing"),
+                SimpleImputer(
+                    strategy="constant", fill_value="missing", keep_empty_features=True
+                ),
                 OneHotEncoder(
                     handle_unknown="infrequent_if_exist",
                     min_frequency=min_frequency,

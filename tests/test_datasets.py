@@ -8,18 +8,20 @@ from PIL import Image
 from skanime.datasets import load_mal, make_anime, parse_aired, parse_duration
 from skanime.exceptions import ColumnError, SkanimeError, TargetError
 
-HEADER = ("anime_id,Title,Type,Japanese,Aired,Episodes,Duration,Score,Source,Genres,"
-          "Themes,Licensors,Producers,Rating,Status,Studios,Members,poster\n")
+HEADER = (
+    "anime_id,Title,Type,Japanese,Aired,Episodes,Duration,Score,Source,Genres,"
+    "Themes,Licensors,Producers,Rating,Status,Studios,Members,poster\n"
+)
 ROWS = [
     '1,A,TV,x,"Apr 5, 2009 to Jul 4, 2010",64,24 min. per ep.,9.14,Manga,'
     '"Action, Drama",Military,Funimation,"Aniplex,Dentsu",PG-13 - Teens 13 or older,'
     'Finished Airing,Bones,"2,893,578",posters/1.jpg',
     '2,B,Movie,x,"Sep 1, 2001",1,1 hr. 55 min.,N/A,Original," Drama ,  Romance ",,'
     'None found,add some,,Finished Airing,add some,"1,024",posters/missing.jpg',
-    '3,C,ONA,x,9-Nov-18,Unknown,30 sec.,,Game,,,,,G - All Ages,Currently Airing,'
-    'Studio Deen,5,',
-    ',D,OVA,x,2005 to ?,2,Unknown,6.5,Manga,Comedy,,,,R+ - Mild Nudity,'
-    'Finished Airing,OLM,10,',
+    "3,C,ONA,x,9-Nov-18,Unknown,30 sec.,,Game,,,,,G - All Ages,Currently Airing,"
+    "Studio Deen,5,",
+    ",D,OVA,x,2005 to ?,2,Unknown,6.5,Manga,Comedy,,,,R+ - Mild Nudity,"
+    "Finished Airing,OLM,10,",
 ]
 
 
@@ -93,11 +95,16 @@ def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
 
 @pytest.mark.parametrize(
     ("text", "minutes"),
-    [("24 min. per ep.", 24), ("1 hr. 55 min.", 115), ("2 hr.", 120), ("Unknown", None)],
+    [
+        ("24 min. per ep.", 24),
+        ("1 hr. 55 min.", 115),
+        ("2 hr.", 120),
+        ("Unknown", None),
+    ],
 )
 def test_parse_duration(text, minutes):
     result = parse_duration(text)
-    assert (np.isnan(result) if minutes is None else result == minutes)
+    assert np.isnan(result) if minutes is None else result == minutes
 
 
 def test_parse_aired_two_digit_years_are_not_in_the_future():
@@ -114,7 +121,9 @@ def test_make_anime_is_seeded_labelled_and_the_poster_carries_signal(tmp_path):
     with_poster = a[a["poster"].notna()]
     assert 0.8 < len(with_poster) / len(a) < 1.0
     # the poster's warmth (red minus blue) is tied to the score
-    warmth = [np.asarray(Image.open(p), dtype=float)[..., [0, 2]].mean(axis=(0, 1))
-              for p in with_poster["poster"]]
+    warmth = [
+        np.asarray(Image.open(p), dtype=float)[..., [0, 2]].mean(axis=(0, 1))
+        for p in with_poster["poster"]
+    ]
     warmth = np.array([r - b for r, b in warmth])
     assert np.corrcoef(warmth, with_poster["Score"])[0, 1] > 0.2

@@ -78,6 +78,10 @@ def parse_duration(text) -> float:
     """Minutes in a MyAnimeList duration (``"1 hr. 55 min."`` -> 115.0), else NaN."""
     if not isinstance(text, str):
         return np.nan
+    try:  # a plain number is already minutes (a frame written by skanime)
+        return float(text)
+    except ValueError:
+        pass
     units = {"hr": 60.0, "min": 1.0, "sec": 1 / 60}
     found = re.findall(r"(\d+(?:\.\d+)?)\s*(hr|min|sec)", text)
     if not found:
@@ -199,6 +203,14 @@ def load_mal(
     aired = raw["Aired"].map(parse_aired)
     frame["Year"] = aired.map(lambda t: t[0]).astype("float64")
     frame["Season"] = aired.map(lambda t: t[1] if t[1] is not None else np.nan)
+    # a frame written by skanime has Year and Season instead of Aired
+    if "Year" in raw.columns:
+        frame["Year"] = frame["Year"].fillna(_numbers(raw["Year"]))
+    if "Season" in raw.columns:
+        own = raw["Season"].map(_clean_text).astype(object)
+        frame["Season"] = frame["Season"].astype(object).where(
+            frame["Season"].notna(), own
+        )
     frame["Members"] = _numbers(raw["Members"])
     for column in _LIST_COLUMNS:
         frame[column] = raw[column].map(_clean_list)
