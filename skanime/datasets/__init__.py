@@ -1,5 +1,6 @@
 """Data for skanime: a synthetic generator and loaders of real MyAnimeList data."""
 
+from ._download import DownloadSummary, download_posters
 from ._mal import (
     PAPER_COLUMNS,
     PRERELEASE_COLUMNS,
@@ -10,6 +11,8 @@ from ._mal import (
 from ._synthetic import make_anime
 
 __all__ = [
+    "DownloadSummary",
+    "download_posters",
     "PAPER_COLUMNS",
     "PRERELEASE_COLUMNS",
     "load_mal",

@@ -208,8 +208,8 @@ def load_mal(
         frame["Year"] = frame["Year"].fillna(_numbers(raw["Year"]))
     if "Season" in raw.columns:
         own = raw["Season"].map(_clean_text).astype(object)
-        frame["Season"] = frame["Season"].astype(object).where(
-            frame["Season"].notna(), own
+        frame["Season"] = (
+            frame["Season"].astype(object).where(frame["Season"].notna(), own)
         )
     frame["Members"] = _numbers(raw["Members"])
     for column in _LIST_COLUMNS:

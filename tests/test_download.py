@@ -1,0 +1,110 @@
+"""download_posters against a real HTTP server on 127.0.0.1."""
+
+import io
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from skanime.datasets import download_posters
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 14), (200, 30, 30)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+class Handler(BaseHTTPRequestHandler):
+    hits: dict = {}
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def _send(self, code, body, content_type="image/jpeg", length=True):
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            if length:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (the slow response): that is the point
+
+    def do_GET(self):
+        Handler.hits[self.path] = Handler.hits.get(self.path, 0) + 1
+        if self.path == "/ok.jpg":
+            self._send(200, _jpeg())
+        elif self.path == "/missing.jpg":
+            self._send(404, b"not found", "text/plain")
+        elif self.path == "/slow.jpg":
+            time.sleep(1.5)
+            self._send(200, _jpeg())
+        elif self.path == "/text.jpg":
+            self._send(200, b"<html>not an image</html>", "text/html")
+        elif self.path == "/huge.jpg":
+            self._send(200, b"\xff" * 300_000)
+        elif self.path == "/stream.jpg":  # no Content-Length: counted while read
+            self.close_connection = True
+            self._send(200, b"\xff" * 300_000, length=False)
+        elif self.path == "/flaky.jpg":
+            if Handler.hits[self.path] == 1:
+                self._send(503, b"busy", "text/plain")
+            else:
+                self._send(200, _jpeg())
+
+
+@pytest.fixture
+def server():
+    Handler.hits = {}
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_posters_handles_every_failure(server, tmp_path):
+    names = ["ok", "missing", "slow", "text", "huge", "flaky", "stream"]
+    df = pd.DataFrame(
+        {
+            "anime_id": range(1, len(names) + 1),
+            "image_url": [f"{server}/{n}.jpg" for n in names],
+        }
+    )
+    df.loc[len(df)] = {"anime_id": 99, "image_url": None}  # no URL: skipped
+    summary = download_posters(
+        df,
+        tmp_path / "cache",
+        timeout=0.5,
+        retries=1,
+        max_bytes=100_000,
+        progress=False,
+    )
+    assert summary.downloaded == 2 and summary.skipped == 0
+    ok = summary.paths
+    assert ok[0].endswith("1.jpg") and ok[5].endswith("6.jpg")
+    assert set(summary.failures) == {1, 2, 3, 4, 6}
+    assert "HTTP 404" in summary.failures[1]
+    assert "after 2 attempts" in summary.failures[2]
+    assert "not an image" in summary.failures[3]
+    assert "limit" in summary.failures[4] and "limit" in summary.failures[6]
+    assert Handler.hits["/missing.jpg"] == 1  # a 404 is not retried
+    assert Handler.hits["/flaky.jpg"] == 2  # a 503 is
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["1.jpg", "6.jpg"]
+    assert "2 poster(s) downloaded" in str(summary) and "5 failed" in str(summary)
+
+    # resumable: a second run fetches nothing that is already there
+    again = download_posters(df.iloc[[0, 5]], tmp_path / "cache", progress=False)
+    assert again.skipped == 2 and again.downloaded == 0
+    assert Handler.hits["/ok.jpg"] == 1
+
+
+def test_missing_url_column_is_named(tmp_path):
+    with pytest.raises(KeyError, match="image_url"):
+        download_posters(pd.DataFrame({"x": [1]}), tmp_path)
