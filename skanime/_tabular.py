@@ -59,14 +59,25 @@ def _as_frame(X) -> pd.DataFrame:
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
 
 
-def _column_names(X, estimator) -> list[str]:
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is not None:
-        return [str(n) for n in names]
-    return [f"x{i}" for i in range(estimator.n_features_in_)]
+class _TableTransformer(TransformerMixin, BaseEstimator):
+    """Shared plumbing of the table transformers: tags and input column names."""
+
+    def _input_names(self, input_features) -> list[str]:
+        if input_features is not None:
+            return [str(n) for n in input_features]
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return [str(n) for n in names]
+        return [f"x{i}" for i in range(self.n_features_in_)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
 
 
-class NumericEncoder(TransformerMixin, BaseEstimator):
+class NumericEncoder(_TableTransformer):
     """Turn numeric-like columns into standardised floats.
 
     Text that is not a number (``"Unknown"`` episodes, say) becomes missing; missing
@@ -159,23 +170,13 @@ class NumericEncoder(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Column names, then ``<column>_missing`` for each flagged column."""
         check_is_fitted(self)
-        names = (
-            list(input_features)
-            if input_features is not None
-            else _column_names(self, self)
-        )
+        names = self._input_names(input_features)
         flags = [
             f"{n}_missing"
             for n, m in zip(names, self.missing_indicator_, strict=True)
             if m
         ]
         return np.asarray(names + flags, dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        return tags
 
 
 def _split_labels(cell, separators=_LIST_SEPARATORS) -> list[str]:
@@ -190,7 +191,7 @@ def _split_labels(cell, separators=_LIST_SEPARATORS) -> list[str]:
     return labels
 
 
-class MultiLabelEncoder(TransformerMixin, BaseEstimator):
+class MultiLabelEncoder(_TableTransformer):
     """Multi-hot encode comma-separated list columns.
 
     ``"Action, Drama"`` becomes 1 in the ``Genres_Action`` and ``Genres_Drama``
@@ -254,11 +255,7 @@ class MultiLabelEncoder(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """``<column>_<label>`` for each kept label."""
         check_is_fitted(self)
-        names = (
-            list(input_features)
-            if input_features is not None
-            else _column_names(self, self)
-        )
+        names = self._input_names(input_features)
         return np.asarray(
             [
                 f"{n}_{label}"
@@ -270,9 +267,7 @@ class MultiLabelEncoder(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.transformer_tags.preserves_dtype = ["float32"]  # 0/1 floats
         return tags
 
 
