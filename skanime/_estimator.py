@@ -96,7 +96,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Seeds weights, shuffling and the validation split: with an int, two fits
         on the CPU give identical predictions. The global torch RNG is left as it was.
     verbose : int, default=0
-        1 prints skorch's table of losses and metrics after every epoch.
+        1 prints skorch's table of losses and metrics after every epoch, and a
+        progress bar while the posters of a large frame are checked.
     **net_params
         Parameters for the network with one of the prefixes ``module__``,
         ``optimizer__``, ``criterion__``, ``iterator_train__``, ``iterator_valid__``,
@@ -336,6 +337,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             image_size=self.image_size,
             root=self.poster_root,
             on_error=self.poster_errors,
+            progress=bool(self.verbose),
         )
         encoder = make_tabular_encoder(
             self.numeric_columns,

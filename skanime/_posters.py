@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from tqdm.auto import tqdm
 
 from .exceptions import ColumnError, DataWarning, PosterError
 
@@ -79,6 +80,9 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         What to do with a poster path that cannot be read (see above).
     mean, std : tuple of 3 floats, default=ImageNet's
         Per-channel normalisation of pixel values in [0, 1].
+    progress : bool, default=False
+        Show a progress bar while checking the posters of a large frame
+        (1000 rows or more).
 
     Attributes
     ----------
@@ -94,6 +98,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         "on_error": [StrOptions({"warn", "raise"})],
         "mean": [tuple, list],
         "std": [tuple, list],
+        "progress": ["boolean"],
     }
 
     def __init__(
@@ -103,12 +108,14 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         on_error="warn",
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
+        progress=False,
     ):
         self.image_size = image_size
         self.root = root
         self.on_error = on_error
         self.mean = mean
         self.std = std
+        self.progress = progress
 
     def _check_column(self, X, *, reset):
         if sp.issparse(X):
@@ -177,7 +184,14 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         index = X.index if isinstance(X, pd.DataFrame | pd.Series) else None
         paths = np.empty(len(values), dtype=object)
         bad = []
-        for i, value in enumerate(values):
+        rows = tqdm(
+            values,
+            desc="checking posters",
+            unit="row",
+            leave=False,
+            disable=not self.progress or len(values) < 1000,
+        )
+        for i, value in enumerate(rows):
             if _is_missing(value):
                 continue
             if isinstance(value, str | os.PathLike):

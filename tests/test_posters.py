@@ -59,3 +59,12 @@ def test_load_batch_marks_missing(posters):
     assert images.shape == (2, 3, 8, 8)
     np.testing.assert_array_equal(has, [1, 0])
     assert (images[1] == 0).all()
+
+
+def test_progress_bar_on_large_frames_only(posters, capsys):
+    X = pd.DataFrame({"poster": ["red.jpg"] + [None] * 1199})
+    PosterLoader(root=posters, progress=True).fit_transform(X)
+    assert "checking posters" in capsys.readouterr().err
+    PosterLoader(root=posters, progress=True).fit_transform(X.head(10))
+    PosterLoader(root=posters).fit_transform(X)
+    assert "checking posters" not in capsys.readouterr().err
