@@ -101,8 +101,15 @@ class HybridModule(nn.Module):
             if has_image is None:
                 has_image = torch.ones(len(image), 1, device=image.device)
             has_image = has_image.reshape(-1, 1).to(parts[0].dtype)
-            features = self.image_projection(self.backbone(image))
-            parts += [features * has_image, has_image]
+            # the backbone runs only on the rows that have a poster
+            present = has_image[:, 0] > 0
+            features = parts[0].new_zeros(
+                len(image), self.image_projection[0].out_features
+            )
+            if present.any():
+                encoded = self.image_projection(self.backbone(image[present]))
+                features = features.index_put((present,), encoded)
+            parts += [features, has_image]
         standardised = self.head(torch.cat(parts, dim=1))
         return standardised * self.target_std + self.target_mean
 
