@@ -13,6 +13,7 @@ from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy
 
 from ._dataset import HybridDataset
+from ._metrics import mean_absolute_percentage_error as percentage_error
 from ._module import HybridModule
 from ._posters import PosterLoader
 from .exceptions import ShapeMismatchError
@@ -23,17 +24,20 @@ __all__ = ["HybridNet", "mean_absolute_error", "mean_absolute_percentage_error"]
 DEFAULT_TRAIN_SPLIT = ValidSplit(0.2)
 
 
+def _truth_and_prediction(net, X, y) -> tuple[np.ndarray, np.ndarray]:
+    y_true = to_numpy(y) if torch.is_tensor(y) else np.asarray(y)
+    return y_true.reshape(-1), net.predict(X).reshape(-1)
+
+
 def mean_absolute_error(net, X, y) -> float:
     """MAE of ``net`` on ``(X, y)``, in score points (a skorch scoring callable)."""
-    y_true = to_numpy(y).reshape(-1) if torch.is_tensor(y) else np.ravel(y)
-    return float(np.mean(np.abs(net.predict(X).reshape(-1) - y_true)))
+    y_true, y_pred = _truth_and_prediction(net, X, y)
+    return float(np.mean(np.abs(y_pred - y_true)))
 
 
 def mean_absolute_percentage_error(net, X, y) -> float:
     """MAPE of ``net`` on ``(X, y)`` in percent, as the paper gives it."""
-    y_true = to_numpy(y).reshape(-1) if torch.is_tensor(y) else np.ravel(y)
-    error = np.abs(net.predict(X).reshape(-1) - y_true)
-    return float(100.0 * np.mean(error / np.maximum(np.abs(y_true), 1e-8)))
+    return percentage_error(*_truth_and_prediction(net, X, y))
 
 
 class HybridNet(NeuralNetRegressor):
@@ -153,15 +157,19 @@ class HybridNet(NeuralNetRegressor):
         )
         return HybridDataset(tabular, paths, y, loader=loader)
 
-    def _discover(self, X, y):
-        """Set the module's data-dependent parameters; return ``y`` as ``(n, 1)``."""
+    @staticmethod
+    def _as_target(y) -> np.ndarray:
+        """``y`` as finite float32 of shape ``(n, 1)``, the network output's shape."""
         if y is None:
             raise ValueError(
                 "HybridNet requires y to be passed, but the target y is None."
             )
         y = check_array(y, dtype=np.float32, ensure_2d=False, input_name="y")
-        if y.ndim == 1:
-            y = y.reshape(-1, 1)
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def _discover(self, X, y):
+        """Set the module's data-dependent parameters; return ``y`` as ``(n, 1)``."""
+        y = self._as_target(y)
         self.__dict__.pop("n_features_in_", None)
         tabular, paths = self._split_inputs(X)
         if len(y) != len(tabular):
@@ -194,8 +202,7 @@ class HybridNet(NeuralNetRegressor):
                 y = self._discover(X, y)
                 self.initialize()
             elif y is not None:
-                y = check_array(y, dtype=np.float32, ensure_2d=False, input_name="y")
-                y = y.reshape(-1, 1) if y.ndim == 1 else y
+                y = self._as_target(y)
         return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

@@ -38,7 +38,6 @@ PRERELEASE_COLUMNS = {
 KAGGLE_NAMES = {
     "Name": "Title",
     "Image URL": "image_url",
-    "Premiered": "Premiered",
 }
 _REQUIRED = ("Title", "Type", "Episodes", "Source", "Genres", "Studios")
 _OPTIONAL = (
@@ -56,7 +55,7 @@ _OPTIONAL = (
     "image_url",
 )
 _LIST_COLUMNS = ("Genres", "Themes", "Studios", "Producers", "Licensors")
-_MISSING_TEXT = {p.lower() for p in PLACEHOLDERS} | {"", "n/a", "unknown", "?"}
+_MISSING_TEXT = set(PLACEHOLDERS) | {""}
 _SEASONS = {
     1: "Winter",
     2: "Winter",
