@@ -19,9 +19,10 @@ class HybridDataset(Dataset):
 
     Items are ``(x, y)`` with ``x`` a dict that :class:`HybridModule` receives as
     keyword arguments: ``tabular`` (float32, ``(k,)``), and when there are posters,
-    ``image`` (float32, ``(3, s, s)``, zeros for a missing poster) and ``has_image``
-    (float32, ``(1,)``). Posters are decoded here, so DataLoader workers decode them
-    in parallel and only one batch of images is in memory at a time.
+    ``has_image`` (float32, ``(1,)``) and either ``image`` (float32, ``(3, s, s)``,
+    zeros for a missing poster) or, for a frozen backbone, ``embedding`` (float32,
+    ``(d,)``). Posters are decoded here, so DataLoader workers decode them in
+    parallel and only one batch of images is in memory at a time.
 
     Parameters
     ----------
@@ -31,11 +32,26 @@ class HybridDataset(Dataset):
     y : ndarray of shape (n, 1), or None
     loader : PosterLoader, default=None
         Decodes the posters; required when ``paths`` is given.
+    embedding : ndarray of shape (n, 1 + d), default=None
+        Instead of ``paths``: the ``has_image`` flag and the poster embedding of
+        each row (the output of :class:`~skanime.PosterEmbedder`).
     """
 
-    def __init__(self, tabular, paths=None, y=None, loader=None):
+    def __init__(self, tabular, paths=None, y=None, loader=None, embedding=None):
         self.tabular = _writable(np.ascontiguousarray(tabular, dtype=np.float32))
         self.paths = paths
+        self.embedding = (
+            None
+            if embedding is None
+            else _writable(np.ascontiguousarray(embedding, dtype=np.float32))
+        )
+        if paths is not None and embedding is not None:
+            raise ValueError("Pass poster paths or embeddings, not both.")
+        if self.embedding is not None and len(self.embedding) != len(self.tabular):
+            raise ValueError(
+                f"{len(self.embedding)} poster embeddings for {len(self.tabular)} "
+                "tabular rows."
+            )
         self.y = (
             None if y is None else _writable(np.asarray(y, np.float32).reshape(-1, 1))
         )
@@ -63,5 +79,8 @@ class HybridDataset(Dataset):
             else:
                 x["image"] = torch.from_numpy(image)
                 x["has_image"] = torch.ones(1)
+        elif self.embedding is not None:
+            row = torch.from_numpy(self.embedding[i])
+            x["has_image"], x["embedding"] = row[:1], row[1:]
         y = torch.zeros(1) if self.y is None else torch.from_numpy(self.y[i])
         return x, y

@@ -18,8 +18,9 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 
+from ._embedding import PosterEmbedder
 from ._net import HybridNet
-from ._posters import PosterLoader
+from ._posters import IMAGENET_MEAN, IMAGENET_STD, PosterLoader
 from ._tabular import (
     DEFAULT_CATEGORICAL_COLUMNS,
     DEFAULT_LIST_COLUMNS,
@@ -27,6 +28,7 @@ from ._tabular import (
     DEFAULT_POSTER_COLUMN,
     make_tabular_encoder,
 )
+from .backbones import default_backbone, resolve_backbone
 from .exceptions import ColumnError, NotFittedError, TargetError
 
 __all__ = ["HybridAnimeRegressor"]
@@ -66,13 +68,28 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         missing posters (see :class:`PosterLoader`).
     min_frequency : int, default=5
         Minimum count of a category or list label to get its own input.
-    image_size : int, default=64
-        Side of the square images the posters are resized to.
-    backbone : str or nn.Module, default="simple_cnn"
-        The poster network: a name from :func:`skanime.backbones.list_backbones` or
-        a module with an ``out_features`` attribute.
-    freeze_backbone : bool, default=False
-        Keep the backbone's weights fixed.
+    image_size : int or None, default=None
+        Side of the square images the posters are resized to; None takes the
+        backbone's ``input_size`` (224 for ``efficientnet_lite0``, 64 for
+        ``simple_cnn``).
+    backbone : str or nn.Module, default="auto"
+        The poster network: a name from :func:`skanime.backbones.list_backbones`,
+        a module with an ``out_features`` attribute (copied, never modified), or
+        "auto": the ImageNet-pretrained ``efficientnet_lite0`` when
+        ``skanime[pretrained]`` is installed, else the paper's ``simple_cnn``.
+    freeze_backbone : bool or "auto", default="auto"
+        Keep the backbone's weights fixed. A frozen backbone's poster embeddings
+        are computed once by a :class:`PosterEmbedder` and cached (in memory, and
+        in ``cache_dir`` if set), so later fits, folds and grid candidates reuse
+        them; a trainable one is fine-tuned on images decoded per batch. "auto"
+        freezes pretrained backbones and trains the others.
+    cache_dir : str or path-like, default=None
+        Folder for a disk cache of poster embeddings (frozen backbone only),
+        keyed by file content and backbone, shared by processes and sessions.
+    engine : {"auto", "torch", "onnx"}, default="auto"
+        What runs a frozen backbone over the posters: "onnx" is ONNX Runtime
+        (``skanime[onnx]``, about 3x faster on a CPU), "auto" takes it when it is
+        installed and ``device`` is the CPU.
     poster_errors : {"warn", "raise"}, default="warn"
         What an unreadable poster gets: a missing poster and a warning, or an error.
     poster_root : str or path-like, default=None
@@ -110,6 +127,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     history_ : skorch.History
         Per-epoch ``train_loss``, ``valid_loss`` (MSE), ``train_mae``,
         ``valid_mae``, ``train_mape``, ``valid_mape`` (percent), ``dur``.
+    backbone_ : str, nn.Module or None
+        The backbone used ("auto" resolved to a name); None without posters.
+    freeze_backbone_ : bool or None
+        Whether it was frozen (its embeddings cached); None without posters.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame.
@@ -130,9 +151,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "list_columns": [list, tuple, callable, None],
         "poster_column": [str, None],
         "min_frequency": [Interval(Integral, 1, None, closed="left")],
-        "image_size": [Interval(Integral, 8, None, closed="left")],
-        "backbone": [str, callable, nn.Module],
-        "freeze_backbone": ["boolean"],
+        "image_size": [Interval(Integral, 8, None, closed="left"), None],
+        "backbone": [str, nn.Module],
+        "freeze_backbone": ["boolean", StrOptions({"auto"})],
+        "cache_dir": [str, os.PathLike, None],
+        "engine": [StrOptions({"auto", "torch", "onnx"})],
         "poster_errors": [StrOptions({"warn", "raise"})],
         "poster_root": [str, os.PathLike, None],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -155,9 +178,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         list_columns=DEFAULT_LIST_COLUMNS,
         poster_column=DEFAULT_POSTER_COLUMN,
         min_frequency=5,
-        image_size=64,
-        backbone="simple_cnn",
-        freeze_backbone=False,
+        image_size=None,
+        backbone="auto",
+        freeze_backbone="auto",
+        cache_dir=None,
+        engine="auto",
         poster_errors="warn",
         poster_root=None,
         lr=1e-3,
@@ -180,6 +205,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.image_size = image_size
         self.backbone = backbone
         self.freeze_backbone = freeze_backbone
+        self.cache_dir = cache_dir
+        self.engine = engine
         self.poster_errors = poster_errors
         self.poster_root = poster_root
         self.lr = lr
@@ -332,20 +359,49 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         return values
 
     # -- building -----------------------------------------------------------------
-    def _make_pipeline(self, seed: int | None) -> Pipeline:
+    def _poster_step(self) -> tuple[PosterLoader | PosterEmbedder | None, dict]:
+        """The poster column's transformer and the module parameters it implies.
+
+        Builds the backbone: random weights are drawn here, under the fit's seed.
+        """
+        if self.poster_column is None:
+            return None, {}
+        backbone = resolve_backbone(self.backbone, input_size=self.image_size)
+        frozen = self.freeze_backbone
+        if frozen == "auto":
+            frozen = bool(getattr(backbone, "pretrained", False))
+        size = int(self.image_size or getattr(backbone, "input_size", 64))
+        if frozen:
+            embedder = PosterEmbedder(
+                backbone,
+                image_size=size,
+                root=self.poster_root,
+                on_error=self.poster_errors,
+                engine=self.engine,
+                cache_dir=self.cache_dir,
+                device=self.device,
+                progress=bool(self.verbose),
+            )
+            return embedder, {}
         loader = PosterLoader(
-            image_size=self.image_size,
+            image_size=size,
             root=self.poster_root,
             on_error=self.poster_errors,
+            mean=tuple(getattr(backbone, "mean", IMAGENET_MEAN)),
+            std=tuple(getattr(backbone, "std", IMAGENET_STD)),
             progress=bool(self.verbose),
         )
+        return loader, {"module__backbone": backbone}
+
+    def _make_pipeline(self, seed: int | None) -> Pipeline:
+        poster_step, module_params = self._poster_step()
         encoder = make_tabular_encoder(
             self.numeric_columns,
             self.categorical_columns,
             self.list_columns,
             self.poster_column,
             min_frequency=self.min_frequency,
-            poster_loader=loader,
+            poster_loader=poster_step,
         )
         callbacks = []
         train_split = None
@@ -359,8 +415,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                     )
                 )
         net_params = {
-            "module__backbone": self.backbone,
-            "module__freeze_backbone": self.freeze_backbone,
+            **module_params,
             "iterator_train__shuffle": True,
             "iterator_train__num_workers": self.num_workers,
             "iterator_valid__num_workers": self.num_workers,
@@ -374,7 +429,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             callbacks=callbacks,
             device=self.device,
             verbose=self.verbose,
-            poster_loader=loader,
+            poster_loader=poster_step
+            if isinstance(poster_step, PosterLoader)
+            else None,
             **net_params,
         )
         return Pipeline([("features", encoder), ("net", net)])
@@ -414,13 +471,21 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         seed = None
         if self.random_state is not None:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        pipeline = self._make_pipeline(seed)
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
+            pipeline = self._make_pipeline(seed)
             pipeline.fit(X, y)
         self.pipeline_ = pipeline
         self.history_ = pipeline[-1].history_
+        if self.poster_column is None:
+            self.backbone_ = self.freeze_backbone_ = None
+        else:
+            self.backbone_ = (
+                default_backbone() if self.backbone == "auto" else self.backbone
+            )
+            posters = pipeline[0].named_transformers_["poster"]
+            self.freeze_backbone_ = isinstance(posters, PosterEmbedder)
         return self
 
     def _check_fitted(self):

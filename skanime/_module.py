@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbones import get_backbone
+from .backbones import resolve_backbone
 
 __all__ = ["HybridModule"]
 
@@ -21,10 +21,14 @@ def _mlp(n_in: int, hidden_units: int, n_layers: int, dropout: float) -> nn.Sequ
 class HybridModule(nn.Module):
     """Tabular MLP and image backbone, concatenated into a dense head with one output.
 
-    ``forward(tabular, image=None, has_image=None)`` returns scores of shape
-    ``(batch, 1)``. The image features are multiplied by ``has_image`` (0 for a
-    missing poster) and ``has_image`` itself joins the concatenation, so a missing
-    poster is represented explicitly rather than by a fake image.
+    ``forward(tabular, image=None, has_image=None, embedding=None)`` returns scores
+    of shape ``(batch, 1)``. The poster branch either runs ``backbone`` on ``image``
+    (a trainable or frozen CNN, images decoded per batch) or, with
+    ``embedding_dim > 0``, takes precomputed ``embedding`` features of a frozen
+    backbone (see :class:`~skanime.PosterEmbedder`) and has no backbone of its own.
+    The image features are zero where ``has_image`` is 0 (a missing poster) and
+    ``has_image`` itself joins the concatenation, so a missing poster is represented
+    explicitly rather than by a fake image.
 
     Parameters
     ----------
@@ -33,8 +37,13 @@ class HybridModule(nn.Module):
     with_image : bool, default=True
         Whether there is a poster branch; :class:`HybridNet` sets it from the data.
     backbone : str or nn.Module, default="simple_cnn"
-        A registered backbone name (see :func:`skanime.backbones.list_backbones`) or
-        a module with an ``out_features`` attribute.
+        A registered backbone name (see :func:`skanime.backbones.list_backbones`),
+        ``"auto"``, or a module with an ``out_features`` attribute (copied, so the
+        caller's module is never trained in place). Unused when
+        ``embedding_dim > 0``.
+    embedding_dim : int, default=0
+        Width of precomputed poster embeddings; 0 runs ``backbone`` on images.
+        :class:`HybridNet` sets it from the data.
     hidden_units : int, default=64
         Width of the tabular MLP and of the image projection.
     n_layers : int, default=2
@@ -56,6 +65,7 @@ class HybridModule(nn.Module):
         *,
         with_image: bool = True,
         backbone: str | nn.Module = "simple_cnn",
+        embedding_dim: int = 0,
         hidden_units: int = 64,
         n_layers: int = 2,
         head_units: int = 32,
@@ -68,14 +78,21 @@ class HybridModule(nn.Module):
         self.tabular = _mlp(n_tabular, hidden_units, n_layers, dropout)
         width = hidden_units if n_layers > 0 else n_tabular
         self.backbone: nn.Module | None = None
+        self.with_image = with_image
         if with_image:
-            self.backbone = _build_backbone(backbone)
-            if freeze_backbone:
-                self.backbone.requires_grad_(False)
+            if embedding_dim > 0:
+                n_image = embedding_dim
+            else:
+                self.backbone = resolve_backbone(backbone)
+                self.backbone.to(memory_format=torch.channels_last)
+                if freeze_backbone:
+                    self.backbone.requires_grad_(False)
+                n_image = self.backbone.out_features
             self.image_projection = nn.Sequential(
-                nn.Linear(self.backbone.out_features, hidden_units), nn.ReLU()
+                nn.Linear(n_image, hidden_units), nn.ReLU()
             )
             width += hidden_units + 1
+        self.freeze_backbone = freeze_backbone
         self.head = nn.Sequential(
             nn.Linear(width, head_units),
             nn.ReLU(),
@@ -90,41 +107,42 @@ class HybridModule(nn.Module):
         tabular: torch.Tensor,
         image: torch.Tensor | None = None,
         has_image: torch.Tensor | None = None,
+        embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         parts = [self.tabular(tabular)]
-        if self.backbone is not None:
-            if image is None:
+        if self.with_image:
+            given = image if self.backbone is not None else embedding
+            if given is None:
                 raise ValueError(
-                    "This HybridModule has a poster branch but was given no image; "
-                    "fit it without a poster column for a tabular-only model."
+                    "This HybridModule has a poster branch but was given no "
+                    f"{'image' if self.backbone is not None else 'embedding'}; fit "
+                    "it without a poster column for a tabular-only model."
                 )
             if has_image is None:
-                has_image = torch.ones(len(image), 1, device=image.device)
+                has_image = torch.ones(len(given), 1, device=given.device)
             has_image = has_image.reshape(-1, 1).to(parts[0].dtype)
             # the backbone runs only on the rows that have a poster
             present = has_image[:, 0] > 0
             features = parts[0].new_zeros(
-                len(image), self.image_projection[0].out_features
+                len(given), self.image_projection[0].out_features
             )
             if present.any():
-                encoded = self.image_projection(self.backbone(image[present]))
+                encoded = self.image_projection(self._image_features(given[present]))
                 features = features.index_put((present,), encoded)
             parts += [features, has_image]
         standardised = self.head(torch.cat(parts, dim=1))
         return standardised * self.target_std + self.target_mean
 
+    def _image_features(self, given: torch.Tensor) -> torch.Tensor:
+        if self.backbone is None:
+            return given.to(self.target_mean.dtype)
+        image = given.contiguous(memory_format=torch.channels_last)
+        return self.backbone(image)
 
-def _build_backbone(backbone: str | nn.Module) -> nn.Module:
-    if isinstance(backbone, str):
-        return get_backbone(backbone)
-    if isinstance(backbone, type):
-        raise TypeError(
-            f"backbone={backbone.__name__} is a class; pass an instance "
-            f"(backbone={backbone.__name__}()) or a registered name."
-        )
-    if not isinstance(backbone, nn.Module) or not hasattr(backbone, "out_features"):
-        raise TypeError(
-            f"Got backbone={backbone!r}; expected a registered name or an nn.Module "
-            "with an `out_features` attribute (see skanime.backbones.Backbone)."
-        )
-    return backbone
+    def train(self, mode: bool = True) -> HybridModule:
+        """Training mode, except for a frozen backbone (its batch norms keep their
+        running statistics, as a fixed feature extractor should)."""
+        super().train(mode)
+        if self.backbone is not None and self.freeze_backbone:
+            self.backbone.eval()
+        return self

@@ -9,7 +9,7 @@ import torch
 from sklearn.utils import check_array
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EpochScoring
-from skorch.dataset import ValidSplit
+from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import to_numpy
 
 from ._dataset import HybridDataset
@@ -45,15 +45,19 @@ class HybridNet(NeuralNetRegressor):
 
     What it adds to skorch:
 
-    * ``X`` may be the pandas output of :func:`make_tabular_encoder`: columns whose
-      name starts with ``poster_prefix`` hold poster paths and are decoded per batch
-      by ``poster_loader`` inside a :class:`HybridDataset`; all other columns form the
-      float32 tabular input. A dict ``{"tabular": ..., "poster": ...}`` and a plain
-      2-D array (tabular only) work too.
+    * ``X`` may be the pandas output of :func:`make_tabular_encoder`: the columns
+      whose name starts with ``poster_prefix`` are either one column of poster paths
+      (``poster__path``, decoded per batch by ``poster_loader`` inside a
+      :class:`HybridDataset`) or the ``has_image`` flag and embedding of a
+      :class:`~skanime.PosterEmbedder` (``poster__has_image``, ``poster__emb_*``);
+      all other columns form the float32 tabular input. A dict
+      ``{"tabular": ..., "poster": paths}`` or ``{"tabular": ..., "embedding": ...}``
+      and a plain 2-D array (tabular only) work too.
     * The module's tabular width, whether it has a poster branch, and the target's
       mean and standard deviation are discovered from the data at ``fit``
-      (``module__n_tabular``, ``module__with_image``, ``module__target_mean``,
-      ``module__target_std``), as skorch's ``InputShapeSetter`` does.
+      (``module__n_tabular``, ``module__with_image``, ``module__embedding_dim``,
+      ``module__target_mean``, ``module__target_std``), as skorch's
+      ``InputShapeSetter`` does.
     * A 1-D ``y`` is reshaped to ``(n, 1)`` to match the network's output, and
       :meth:`get_loss` refuses mismatched shapes, so ``MSELoss`` can never broadcast
       to an ``(n, n)`` matrix. ``predict`` returns a 1-D array.
@@ -117,45 +121,60 @@ class HybridNet(NeuralNetRegressor):
         return callbacks[:-1] + scores + callbacks[-1:]
 
     def _split_inputs(self, X):
-        """Return ``(tabular, paths)`` from any accepted form of ``X``."""
+        """Return ``(tabular, paths, embedding)`` from any accepted form of ``X``.
+
+        At most one of ``paths`` and ``embedding`` is not None.
+        """
         if sp.issparse(X):  # before the dict test: a DOK matrix is a dict
             raise TypeError(
                 "Sparse data was passed for X, but dense data is required: "
                 "HybridNet takes a dense array, a DataFrame or a dict."
             )
+        paths = embedding = None
         if isinstance(X, dict):
-            paths = X.get("poster")
             tabular = check_array(X["tabular"], dtype=np.float32, input_name="X")
-            paths = None if paths is None else np.asarray(paths, dtype=object)
+            if X.get("poster") is not None:
+                paths = np.asarray(X["poster"], dtype=object)
+            elif X.get("embedding") is not None:
+                embedding = check_array(
+                    X["embedding"], dtype=np.float32, input_name="embedding"
+                )
         elif isinstance(X, pd.DataFrame):
             poster = [c for c in X.columns if str(c).startswith(self.poster_prefix)]
-            if len(poster) > 1:
-                raise ValueError(f"Several poster columns found: {poster}.")
             tabular = X.drop(columns=poster).to_numpy(dtype=np.float32, na_value=np.nan)
-            paths = X[poster[0]].to_numpy(dtype=object) if poster else None
+            if poster == [f"{self.poster_prefix}path"]:
+                paths = X[poster[0]].to_numpy(dtype=object)
+            elif poster and poster[0] == f"{self.poster_prefix}has_image":
+                embedding = X[poster].to_numpy(dtype=np.float32)
+            elif poster:
+                raise ValueError(
+                    f"Columns {poster[:3]} start with {self.poster_prefix!r} but are "
+                    "neither one 'path' column nor a 'has_image' column followed by "
+                    "embedding columns."
+                )
         else:
             if torch.is_tensor(X):
                 X = X.numpy(force=True)
             tabular = check_array(X, dtype=np.float32, input_name="X")
-            paths = None
         expected = getattr(self, "n_features_in_", None)
         width = tabular.shape[1] + (paths is not None)
+        width += 0 if embedding is None else embedding.shape[1]
         if expected is not None and width != expected:
             raise ValueError(
                 f"X has {width} features, but HybridNet is expecting {expected} "
                 "features as input."
             )
-        return tabular, paths
+        return tabular, paths, embedding
 
     def get_dataset(self, X, y=None):
         """Wrap ``X`` (and ``y``) in a :class:`HybridDataset`."""
         if isinstance(X, torch.utils.data.Dataset):
             return X
-        tabular, paths = self._split_inputs(X)
+        tabular, paths, embedding = self._split_inputs(X)
         loader = (
             self.poster_loader if self.poster_loader is not None else PosterLoader()
         )
-        return HybridDataset(tabular, paths, y, loader=loader)
+        return HybridDataset(tabular, paths, y, loader=loader, embedding=embedding)
 
     @staticmethod
     def _as_target(y) -> np.ndarray:
@@ -171,17 +190,19 @@ class HybridNet(NeuralNetRegressor):
         """Set the module's data-dependent parameters; return ``y`` as ``(n, 1)``."""
         y = self._as_target(y)
         self.__dict__.pop("n_features_in_", None)
-        tabular, paths = self._split_inputs(X)
+        tabular, paths, embedding = self._split_inputs(X)
         if len(y) != len(tabular):
             raise ValueError(
                 f"X has {len(tabular)} rows but y has {len(y)}: inconsistent numbers "
                 "of samples."
             )
-        self.n_features_in_ = tabular.shape[1] + (paths is not None)
+        embedding_width = 0 if embedding is None else embedding.shape[1]
+        self.n_features_in_ = tabular.shape[1] + (paths is not None) + embedding_width
         std = float(y.std()) if len(y) > 1 else 1.0
         discovered = {
             "module__n_tabular": tabular.shape[1],
-            "module__with_image": paths is not None,
+            "module__with_image": paths is not None or embedding is not None,
+            "module__embedding_dim": max(embedding_width - 1, 0),
             "module__target_mean": float(y.mean()),
             "module__target_std": std if std > 0 else 1.0,
         }
@@ -215,6 +236,17 @@ class HybridNet(NeuralNetRegressor):
                 "(n_samples, 1)."
             )
         return super().get_loss(y_pred, y_true.to(y_pred.dtype), X=X, training=training)
+
+    def evaluation_step(self, batch, training=False):
+        """One forward pass for ``predict``; without autograd at all
+        (``torch.inference_mode``) unless ``training``."""
+        if training:
+            return super().evaluation_step(batch, training=True)
+        self.check_is_fitted()
+        Xi, _ = unpack_data(batch)
+        with torch.inference_mode():
+            self._set_training(False)
+            return self.infer(Xi)
 
     def predict(self, X):
         """Predicted scores, shape ``(n_samples,)``."""

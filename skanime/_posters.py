@@ -50,7 +50,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("RGBA", "LA"):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 class PosterLoader(TransformerMixin, BaseEstimator):
@@ -222,8 +222,8 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return np.asarray(["path"], dtype=object)
 
-    def load(self, path) -> np.ndarray | None:
-        """Decode one poster into a ``(3, image_size, image_size)`` float32 array.
+    def decode(self, path) -> np.ndarray | None:
+        """Decode one poster into an ``(image_size, image_size, 3)`` uint8 array.
 
         Returns None for a missing poster (``path`` None) and, with
         ``on_error="warn"``, for a file that fails to decode.
@@ -235,14 +235,25 @@ class PosterLoader(TransformerMixin, BaseEstimator):
             with Image.open(path) as image:
                 image.draft("RGB", (size, size))
                 image = _to_rgb(image).resize((size, size), Image.BILINEAR)
-                pixels = np.asarray(image, dtype=np.float32) / 255.0
+                return np.array(image, dtype=np.uint8)
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             if self.on_error == "raise":
                 raise PosterError(f"Poster {path!r} cannot be decoded: {exc}") from exc
             return None
+
+    def normalize(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 ``(..., s, s, 3)`` pixels to normalised float32 ``(..., 3, s, s)``."""
+        scale = np.float32(1 / 255)
         mean = np.asarray(self.mean, dtype=np.float32)
         std = np.asarray(self.std, dtype=np.float32)
-        return ((pixels - mean) / std).transpose(2, 0, 1).copy()
+        values = (pixels.astype(np.float32) * scale - mean) / std
+        return np.ascontiguousarray(np.moveaxis(values, -1, -3))
+
+    def load(self, path) -> np.ndarray | None:
+        """Decode one poster into a normalised ``(3, image_size, image_size)`` float32
+        array, or None where :meth:`decode` gives None."""
+        pixels = self.decode(path)
+        return None if pixels is None else self.normalize(pixels)
 
     def load_batch(self, paths) -> tuple[np.ndarray, np.ndarray]:
         """Decode several posters at once (for small batches).

@@ -137,6 +137,8 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
         batch_size=args.batch_size,
         lr=args.lr,
         image_size=args.image_size,
+        backbone=args.backbone,
+        cache_dir=args.cache_dir,
         early_stopping=args.patience > 0,
         patience=max(args.patience, 1),
         num_workers=args.num_workers,
@@ -164,7 +166,7 @@ def cmd_demo(args) -> None:
         args.n_samples,
         random_state=args.seed,
         poster_dir=out_dir / "posters",
-        image_size=args.image_size,
+        image_size=args.image_size or 64,
     )
     model = _model_from_args(args)
     model, _ = run_experiment(
@@ -236,7 +238,7 @@ def cmd_predict(args) -> None:
     _say(f"Wrote {len(out)} predictions to {args.out}.")
 
 
-def _add_training_options(parser, *, epochs: int, image_size: int) -> None:
+def _add_training_options(parser, *, epochs: int) -> None:
     parser.add_argument(
         "--columns",
         choices=sorted(COLUMN_SETS),
@@ -251,7 +253,24 @@ def _add_training_options(parser, *, epochs: int, image_size: int) -> None:
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--image-size", type=int, default=image_size)
+    parser.add_argument(
+        "--backbone",
+        default="auto",
+        help="poster network: a name from skanime.backbones.list_backbones(), or "
+        "'auto' (pretrained efficientnet_lite0 when installed, else simple_cnn)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="poster side in pixels (default: the backbone's, 224 for "
+        "efficientnet_lite0, 64 for simple_cnn)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="folder for a disk cache of poster embeddings (frozen backbones)",
+    )
     parser.add_argument(
         "--patience",
         type=int,
@@ -280,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the posters and plots (default: skanime_demo)",
     )
     demo.add_argument("--out", help="also save the fitted model here")
-    _add_training_options(demo, epochs=20, image_size=32)
+    _add_training_options(demo, epochs=20)
     demo.set_defaults(func=cmd_demo)
 
     train = commands.add_parser("train", help="train on a MyAnimeList CSV")
@@ -294,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the plots (default: skanime_report)",
     )
     train.add_argument("--cv", type=int, default=0, help="also run k-fold CV first")
-    _add_training_options(train, epochs=30, image_size=64)
+    _add_training_options(train, epochs=30)
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a saved model on a CSV")

@@ -14,6 +14,7 @@ FAST = {
     "max_epochs": 2,
     "batch_size": 16,
     "image_size": 16,
+    "backbone": "simple_cnn",
     "min_frequency": 1,
     "module__hidden_units": 8,
     "module__head_units": 8,

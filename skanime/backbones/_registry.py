@@ -9,6 +9,7 @@ the first lookup, and a plugin that fails to load is skipped with a warning.
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import warnings
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -57,13 +58,17 @@ class Backbone(nn.Module):
     input_size : int
         Side of the square images it expects.
     mean, std : tuple of float
-        The per-channel normalisation its inputs must have.
+        The per-channel normalisation its inputs must have (ImageNet's by default).
+    pretrained : bool
+        Whether it comes with trained weights; ``HybridAnimeRegressor`` freezes a
+        pretrained backbone by default and trains any other one.
     """
 
     out_features: int
     input_size: int = 64
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    pretrained: bool = False
 
 
 def register_backbone(
@@ -117,6 +122,22 @@ def list_backbones(pattern: str | None = None) -> list[str]:
     if pattern is not None:
         names = fnmatch.filter(names, pattern)
     return names
+
+
+def accepts_input_size(name: str) -> bool:
+    """Whether the builder of ``name`` takes an ``input_size`` keyword."""
+    _load_plugins()
+    builder = _BUILDERS.get(name)
+    if builder is None:
+        return False
+    try:
+        parameters = inspect.signature(builder).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.name == "input_size" or p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in parameters
+    )
 
 
 def get_backbone(name: str, **config) -> Backbone:

@@ -1,0 +1,39 @@
+"""From what a user passes as ``backbone`` to a fresh module."""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from ._builtin import default_backbone
+from ._registry import accepts_input_size, get_backbone
+
+__all__ = ["resolve_backbone"]
+
+
+def resolve_backbone(
+    backbone: str | nn.Module, *, input_size: int | None = None
+) -> nn.Module:
+    """A fresh backbone module from a name (``"auto"`` included) or a module.
+
+    A name is built with ``input_size`` when given and its builder takes that
+    keyword (every built-in does). A module is deep-copied, so fitting never
+    changes the caller's object.
+    """
+    if isinstance(backbone, str):
+        name = default_backbone() if backbone == "auto" else backbone
+        if input_size is not None and accepts_input_size(name):
+            return get_backbone(name, input_size=input_size)
+        return get_backbone(name)
+    if isinstance(backbone, type):
+        raise TypeError(
+            f"backbone={backbone.__name__} is a class; pass an instance "
+            f"(backbone={backbone.__name__}()) or a registered name."
+        )
+    if not isinstance(backbone, nn.Module) or not hasattr(backbone, "out_features"):
+        raise TypeError(
+            f"Got backbone={backbone!r}; expected a registered name or an nn.Module "
+            "with an `out_features` attribute (see skanime.backbones.Backbone)."
+        )
+    return copy.deepcopy(backbone)
