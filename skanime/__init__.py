@@ -13,7 +13,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "torch==2.14.1 and torchvision==0.29.1)."
     ) from exc
 
+from ._cache import clear_memory_cache
 from ._dataset import HybridDataset
+from ._embedding import PosterEmbedder
 from ._estimator import HybridAnimeRegressor
 from ._module import HybridModule
 from ._net import HybridNet
@@ -28,7 +30,9 @@ __all__ = [
     "HybridNet",
     "MultiLabelEncoder",
     "NumericEncoder",
+    "PosterEmbedder",
     "PosterLoader",
+    "clear_memory_cache",
     "make_tabular_encoder",
     "__version__",
 ]

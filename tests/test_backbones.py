@@ -1,14 +1,30 @@
-"""The backbone registry and the contract every registered backbone keeps."""
+"""The backbone registry, plugins, and the contract every registered backbone keeps."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from skanime.backbones import (
     Backbone,
     UnknownBackboneError,
+    accepts_input_size,
+    default_backbone,
     get_backbone,
     list_backbones,
+    pretrained_available,
     register_backbone,
+    resolve_backbone,
+)
+
+needs_pretrained = pytest.mark.skipif(
+    not pretrained_available(),
+    reason='needs the optional packages of "skanime[pretrained]"',
 )
 
 
@@ -33,12 +49,150 @@ def test_unknown_name_lists_the_available_ones():
 @pytest.mark.parametrize("name", list_backbones())
 def test_backbone_contract(name):
     """Output shape, finite values and gradients, on random weights."""
-    backbone = get_backbone(name)
-    assert isinstance(backbone, Backbone)
     size = 32
+    assert accepts_input_size(name)
+    backbone = get_backbone(name, input_size=size)
+    assert isinstance(backbone, Backbone)
+    assert backbone.input_size == size
+    assert len(backbone.mean) == len(backbone.std) == 3
     image = torch.randn(2, 3, size, size, requires_grad=True)
     features = backbone.train()(image)
     assert features.shape == (2, backbone.out_features)
     assert torch.isfinite(features).all()
     features.sum().backward()
     assert image.grad is not None and image.grad.abs().sum() > 0
+
+
+def test_default_is_pretrained_when_installed():
+    expected = "efficientnet_lite0" if pretrained_available() else "simple_cnn"
+    assert default_backbone() == expected
+    assert type(resolve_backbone("auto")) is type(get_backbone(expected))
+
+
+def test_resolve_copies_a_module_and_refuses_a_class():
+    mine = get_backbone("simple_cnn")
+    resolved = resolve_backbone(mine)
+    assert resolved is not mine
+    with torch.no_grad():
+        resolved.features[0].weight.add_(1.0)
+    assert not torch.equal(resolved.features[0].weight, mine.features[0].weight)
+    with pytest.raises(TypeError, match="is a class; pass an instance"):
+        resolve_backbone(type(mine))
+    with pytest.raises(TypeError, match="out_features"):
+        resolve_backbone(torch.nn.ReLU())
+
+
+def _imagenet_top5(backbone, picture: str) -> list[str]:
+    from sklearn.datasets import load_sample_image
+    from torchvision.models import ResNet18_Weights
+
+    categories = ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
+    image = Image.fromarray(load_sample_image(picture)).resize((224, 224))
+    pixels = torch.tensor(np.asarray(image), dtype=torch.float32) / 255
+    mean, std = torch.tensor(backbone.mean), torch.tensor(backbone.std)
+    batch = ((pixels - mean) / std).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        top = backbone.classify(batch).softmax(1)[0].topk(5)
+    return [categories[i] for i in top.indices], float(top.values[0])
+
+
+@needs_pretrained
+def test_efficientnet_lite0_really_is_pretrained_on_imagenet():
+    """Two photos shipped with scikit-learn get sensible ImageNet classes; random
+    weights would give a near-uniform guess (top-1 probability about 0.001)."""
+    backbone = get_backbone("efficientnet_lite0", keep_classifier=True).eval()
+    assert backbone.pretrained and backbone.out_features == 1280
+    classes, confidence = _imagenet_top5(backbone, "flower.jpg")
+    assert classes[0] == "daisy" and confidence > 0.1
+    classes, _ = _imagenet_top5(backbone, "china.jpg")  # a temple on a hill
+    buildings = {
+        "bell cote",
+        "palace",
+        "monastery",
+        "church",
+        "castle",
+        "stupa",
+        "dome",
+    }
+    assert buildings & set(classes[:2])
+
+
+def _write_plugin(folder, name: str, body: str, entry: str) -> None:
+    """A distribution ``name`` in ``folder`` with one skanime.backbones entry point."""
+    (folder / name).mkdir()
+    (folder / name / "__init__.py").write_text(textwrap.dedent(body))
+    info = folder / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n"
+    )
+    (info / "entry_points.txt").write_text(f"[skanime.backbones]\n{entry}\n")
+
+
+PLUGIN = """
+    from torch import nn
+    from skanime.backbones import Backbone, register_backbone
+
+    class Tiny(Backbone):
+        out_features = 5
+        input_size = 8
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 5, 3)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+
+        def forward(self, image):
+            return self.pool(self.conv(image)).flatten(1)
+
+    def register():
+        register_backbone("tiny_plugin")(Tiny)
+"""
+
+
+def test_a_plugin_installed_through_an_entry_point_is_found(tmp_path):
+    """Installs a fake distribution on the path of a fresh interpreter, with a
+    working plugin and a broken one: the first is listed and trains inside the
+    estimator, the second warns and is skipped."""
+    _write_plugin(tmp_path, "skanime_tiny", PLUGIN, "tiny = skanime_tiny:register")
+    _write_plugin(
+        tmp_path,
+        "skanime_broken",
+        "raise ImportError('no gpu')\n",
+        "broken = skanime_broken",
+    )
+    script = textwrap.dedent("""
+        import warnings
+        warnings.simplefilter("always")
+        with warnings.catch_warnings(record=True) as caught:
+            from skanime.backbones import get_backbone, list_backbones
+            names = list_backbones()
+        print("listed", "tiny_plugin" in names)
+        print("warned", [str(w.message)[:60] for w in caught])
+        from skanime import HybridAnimeRegressor
+        from skanime.datasets import make_anime
+        df = make_anime(30, random_state=0, image_size=8)
+        model = HybridAnimeRegressor(backbone="tiny_plugin", max_epochs=1,
+                                     min_frequency=1, random_state=0)
+        model.fit(df, df["Score"])
+        print("module", type(model.net_.module_.backbone).__name__)
+        try:
+            get_backbone("tiny")
+        except KeyError as exc:
+            print("unknown", exc)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "listed True" in out
+    assert "skanime backbone plugin 'broken'" in out and "no gpu" in out
+    assert "module Tiny" in out
+    assert "Did you mean 'tiny_plugin'?" in out
+    assert "broken (failed" in out and "tiny (loaded)" in out

@@ -9,6 +9,7 @@ from skanime import (
     HybridNet,
     MultiLabelEncoder,
     NumericEncoder,
+    PosterEmbedder,
     PosterLoader,
 )
 
@@ -16,6 +17,7 @@ ESTIMATORS = [
     NumericEncoder(),
     MultiLabelEncoder(),
     PosterLoader(),
+    PosterEmbedder("simple_cnn", image_size=8, engine="torch"),
     HybridNet(
         max_epochs=3,
         batch_size=16,
@@ -117,7 +119,7 @@ _FLOAT32_EXACT = {
 
 
 def expected_failed_checks(estimator):
-    if isinstance(estimator, PosterLoader):
+    if isinstance(estimator, PosterLoader | PosterEmbedder):
         return _POSTER_LOADER
     if isinstance(estimator, HybridNet):
         return _HYBRID_NET

@@ -88,3 +88,58 @@ def test_target_scale_is_discovered():
     net = HybridNet(max_epochs=1, verbose=0, train_split=None).fit(X, y)
     assert net.module__target_mean == pytest.approx(7.0)
     assert net.module__n_tabular == 2 and net.module__with_image is False
+
+
+def test_module_on_embeddings_has_no_backbone_and_respects_the_flag():
+    module = HybridModule(3, embedding_dim=6, hidden_units=4, head_units=4).eval()
+    assert module.backbone is None
+    tabular, embedding = torch.randn(2, 3), torch.randn(2, 6)
+    missing = torch.zeros(2, 1)
+    torch.testing.assert_close(
+        module(tabular, has_image=missing, embedding=embedding),
+        module(tabular, has_image=missing, embedding=torch.randn(2, 6)),
+    )
+    with pytest.raises(ValueError, match="no embedding"):
+        module(tabular)
+
+
+def test_a_frozen_backbone_keeps_its_batch_norm_statistics_in_training():
+    module = HybridModule(2, hidden_units=4, head_units=4, freeze_backbone=True)
+    module.train()
+    assert module.training and not module.backbone.training
+    stats = module.backbone.features[1].running_mean.clone()
+    module(torch.randn(4, 2), torch.randn(4, 3, 16, 16) * 5 + 3, torch.ones(4, 1))
+    torch.testing.assert_close(module.backbone.features[1].running_mean, stats)
+    assert not any(p.requires_grad for p in module.backbone.parameters())
+
+
+def test_net_takes_embeddings_as_a_dict_and_discovers_their_width():
+    rng = np.random.default_rng(0)
+    X = {
+        "tabular": rng.normal(size=(20, 3)).astype(np.float32),
+        "embedding": np.hstack([np.ones((20, 1)), rng.normal(size=(20, 6))]).astype(
+            np.float32
+        ),
+    }
+    y = rng.normal(7, 1, size=20)
+    net = HybridNet(max_epochs=2, batch_size=8, train_split=None, verbose=0)
+    net.fit(X, y)
+    assert net.module__embedding_dim == 6 and net.module_.backbone is None
+    assert net.n_features_in_ == 3 + 7
+    assert net.predict(X).shape == (20,)
+
+
+def test_predict_runs_without_autograd():
+    seen = []
+
+    class Spy(HybridModule):
+        def forward(self, *args, **kwargs):
+            seen.append(torch.is_inference_mode_enabled())
+            return super().forward(*args, **kwargs)
+
+    X = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    net = HybridNet(Spy, max_epochs=1, train_split=None, verbose=0)
+    net.fit(X, np.arange(10.0))
+    seen.clear()
+    net.predict(X)
+    assert seen and all(seen)

@@ -13,6 +13,7 @@ from ._registry import (
     Backbone,
     PluginWarning,
     UnknownBackboneError,
+    accepts_input_size,
     get_backbone,
     list_backbones,
     register_backbone,
@@ -20,6 +21,7 @@ from ._registry import (
 from ._resolve import resolve_backbone
 
 __all__ = [
+    "accepts_input_size",
     "ENTRY_POINT_GROUP",
     "Backbone",
     "EfficientNetLite0",

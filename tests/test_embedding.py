@@ -1,0 +1,203 @@
+"""PosterEmbedder: frozen-backbone embeddings, the cache, and the engines."""
+
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+import skanime._inference as inference
+from skanime import PosterEmbedder, PosterLoader, clear_memory_cache
+from skanime._inference import onnx_available
+from skanime.backbones import get_backbone
+
+needs_onnx = pytest.mark.skipif(
+    not onnx_available(), reason='needs the optional packages of "skanime[onnx]"'
+)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    clear_memory_cache()
+    yield
+    clear_memory_cache()
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """Records how many posters each call of PosterEmbedder._compute embeds."""
+    calls = []
+    original = PosterEmbedder._compute
+
+    def counting(self, paths):
+        calls.append(len(paths))
+        return original(self, paths)
+
+    monkeypatch.setattr(PosterEmbedder, "_compute", counting)
+    return calls
+
+
+def _embedder(**params) -> PosterEmbedder:
+    torch.manual_seed(0)  # the same random simple_cnn weights every time
+    return PosterEmbedder(
+        **{"backbone": "simple_cnn", "image_size": 16, "engine": "torch", **params}
+    )
+
+
+def test_output_has_a_flag_and_zeros_for_missing_posters(anime):
+    posters = anime[["poster"]]
+    embedder = _embedder().fit(posters)
+    out = embedder.transform(posters)
+    width = embedder.embedding_dim_
+    assert out.shape == (len(anime), 1 + width) and out.dtype == np.float32
+    names = embedder.get_feature_names_out()
+    assert names[0] == "has_image" and names[-1] == f"emb_{width - 1}"
+    present = anime["poster"].notna().to_numpy()
+    assert not present.all()  # the fixture has missing posters
+    np.testing.assert_array_equal(out[:, 0], present.astype(np.float32))
+    assert np.all(out[~present, 1:] == 0)
+    assert np.all(np.abs(out[present, 1:]).sum(axis=1) > 0)
+
+
+def test_embeddings_are_the_backbone_features_of_the_decoded_poster(anime):
+    posters = anime[["poster"]]
+    embedder = _embedder().fit(posters)
+    out = embedder.transform(posters)
+    row = int(np.flatnonzero(anime["poster"].notna())[0])
+    loader = embedder.poster_loader_
+    image = torch.from_numpy(loader.load(anime["poster"].iloc[row]))[None]
+    with torch.no_grad():
+        expected = embedder.backbone_(image)[0].numpy()
+    np.testing.assert_allclose(out[row, 1:], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_second_transform_and_a_refit_read_the_cache(anime, computed):
+    posters = anime[["poster"]]
+    n_present = int(anime["poster"].notna().sum())
+    first = _embedder().fit_transform(posters)
+    assert computed == [n_present]
+    second = _embedder().fit(posters).transform(posters)  # another instance
+    assert computed == [n_present]
+    np.testing.assert_array_equal(first, second)
+
+
+def test_the_cache_key_is_the_file_content_and_the_backbone(anime, tmp_path, computed):
+    source = anime["poster"].dropna().iloc[0]
+    copy = tmp_path / "renamed.jpg"
+    shutil.copy(source, copy)
+    embedder = _embedder().fit(pd.DataFrame({"poster": [source]}))
+    original = embedder.transform(pd.DataFrame({"poster": [source]}))
+    renamed = embedder.transform(pd.DataFrame({"poster": [str(copy)]}))
+    assert computed == [1]  # same bytes, other name: a hit
+    np.testing.assert_array_equal(original, renamed)
+
+    Image.new("RGB", (16, 16), (250, 10, 10)).save(copy)  # new content, same name
+    stat = os.stat(copy)
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    edited = embedder.transform(pd.DataFrame({"poster": [str(copy)]}))
+    assert computed == [1, 1]
+    assert not np.allclose(edited, original)
+
+    torch.manual_seed(1)  # other random weights: another backbone
+    other = PosterEmbedder("simple_cnn", image_size=16, engine="torch")
+    other.fit(pd.DataFrame({"poster": [source]}))
+    assert other.fingerprint_ != embedder.fingerprint_
+    other.transform(pd.DataFrame({"poster": [source]}))
+    assert computed == [1, 1, 1]
+
+
+def test_the_disk_cache_outlives_the_memory_cache(anime, tmp_path, computed):
+    posters = anime[["poster"]]
+    n_present = int(anime["poster"].notna().sum())
+    first = _embedder(cache_dir=tmp_path).fit_transform(posters)
+    (folder,) = tmp_path.iterdir()
+    files = sorted(p.name for p in folder.iterdir())
+    assert len(files) == n_present and all(f.endswith(".npy") for f in files)
+    clear_memory_cache()  # as a new process would start
+    second = _embedder(cache_dir=tmp_path).fit_transform(posters)
+    assert computed == [n_present]
+    np.testing.assert_array_equal(first, second)
+
+
+def test_a_corrupt_cache_file_is_recomputed(anime, tmp_path, computed):
+    posters = anime[["poster"]].head(3).dropna()
+    first = _embedder(cache_dir=tmp_path).fit_transform(posters)
+    (folder,) = tmp_path.iterdir()
+    for path in folder.iterdir():
+        path.write_bytes(b"half-writ")
+    clear_memory_cache()
+    second = _embedder(cache_dir=tmp_path).fit_transform(posters)
+    assert computed == [len(posters), len(posters)]
+    np.testing.assert_array_equal(first, second)
+
+
+def test_cache_false_recomputes(anime, computed):
+    posters = anime[["poster"]].dropna().head(4)
+    embedder = _embedder(cache=False).fit(posters)
+    embedder.transform(posters)
+    embedder.transform(posters)
+    assert computed == [4, 4]
+
+
+def test_batches_and_decoding_threads_do_not_change_the_result(anime):
+    posters = anime[["poster"]]
+    reference = _embedder(batch_size=64, num_workers=0).fit_transform(posters)
+    clear_memory_cache()
+    threaded = _embedder(batch_size=3, num_workers=2).fit_transform(posters)
+    np.testing.assert_allclose(threaded, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_unreadable_posters_follow_the_error_policy(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    frame = pd.DataFrame({"poster": [str(bad)]})
+    with pytest.warns(UserWarning, match="could not be read"):
+        out = _embedder().fit_transform(frame)
+    assert out[0, 0] == 0 and np.all(out[0, 1:] == 0)
+    from skanime.exceptions import PosterError
+
+    with pytest.raises(PosterError, match="bad.jpg"):
+        _embedder(on_error="raise").fit_transform(frame)
+
+
+def test_the_backbone_passed_is_copied_not_modified(anime):
+    mine = get_backbone("simple_cnn")
+    before = {k: v.clone() for k, v in mine.state_dict().items()}
+    embedder = PosterEmbedder(mine, image_size=16, engine="torch").fit(
+        anime[["poster"]]
+    )
+    embedder.transform(anime[["poster"]])
+    assert embedder.backbone_ is not mine
+    assert mine.training  # not switched to eval
+    for key, value in mine.state_dict().items():
+        assert torch.equal(value, before[key])
+
+
+@needs_onnx
+def test_onnx_engine_agrees_with_torch(anime):
+    posters = anime[["poster"]]
+    with_torch = _embedder(engine="torch").fit_transform(posters)
+    clear_memory_cache()
+    with_onnx = _embedder(engine="onnx").fit_transform(posters)
+    np.testing.assert_allclose(with_onnx, with_torch, rtol=1e-4, atol=1e-5)
+
+
+def test_onnx_engine_without_onnxruntime_says_what_to_install(anime, monkeypatch):
+    monkeypatch.setattr(inference, "onnx_available", lambda: False)
+    embedder = _embedder(engine="onnx").fit(anime[["poster"]])
+    with pytest.raises(ImportError, match=r"skanime\[onnx\]"):
+        embedder.transform(anime[["poster"]])
+    # "auto" falls back to torch quietly
+    out = _embedder(engine="auto").fit_transform(anime[["poster"]])
+    assert np.isfinite(out).all()
+
+
+def test_loader_normalize_matches_load(anime):
+    loader = PosterLoader(image_size=16).fit(anime[["poster"]])
+    path = anime["poster"].dropna().iloc[0]
+    np.testing.assert_allclose(
+        loader.normalize(loader.decode(path)), loader.load(path), rtol=1e-6
+    )

@@ -1,0 +1,114 @@
+"""The estimator's choice of backbone: frozen and cached, or trained; grid search."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+from skanime import PosterEmbedder, PosterLoader, clear_memory_cache
+from skanime.backbones import get_backbone, pretrained_available
+
+from .conftest import fast_model
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    clear_memory_cache()
+    yield
+    clear_memory_cache()
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """How many posters each PosterEmbedder._compute call embeds."""
+    calls = []
+    original = PosterEmbedder._compute
+
+    def counting(self, paths):
+        calls.append(len(paths))
+        return original(self, paths)
+
+    monkeypatch.setattr(PosterEmbedder, "_compute", counting)
+    return calls
+
+
+def _poster_step(model):
+    return model.pipeline_[0].named_transformers_["poster"]
+
+
+def test_a_frozen_backbone_is_embedded_once_and_not_in_the_module(anime, computed):
+    model = fast_model(freeze_backbone=True, engine="torch").fit(anime, anime["Score"])
+    assert isinstance(_poster_step(model), PosterEmbedder)
+    assert model.freeze_backbone_ is True and model.backbone_ == "simple_cnn"
+    module = model.net_.module_
+    assert module.backbone is None and module.with_image
+    n_present = int(anime["poster"].notna().sum())
+    assert computed == [n_present]
+    predictions = model.predict(anime)
+    assert computed == [n_present]  # predict reads the cache
+    again = fast_model(freeze_backbone=True, engine="torch").fit(anime, anime["Score"])
+    assert computed == [n_present]  # a second fit too
+    np.testing.assert_array_equal(again.predict(anime), predictions)
+
+
+def test_cross_validation_and_grid_search_reuse_the_embeddings(anime, computed):
+    model = fast_model(freeze_backbone=True, engine="torch")
+    cross_val_score(model, anime, anime["Score"], cv=KFold(3))
+    # each fold sees a subset, but no poster is ever embedded twice
+    n_present = int(anime["poster"].notna().sum())
+    assert sum(computed) == n_present
+    search = GridSearchCV(model, {"lr": [1e-3, 1e-2]}, cv=KFold(2))
+    search.fit(anime, anime["Score"])
+    assert sum(computed) == n_present
+
+
+def test_grid_search_over_backbone_names_and_freezing(anime):
+    search = GridSearchCV(
+        fast_model(engine="torch"),
+        {
+            "backbone": ["simple_cnn", "mobilenet_v3_small"],
+            "freeze_backbone": [True, False],
+        },
+        cv=KFold(2),
+        scoring="neg_mean_absolute_error",
+    )
+    search.fit(anime, anime["Score"])
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best = search.best_estimator_
+    assert best.backbone_ == search.best_params_["backbone"]
+    frozen = search.best_params_["freeze_backbone"]
+    step = _poster_step(best)
+    assert isinstance(step, PosterEmbedder if frozen else PosterLoader)
+
+
+def test_a_trained_backbone_learns_and_the_callers_module_is_untouched(anime):
+    mine = get_backbone("simple_cnn", input_size=16)
+    before = {k: v.clone() for k, v in mine.state_dict().items()}
+    model = fast_model(backbone=mine, freeze_backbone=False).fit(anime, anime["Score"])
+    trained = model.net_.module_.backbone
+    assert trained is not mine and model.freeze_backbone_ is False
+    assert any(not torch.equal(v, before[k]) for k, v in trained.state_dict().items())
+    for key, value in mine.state_dict().items():
+        assert torch.equal(value, before[key])
+
+
+def test_auto_freezes_a_pretrained_backbone_and_trains_others(anime):
+    model = fast_model(backbone="simple_cnn").fit(anime, anime["Score"])
+    assert model.freeze_backbone_ is False
+    assert isinstance(_poster_step(model), PosterLoader)
+
+
+@pytest.mark.skipif(not pretrained_available(), reason="needs skanime[pretrained]")
+def test_default_backbone_is_the_pretrained_one_frozen(anime):
+    model = fast_model(backbone="auto", image_size=32)
+    model.fit(anime, anime["Score"])
+    assert model.backbone_ == "efficientnet_lite0" and model.freeze_backbone_
+    step = _poster_step(model)
+    assert step.embedding_dim_ == 1280 and step.poster_loader_.image_size == 32
+    assert np.isfinite(model.predict(anime)).all()
+
+
+def test_tabular_only_model_has_no_backbone(anime):
+    model = fast_model(poster_column=None).fit(anime, anime["Score"])
+    assert model.backbone_ is None and model.freeze_backbone_ is None
