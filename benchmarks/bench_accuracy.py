@@ -1,11 +1,18 @@
 """Accuracy on real MyAnimeList data: the hybrid network against gradient boosting.
 
-5-fold cross-validation of HybridAnimeRegressor and of a HistGradientBoosting
-baseline on the same folds and the same encoded features (the boosting model sees
-the table only: it cannot read images), plus the mean predictor. Metrics are given
-on all test rows and on the test rows that have a poster.
+Part "main": 5-fold cross-validation of HybridAnimeRegressor and of a
+HistGradientBoosting baseline on the same folds and the same encoded features (the
+boosting model sees the table only: it cannot read images), plus the mean
+predictor. Metrics are given on all test rows and on the test rows that have a
+poster.
 
-    python benchmarks/bench_accuracy.py [../shared/data/mal] [--folds 5]
+Part "ablation": on the rows that have a poster only, 5-fold CV (same folds for
+every model) of: the mean predictor, boosting on the table, the network on the
+table only, the network on the poster only (frozen pretrained features), the hybrid
+with the paper's from-scratch CNN, and the hybrid with frozen pretrained
+EfficientNet-Lite0 features.
+
+    python benchmarks/bench_accuracy.py [../shared/data/mal] [--part all]
 
 Skips (exit 0) with a message when the data folder is absent.
 """
@@ -24,6 +31,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 
 from skanime import HybridAnimeRegressor, make_tabular_encoder
+from skanime.backbones import pretrained_available
 from skanime.datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS, load_mal
 from skanime.exceptions import DataWarning
 from skanime.report import regression_metrics
@@ -47,6 +55,70 @@ def models(columns: dict, seed: int, epochs: int) -> dict:
     }
 
 
+def ablation_models(columns: dict, seed: int, epochs: int) -> dict:
+    """The poster-rows ablation: each model sees the table, the poster, or both."""
+    common = {"max_epochs": epochs, "early_stopping": True, "patience": 6}
+    common["random_state"] = seed
+    no_table = dict.fromkeys(columns, None)
+    return {
+        "HGB, table": make_pipeline(
+            make_tabular_encoder(**columns, poster_column=None),
+            HistGradientBoostingRegressor(random_state=seed),
+        ),
+        "net, table only": HybridAnimeRegressor(
+            **columns, poster_column=None, **common
+        ),
+        "net, poster only (pretr.)": HybridAnimeRegressor(
+            **no_table, backbone="efficientnet_lite0", **common
+        ),
+        "hybrid, scratch CNN": HybridAnimeRegressor(
+            **columns, backbone="simple_cnn", **common
+        ),
+        "hybrid, pretrained frozen": HybridAnimeRegressor(
+            **columns, backbone="efficientnet_lite0", **common
+        ),
+    }
+
+
+def cross_validate(models: dict, frame, y, folds) -> dict:
+    """Out-of-fold predictions of every model (and the mean), with their time."""
+    results = {}
+    for name, model in [*models.items(), ("mean predictor", None)]:
+        preds = np.empty(len(frame))
+        start = time.perf_counter()
+        for train, test in folds:
+            if model is None:
+                preds[test] = y[train].mean()
+                continue
+            fitted = model.fit(frame.iloc[train], y[train])
+            preds[test] = fitted.predict(frame.iloc[test])
+        results[name] = (preds, time.perf_counter() - start)
+    return results
+
+
+def run_ablation(frame, args) -> None:
+    rows = frame[frame["poster"].notna()].reset_index(drop=True)
+    y = rows["Score"].to_numpy()
+    folds = list(KFold(args.folds, shuffle=True, random_state=args.seed).split(rows))
+    print(
+        f"\nAblation on the {len(rows)} rows with a poster ({args.folds}-fold, "
+        f"seed {args.seed}; pretrained = efficientnet_lite0, frozen)"
+    )
+    for set_name in args.columns:
+        columns = COLUMN_SETS[set_name]
+        results = cross_validate(
+            ablation_models(columns, args.seed, args.epochs), rows, y, folds
+        )
+        print(f"\ncolumns: {set_name}")
+        print(f"{'model':<28}{'MAE':>8}{'MSE':>8}{'MAPE %':>8}{'time s':>8}")
+        for name, (preds, seconds) in results.items():
+            m = regression_metrics(y, preds)
+            print(
+                f"{name:<28}{m['mae']:>8.3f}{m['mse']:>8.3f}{m['mape']:>8.2f}"
+                f"{seconds:>8.1f}"
+            )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -61,6 +133,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--columns", nargs="+", choices=sorted(COLUMN_SETS), default=sorted(COLUMN_SETS)
     )
+    parser.add_argument("--part", choices=["all", "main", "ablation"], default="all")
     args = parser.parse_args(argv)
     csv = Path(args.data) / "anime.csv"
     if not csv.is_file():
@@ -74,6 +147,13 @@ def main(argv=None) -> int:
         f"{len(frame)} scored anime, {has_poster.sum()} with a poster; "
         f"{args.folds}-fold CV, seed {args.seed}. Members (popularity) is not used."
     )
+    if args.part in ("all", "ablation"):
+        if pretrained_available():
+            run_ablation(frame, args)
+        else:
+            print('Ablation SKIPPED: needs pip install "skanime[pretrained]".')
+    if args.part == "ablation":
+        return 0
     folds = list(KFold(args.folds, shuffle=True, random_state=args.seed).split(frame))
     for set_name in args.columns:
         results: dict[str, dict[str, list]] = {}

@@ -28,7 +28,7 @@ from ._tabular import (
     DEFAULT_POSTER_COLUMN,
     make_tabular_encoder,
 )
-from .backbones import default_backbone, resolve_backbone
+from .backbones import default_backbone, is_pretrained, resolve_backbone
 from .exceptions import ColumnError, NotFittedError, TargetError
 
 __all__ = ["HybridAnimeRegressor"]
@@ -362,19 +362,29 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     def _poster_step(self) -> tuple[PosterLoader | PosterEmbedder | None, dict]:
         """The poster column's transformer and the module parameters it implies.
 
-        Builds the backbone: random weights are drawn here, under the fit's seed.
+        The backbone is built once, here or by the :class:`PosterEmbedder`, under
+        the fit's seed (random weights are drawn then).
         """
         if self.poster_column is None:
             return None, {}
-        backbone = resolve_backbone(self.backbone, input_size=self.image_size)
-        frozen = self.freeze_backbone
-        if frozen == "auto":
-            frozen = bool(getattr(backbone, "pretrained", False))
-        size = int(self.image_size or getattr(backbone, "input_size", 64))
+        name = self.backbone
+        if isinstance(name, str):
+            name = default_backbone() if name == "auto" else name
+            frozen = self.freeze_backbone
+            if frozen == "auto":
+                frozen = is_pretrained(name)
+            backbone = (
+                None if frozen else resolve_backbone(name, input_size=self.image_size)
+            )
+        else:
+            backbone = resolve_backbone(name)
+            frozen = self.freeze_backbone
+            if frozen == "auto":
+                frozen = bool(getattr(backbone, "pretrained", False))
         if frozen:
             embedder = PosterEmbedder(
-                backbone,
-                image_size=size,
+                name if backbone is None else backbone,
+                image_size=self.image_size,
                 root=self.poster_root,
                 on_error=self.poster_errors,
                 engine=self.engine,
@@ -384,7 +394,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             )
             return embedder, {}
         loader = PosterLoader(
-            image_size=size,
+            image_size=int(self.image_size or getattr(backbone, "input_size", 64)),
             root=self.poster_root,
             on_error=self.poster_errors,
             mean=tuple(getattr(backbone, "mean", IMAGENET_MEAN)),

@@ -45,7 +45,12 @@ class HybridModule(nn.Module):
         Width of precomputed poster embeddings; 0 runs ``backbone`` on images.
         :class:`HybridNet` sets it from the data.
     hidden_units : int, default=64
-        Width of the tabular MLP and of the image projection.
+        Width of the tabular MLP.
+    image_units : int or None, default=None
+        Width of the projection of the image features; None is ``hidden_units``.
+    image_dropout : float, default=0.0
+        Dropout on the image features before their projection (a regulariser for
+        wide pretrained embeddings on few rows).
     n_layers : int, default=2
         Number of dense layers of the tabular MLP.
     head_units : int, default=32
@@ -67,6 +72,8 @@ class HybridModule(nn.Module):
         backbone: str | nn.Module = "simple_cnn",
         embedding_dim: int = 0,
         hidden_units: int = 64,
+        image_units: int | None = None,
+        image_dropout: float = 0.0,
         n_layers: int = 2,
         head_units: int = 32,
         dropout: float = 0.1,
@@ -75,8 +82,13 @@ class HybridModule(nn.Module):
         target_std: float = 1.0,
     ) -> None:
         super().__init__()
-        self.tabular = _mlp(n_tabular, hidden_units, n_layers, dropout)
-        width = hidden_units if n_layers > 0 else n_tabular
+        if n_tabular == 0 and not with_image:
+            raise ValueError("HybridModule needs tabular inputs, a poster, or both.")
+        # no tabular columns (a poster-only model): no tabular branch
+        self.tabular = (
+            _mlp(n_tabular, hidden_units, n_layers, dropout) if n_tabular else None
+        )
+        width = (hidden_units if n_layers > 0 else n_tabular) if n_tabular else 0
         self.backbone: nn.Module | None = None
         self.with_image = with_image
         if with_image:
@@ -88,10 +100,11 @@ class HybridModule(nn.Module):
                 if freeze_backbone:
                     self.backbone.requires_grad_(False)
                 n_image = self.backbone.out_features
+            image_units = image_units or hidden_units
             self.image_projection = nn.Sequential(
-                nn.Linear(n_image, hidden_units), nn.ReLU()
+                nn.Dropout(image_dropout), nn.Linear(n_image, image_units), nn.ReLU()
             )
-            width += hidden_units + 1
+            width += image_units + 1
         self.freeze_backbone = freeze_backbone
         self.head = nn.Sequential(
             nn.Linear(width, head_units),
@@ -109,7 +122,7 @@ class HybridModule(nn.Module):
         has_image: torch.Tensor | None = None,
         embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        parts = [self.tabular(tabular)]
+        parts = [] if self.tabular is None else [self.tabular(tabular)]
         if self.with_image:
             given = image if self.backbone is not None else embedding
             if given is None:
@@ -120,11 +133,11 @@ class HybridModule(nn.Module):
                 )
             if has_image is None:
                 has_image = torch.ones(len(given), 1, device=given.device)
-            has_image = has_image.reshape(-1, 1).to(parts[0].dtype)
+            has_image = has_image.reshape(-1, 1).to(self.target_mean.dtype)
             # the backbone runs only on the rows that have a poster
             present = has_image[:, 0] > 0
-            features = parts[0].new_zeros(
-                len(given), self.image_projection[0].out_features
+            features = has_image.new_zeros(
+                len(given), self.image_projection[1].out_features
             )
             if present.any():
                 encoded = self.image_projection(self._image_features(given[present]))

@@ -143,3 +143,33 @@ def test_predict_runs_without_autograd():
     seen.clear()
     net.predict(X)
     assert seen and all(seen)
+
+
+def test_poster_only_module_has_no_tabular_branch():
+    module = HybridModule(0, hidden_units=4, head_units=4, image_units=3).eval()
+    assert module.tabular is None
+    assert module.image_projection[1].out_features == 3
+    tabular = torch.zeros(2, 0)
+    image = torch.randn(2, 3, 16, 16)
+    out = module(tabular, image, torch.ones(2, 1))
+    assert out.shape == (2, 1)
+    assert not torch.allclose(out[0], out[1])  # the posters make the difference
+    with pytest.raises(ValueError, match="tabular inputs, a poster, or both"):
+        HybridModule(0, with_image=False)
+
+
+def test_image_dropout_acts_in_training_only():
+    module = HybridModule(
+        2, embedding_dim=50, image_dropout=0.9, dropout=0.0, hidden_units=4
+    )
+    tabular, embedding, flag = torch.randn(8, 2), torch.randn(8, 50), torch.ones(8, 1)
+    module.eval()
+    torch.testing.assert_close(
+        module(tabular, has_image=flag, embedding=embedding),
+        module(tabular, has_image=flag, embedding=embedding),
+    )
+    module.train()
+    torch.manual_seed(0)
+    a = module(tabular, has_image=flag, embedding=embedding)
+    b = module(tabular, has_image=flag, embedding=embedding)
+    assert not torch.allclose(a, b)

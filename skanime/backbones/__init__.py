@@ -15,6 +15,7 @@ from ._registry import (
     UnknownBackboneError,
     accepts_input_size,
     get_backbone,
+    is_pretrained,
     list_backbones,
     register_backbone,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "UnknownBackboneError",
     "default_backbone",
     "get_backbone",
+    "is_pretrained",
     "list_backbones",
     "pretrained_available",
     "register_backbone",

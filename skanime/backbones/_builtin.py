@@ -179,7 +179,7 @@ class EfficientNetLite0(Backbone):
         return self.classifier(self(image))
 
 
-@register_backbone("efficientnet_lite0")
+@register_backbone("efficientnet_lite0", pretrained=True)
 def efficientnet_lite0(
     *, input_size: int = 224, keep_classifier: bool = False
 ) -> Backbone:

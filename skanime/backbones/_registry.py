@@ -23,6 +23,7 @@ __all__ = [
     "register_backbone",
     "list_backbones",
     "get_backbone",
+    "is_pretrained",
     "UnknownBackboneError",
     "PluginWarning",
 ]
@@ -30,6 +31,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "skanime.backbones"
 
 _BUILDERS: dict[str, Callable[..., Backbone]] = {}
+_PRETRAINED: set[str] = set()
 _PLUGINS: dict[str, str] = {}  # entry-point name -> "loaded" or the error
 _plugins_loaded = False
 
@@ -72,9 +74,16 @@ class Backbone(nn.Module):
 
 
 def register_backbone(
-    name: str,
+    name: str, *, pretrained: bool = False
 ) -> Callable[[Callable[..., Backbone]], Callable[..., Backbone]]:
     """Register a backbone builder under ``name`` (a decorator).
+
+    Parameters
+    ----------
+    name : str
+    pretrained : bool, default=False
+        Whether the builder returns trained weights. ``HybridAnimeRegressor``
+        freezes (and caches the embeddings of) pretrained backbones by default.
 
     Raises
     ------
@@ -89,6 +98,8 @@ def register_backbone(
                 f"(by {_BUILDERS[name].__module__}.{_BUILDERS[name].__qualname__})."
             )
         _BUILDERS[name] = builder
+        if pretrained:
+            _PRETRAINED.add(name)
         return builder
 
     return decorator
@@ -122,6 +133,12 @@ def list_backbones(pattern: str | None = None) -> list[str]:
     if pattern is not None:
         names = fnmatch.filter(names, pattern)
     return names
+
+
+def is_pretrained(name: str) -> bool:
+    """Whether ``name`` was registered with ``pretrained=True``."""
+    _load_plugins()
+    return name in _PRETRAINED
 
 
 def accepts_input_size(name: str) -> bool:
