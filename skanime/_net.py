@@ -16,7 +16,7 @@ from ._dataset import HybridDataset
 from ._metrics import mean_absolute_percentage_error as percentage_error
 from ._module import HybridModule
 from ._posters import PosterLoader
-from .exceptions import ShapeMismatchError
+from .exceptions import ColumnError, ShapeMismatchError
 
 __all__ = ["HybridNet", "mean_absolute_error", "mean_absolute_percentage_error"]
 
@@ -195,6 +195,11 @@ class HybridNet(NeuralNetRegressor):
             raise ValueError(
                 f"X has {len(tabular)} rows but y has {len(y)}: inconsistent numbers "
                 "of samples."
+            )
+        if tabular.shape[1] == 0 and paths is None and embedding is None:
+            raise ColumnError(
+                "X has no input features: no tabular column was selected and there "
+                "is no poster column."
             )
         embedding_width = 0 if embedding is None else embedding.shape[1]
         self.n_features_in_ = tabular.shape[1] + (paths is not None) + embedding_width

@@ -17,3 +17,9 @@ def test_bench_accuracy_skips_without_data(tmp_path, capsys):
     assert _load("bench_accuracy").main([str(tmp_path / "nowhere")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
+
+
+def test_bench_speed_skips_without_data(tmp_path, capsys):
+    assert _load("bench_speed").main([str(tmp_path / "nowhere")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out

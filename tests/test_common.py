@@ -27,7 +27,8 @@ ESTIMATORS = [
         module__head_units=8,
     ),
     HybridAnimeRegressor(
-        numeric_columns=make_column_selector(dtype_include="number"),
+        # every column, whatever its dtype
+        numeric_columns=make_column_selector(),
         categorical_columns=None,
         list_columns=None,
         poster_column=None,

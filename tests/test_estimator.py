@@ -227,3 +227,16 @@ def test_numeric_arrays_with_column_selectors():
         poster_column=None,
     ).fit(X, y)
     assert model.predict(pd.DataFrame(X).to_numpy()).shape == (30,)
+
+
+def test_no_input_at_all_is_a_column_error(anime):
+    from skanime.exceptions import ColumnError
+
+    model = fast_model(
+        numeric_columns=None,
+        categorical_columns=None,
+        list_columns=None,
+        poster_column=None,
+    )
+    with pytest.raises(ColumnError, match="no input features"):
+        model.fit(anime, anime["Score"])
