@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
 import numpy as np
 import torch
+
+from ._atomic import atomic_path
 
 __all__ = [
     "EmbeddingCache",
@@ -162,12 +163,5 @@ class EmbeddingCache:
                 self._write(digest, value)
 
     def _write(self, digest: str, value: np.ndarray) -> None:
-        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.save(file, value, allow_pickle=False)
-            os.replace(temporary, self._file(digest))
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        with atomic_path(self._file(digest)) as temporary, open(temporary, "wb") as f:
+            np.save(f, value, allow_pickle=False)

@@ -11,6 +11,7 @@ then reads the embeddings instead of decoding a single image.
 
 from __future__ import annotations
 
+import io
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -247,6 +248,32 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
                 ]
                 bar.update(len(pixels))
         return results
+
+    def __getstate__(self):
+        """The state with ``backbone_`` as ``state_dict`` tensors (``torch.save``
+        format, read back with ``weights_only=True``): no pickled module."""
+        state = dict(self.__dict__)
+        backbone = state.pop("backbone_", None)
+        if backbone is not None:
+            buffer = io.BytesIO()
+            torch.save(backbone.state_dict(), buffer)
+            state["_backbone_weights"] = buffer.getvalue()
+        return state
+
+    def __setstate__(self, state):
+        """Rebuild ``backbone_`` from ``backbone`` and load its weights."""
+        state = dict(state)
+        blob = state.pop("_backbone_weights", None)
+        self.__dict__.update(state)
+        if blob is None:
+            return
+        with torch.random.fork_rng(devices=[]):  # initial weights are replaced
+            backbone = resolve_backbone(
+                self.backbone, input_size=int(self.poster_loader_.image_size)
+            )
+        weights = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+        backbone.load_state_dict(weights)
+        self.backbone_ = backbone.eval().requires_grad_(False)
 
     def get_feature_names_out(self, input_features=None):
         """``has_image``, then ``emb_0`` ... ``emb_{d-1}``."""

@@ -28,8 +28,15 @@ from ._tabular import (
     DEFAULT_POSTER_COLUMN,
     make_tabular_encoder,
 )
+from ._version import PERSISTENCE_FORMAT, __version__
 from .backbones import default_backbone, is_pretrained, resolve_backbone
-from .exceptions import ColumnError, NotFittedError, TargetError
+from .exceptions import (
+    ColumnError,
+    DataError,
+    IncompatibleModelError,
+    NotFittedError,
+    TargetError,
+)
 
 __all__ = ["HybridAnimeRegressor"]
 
@@ -112,6 +119,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds weights, shuffling and the validation split: with an int, two fits
         on the CPU give identical predictions. The global torch RNG is left as it was.
+    target_range : tuple of 2 floats or None, default=(1, 10)
+        The scale of the scores: a target outside it is an error (a 0-100 scale
+        or a wrong column, most likely). None accepts any finite number.
     verbose : int, default=0
         1 prints skorch's table of losses and metrics after every epoch, and a
         progress bar while the posters of a large frame are checked.
@@ -167,6 +177,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "device": [str, torch.device],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
+        "target_range": [tuple, list, None],
         "verbose": ["verbose"],
     }
 
@@ -194,6 +205,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         device="cpu",
         num_workers=0,
         random_state=None,
+        target_range=(1, 10),
         verbose=0,
         **net_params,
     ):
@@ -218,6 +230,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.device = device
         self.num_workers = num_workers
         self.random_state = random_state
+        self.target_range = target_range
         self.verbose = verbose
         for key, value in net_params.items():
             setattr(self, key, value)
@@ -310,9 +323,15 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             )
 
     def _frame(self, X, *, reset: bool) -> pd.DataFrame:
-        """Validate ``X`` and return it as a DataFrame."""
+        """Validate ``X`` and return it as a DataFrame.
+
+        At predict time a DataFrame may hold more columns than the model uses, in
+        any order (the Score column, a synopsis, ...): the model picks its own by
+        name and a missing one is a :class:`ColumnError`.
+        """
         if isinstance(X, pd.DataFrame):
-            validate_data(self, X, skip_check_array=True, reset=reset)
+            if reset or not hasattr(self, "feature_names_in_"):
+                validate_data(self, X, skip_check_array=True, reset=reset)
             if X.shape[1] == 0:
                 raise ColumnError("X has no columns.")
         else:
@@ -321,12 +340,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             )
             X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
         if len(X) == 0:
-            raise ValueError("X is empty: 0 samples (rows) were given.")
+            raise DataError("X is empty: 0 samples (rows) were given.")
         self._check_columns(X)
         return X
 
-    @staticmethod
-    def _target(y, n_samples: int) -> np.ndarray:
+    def _target(self, y, n_samples: int) -> np.ndarray:
         if y is None:
             raise TargetError(
                 "HybridAnimeRegressor requires y to be passed, but the target y is "
@@ -346,7 +364,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 f"y must be 1-D (one score per row); got shape {values.shape}."
             )
         if len(values) != n_samples:
-            raise ValueError(
+            raise DataError(
                 f"X has {n_samples} rows but y has {len(values)}: inconsistent numbers "
                 "of samples."
             )
@@ -356,14 +374,24 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 f"y holds {len(bad)} NaN or infinite value(s) (first at position "
                 f"{bad[0]}); drop unscored rows first (load_mal(..., dropna=True))."
             )
+        if self.target_range is not None:
+            low, high = self.target_range
+            outside = np.flatnonzero((values < low) | (values > high))
+            if len(outside):
+                raise TargetError(
+                    f"y holds {len(outside)} score(s) outside [{low}, {high}] (first "
+                    f"at position {outside[0]}: {values[outside[0]]!r}); rescale "
+                    "them, or set target_range=None for another scale."
+                )
         return values
 
     # -- building -----------------------------------------------------------------
     def _poster_step(self) -> tuple[PosterLoader | PosterEmbedder | None, dict]:
         """The poster column's transformer and the module parameters it implies.
 
-        The backbone is built once, here or by the :class:`PosterEmbedder`, under
-        the fit's seed (random weights are drawn then).
+        The backbone is built by the :class:`PosterEmbedder` (frozen) or by the
+        network's module (trained), under the fit's seed: random weights are
+        drawn then.
         """
         if self.poster_column is None:
             return None, {}
@@ -373,17 +401,13 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             frozen = self.freeze_backbone
             if frozen == "auto":
                 frozen = is_pretrained(name)
-            backbone = (
-                None if frozen else resolve_backbone(name, input_size=self.image_size)
-            )
         else:
-            backbone = resolve_backbone(name)
             frozen = self.freeze_backbone
             if frozen == "auto":
-                frozen = bool(getattr(backbone, "pretrained", False))
+                frozen = bool(getattr(name, "pretrained", False))
         if frozen:
             embedder = PosterEmbedder(
-                name if backbone is None else backbone,
+                name,
                 image_size=self.image_size,
                 root=self.poster_root,
                 on_error=self.poster_errors,
@@ -393,15 +417,20 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 progress=bool(self.verbose),
             )
             return embedder, {}
+        # the module builds its own copy; this one only tells the input it needs
+        # (a name, not a module, reaches the net, so that skops can save it)
+        with torch.random.fork_rng(devices=[]):
+            probe = resolve_backbone(name, input_size=self.image_size)
+        size = int(self.image_size or getattr(probe, "input_size", 64))
         loader = PosterLoader(
-            image_size=int(self.image_size or getattr(backbone, "input_size", 64)),
+            image_size=size,
             root=self.poster_root,
             on_error=self.poster_errors,
-            mean=tuple(getattr(backbone, "mean", IMAGENET_MEAN)),
-            std=tuple(getattr(backbone, "std", IMAGENET_STD)),
+            mean=tuple(getattr(probe, "mean", IMAGENET_MEAN)),
+            std=tuple(getattr(probe, "std", IMAGENET_STD)),
             progress=bool(self.verbose),
         )
-        return loader, {"module__backbone": backbone}
+        return loader, {"module__backbone": name, "module__image_size": size}
 
     def _make_pipeline(self, seed: int | None) -> Pipeline:
         poster_step, module_params = self._poster_step()
@@ -466,7 +495,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         X = self._frame(X, reset=True)
         y = self._target(y, len(X))
         if len(X) < 2:
-            raise ValueError(
+            raise DataError(
                 f"HybridAnimeRegressor needs at least 2 samples to fit; got {len(X)} "
                 "sample."
             )
@@ -474,7 +503,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             self.validation_fraction > 0
             and round(len(X) * self.validation_fraction) < 1
         ):
-            raise ValueError(
+            raise DataError(
                 f"validation_fraction={self.validation_fraction} of {len(X)} samples "
                 "leaves no validation row; use more rows or validation_fraction=0."
             )
@@ -523,6 +552,28 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """Names of the encoded features the network receives."""
         self._check_fitted()
         return self.pipeline_[0].get_feature_names_out()
+
+    # -- persistence ------------------------------------------------------------------
+    def __getstate__(self):
+        """The state, stamped with skanime's version and persistence format."""
+        state = super().__getstate__()
+        state["_skanime_version"] = __version__
+        state["_skanime_format"] = PERSISTENCE_FORMAT
+        return state
+
+    def __setstate__(self, state):
+        """Refuse a model saved in another persistence format, clearly."""
+        state = dict(state)
+        version = state.pop("_skanime_version", "unknown")
+        saved_format = state.pop("_skanime_format", None)
+        if saved_format != PERSISTENCE_FORMAT:
+            raise IncompatibleModelError(
+                f"This model was saved by skanime {version} (persistence format "
+                f"{saved_format}); skanime {__version__} reads format "
+                f"{PERSISTENCE_FORMAT}. Install skanime=={version} to load it, or "
+                "train the model again."
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -41,6 +41,9 @@ class HybridModule(nn.Module):
         ``"auto"``, or a module with an ``out_features`` attribute (copied, so the
         caller's module is never trained in place). Unused when
         ``embedding_dim > 0``.
+    image_size : int or None, default=None
+        The side of the images: a backbone given by name is built for it (see
+        :func:`skanime.backbones.resolve_backbone`).
     embedding_dim : int, default=0
         Width of precomputed poster embeddings; 0 runs ``backbone`` on images.
         :class:`HybridNet` sets it from the data.
@@ -73,6 +76,7 @@ class HybridModule(nn.Module):
         *,
         with_image: bool = True,
         backbone: str | nn.Module = "simple_cnn",
+        image_size: int | None = None,
         embedding_dim: int = 0,
         hidden_units: int = 64,
         image_units: int = 16,
@@ -98,7 +102,7 @@ class HybridModule(nn.Module):
             if embedding_dim > 0:
                 n_image = embedding_dim
             else:
-                self.backbone = resolve_backbone(backbone)
+                self.backbone = resolve_backbone(backbone, input_size=image_size)
                 self.backbone.to(memory_format=torch.channels_last)
                 if freeze_backbone:
                     self.backbone.requires_grad_(False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -10,7 +12,7 @@ from sklearn.utils import check_array
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EpochScoring
 from skorch.dataset import ValidSplit, unpack_data
-from skorch.utils import to_numpy
+from skorch.utils import get_map_location, to_device, to_numpy
 
 from ._dataset import HybridDataset
 from ._metrics import mean_absolute_percentage_error as percentage_error
@@ -19,6 +21,9 @@ from ._posters import PosterLoader
 from .exceptions import ColumnError, ShapeMismatchError
 
 __all__ = ["HybridNet", "mean_absolute_error", "mean_absolute_percentage_error"]
+
+#: Key of the serialised tensors in a pickled (or skops) HybridNet state.
+_TORCH_STATE = "_skanime_torch_state"
 
 #: skorch's 20% validation split (stateless, so one shared instance is safe).
 DEFAULT_TRAIN_SPLIT = ValidSplit(0.2)
@@ -241,6 +246,53 @@ class HybridNet(NeuralNetRegressor):
                 "(n_samples, 1)."
             )
         return super().get_loss(y_pred, y_true.to(y_pred.dtype), X=X, training=training)
+
+    # -- persistence: weights as tensors only, loaded with weights_only=True -----
+    def __getstate__(self):
+        """skorch's state, with the torch objects replaced by their tensors.
+
+        skorch pickles ``module_``, ``criterion_`` and ``optimizer_`` whole, and
+        unpickling those can run arbitrary code. Here they are rebuilt from the
+        net's parameters on load, and only their ``state_dict`` tensors are stored,
+        in ``torch.save`` format that :meth:`__setstate__` reads with
+        ``torch.load(weights_only=True)``. So a saved net holds no pickle of its
+        own, and ``skanime.io`` (skops) can check every type in it.
+        """
+        torch_objects = set(self.cuda_dependent_attributes_)  # module_, optimizer_...
+        state = {k: v for k, v in self.__dict__.items() if k not in torch_objects}
+        if getattr(self, "initialized_", False) and hasattr(self, "module_"):
+            tensors = {"module": self.module_.state_dict()}
+            if getattr(self, "optimizer_", None) is not None:
+                tensors["optimizer"] = self.optimizer_.state_dict()
+            buffer = io.BytesIO()
+            torch.save(tensors, buffer)
+            state[_TORCH_STATE] = buffer.getvalue()
+        return state
+
+    def __setstate__(self, state):
+        """Rebuild the module, criterion and optimizer and load their tensors; a
+        net trained on a GPU loads on a machine without one (on the CPU, with a
+        warning)."""
+        state = dict(state)
+        blob = state.pop(_TORCH_STATE, None)
+        device = state.get("device", "cpu")
+        map_location = get_map_location(device)
+        state["device"] = self._check_device(device, map_location)
+        self.__dict__.update(state)
+        if blob is None:
+            return
+        tensors = torch.load(
+            io.BytesIO(blob), map_location=map_location, weights_only=True
+        )
+        with torch.random.fork_rng(devices=[]):  # initial weights are replaced
+            self.initialize_module()
+            self.initialize_criterion()
+        self.module_ = to_device(self.module_, self.device)
+        self.module_.load_state_dict(tensors["module"])
+        self.module_.eval()
+        self.initialize_optimizer()
+        if "optimizer" in tensors:
+            self.optimizer_.load_state_dict(tensors["optimizer"])
 
     def evaluation_step(self, batch, training=False):
         """One forward pass for ``predict``; without autograd at all

@@ -30,6 +30,9 @@ __all__ = ["PosterLoader", "IMAGENET_MEAN", "IMAGENET_STD"]
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
+#: Results of the full check of a poster file, by (path, size, mtime, settings).
+_CHECKED: dict[tuple, str | None] = {}
+
 
 def _is_missing(value) -> bool:
     if value is None or value is pd.NA:
@@ -83,6 +86,10 @@ class PosterLoader(TransformerMixin, BaseEstimator):
     progress : bool, default=False
         Show a progress bar while checking the posters of a large frame
         (1000 rows or more).
+    max_pixels : int, default=40_000_000
+        Larger images (width x height, read from the header) are refused as
+        possible decompression bombs, before any pixel is decoded; they count as
+        unreadable (see ``on_error``).
 
     Attributes
     ----------
@@ -99,6 +106,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         "mean": [tuple, list],
         "std": [tuple, list],
         "progress": ["boolean"],
+        "max_pixels": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -109,6 +117,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         progress=False,
+        max_pixels=40_000_000,
     ):
         self.image_size = image_size
         self.root = root
@@ -116,6 +125,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         self.mean = mean
         self.std = std
         self.progress = progress
+        self.max_pixels = max_pixels
 
     def _check_column(self, X, *, reset):
         if sp.issparse(X):
@@ -157,19 +167,57 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         return os.path.abspath(path)
 
     def _problem(self, path: str) -> str | None:
-        """Why ``path`` is not a readable image, or None if it is."""
+        """Why ``path`` is not a decodable image, or None if it is.
+
+        The file is decoded once (at reduced scale where the format allows), so a
+        truncated file is caught here and not in the middle of training; the
+        result is remembered for the file's size and modification time.
+        """
         if not os.path.exists(path):
             return "no such file"
         if os.path.isdir(path):
             return "it is a directory"
-        if os.path.getsize(path) == 0:
+        stat = os.stat(path)
+        if stat.st_size == 0:
             return "the file is empty"
+        key = (path, stat.st_size, stat.st_mtime_ns, self.image_size, self.max_pixels)
+        if key not in _CHECKED:
+            try:
+                self._open_checked(path, decode=True)
+                _CHECKED[key] = None
+            except PosterError as exc:
+                _CHECKED[key] = str(exc)
+        return _CHECKED[key]
+
+    def _open_checked(self, path: str, *, decode: bool) -> Image.Image | None:
+        """Open ``path`` refusing oversized images; with ``decode``, decode it at
+        reduced scale and return None. Raises :class:`PosterError` with the reason.
+        """
         try:
-            with Image.open(path) as image:
-                image.size  # noqa: B018 - reading the header is the check
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-            return f"not a readable image ({exc})"
-        return None
+            with warnings.catch_warnings():
+                # our own pixel limit applies below; PIL's warning would be noise
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(path)
+            width, height = image.size
+            if width * height > self.max_pixels:
+                image.close()
+                raise PosterError(
+                    f"the image is {width}x{height} pixels, more than max_pixels="
+                    f"{self.max_pixels} (refused as a possible decompression bomb)"
+                )
+            if not decode:
+                return image
+            with image:
+                size = int(self.image_size)
+                image.draft("RGB", (size, size))
+                image.load()
+            return None
+        except Image.DecompressionBombError as exc:
+            raise PosterError(
+                f"refused as a possible decompression bomb ({exc})"
+            ) from exc
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            raise PosterError(f"not a readable image ({exc})") from exc
 
     def transform(self, X):
         """Return the absolute poster paths, ``None`` where a poster is missing.
@@ -232,11 +280,11 @@ class PosterLoader(TransformerMixin, BaseEstimator):
             return None
         size = int(self.image_size)
         try:
-            with Image.open(path) as image:
+            with self._open_checked(path, decode=False) as image:
                 image.draft("RGB", (size, size))
                 image = _to_rgb(image).resize((size, size), Image.BILINEAR)
                 return np.array(image, dtype=np.uint8)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        except (PosterError, OSError, ValueError, SyntaxError) as exc:
             if self.on_error == "raise":
                 raise PosterError(f"Poster {path!r} cannot be decoded: {exc}") from exc
             return None

@@ -48,6 +48,14 @@ PLACEHOLDERS = ("add some", "none found", "unknown", "none", "n/a", "nan", "-", 
 
 _LIST_SEPARATORS = re.compile(r"\s*[,;|/]\s*")
 
+#: Plausible ranges of the numeric columns of ``anime.csv``: a value outside is a
+#: scraping error and is treated as missing (with a warning).
+DEFAULT_VALID_RANGES = {
+    "Episodes": (0, 10_000),
+    "Duration": (0, 1_000),  # minutes per episode
+    "Year": (1900, 2100),
+}
+
 
 def _as_frame(X) -> pd.DataFrame:
     """Return ``X`` as a DataFrame (arrays get positional column names)."""
@@ -86,10 +94,20 @@ class NumericEncoder(_TableTransformer):
     Non-negative columns whose skewness exceeds ``skew_threshold`` are log-scaled
     (``log1p``) before standardisation.
 
+    **Bad values.** Placeholders such as ``Unknown`` or ``""`` are missing values.
+    Any other text, and a number outside the column's range in ``valid_ranges``
+    (a negative or absurd episode count), is treated as missing too, with one
+    :class:`~skanime.exceptions.DataWarning` per column that counts the rows (in
+    ``fit`` and in ``transform``).
+
     Parameters
     ----------
     skew_threshold : float, default=1.0
         Skewness above which a non-negative column is log-scaled.
+    valid_ranges : dict or None, default=None
+        ``{column: (low, high)}``, inclusive; None uses ``DEFAULT_VALID_RANGES``
+        (Episodes 0 to 10,000, Duration 0 to 1,000 minutes, Year 1900 to 2100);
+        ``{}`` checks nothing.
 
     Attributes
     ----------
@@ -107,29 +125,34 @@ class NumericEncoder(_TableTransformer):
     """
 
     _parameter_constraints = {
-        "skew_threshold": [Interval(Real, 0, None, closed="left")]
+        "skew_threshold": [Interval(Real, 0, None, closed="left")],
+        "valid_ranges": [dict, None],
     }
 
-    def __init__(self, skew_threshold=1.0):
+    def __init__(self, skew_threshold=1.0, valid_ranges=None):
         self.skew_threshold = skew_threshold
+        self.valid_ranges = valid_ranges
 
-    def _to_numbers(self, X, *, warn):
+    def _to_numbers(self, X):
         frame = _as_frame(X)
+        ranges = (
+            DEFAULT_VALID_RANGES if self.valid_ranges is None else self.valid_ranges
+        )
         values = np.empty(frame.shape, dtype=np.float64)
         for j, name in enumerate(frame.columns):
             column = frame.iloc[:, j]
             numbers = pd.to_numeric(column, errors="coerce")
             numbers = numbers.astype("float64").to_numpy(na_value=np.nan, copy=True)
-            bad = np.isnan(numbers) & ~column.isna().to_numpy()
-            if warn and bad.any():
-                example = column[bad].iloc[0]
-                warnings.warn(
-                    f"Column {name!r}: {int(bad.sum())} value(s) are not numbers "
-                    f"(e.g. {example!r}) and are treated as missing.",
-                    DataWarning,
-                    stacklevel=3,
-                )
+            text = column.astype(str).str.strip().str.lower()
+            placeholder = text.isin(PLACEHOLDERS + ("",)).to_numpy()
+            bad = np.isnan(numbers) & ~column.isna().to_numpy() & ~placeholder
+            _warn_bad(name, column, bad, "are not numbers")
             numbers[np.isinf(numbers)] = np.nan
+            if name in ranges:
+                low, high = ranges[name]
+                outside = (numbers < low) | (numbers > high)
+                _warn_bad(name, column, outside, f"are outside [{low}, {high}]")
+                numbers[outside] = np.nan
             values[:, j] = numbers
         return values
 
@@ -137,7 +160,7 @@ class NumericEncoder(_TableTransformer):
     def fit(self, X, y=None):
         """Learn medians, which columns to log-scale, and the scaling."""
         validate_data(self, X, dtype=None, ensure_all_finite=False, reset=True)
-        values = self._to_numbers(X, warn=True)
+        values = self._to_numbers(X)
         missing = np.isnan(values)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -158,7 +181,7 @@ class NumericEncoder(_TableTransformer):
         """Return the scaled columns, then one ``_missing`` flag per flagged column."""
         check_is_fitted(self)
         validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
-        values = self._to_numbers(X, warn=False)
+        values = self._to_numbers(X)
         missing = np.isnan(values)
         filled = np.where(missing, self.medians_, values)
         logged = np.log1p(np.clip(filled, 0, None))
@@ -177,6 +200,17 @@ class NumericEncoder(_TableTransformer):
             if m
         ]
         return np.asarray(names + flags, dtype=object)
+
+
+def _warn_bad(name, column: pd.Series, bad: np.ndarray, why: str) -> None:
+    if bad.any():
+        example = column[bad].iloc[0]
+        warnings.warn(
+            f"Column {name!r}: {int(bad.sum())} value(s) {why} (e.g. {example!r}) "
+            "and are treated as missing.",
+            DataWarning,
+            stacklevel=4,
+        )
 
 
 def _split_labels(cell, separators=_LIST_SEPARATORS) -> list[str]:

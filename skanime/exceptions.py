@@ -10,10 +10,12 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 __all__ = [
     "SkanimeError",
     "ColumnError",
+    "DataError",
     "PosterError",
     "TargetError",
     "ShapeMismatchError",
     "NotFittedError",
+    "IncompatibleModelError",
     "SkanimeWarning",
     "DataWarning",
 ]
@@ -21,6 +23,10 @@ __all__ = [
 
 class SkanimeError(Exception):
     """Base class of every error skanime raises on purpose."""
+
+
+class DataError(SkanimeError, ValueError):
+    """The data as a whole cannot be used (no rows, too few rows, mismatched sizes)."""
 
 
 class ColumnError(SkanimeError, ValueError):
@@ -41,6 +47,10 @@ class ShapeMismatchError(SkanimeError, ValueError):
 
 class NotFittedError(SkanimeError, _SklearnNotFittedError):
     """The estimator is used before ``fit``; also scikit-learn's ``NotFittedError``."""
+
+
+class IncompatibleModelError(SkanimeError, ValueError):
+    """A saved model comes from an incompatible skanime (or is not a skanime file)."""
 
 
 class SkanimeWarning(UserWarning):

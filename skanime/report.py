@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
+from ._atomic import atomic_path
 from ._metrics import mean_absolute_percentage_error
 
 __all__ = [
@@ -43,32 +43,6 @@ def format_table(rows: Mapping[str, Mapping[str, float]], title: str = "") -> st
             f"{name:<28}{m['mse']:>12.3f}{m['mae']:>9.3f}{m['mape']:>9.2f}{m['r2']:>8.3f}"
         )
     return "\n".join(lines)
-
-
-class atomic_path:  # noqa: N801 - used like open()
-    """Context manager yielding a temporary path that replaces ``path`` on success.
-
-    Nothing half-written is left behind: on an exception the temporary file is
-    removed and ``path`` keeps its old content.
-    """
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        os.close(fd)
-        self.tmp = Path(tmp)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
 
 
 def _pyplot():

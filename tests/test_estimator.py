@@ -1,10 +1,5 @@
 """HybridAnimeRegressor: the scikit-learn contract on a tiny anime table."""
 
-import subprocess
-import sys
-import textwrap
-
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,24 +189,6 @@ def test_pipeline_assembled_by_hand(anime):
     pred = pipe.fit(anime, y).predict(anime)
     assert pred.shape == (len(anime),)
     assert pipe["net"].module_.backbone is not None
-
-
-def test_joblib_round_trip_in_a_fresh_process(fitted_model, anime, tmp_path):
-    joblib.dump(fitted_model, tmp_path / "model.joblib")
-    joblib.dump(anime, tmp_path / "frame.joblib")
-    expected = fitted_model.predict(anime)
-    script = textwrap.dedent(f"""
-        import joblib, sys
-        import skanime  # noqa: F401 - the only project import
-        model = joblib.load({str(tmp_path / "model.joblib")!r})
-        frame = joblib.load({str(tmp_path / "frame.joblib")!r})
-        joblib.dump(model.predict(frame), {str(tmp_path / "pred.joblib")!r})
-        assert "tests" not in sys.modules and "conftest" not in sys.modules
-    """)
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
-    np.testing.assert_allclose(
-        joblib.load(tmp_path / "pred.joblib"), expected, rtol=1e-6
-    )
 
 
 def test_numeric_arrays_with_column_selectors():

@@ -54,12 +54,13 @@ def test_multilabel_encoder_min_frequency_and_unknown_labels():
 
 
 def test_numeric_encoder_unknown_text_becomes_missing_with_a_warning():
-    X = pd.DataFrame({"Episodes": ["12", "Unknown", "24", None, "1"]})
+    X = pd.DataFrame({"Episodes": ["12", "12 eps", "24", None, "1", "Unknown", ""]})
     with pytest.warns(DataWarning, match=r"'Episodes': 1 value\(s\) are not numbers"):
         enc = NumericEncoder().fit(X)
-    out = enc.transform(X)
+    with pytest.warns(DataWarning, match="'12 eps'"):
+        out = enc.transform(X)
     assert list(enc.get_feature_names_out()) == ["Episodes", "Episodes_missing"]
-    np.testing.assert_array_equal(out[:, 1], [0, 1, 0, 1, 0])
+    np.testing.assert_array_equal(out[:, 1], [0, 1, 0, 1, 0, 1, 1])
     # the missing rows get the median of the known values (12)
     assert out[1, 0] == pytest.approx(out[0, 0])
     assert np.isfinite(out).all()

@@ -1,0 +1,181 @@
+"""Secure persistence: ``save(model, path)`` and ``load(path, trusted=...)``.
+
+A pickle (``joblib.dump``) runs arbitrary code when it is loaded, so a model from a
+stranger must not be unpickled. :func:`save` writes a zip archive instead:
+
+* ``skanime.json``: the skanime version and file format that wrote it, and the
+  versions of scikit-learn, skorch and torch;
+* ``model.skops``: the model in `skops <https://skops.readthedocs.io>`_ format, in
+  which every object is rebuilt from a declared type and :func:`load` refuses any
+  type that is not trusted. The network's weights are in it as ``torch.save``
+  bytes, which skanime reads with ``torch.load(weights_only=True)``, never with a
+  general unpickler.
+
+:func:`load` trusts the types that skanime's own models are made of
+(:data:`TRUSTED_TYPES`) and anything skops trusts by default (scikit-learn and
+numpy). Any other type must be listed by the caller in ``trusted=`` after reading
+it: ``skanime.io.get_untrusted_types(path)`` lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import skops.io as sio
+
+from ._atomic import atomic_path
+from ._version import PERSISTENCE_FORMAT, __version__
+from .exceptions import IncompatibleModelError, SkanimeError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "IncompatibleModelError",
+    "TRUSTED_TYPES",
+    "UntrustedTypesError",
+    "get_untrusted_types",
+    "load",
+    "save",
+]
+
+#: Version of the file layout and of the objects' saved state; a file of another
+#: format version is refused with :class:`IncompatibleModelError`.
+FORMAT_VERSION = PERSISTENCE_FORMAT
+
+_META, _MODEL = "skanime.json", "model.skops"
+
+#: Types skanime's models are made of, which it vouches for: loading them builds
+#: the object from its saved attributes and, for networks, reads tensors with
+#: ``torch.load(weights_only=True)``. Classes such as ``torch.optim.adam.Adam``
+#: appear as parameters (a reference to the class), not as pickled instances.
+TRUSTED_TYPES = (
+    "builtins.print",
+    "functools.partial",
+    "numpy.dtype",
+    "skanime._embedding.PosterEmbedder",
+    "skanime._estimator.HybridAnimeRegressor",
+    "skanime._module.HybridModule",
+    "skanime._net.HybridNet",
+    "skanime._net.mean_absolute_error",
+    "skanime._net.mean_absolute_percentage_error",
+    "skanime._posters.PosterLoader",
+    "skanime._tabular.MultiLabelEncoder",
+    "skanime._tabular.NumericEncoder",
+    "skorch.callbacks.logging.EpochTimer",
+    "skorch.callbacks.logging.PrintLog",
+    "skorch.callbacks.scoring.EpochScoring",
+    "skorch.callbacks.scoring.PassthroughScoring",
+    "skorch.callbacks.training.EarlyStopping",
+    "skorch.dataset.Dataset",
+    "skorch.dataset.ValidSplit",
+    "skorch.history.History",
+    "skorch.setter.optimizer_setter",
+    "skorch.utils._indexing_ndframe",
+    "skorch.utils._indexing_other",
+    "skorch.utils.to_numpy",
+    "torch.nn.modules.loss.MSELoss",
+    "torch.optim.adam.Adam",
+    "torch.utils.data.dataloader.DataLoader",
+)
+
+
+class UntrustedTypesError(SkanimeError, TypeError):
+    """The file holds types that are not trusted; nothing was loaded."""
+
+
+def _versions() -> dict:
+    import sklearn
+    import skorch
+    import torch
+
+    return {
+        "skanime": __version__,
+        "format": FORMAT_VERSION,
+        "scikit-learn": sklearn.__version__,
+        "skorch": skorch.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def save(model, path: str | os.PathLike) -> None:
+    """Save ``model`` to ``path`` (a skanime model archive), atomically.
+
+    The file is written next to ``path`` and moved over it only when complete: a
+    failure leaves any previous file intact and nothing half-written behind.
+
+    Raises
+    ------
+    TypeError
+        If the model holds an object skops cannot represent, such as an
+        ``nn.Module`` instance passed as ``backbone=`` (save those models with
+        joblib, for trusted use only, or register the backbone by name).
+    """
+    try:
+        body = sio.dumps(model)
+    except Exception as exc:
+        raise TypeError(
+            f"This model cannot be saved securely: {exc}. A backbone given as an "
+            "nn.Module instance cannot be; register it by name "
+            "(skanime.backbones.register_backbone) or use joblib for trusted use."
+        ) from exc
+    with atomic_path(path) as temporary:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr(_META, json.dumps(_versions(), indent=2))
+            z.writestr(_MODEL, body)
+
+
+def _read(path) -> tuple[dict, bytes]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            meta = json.loads(archive.read(_META))
+            body = archive.read(_MODEL)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise IncompatibleModelError(
+            f"{os.fspath(path)!r} is not a model saved by skanime.io.save ({exc})."
+        ) from exc
+    if meta.get("format") != FORMAT_VERSION:
+        raise IncompatibleModelError(
+            f"{os.fspath(path)!r} was saved by skanime {meta.get('skanime')} in file "
+            f"format {meta.get('format')}; this skanime {__version__} reads format "
+            f"{FORMAT_VERSION}. Install skanime=={meta.get('skanime')} to load it, "
+            "or train the model again."
+        )
+    return meta, body
+
+
+def get_untrusted_types(path: str | os.PathLike) -> list[str]:
+    """The types in the file that :func:`load` would refuse without ``trusted=``."""
+    _, body = _read(path)
+    return sorted(set(sio.get_untrusted_types(data=body)) - set(TRUSTED_TYPES))
+
+
+def load(path: str | os.PathLike, *, trusted=None):
+    """Load a model saved with :func:`save`, refusing untrusted types.
+
+    Parameters
+    ----------
+    path : str or path-like
+    trusted : list of str, default=None
+        Further types to trust (as ``"module.Name"``), beyond skanime's
+        :data:`TRUSTED_TYPES` and what skops trusts by default. Read
+        :func:`get_untrusted_types` first, and trust only what you recognise.
+
+    Raises
+    ------
+    UntrustedTypesError
+        Listing the types that are not trusted; nothing is loaded.
+    IncompatibleModelError
+        If the file is not a skanime model or comes from an incompatible version.
+    """
+    _, body = _read(path)
+    extra = list(trusted or [])
+    untrusted = set(sio.get_untrusted_types(data=body))
+    refused = sorted(untrusted - set(TRUSTED_TYPES) - set(extra))
+    if refused:
+        raise UntrustedTypesError(
+            f"{os.fspath(path)!r} holds types that are not trusted: {refused}. "
+            "Nothing was loaded. If you know where the file comes from and what these "
+            "types do, pass them in trusted=[...]."
+        )
+    return sio.loads(body, trusted=sorted(untrusted))

@@ -1,0 +1,277 @@
+"""Bad input, case by case: each gets a clear error or a documented, counted fallback.
+
+The table of cases and what each gets is in docs/bad_input.md.
+"""
+
+import shutil
+import struct
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from skanime import PosterLoader
+from skanime.exceptions import (
+    ColumnError,
+    DataError,
+    DataWarning,
+    PosterError,
+    TargetError,
+)
+
+from .conftest import fast_model
+
+# -- posters ----------------------------------------------------------------------
+
+
+def _png_header_only(path, width, height):
+    """A PNG whose header claims ``width x height`` pixels, with no pixel data."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    ihdr = struct.pack(">I", len(header)) + chunk
+    ihdr += struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
+    end = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + ihdr + end)
+
+
+def _gradient(size=(40, 60)):
+    x = np.linspace(0, 255, size[0] * size[1] * 3).reshape(size[1], size[0], 3)
+    return Image.fromarray(x.astype(np.uint8))
+
+
+def _make(kind: str, folder) -> str:
+    """Write a poster of the given kind in ``folder`` and return its path."""
+    path = folder / f"{kind}.jpg"
+    if kind == "missing_file":
+        return str(folder / "not_there.jpg")
+    if kind == "zero_bytes":
+        path.write_bytes(b"")
+    elif kind == "truncated_jpeg":
+        _gradient((200, 300)).save(path, quality=95)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "text_named_jpg":
+        path.write_text("<html>404 Not Found</html>")
+    elif kind == "png_with_alpha":
+        path = folder / "alpha.png"
+        image = _gradient().convert("RGBA")
+        image.putalpha(Image.new("L", image.size, 0))  # fully transparent
+        image.save(path)
+    elif kind == "grayscale":
+        _gradient().convert("L").save(path)
+    elif kind == "cmyk_jpeg":
+        _gradient().convert("CMYK").save(path)
+    elif kind == "png_16_bit":
+        path = folder / "deep.png"
+        pixels = (np.arange(40 * 60).reshape(60, 40) * 27).astype(np.uint16)
+        Image.fromarray(pixels).save(path)
+    elif kind == "animated_gif":
+        path = folder / "anim.gif"
+        frames = [Image.new("RGB", (30, 40), c) for c in ("red", "blue")]
+        frames[0].save(path, save_all=True, append_images=frames[1:], duration=50)
+    elif kind == "webp":
+        path = folder / "poster.webp"
+        _gradient().save(path)
+    elif kind == "one_pixel":
+        Image.new("RGB", (1, 1), "green").save(path)
+    elif kind == "bomb_20000":
+        path = folder / "bomb.png"
+        _png_header_only(path, 20_000, 20_000)
+    elif kind == "too_many_pixels":
+        path = folder / "huge.png"
+        _png_header_only(path, 8_000, 6_000)  # 48 Mpx: PIL would decode it
+    elif kind == "directory":
+        path = folder / "a_folder.jpg"
+        path.mkdir()
+    elif kind == "unicode_path":
+        path = folder / "ポスター_é.jpg"
+        _gradient().save(path)
+    else:  # pragma: no cover - a typo in the table
+        raise ValueError(kind)
+    return str(path)
+
+
+#: kind -> None (decoded) or a fragment of the reason it is refused
+POSTER_CASES = {
+    "missing_file": "no such file",
+    "zero_bytes": "the file is empty",
+    "truncated_jpeg": "not a readable image",
+    "text_named_jpg": "not a readable image",
+    "png_with_alpha": None,
+    "grayscale": None,
+    "cmyk_jpeg": None,
+    "png_16_bit": None,
+    "animated_gif": None,
+    "webp": None,
+    "one_pixel": None,
+    "bomb_20000": "decompression bomb",
+    "too_many_pixels": "decompression bomb",
+    "directory": "it is a directory",
+    "unicode_path": None,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(POSTER_CASES))
+def test_poster_case(kind, tmp_path):
+    path = _make(kind, tmp_path)
+    column = pd.DataFrame({"poster": [path]})
+    problem = POSTER_CASES[kind]
+    lenient = PosterLoader(image_size=16).fit(column)
+    strict = PosterLoader(image_size=16, on_error="raise").fit(column)
+    if problem is None:
+        (resolved,) = lenient.transform(column)[:, 0]
+        pixels = lenient.decode(resolved)
+        assert pixels.shape == (16, 16, 3) and pixels.dtype == np.uint8
+        strict.transform(column)  # no error
+    else:
+        with pytest.warns(DataWarning, match=f"1 poster.*{problem}"):
+            assert lenient.transform(column)[0, 0] is None
+        with pytest.raises(PosterError, match=f"Row 0.*{problem}"):
+            strict.transform(column)
+        assert lenient.decode(path) is None  # decoding directly never crashes
+
+
+def test_transparent_png_is_laid_on_white(tmp_path):
+    loader = PosterLoader(image_size=8)
+    pixels = loader.decode(_make("png_with_alpha", tmp_path))
+    assert (pixels == 255).all()
+
+
+def test_a_file_broken_after_the_check_is_a_missing_poster_or_an_error(tmp_path):
+    path = _make("grayscale", tmp_path)
+    column = pd.DataFrame({"poster": [path]})
+    (resolved,) = PosterLoader(image_size=8).fit_transform(column)[:, 0]
+    Image.new("RGB", (1, 1)).save(tmp_path / "x.png")
+    shutil.copy(tmp_path / "x.png", path + ".tmp")
+    open(path, "wb").close()  # emptied between the check and the batch
+    assert PosterLoader(image_size=8).decode(resolved) is None
+    with pytest.raises(PosterError, match="cannot be decoded"):
+        PosterLoader(image_size=8, on_error="raise").decode(resolved)
+
+
+def test_every_poster_case_in_one_fit(tmp_path, anime):
+    """A frame holding every kind of poster fits, warns once with the count of
+    unreadable posters, and predicts finite scores; strict mode names a row."""
+    kinds = sorted(POSTER_CASES)
+    frame = anime.head(len(kinds)).copy()
+    frame["poster"] = [_make(kind, tmp_path) for kind in kinds]
+    n_bad = sum(problem is not None for problem in POSTER_CASES.values())
+    with pytest.warns(DataWarning, match=f"{n_bad} poster\\(s\\) could not be read"):
+        model = fast_model(validation_fraction=0).fit(frame, frame["Score"])
+    with pytest.warns(DataWarning):
+        assert np.isfinite(model.predict(frame)).all()
+    with pytest.raises(PosterError, match="Row"):
+        fast_model(poster_errors="raise").fit(frame, frame["Score"])
+
+
+# -- the table ----------------------------------------------------------------------
+
+
+def test_missing_required_columns_are_named(anime):
+    with pytest.raises(ColumnError, match=r"'Genres'.*'Studios'") as error:
+        fast_model().fit(anime.drop(columns=["Genres", "Studios"]), anime["Score"])
+    assert "list_columns" in str(error.value)
+
+
+def test_extra_columns_are_ignored(anime, fitted_model):
+    extra = anime.assign(Synopsis="text", Members=1000, Unnamed=np.nan)
+    np.testing.assert_array_equal(
+        fitted_model.predict(extra), fitted_model.predict(anime)
+    )
+
+
+def test_columns_of_the_wrong_dtype_are_converted(anime):
+    odd = anime.copy()
+    odd["Episodes"] = odd["Episodes"].astype(str)  # numbers as text
+    odd["Type"] = np.arange(len(odd)) % 3  # categories as integers
+    odd["Genres"] = np.arange(len(odd)) % 4  # labels as integers
+    model = fast_model().fit(odd, odd["Score"])
+    assert np.isfinite(model.predict(odd)).all()
+
+
+def test_empty_frame_and_single_row(anime, fitted_model):
+    with pytest.raises(DataError, match="0 samples"):
+        fast_model().fit(anime.head(0), anime["Score"].head(0))
+    with pytest.raises(DataError, match="at least 2 samples"):
+        fast_model(validation_fraction=0).fit(anime.head(1), anime["Score"].head(1))
+    assert fitted_model.predict(anime.head(1)).shape == (1,)
+
+
+@pytest.mark.parametrize("blank", [np.nan, None, ""])
+def test_blanks_in_every_column_kind(anime, blank):
+    frame = anime.astype(object).copy()
+    rows = frame.index[::3]
+    for column in ["Episodes", "Type", "Source", "Rating", "Genres", "Themes"]:
+        frame.loc[rows, column] = blank
+    frame.loc[rows, "poster"] = blank
+    model = fast_model().fit(frame, anime["Score"])
+    assert np.isfinite(model.predict(frame)).all()
+
+
+def test_unknown_episodes_are_missing_silently_absurd_ones_with_a_count(anime):
+    frame = anime.copy()
+    frame["Episodes"] = frame["Episodes"].astype(object)
+    frame.loc[frame.index[:3], "Episodes"] = "Unknown"
+    frame.loc[frame.index[3:5], "Episodes"] = [-4, 10**9]
+    with pytest.warns(DataWarning, match=r"'Episodes': 2 value\(s\) are outside"):
+        model = fast_model().fit(frame, frame["Score"])
+    encoded = model.pipeline_[0].transform(frame)
+    assert encoded["numeric__Episodes_missing"].iloc[:5].eq(1).all()
+
+
+def test_categories_and_labels_never_seen_are_ignored(anime, fitted_model):
+    new = anime.head(3).assign(
+        Type="Hologram", Source="Dream", Genres="Cyber-Opera, Action"
+    )
+    assert np.isfinite(fitted_model.predict(new)).all()
+
+
+def test_list_cells_with_odd_separators_and_spaces(anime):
+    model = fast_model().fit(anime, anime["Score"])
+    encoder = model.pipeline_[0]
+    tidy = encoder.transform(anime.head(1).assign(Genres="Action, Drama"))
+    genres = [c for c in tidy.columns if c.startswith("lists__Genres_")]
+    for odd in ["Action;Drama", "  Action |Drama ", "Action/ Drama", "Action,,Drama"]:
+        out = encoder.transform(anime.head(1).assign(Genres=odd))
+        pd.testing.assert_frame_equal(out[genres], tidy[genres])
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.nan, "NaN or infinite"),
+        (np.inf, "NaN or infinite"),
+        ("8.5/10", "must be numeric"),
+        (85.0, r"outside \[1, 10\]"),
+        (0.0, r"outside \[1, 10\]"),
+    ],
+)
+def test_bad_targets(anime, value, message):
+    y = anime["Score"].astype(object).copy()
+    y.iloc[4] = value
+    with pytest.raises(TargetError, match=message):
+        fast_model().fit(anime, y)
+
+
+def test_target_range_none_accepts_another_scale(anime):
+    model = fast_model(target_range=None).fit(anime, anime["Score"] * 10)
+    assert model.predict(anime).mean() > 20
+
+
+def test_predict_without_the_poster_column_the_model_was_trained_with(fitted_model):
+    from skanime.datasets import make_anime
+
+    frame = make_anime(5, random_state=3).drop(columns=["poster"])
+    with pytest.raises(ColumnError, match="poster_column: 'poster'"):
+        fitted_model.predict(frame)
+
+
+def test_a_tabular_model_ignores_a_poster_column(anime):
+    model = fast_model(poster_column=None).fit(
+        anime.drop(columns=["poster"]), anime["Score"]
+    )
+    np.testing.assert_array_equal(
+        model.predict(anime), model.predict(anime.drop(columns=["poster"]))
+    )

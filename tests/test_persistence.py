@@ -1,0 +1,280 @@
+"""Persistence: joblib in a fresh process, CUDA-to-CPU loading, skops with trust
+checks, atomic saving, and the version stamp."""
+
+import io
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+import warnings
+import zipfile
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import skanime.io as skio
+from skanime import HybridNet
+from skanime.backbones import get_backbone
+from skanime.exceptions import IncompatibleModelError
+
+from .conftest import fast_model
+
+
+@pytest.fixture(scope="module")
+def frozen_model(anime):
+    return fast_model(freeze_backbone=True, engine="torch").fit(anime, anime["Score"])
+
+
+def _run_fresh(script: str, cwd) -> None:
+    """Run ``script`` in a new interpreter that imports nothing from the tests."""
+    script = textwrap.dedent(script) + textwrap.dedent("""
+        import sys
+        assert "tests" not in sys.modules and "conftest" not in sys.modules
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=cwd, timeout=120)
+
+
+def test_joblib_round_trips_of_every_part_in_a_fresh_process(
+    fitted_model, frozen_model, anime, tmp_path
+):
+    """The estimator, its bare pipeline and each fitted transformer load in a
+    process that imports only skanime, and give the same outputs."""
+    features = fitted_model.pipeline_[0]
+    parts = {
+        "estimator": (fitted_model, "predict"),
+        "frozen_estimator": (frozen_model, "predict"),
+        "pipeline": (fitted_model.pipeline_, "predict"),
+        "column_transformer": (features, "transform"),
+        **{
+            name: (step, "transform")
+            for name, step in features.named_transformers_.items()
+            if name != "remainder"
+        },
+        "poster_embedder": (
+            frozen_model.pipeline_[0].named_transformers_["poster"],
+            "transform",
+        ),
+    }
+    inputs = {}
+    for name, (part, method) in parts.items():
+        columns = (
+            anime
+            if method == "predict" or name == "column_transformer"
+            else anime[list(features.transformers_[_index(features, name)][2])]
+            if name in features.named_transformers_
+            else anime[["poster"]]
+        )
+        inputs[name] = columns
+        joblib.dump((part, method, columns), tmp_path / f"{name}.joblib")
+    _run_fresh(
+        f"""
+        import joblib, numpy as np
+        import skanime  # noqa: F401 - the only project import
+        for name in {sorted(parts)!r}:
+            part, method, X = joblib.load(name + ".joblib")
+            joblib.dump(getattr(part, method)(X), name + ".out.joblib")
+        """,
+        tmp_path,
+    )
+    for name, (part, method) in parts.items():
+        expected = getattr(part, method)(inputs[name])
+        got = joblib.load(tmp_path / f"{name}.out.joblib")
+        if isinstance(expected, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, expected, rtol=1e-6)
+            continue
+        expected, got = np.asarray(expected, object), np.asarray(got, object)
+        try:
+            expected, got = expected.astype(float), got.astype(float)
+        except (TypeError, ValueError):  # poster paths
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+        else:
+            np.testing.assert_allclose(
+                got, expected, rtol=1e-6, atol=1e-7, err_msg=name
+            )
+
+
+def _index(features, name):
+    return [t[0] for t in features.transformers_].index(name)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only machine")
+def test_a_model_trained_on_cuda_loads_on_a_cpu_only_machine(
+    fitted_model, anime, monkeypatch
+):
+    """Simulation: the net's tensors are saved tagged as CUDA storage and its
+    device as "cuda", as on a GPU machine; loading here maps them to the CPU."""
+    net = fitted_model.net_
+    state = net.__getstate__()
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        state = HybridNet.__getstate__(net)
+    state["device"] = "cuda"
+    blob = state["_skanime_torch_state"]
+    with pytest.raises(RuntimeError, match="CUDA"):  # what a naive load would do
+        torch.load(io.BytesIO(blob), weights_only=True)
+    with pytest.warns(UserWarning, match="no CUDA devices"):
+        loaded = pickle.loads(pickle.dumps(_Rebuilt(state)))
+    net_cpu = loaded.net
+    assert torch.device(net_cpu.device).type == "cpu"
+    assert all(p.device.type == "cpu" for p in net_cpu.module_.parameters())
+    encoded = fitted_model.pipeline_[0].transform(anime)
+    np.testing.assert_allclose(
+        net_cpu.predict(encoded), net.predict(encoded), rtol=1e-6
+    )
+
+
+class _Rebuilt:
+    """Pickles a HybridNet from a given state (as if the file came from a GPU)."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __reduce__(self):
+        return (_rebuild_net, (self.state,))
+
+
+def _rebuild_net(state):
+    net = HybridNet.__new__(HybridNet)
+    net.__setstate__(state)
+    holder = _Rebuilt(None)
+    holder.net = net
+    return holder
+
+
+def test_the_saved_state_holds_tensors_not_pickled_modules(fitted_model):
+    state = fitted_model.net_.__getstate__()
+    assert "module_" not in state and "optimizer_" not in state
+    assert isinstance(state["_skanime_torch_state"], bytes)
+    # the tensors load with torch's restricted unpickler
+    tensors = torch.load(io.BytesIO(state["_skanime_torch_state"]), weights_only=True)
+    assert set(tensors) == {"module", "optimizer"}
+
+
+# -- skops ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["fitted_model", "frozen_model"])
+def test_skops_round_trip(which, request, anime, tmp_path):
+    model = request.getfixturevalue(which)
+    skio.save(model, tmp_path / "model.skanime")
+    assert skio.get_untrusted_types(tmp_path / "model.skanime") == []
+    loaded = skio.load(tmp_path / "model.skanime")
+    np.testing.assert_array_equal(loaded.predict(anime), model.predict(anime))
+    with zipfile.ZipFile(tmp_path / "model.skanime") as archive:
+        meta = json.loads(archive.read("skanime.json"))
+    assert meta["format"] == skio.FORMAT_VERSION and meta["skanime"]
+
+
+def _rewrite_schema(path, target, replace):
+    """Rewrite the skops schema inside a skanime archive with ``replace``."""
+    with zipfile.ZipFile(path) as archive:
+        meta, body = archive.read("skanime.json"), archive.read("model.skops")
+    with zipfile.ZipFile(io.BytesIO(body)) as inner:
+        members = {name: inner.read(name) for name in inner.namelist()}
+    members["schema.json"] = replace(members["schema.json"].decode()).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as inner:
+        for name, data in members.items():
+            inner.writestr(name, data)
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr("skanime.json", meta)
+        archive.writestr("model.skops", buffer.getvalue())
+
+
+def test_a_crafted_file_calling_os_system_is_refused(fitted_model, tmp_path):
+    """The PrintLog callback's sink (builtins.print) is swapped for os.system."""
+    skio.save(fitted_model, tmp_path / "good.skanime")
+    evil = tmp_path / "evil.skanime"
+    _rewrite_schema(
+        tmp_path / "good.skanime",
+        evil,
+        lambda schema: schema.replace('"builtins"', '"os"').replace(
+            '"print"', '"system"'
+        ),
+    )
+    assert "os.system" in skio.get_untrusted_types(evil)
+    with pytest.raises(skio.UntrustedTypesError, match=r"os\.system.*trusted="):
+        skio.load(evil)
+
+
+def test_trusted_lets_the_user_accept_a_type(fitted_model, tmp_path):
+    from collections import OrderedDict
+
+    skio.save({"model": fitted_model, "extra": OrderedDict}, tmp_path / "m.skanime")
+    untrusted = skio.get_untrusted_types(tmp_path / "m.skanime")
+    if not untrusted:
+        pytest.skip("skops trusts OrderedDict by default here")
+    with pytest.raises(skio.UntrustedTypesError):
+        skio.load(tmp_path / "m.skanime")
+    assert skio.load(tmp_path / "m.skanime", trusted=untrusted)["extra"] is OrderedDict
+
+
+def test_a_malicious_pickle_in_the_weights_is_never_run(fitted_model, tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    state = fitted_model.net_.__getstate__()
+    state["_skanime_torch_state"] = pickle.dumps({"module": Exploit()})
+    with pytest.raises(pickle.UnpicklingError):
+        HybridNet.__new__(HybridNet).__setstate__(state)
+    assert not marker.exists()
+
+
+def test_a_module_instance_backbone_cannot_be_saved_securely(anime, tmp_path):
+    model = fast_model(backbone=get_backbone("simple_cnn", input_size=16))
+    model.fit(anime, anime["Score"])
+    with pytest.raises(TypeError, match="register it by name"):
+        skio.save(model, tmp_path / "m.skanime")
+    assert not list(tmp_path.iterdir())
+
+
+def test_saving_is_atomic(fitted_model, tmp_path, monkeypatch):
+    target = tmp_path / "model.skanime"
+    target.write_bytes(b"the previous model")
+
+    def fail_midway():  # called once the new archive is open and being written
+        raise OSError("disk full")
+
+    monkeypatch.setattr(skio, "_versions", fail_midway)
+    with pytest.raises(OSError, match="disk full"):
+        skio.save(fitted_model, target)
+    assert target.read_bytes() == b"the previous model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skanime"]
+
+
+# -- version stamp -------------------------------------------------------------------
+
+
+def test_a_skanime_file_of_another_format_is_refused(fitted_model, tmp_path):
+    path = tmp_path / "m.skanime"
+    skio.save(fitted_model, path)
+    with zipfile.ZipFile(path) as archive:
+        body = archive.read("model.skops")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("skanime.json", json.dumps({"skanime": "9.0", "format": 99}))
+        archive.writestr("model.skops", body)
+    with pytest.raises(IncompatibleModelError, match=r"skanime 9\.0 in file format 99"):
+        skio.load(path)
+    (tmp_path / "junk.skanime").write_bytes(b"not a zip")
+    with pytest.raises(IncompatibleModelError, match="not a model saved by"):
+        skio.load(tmp_path / "junk.skanime")
+
+
+def test_a_joblib_model_of_another_format_is_refused(fitted_model):
+    state = fitted_model.__getstate__()
+    assert state["_skanime_format"] == skio.FORMAT_VERSION
+    state["_skanime_format"] = 0
+    state["_skanime_version"] = "0.0.1"
+    clone = type(fitted_model).__new__(type(fitted_model))
+    with pytest.raises(IncompatibleModelError, match=r"saved by skanime 0\.0\.1"):
+        clone.__setstate__(state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(fitted_model))  # the current format loads quietly
