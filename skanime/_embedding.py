@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
@@ -28,7 +29,7 @@ from tqdm.auto import tqdm
 from ._cache import EmbeddingCache, backbone_fingerprint, file_digest
 from ._inference import make_engine
 from ._posters import PosterLoader
-from .backbones import resolve_backbone
+from .backbones import default_backbone, is_pretrained, resolve_backbone
 
 __all__ = ["PosterEmbedder"]
 
@@ -65,6 +66,32 @@ def _decoded_batches(paths, loader: PosterLoader, batch_size: int, threads: int)
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+#: Frozen pretrained backbones built in this process, by (name, input size).
+_SHARED: dict[tuple[str, int | None], nn.Module] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _frozen_backbone(backbone, image_size) -> nn.Module:
+    """The frozen backbone for ``backbone``, in eval mode without gradients.
+
+    A *pretrained* backbone named in the registry has the same weights every time,
+    so it is built once per process and shared, read-only, by every embedder (the
+    folds and candidates of a search then skip rebuilding it). Any other backbone
+    is built afresh: its random weights come from the current seed.
+    """
+    if isinstance(backbone, str):
+        name = default_backbone() if backbone == "auto" else backbone
+        if is_pretrained(name):
+            with _SHARED_LOCK:
+                key = (name, image_size)
+                if key not in _SHARED:
+                    built = resolve_backbone(name, input_size=image_size)
+                    _SHARED[key] = built.eval().requires_grad_(False)
+                return _SHARED[key]
+    built = resolve_backbone(backbone, input_size=image_size)
+    return built.eval().requires_grad_(False)
 
 
 class PosterEmbedder(TransformerMixin, BaseEstimator):
@@ -106,7 +133,8 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     backbone_ : nn.Module
-        The frozen backbone, in eval mode.
+        The frozen backbone, in eval mode. A pretrained backbone given by name is
+        shared (read-only) by the embedders of this process.
     poster_loader_ : PosterLoader
         Resolves, checks and decodes the posters (size and normalisation of the
         backbone).
@@ -160,8 +188,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Build the frozen backbone and its poster loader; no poster is read."""
-        backbone = resolve_backbone(self.backbone, input_size=self.image_size)
-        backbone = backbone.eval().requires_grad_(False)
+        backbone = _frozen_backbone(self.backbone, self.image_size)
         size = int(self.image_size or getattr(backbone, "input_size", 64))
         loader = PosterLoader(
             image_size=size,
@@ -173,9 +200,13 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         )
         self.poster_loader_ = loader.fit(X)
         self.backbone_ = backbone
-        self.fingerprint_ = backbone_fingerprint(
-            backbone, image_size=size, mean=loader.mean, std=loader.std
-        )
+        key = (size, tuple(loader.mean), tuple(loader.std))
+        fingerprints = backbone.__dict__.setdefault("_skanime_fingerprints", {})
+        if key not in fingerprints:  # memoised on a shared pretrained module
+            fingerprints[key] = backbone_fingerprint(
+                backbone, image_size=size, mean=loader.mean, std=loader.std
+            )
+        self.fingerprint_ = fingerprints[key]
         self.embedding_dim_ = int(backbone.out_features)
         self.n_features_in_ = 1
         if hasattr(self.poster_loader_, "feature_names_in_"):

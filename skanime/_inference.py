@@ -13,6 +13,7 @@ is the CPU, and falls back to PyTorch (with a warning) when export fails.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import threading
@@ -78,6 +79,8 @@ class TorchEngine:
 
     def __init__(self, network: nn.Module, device="cpu", chunk: int = 4) -> None:
         self.device = torch.device(device)
+        if self.device.type != "cpu":  # the backbone may be shared by CPU users
+            network = copy.deepcopy(network)
         self.network = network.eval().to(self.device)
         self.chunk = chunk if self.device.type == "cpu" else None
         if self.device.type == "cpu":

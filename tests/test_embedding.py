@@ -201,3 +201,17 @@ def test_loader_normalize_matches_load(anime):
     np.testing.assert_allclose(
         loader.normalize(loader.decode(path)), loader.load(path), rtol=1e-6
     )
+
+
+def test_pretrained_backbones_are_shared_random_ones_are_not(anime):
+    from skanime.backbones import pretrained_available
+
+    posters = anime[["poster"]]
+    a, b = _embedder().fit(posters), _embedder().fit(posters)
+    assert a.backbone_ is not b.backbone_  # random weights: one per fit
+    if not pretrained_available():
+        pytest.skip('needs "skanime[pretrained]"')
+    c = PosterEmbedder("efficientnet_lite0", image_size=32).fit(posters)
+    d = PosterEmbedder("efficientnet_lite0", image_size=32).fit(posters)
+    assert c.backbone_ is d.backbone_ and c.fingerprint_ == d.fingerprint_
+    assert not any(p.requires_grad for p in c.backbone_.parameters())
