@@ -87,7 +87,10 @@ def _frozen_backbone(backbone, image_size) -> nn.Module:
             with _SHARED_LOCK:
                 key = (name, image_size)
                 if key not in _SHARED:
-                    built = resolve_backbone(name, input_size=image_size)
+                    # not from the caller's random stream: whether the backbone
+                    # was built before must not change what a seed gives
+                    with torch.random.fork_rng(devices=[]):
+                        built = resolve_backbone(name, input_size=image_size)
                     _SHARED[key] = built.eval().requires_grad_(False)
                 return _SHARED[key]
     built = resolve_backbone(backbone, input_size=image_size)

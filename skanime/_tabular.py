@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -202,6 +201,25 @@ class NumericEncoder(_TableTransformer):
         return np.asarray(names + flags, dtype=object)
 
 
+def clean_categories(X) -> pd.DataFrame:
+    """Categorical cells as stripped text; blanks and placeholders become "missing".
+
+    So a column mixing numbers and text, ``None`` and ``"Unknown"``, encodes
+    without error (categories are compared as text).
+    """
+    frame = _as_frame(X)
+
+    def clean(value) -> str:
+        if value is None or value is pd.NA:
+            return "missing"
+        if isinstance(value, float) and np.isnan(value):
+            return "missing"
+        text = " ".join(str(value).split())
+        return "missing" if text.lower() in PLACEHOLDERS + ("",) else text
+
+    return frame.apply(lambda column: column.map(clean)).astype(object)
+
+
 def _warn_bad(name, column: pd.Series, bad: np.ndarray, why: str) -> None:
     if bad.any():
         example = column[bad].iloc[0]
@@ -358,8 +376,8 @@ def make_tabular_encoder(
         (
             "categorical",
             make_pipeline(
-                SimpleImputer(
-                    strategy="constant", fill_value="missing", keep_empty_features=True
+                FunctionTransformer(
+                    clean_categories, feature_names_out="one-to-one", validate=False
                 ),
                 OneHotEncoder(
                     handle_unknown="infrequent_if_exist",

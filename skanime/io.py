@@ -62,6 +62,7 @@ TRUSTED_TYPES = (
     "skanime._posters.PosterLoader",
     "skanime._tabular.MultiLabelEncoder",
     "skanime._tabular.NumericEncoder",
+    "skanime._tabular.clean_categories",
     "skorch.callbacks.logging.EpochTimer",
     "skorch.callbacks.logging.PrintLog",
     "skorch.callbacks.scoring.EpochScoring",

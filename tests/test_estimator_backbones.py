@@ -112,3 +112,16 @@ def test_default_backbone_is_the_pretrained_one_frozen(anime):
 def test_tabular_only_model_has_no_backbone(anime):
     model = fast_model(poster_column=None).fit(anime, anime["Score"])
     assert model.backbone_ is None and model.freeze_backbone_ is None
+
+
+@pytest.mark.skipif(not pretrained_available(), reason="needs skanime[pretrained]")
+def test_a_seed_gives_the_same_model_whether_the_backbone_was_built_or_shared(
+    anime, monkeypatch
+):
+    import skanime._embedding as embedding
+
+    monkeypatch.setattr(embedding, "_SHARED", {})  # as in a fresh process
+    params = {"backbone": "efficientnet_lite0", "image_size": 32, "engine": "torch"}
+    first = fast_model(**params).fit(anime, anime["Score"]).predict(anime)
+    second = fast_model(**params).fit(anime, anime["Score"]).predict(anime)
+    np.testing.assert_array_equal(first, second)

@@ -1,0 +1,95 @@
+"""Property-based tests: random frames in the schema either fit and predict finite
+scores of the right length, or raise one of skanime's own errors."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from skanime.exceptions import SkanimeError
+
+from .conftest import fast_model
+
+NUMBERS = st.one_of(
+    st.none(),
+    st.just(np.nan),
+    st.integers(-10, 30_000),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.sampled_from(["Unknown", "", "12", "12 eps", " 7 ", "N/A"]),
+)
+CATEGORIES = st.one_of(
+    st.none(),
+    st.just(np.nan),
+    st.integers(0, 3),
+    st.sampled_from(["TV", "Movie", "", "Unknown", "ÖVA", "  tv  "]),
+)
+LABELS = st.one_of(
+    st.none(),
+    st.just(np.nan),
+    st.tuples(
+        st.lists(st.sampled_from(["Action", "Drama", " Sci-Fi ", "", "none found"])),
+        st.sampled_from([", ", ";", " | ", "/", ",,"]),
+    ).map(lambda parts: parts[1].join(parts[0])),
+)
+SCORES = st.floats(1, 10)
+#: One bad score in a quarter of the frames (NaN or off the 1-10 scale).
+BAD_SCORE = st.sampled_from([None] * 9 + [np.nan, 0.0, 11.0])
+
+
+@pytest.fixture(scope="module")
+def poster_kinds(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("property_posters")
+    good = folder / "good.jpg"
+    Image.new("RGB", (20, 30), (200, 40, 90)).save(good)
+    text = folder / "text.jpg"
+    text.write_text("not an image")
+    empty = folder / "empty.jpg"
+    empty.write_bytes(b"")
+    return [str(good), str(text), str(empty), str(folder / "absent.jpg"), None, ""]
+
+
+@st.composite
+def frames(draw, poster_kinds):
+    n = draw(st.integers(1, 12))
+    column = lambda cells: draw(st.lists(cells, min_size=n, max_size=n))  # noqa: E731
+    frame = pd.DataFrame(
+        {
+            "Episodes": column(NUMBERS),
+            "Type": column(CATEGORIES),
+            "Source": column(CATEGORIES),
+            "Rating": column(CATEGORIES),
+            "Genres": column(LABELS),
+            "Themes": column(LABELS),
+            "Studios": column(LABELS),
+            "poster": column(st.sampled_from(poster_kinds)),
+        }
+    )
+    y = np.asarray(column(SCORES), dtype=float)
+    bad = draw(BAD_SCORE)
+    if bad is not None:
+        y[draw(st.integers(0, n - 1))] = bad
+    return frame, y
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_random_frames_fit_and_predict_or_raise_our_own_error(data, poster_kinds):
+    frame, y = data.draw(frames(poster_kinds))
+    model = fast_model(max_epochs=1, validation_fraction=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DataWarnings count the fallbacks
+        try:
+            model.fit(frame, y)
+        except SkanimeError:
+            return
+        predictions = model.predict(frame)
+    assert predictions.shape == (len(frame),)
+    assert np.isfinite(predictions).all()
