@@ -21,6 +21,7 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -73,13 +74,14 @@ _SHARED: dict[tuple[str, int | None], nn.Module] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def _frozen_backbone(backbone, image_size) -> nn.Module:
+def _frozen_backbone(backbone, image_size, seed: int | None) -> nn.Module:
     """The frozen backbone for ``backbone``, in eval mode without gradients.
 
     A *pretrained* backbone named in the registry has the same weights every time,
     so it is built once per process and shared, read-only, by every embedder (the
     folds and candidates of a search then skip rebuilding it). Any other backbone
-    is built afresh: its random weights come from the current seed.
+    is built afresh: its random weights are drawn with ``seed`` (from torch's
+    global random state when None).
     """
     if isinstance(backbone, str):
         name = default_backbone() if backbone == "auto" else backbone
@@ -93,7 +95,12 @@ def _frozen_backbone(backbone, image_size) -> nn.Module:
                         built = resolve_backbone(name, input_size=image_size)
                     _SHARED[key] = built.eval().requires_grad_(False)
                 return _SHARED[key]
-    built = resolve_backbone(backbone, input_size=image_size)
+    if seed is None:
+        built = resolve_backbone(backbone, input_size=image_size)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            built = resolve_backbone(backbone, input_size=image_size)
     return built.eval().requires_grad_(False)
 
 
@@ -132,6 +139,10 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
     device : str, default="cpu"
     progress : bool, default=False
         Show a progress bar while embedding 256 posters or more.
+    random_state : int, RandomState instance or None, default=None
+        Draws the weights of a backbone that is not pretrained (a frozen random
+        CNN): an int gives the same weights, hence the same embeddings and cache
+        entries, in any process. None draws from torch's global random state.
 
     Attributes
     ----------
@@ -159,6 +170,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         "cache_dir": [str, os.PathLike, None],
         "device": [str, torch.device],
         "progress": ["boolean"],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -175,6 +187,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         cache_dir=None,
         device="cpu",
         progress=False,
+        random_state=None,
     ):
         self.backbone = backbone
         self.image_size = image_size
@@ -187,11 +200,15 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
         self.device = device
         self.progress = progress
+        self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Build the frozen backbone and its poster loader; no poster is read."""
-        backbone = _frozen_backbone(self.backbone, self.image_size)
+        seed = None
+        if self.random_state is not None:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        backbone = _frozen_backbone(self.backbone, self.image_size, seed)
         size = int(self.image_size or getattr(backbone, "input_size", 64))
         loader = PosterLoader(
             image_size=size,

@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
+from joblib import parallel_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
@@ -33,6 +34,7 @@ from .backbones import default_backbone, is_pretrained, resolve_backbone
 from .exceptions import (
     ColumnError,
     DataError,
+    DeviceError,
     IncompatibleModelError,
     NotFittedError,
     TargetError,
@@ -49,6 +51,17 @@ NET_PREFIXES = (
     "iterator_valid__",
     "callbacks__",
 )
+
+
+def _in_this_thread():
+    """Run nested joblib calls (a ColumnTransformer's) sequentially, here.
+
+    Under joblib's Dask backend a nested ``Parallel`` call would *secede* from the
+    worker's thread pool, letting the worker start another fit in this process
+    while this one runs: the two would then share torch's global random state, and
+    a seed would no longer give one result.
+    """
+    return parallel_config(backend="sequential")
 
 
 class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
@@ -275,6 +288,15 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 f"network parameters must start with one of {', '.join(NET_PREFIXES)}."
             )
 
+    def _check_device(self) -> None:
+        device = torch.device(self.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise DeviceError(
+                f"device={self.device!r}, but torch sees no CUDA device here; use "
+                'device="cpu", or check the GPU driver and the torch build '
+                f"(torch {torch.__version__})."
+            )
+
     # -- input checks -------------------------------------------------------------
     def _column_specs(self) -> dict:
         return {
@@ -386,12 +408,15 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         return values
 
     # -- building -----------------------------------------------------------------
-    def _poster_step(self) -> tuple[PosterLoader | PosterEmbedder | None, dict]:
+    def _poster_step(
+        self, seed: int | None
+    ) -> tuple[PosterLoader | PosterEmbedder | None, dict]:
         """The poster column's transformer and the module parameters it implies.
 
-        The backbone is built by the :class:`PosterEmbedder` (frozen) or by the
-        network's module (trained), under the fit's seed: random weights are
-        drawn then.
+        The backbone is built by the :class:`PosterEmbedder` (frozen, with its
+        own seed: its ``fit`` may run in a nested joblib task, on another Dask
+        worker, outside this fit's random state) or by the network's module
+        (trained, under the fit's seed).
         """
         if self.poster_column is None:
             return None, {}
@@ -415,6 +440,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 cache_dir=self.cache_dir,
                 device=self.device,
                 progress=bool(self.verbose),
+                random_state=seed,
             )
             return embedder, {}
         # the module builds its own copy; this one only tells the input it needs
@@ -433,7 +459,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         return loader, {"module__backbone": name, "module__image_size": size}
 
     def _make_pipeline(self, seed: int | None) -> Pipeline:
-        poster_step, module_params = self._poster_step()
+        poster_step, module_params = self._poster_step(seed)
         encoder = make_tabular_encoder(
             self.numeric_columns,
             self.categorical_columns,
@@ -492,6 +518,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self : HybridAnimeRegressor
         """
         self._check_net_params()
+        self._check_device()
         X = self._frame(X, reset=True)
         y = self._target(y, len(X))
         if len(X) < 2:
@@ -510,7 +537,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         seed = None
         if self.random_state is not None:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), _in_this_thread():
             if seed is not None:
                 torch.manual_seed(seed)
             pipeline = self._make_pipeline(seed)
@@ -539,7 +566,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """Predicted scores, shape ``(n_samples,)``."""
         self._check_fitted()
         X = self._frame(X, reset=False)
-        with torch.random.fork_rng(devices=[]):  # DataLoaders draw a seed
+        # DataLoaders draw a seed: leave the caller's random state as it was
+        with torch.random.fork_rng(devices=[]), _in_this_thread():
             return self.pipeline_.predict(X).astype(np.float64)
 
     @property

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .backbones import resolve_backbone
+from .heads import get_head
 
 __all__ = ["HybridModule"]
 
@@ -59,8 +60,11 @@ class HybridModule(nn.Module):
         poster rows of the MyAnimeList data with another seed than the benchmark's.
     n_layers : int, default=2
         Number of dense layers of the tabular MLP.
+    head : str, default="mlp"
+        The fusion head, by name (:func:`skanime.heads.list_heads`): "mlp" (one
+        hidden layer, the paper's) or "linear".
     head_units : int, default=32
-        Width of the dense head after the concatenation.
+        Width of the head's hidden layer.
     dropout : float, default=0.1
     freeze_backbone : bool, default=False
         Keep the backbone's weights fixed (no gradients).
@@ -82,6 +86,7 @@ class HybridModule(nn.Module):
         image_units: int = 16,
         image_dropout: float | None = None,
         n_layers: int = 2,
+        head: str = "mlp",
         head_units: int = 32,
         dropout: float = 0.1,
         freeze_backbone: bool = False,
@@ -114,12 +119,7 @@ class HybridModule(nn.Module):
             )
             width += image_units + 1
         self.freeze_backbone = freeze_backbone
-        self.head = nn.Sequential(
-            nn.Linear(width, head_units),
-            nn.ReLU(),
-            nn.Dropout(dropout),
-            nn.Linear(head_units, 1),
-        )
+        self.head = get_head(head, width, units=head_units, dropout=dropout)
         self.register_buffer("target_mean", torch.tensor(float(target_mean)))
         self.register_buffer("target_std", torch.tensor(float(target_std)))
 

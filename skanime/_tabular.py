@@ -399,5 +399,10 @@ def make_tabular_encoder(
 
             poster_loader = PosterLoader()
         transformers.append(("poster", poster_loader, [poster_column]))
-    encoder = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0)
+    # n_jobs=1: the branches run in this thread, also under a joblib backend such
+    # as Dask's, which would otherwise send them to other workers (away from the
+    # fit's random state, and letting another fit start in this one's process)
+    encoder = ColumnTransformer(
+        transformers, remainder="drop", sparse_threshold=0, n_jobs=1
+    )
     return encoder.set_output(transform="pandas")

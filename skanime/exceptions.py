@@ -11,6 +11,7 @@ __all__ = [
     "SkanimeError",
     "ColumnError",
     "DataError",
+    "DeviceError",
     "PosterError",
     "TargetError",
     "ShapeMismatchError",
@@ -27,6 +28,10 @@ class SkanimeError(Exception):
 
 class DataError(SkanimeError, ValueError):
     """The data as a whole cannot be used (no rows, too few rows, mismatched sizes)."""
+
+
+class DeviceError(SkanimeError, ValueError):
+    """The requested torch device is not available on this machine."""
 
 
 class ColumnError(SkanimeError, ValueError):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skanime import HybridAnimeRegressor
+from skanime import HybridAnimeRegressor, PosterEmbedder, clear_memory_cache
 from skanime.datasets import make_anime
 
 #: Small, fast settings for every network the tests train.
@@ -31,6 +31,28 @@ def _seed():
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def empty_embedding_cache():
+    """An empty in-memory embedding cache, emptied again afterwards."""
+    clear_memory_cache()
+    yield
+    clear_memory_cache()
+
+
+@pytest.fixture
+def computed(monkeypatch, empty_embedding_cache):
+    """Records how many posters each PosterEmbedder._compute call embeds."""
+    calls = []
+    original = PosterEmbedder._compute
+
+    def counting(self, paths):
+        calls.append(len(paths))
+        return original(self, paths)
+
+    monkeypatch.setattr(PosterEmbedder, "_compute", counting)
+    return calls
 
 
 @pytest.fixture(scope="session")

@@ -196,3 +196,16 @@ def test_a_plugin_installed_through_an_entry_point_is_found(tmp_path):
     assert "module Tiny" in out
     assert "Did you mean 'tiny_plugin'?" in out
     assert "broken (failed" in out and "tiny (loaded)" in out
+
+
+def test_heads_are_chosen_by_name_and_unknown_ones_listed():
+    from skanime import HybridModule
+    from skanime.heads import UnknownHeadError, get_head, list_heads
+
+    assert {"mlp", "linear"} <= set(list_heads())
+    head = get_head("linear", 7, units=4, dropout=0.0)
+    assert head(torch.randn(3, 7)).shape == (3, 1)
+    module = HybridModule(3, with_image=False, head="linear", hidden_units=4)
+    assert module.head[-1].in_features == 4
+    with pytest.raises(UnknownHeadError, match=r"Unknown head 'gated'.*linear, mlp"):
+        HybridModule(3, with_image=False, head="gated")

@@ -23,3 +23,12 @@ def test_bench_speed_skips_without_data(tmp_path, capsys):
     assert _load("bench_speed").main([str(tmp_path / "nowhere")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
+
+
+def test_bench_memory_runs_on_generated_data(tmp_path, capsys):
+    """The memory benchmark needs no real data; a tiny run prints both modes."""
+    module = _load("bench_memory")
+    assert module.main(["--rows", "12", "24", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("x for 2x the rows") == 2
+    assert "streamed" in out and "cached" in out

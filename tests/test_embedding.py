@@ -20,24 +20,8 @@ needs_onnx = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    clear_memory_cache()
-    yield
-    clear_memory_cache()
-
-
-@pytest.fixture
-def computed(monkeypatch):
-    """Records how many posters each call of PosterEmbedder._compute embeds."""
-    calls = []
-    original = PosterEmbedder._compute
-
-    def counting(self, paths):
-        calls.append(len(paths))
-        return original(self, paths)
-
-    monkeypatch.setattr(PosterEmbedder, "_compute", counting)
-    return calls
+def _empty_cache(empty_embedding_cache):
+    """Every test starts and ends with an empty in-memory embedding cache."""
 
 
 def _embedder(**params) -> PosterEmbedder:
@@ -215,3 +199,18 @@ def test_pretrained_backbones_are_shared_random_ones_are_not(anime):
     d = PosterEmbedder("efficientnet_lite0", image_size=32).fit(posters)
     assert c.backbone_ is d.backbone_ and c.fingerprint_ == d.fingerprint_
     assert not any(p.requires_grad for p in c.backbone_.parameters())
+
+
+def test_random_state_fixes_a_random_backbone_whatever_the_global_state(anime):
+    posters = anime[["poster"]]
+    fingerprints = set()
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        embedder = PosterEmbedder(
+            "simple_cnn", image_size=16, engine="torch", random_state=5
+        ).fit(posters)
+        fingerprints.add(embedder.fingerprint_)
+    assert len(fingerprints) == 1
+    torch.manual_seed(1)
+    unseeded = PosterEmbedder("simple_cnn", image_size=16).fit(posters)
+    assert unseeded.fingerprint_ not in fingerprints

@@ -217,3 +217,11 @@ def test_no_input_at_all_is_a_column_error(anime):
     )
     with pytest.raises(ColumnError, match="no input features"):
         model.fit(anime, anime["Score"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error_before_any_work(anime):
+    from skanime.exceptions import DeviceError
+
+    with pytest.raises(DeviceError, match="no CUDA device"):
+        fast_model(device="cuda").fit(anime, anime["Score"])

@@ -5,31 +5,15 @@ import pytest
 import torch
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
-from skanime import PosterEmbedder, PosterLoader, clear_memory_cache
+from skanime import PosterEmbedder, PosterLoader
 from skanime.backbones import get_backbone, pretrained_available
 
 from .conftest import fast_model
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    clear_memory_cache()
-    yield
-    clear_memory_cache()
-
-
-@pytest.fixture
-def computed(monkeypatch):
-    """How many posters each PosterEmbedder._compute call embeds."""
-    calls = []
-    original = PosterEmbedder._compute
-
-    def counting(self, paths):
-        calls.append(len(paths))
-        return original(self, paths)
-
-    monkeypatch.setattr(PosterEmbedder, "_compute", counting)
-    return calls
+def _empty_cache(empty_embedding_cache):
+    """Every test starts and ends with an empty in-memory embedding cache."""
 
 
 def _poster_step(model):
