@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import joblib
 import numpy as np
+import pytest
 import torch
 from sklearn.model_selection import KFold, cross_val_predict, cross_val_score
 
@@ -36,10 +37,18 @@ def test_same_seed_same_predictions_in_two_processes(tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
-def test_predict_from_several_threads_matches_sequential(fitted_model, anime):
-    expected = fitted_model.predict(anime)
+@pytest.mark.parametrize("frozen", [False, True])
+def test_predict_from_several_threads_matches_sequential(frozen, anime):
+    from skanime import clear_memory_cache
+
+    from .conftest import fast_model
+
+    model = fast_model(freeze_backbone=frozen, engine="torch")
+    model.fit(anime, anime["Score"])
+    expected = model.predict(anime)
+    clear_memory_cache()  # the threads race to embed the posters again
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: fitted_model.predict(anime), range(8)))
+        results = list(pool.map(lambda _: model.predict(anime), range(8)))
     for result in results:
         np.testing.assert_allclose(result, expected, rtol=1e-6)
 
