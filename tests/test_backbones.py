@@ -46,7 +46,15 @@ def test_unknown_name_lists_the_available_ones():
         get_backbone("cnn")
 
 
-@pytest.mark.parametrize("name", list_backbones())
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name, marks=needs_pretrained if name == "efficientnet_lite0" else ()
+        )
+        for name in list_backbones()
+    ],
+)
 def test_backbone_contract(name):
     """Output shape, finite values and gradients, on random weights."""
     size = 32
