@@ -68,7 +68,35 @@ class HybridDataset(Dataset):
     def __len__(self) -> int:
         return len(self.tabular)
 
-    def __getitem__(self, i: int):
+    @property
+    def batchable(self) -> bool:
+        """Whether whole batches can be read at once (nothing to decode per item):
+        :class:`HybridNet` then draws index batches and reads each batch with one
+        array indexing, instead of one Python call per row."""
+        return self.paths is None
+
+    def __getitem__(self, i):
+        """Item ``i``, or the stacked batch of items ``i`` when it is a list of
+        indices (only where :attr:`batchable`)."""
+        if isinstance(i, list | np.ndarray):
+            return self._batch(np.asarray(i, dtype=np.int64))
+        return self._item(i)
+
+    def _batch(self, rows: np.ndarray):
+        if not self.batchable:
+            raise TypeError("Posters are decoded per item: index one row at a time.")
+        x = {"tabular": torch.from_numpy(self.tabular[rows])}
+        if self.embedding is not None:
+            block = torch.from_numpy(self.embedding[rows])
+            x["has_image"], x["embedding"] = block[:, :1], block[:, 1:]
+        y = (
+            torch.zeros(len(rows), 1)
+            if self.y is None
+            else torch.from_numpy(self.y[rows])
+        )
+        return x, y
+
+    def _item(self, i: int):
         x = {"tabular": torch.from_numpy(self.tabular[i])}
         if self.paths is not None:
             image = self.loader.load(self.paths[i])

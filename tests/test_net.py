@@ -173,3 +173,41 @@ def test_image_dropout_acts_in_training_only():
     a = module(tabular, has_image=flag, embedding=embedding)
     b = module(tabular, has_image=flag, embedding=embedding)
     assert not torch.allclose(a, b)
+
+
+class _RowByRow(torch.utils.data.DataLoader):
+    """A DataLoader subclass: HybridNet then keeps skorch's row-by-row loading."""
+
+
+def test_batched_loading_gives_the_same_model_as_row_by_row():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4)).astype(np.float32)
+    y = X[:, 0] * 2 + 6
+    predictions = []
+    for loader in (torch.utils.data.DataLoader, _RowByRow):
+        torch.manual_seed(0)
+        np.random.seed(0)  # skorch's validation split
+        net = HybridNet(
+            max_epochs=3,
+            batch_size=8,
+            verbose=0,
+            iterator_train=loader,
+            iterator_valid=loader,
+            iterator_train__shuffle=True,
+        )
+        net.fit(X, y)
+        batches = net.get_iterator(net.get_dataset(X), training=True)
+        assert (batches.batch_size is None) == (loader is not _RowByRow)
+        predictions.append(net.predict(X))
+    np.testing.assert_array_equal(*predictions)
+
+
+def test_a_poster_dataset_is_read_row_by_row():
+    from skanime import HybridDataset, PosterLoader
+
+    data = HybridDataset(
+        np.zeros((3, 2)), paths=np.array([None] * 3), loader=PosterLoader()
+    )
+    assert not data.batchable
+    with pytest.raises(TypeError, match="one row at a time"):
+        data[[0, 1]]
