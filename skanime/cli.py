@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import KFold, train_test_split
 
+from . import io as skanime_io
 from ._estimator import HybridAnimeRegressor
 from .datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS, load_mal, make_anime
 from .exceptions import SkanimeError
@@ -27,6 +28,8 @@ from .report import (
 __all__ = ["main", "run_experiment"]
 
 COLUMN_SETS = {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS}
+#: Model files with this suffix use the secure format of skanime.io, others joblib.
+SECURE_SUFFIX = ".skanime"
 
 
 def _say(message: str) -> None:
@@ -150,8 +153,12 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
 
 
 def _save(model, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        joblib.dump(model, tmp)
+    """``.skanime``: the secure format of :mod:`skanime.io`; else joblib."""
+    if path.suffix == SECURE_SUFFIX:
+        skanime_io.save(model, path)
+    else:
+        with atomic_path(path) as tmp:
+            joblib.dump(model, tmp)
     _say(f"Model saved to {path}.")
 
 
@@ -202,7 +209,10 @@ def _load_model(path) -> HybridAnimeRegressor:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such model file: {str(path)!r}")
-    model = joblib.load(path)
+    if path.suffix == SECURE_SUFFIX:
+        model = skanime_io.load(path)
+    else:  # a pickle: only for files you made yourself
+        model = joblib.load(path)
     if not isinstance(model, HybridAnimeRegressor):
         raise SkanimeError(
             f"{str(path)!r} holds a {type(model).__name__}, not a HybridAnimeRegressor."
@@ -306,7 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "data", help="CSV such as anime.csv (see skanime.datasets.load_mal)"
     )
-    train.add_argument("--out", required=True, help="where to save the model (.joblib)")
+    train.add_argument(
+        "--out",
+        required=True,
+        help="where to save the model: .skanime (secure, skanime.io) or .joblib",
+    )
     train.add_argument(
         "--report-dir",
         default="skanime_report",

@@ -47,8 +47,9 @@ def test_demo_prints_the_table_and_writes_plots(tmp_path, capsys):
     assert (tmp_path / "demo.joblib").stat().st_size > 0
 
 
-def test_train_evaluate_predict_round_trip(anime_csv, tmp_path, capsys):
-    model = tmp_path / "model.joblib"
+@pytest.mark.parametrize("suffix", [".joblib", ".skanime"])
+def test_train_evaluate_predict_round_trip(suffix, anime_csv, tmp_path, capsys):
+    model = tmp_path / f"model{suffix}"
     assert (
         main(
             [
@@ -66,6 +67,10 @@ def test_train_evaluate_predict_round_trip(anime_csv, tmp_path, capsys):
         == 0
     )
     assert model.is_file()
+    if suffix == ".skanime":  # the secure format, which skanime.io reads
+        import skanime.io
+
+        assert skanime.io.get_untrusted_types(model) == []
     _png(tmp_path / "report" / "training_curves.png")
     capsys.readouterr()
     assert main(["evaluate", str(model), str(anime_csv)]) == 0
