@@ -85,19 +85,10 @@ class HybridDataset(Dataset):
     def _batch(self, rows: np.ndarray):
         if not self.batchable:
             raise TypeError("Posters are decoded per item: index one row at a time.")
-        x = {"tabular": torch.from_numpy(self.tabular[rows])}
-        if self.embedding is not None:
-            block = torch.from_numpy(self.embedding[rows])
-            x["has_image"], x["embedding"] = block[:, :1], block[:, 1:]
-        y = (
-            torch.zeros(len(rows), 1)
-            if self.y is None
-            else torch.from_numpy(self.y[rows])
-        )
-        return x, y
+        return self._arrays(rows)
 
     def _item(self, i: int):
-        x = {"tabular": torch.from_numpy(self.tabular[i])}
+        x, y = self._arrays(i)
         if self.paths is not None:
             image = self.loader.load(self.paths[i])
             size = int(self.loader.image_size)
@@ -107,8 +98,15 @@ class HybridDataset(Dataset):
             else:
                 x["image"] = torch.from_numpy(image)
                 x["has_image"] = torch.ones(1)
-        elif self.embedding is not None:
-            row = torch.from_numpy(self.embedding[i])
-            x["has_image"], x["embedding"] = row[:1], row[1:]
-        y = torch.zeros(1) if self.y is None else torch.from_numpy(self.y[i])
         return x, y
+
+    def _arrays(self, index):
+        """What the arrays hold for a row (an int) or a batch (an index array):
+        the tabular values, the embedding with its flag, and the target."""
+        x = {"tabular": torch.from_numpy(self.tabular[index])}
+        if self.embedding is not None:
+            block = torch.from_numpy(self.embedding[index])
+            x["has_image"], x["embedding"] = block[..., :1], block[..., 1:]
+        if self.y is None:
+            return x, torch.zeros(*np.shape(index), 1)
+        return x, torch.from_numpy(self.y[index])

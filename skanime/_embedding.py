@@ -29,8 +29,8 @@ from tqdm.auto import tqdm
 
 from ._cache import EmbeddingCache, backbone_fingerprint, file_digest
 from ._inference import make_engine
-from ._posters import PosterLoader
-from .backbones import default_backbone, is_pretrained, resolve_backbone
+from ._posters import PosterLoader, poster_loader_for
+from .backbones import backbone_name, is_pretrained, resolve_backbone
 
 __all__ = ["PosterEmbedder"]
 
@@ -84,7 +84,7 @@ def _frozen_backbone(backbone, image_size, seed: int | None) -> nn.Module:
     global random state when None).
     """
     if isinstance(backbone, str):
-        name = default_backbone() if backbone == "auto" else backbone
+        name = backbone_name(backbone)
         if is_pretrained(name):
             with _SHARED_LOCK:
                 key = (name, image_size)
@@ -209,15 +209,14 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         if self.random_state is not None:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         backbone = _frozen_backbone(self.backbone, self.image_size, seed)
-        size = int(self.image_size or getattr(backbone, "input_size", 64))
-        loader = PosterLoader(
-            image_size=size,
+        loader = poster_loader_for(
+            backbone,
+            image_size=self.image_size,
             root=self.root,
             on_error=self.on_error,
-            mean=tuple(getattr(backbone, "mean", PosterLoader().mean)),
-            std=tuple(getattr(backbone, "std", PosterLoader().std)),
             progress=self.progress,
         )
+        size = loader.image_size
         self.poster_loader_ = loader.fit(X)
         self.backbone_ = backbone
         key = (size, tuple(loader.mean), tuple(loader.std))

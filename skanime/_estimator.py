@@ -21,7 +21,7 @@ from torch import nn
 
 from ._embedding import PosterEmbedder
 from ._net import HybridNet
-from ._posters import IMAGENET_MEAN, IMAGENET_STD, PosterLoader
+from ._posters import PosterLoader, poster_loader_for
 from ._tabular import (
     DEFAULT_CATEGORICAL_COLUMNS,
     DEFAULT_LIST_COLUMNS,
@@ -30,7 +30,7 @@ from ._tabular import (
     make_tabular_encoder,
 )
 from ._version import PERSISTENCE_FORMAT, __version__
-from .backbones import default_backbone, is_pretrained, resolve_backbone
+from .backbones import backbone_name, is_pretrained, resolve_backbone
 from .exceptions import (
     ColumnError,
     DataError,
@@ -420,16 +420,14 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """
         if self.poster_column is None:
             return None, {}
-        name = self.backbone
-        if isinstance(name, str):
-            name = default_backbone() if name == "auto" else name
-            frozen = self.freeze_backbone
-            if frozen == "auto":
-                frozen = is_pretrained(name)
-        else:
-            frozen = self.freeze_backbone
-            if frozen == "auto":
-                frozen = bool(getattr(name, "pretrained", False))
+        name = backbone_name(self.backbone)
+        frozen = self.freeze_backbone
+        if frozen == "auto":
+            frozen = (
+                is_pretrained(name)
+                if isinstance(name, str)
+                else bool(getattr(name, "pretrained", False))
+            )
         if frozen:
             embedder = PosterEmbedder(
                 name,
@@ -447,16 +445,17 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         # (a name, not a module, reaches the net, so that skops can save it)
         with torch.random.fork_rng(devices=[]):
             probe = resolve_backbone(name, input_size=self.image_size)
-        size = int(self.image_size or getattr(probe, "input_size", 64))
-        loader = PosterLoader(
-            image_size=size,
+        loader = poster_loader_for(
+            probe,
+            image_size=self.image_size,
             root=self.poster_root,
             on_error=self.poster_errors,
-            mean=tuple(getattr(probe, "mean", IMAGENET_MEAN)),
-            std=tuple(getattr(probe, "std", IMAGENET_STD)),
             progress=bool(self.verbose),
         )
-        return loader, {"module__backbone": name, "module__image_size": size}
+        return loader, {
+            "module__backbone": name,
+            "module__image_size": loader.image_size,
+        }
 
     def _make_pipeline(self, seed: int | None) -> Pipeline:
         poster_step, module_params = self._poster_step(seed)
@@ -547,9 +546,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         if self.poster_column is None:
             self.backbone_ = self.freeze_backbone_ = None
         else:
-            self.backbone_ = (
-                default_backbone() if self.backbone == "auto" else self.backbone
-            )
+            self.backbone_ = backbone_name(self.backbone)
             posters = pipeline[0].named_transformers_["poster"]
             self.freeze_backbone_ = isinstance(posters, PosterEmbedder)
         return self

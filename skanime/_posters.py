@@ -23,9 +23,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
+from ._tabular import is_null
 from .exceptions import ColumnError, DataWarning, PosterError
 
-__all__ = ["PosterLoader", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["PosterLoader", "IMAGENET_MEAN", "IMAGENET_STD", "poster_loader_for"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -35,11 +36,8 @@ _CHECKED: dict[tuple, str | None] = {}
 
 
 def _is_missing(value) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float) and np.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
+    """A null cell, or a blank path."""
+    return is_null(value) or (isinstance(value, str) and not value.strip())
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -328,3 +326,18 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.input_tags.two_d_array = True
         return tags
+
+
+def poster_loader_for(backbone, *, image_size=None, **params) -> PosterLoader:
+    """A :class:`PosterLoader` that gives ``backbone`` the inputs it declares.
+
+    Images are resized to ``image_size``, or to the backbone's ``input_size`` when
+    None, and normalised with its ``mean`` and ``std`` (ImageNet's for a module
+    that declares none). ``params`` are the loader's other parameters.
+    """
+    return PosterLoader(
+        image_size=int(image_size or getattr(backbone, "input_size", 64)),
+        mean=tuple(getattr(backbone, "mean", IMAGENET_MEAN)),
+        std=tuple(getattr(backbone, "std", IMAGENET_STD)),
+        **params,
+    )

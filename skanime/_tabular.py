@@ -201,6 +201,20 @@ class NumericEncoder(_TableTransformer):
         return np.asarray(names + flags, dtype=object)
 
 
+def is_null(value) -> bool:
+    """Whether a cell is None, NaN or pandas' NA."""
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _clean_text(value) -> str | None:
+    """A cell as text with runs of whitespace made one space; None when it is
+    empty or a placeholder (``Unknown``, ``N/A``, ...)."""
+    text = " ".join(str(value).split())
+    return None if not text or text.lower() in PLACEHOLDERS else text
+
+
 def clean_categories(X) -> pd.DataFrame:
     """Categorical cells as stripped text; blanks and placeholders become "missing".
 
@@ -210,12 +224,8 @@ def clean_categories(X) -> pd.DataFrame:
     frame = _as_frame(X)
 
     def clean(value) -> str:
-        if value is None or value is pd.NA:
-            return "missing"
-        if isinstance(value, float) and np.isnan(value):
-            return "missing"
-        text = " ".join(str(value).split())
-        return "missing" if text.lower() in PLACEHOLDERS + ("",) else text
+        text = None if is_null(value) else _clean_text(value)
+        return "missing" if text is None else text
 
     return frame.apply(lambda column: column.map(clean)).astype(object)
 
@@ -233,14 +243,10 @@ def _warn_bad(name, column: pd.Series, bad: np.ndarray, why: str) -> None:
 
 def _split_labels(cell, separators=_LIST_SEPARATORS) -> list[str]:
     """Split one multi-valued cell into clean labels (placeholders dropped)."""
-    if cell is None or (isinstance(cell, float) and np.isnan(cell)) or cell is pd.NA:
+    if is_null(cell):
         return []
-    labels = []
-    for part in separators.split(str(cell)):
-        label = " ".join(part.split())
-        if label and label.lower() not in PLACEHOLDERS:
-            labels.append(label)
-    return labels
+    labels = map(_clean_text, separators.split(str(cell)))
+    return [label for label in labels if label is not None]
 
 
 class MultiLabelEncoder(_TableTransformer):

@@ -19,10 +19,11 @@ from ._registry import (
     list_backbones,
     register_backbone,
 )
-from ._resolve import resolve_backbone
+from ._resolve import backbone_name, resolve_backbone
 
 __all__ = [
     "accepts_input_size",
+    "backbone_name",
     "ENTRY_POINT_GROUP",
     "Backbone",
     "EfficientNetLite0",

@@ -9,7 +9,16 @@ from torch import nn
 from ._builtin import default_backbone
 from ._registry import accepts_input_size, get_backbone
 
-__all__ = ["resolve_backbone"]
+__all__ = ["backbone_name", "resolve_backbone"]
+
+
+def backbone_name(backbone: str | nn.Module) -> str | nn.Module:
+    """``"auto"`` resolved to :func:`default_backbone`; anything else as given."""
+    return (
+        default_backbone()
+        if isinstance(backbone, str) and backbone == "auto"
+        else backbone
+    )
 
 
 def resolve_backbone(
@@ -22,7 +31,7 @@ def resolve_backbone(
     changes the caller's object.
     """
     if isinstance(backbone, str):
-        name = default_backbone() if backbone == "auto" else backbone
+        name = backbone_name(backbone)
         if input_size is not None and accepts_input_size(name):
             return get_backbone(name, input_size=input_size)
         return get_backbone(name)
