@@ -169,14 +169,20 @@ class HybridNet(NeuralNetRegressor):
                 X = X.numpy(force=True)
             tabular = check_array(X, dtype=np.float32, input_name="X")
         expected = getattr(self, "n_features_in_", None)
-        width = tabular.shape[1] + (paths is not None)
-        width += 0 if embedding is None else embedding.shape[1]
+        width = self._n_features(tabular, paths, embedding)
         if expected is not None and width != expected:
             raise ValueError(
                 f"X has {width} features, but HybridNet is expecting {expected} "
                 "features as input."
             )
         return tabular, paths, embedding
+
+    @staticmethod
+    def _n_features(tabular, paths, embedding) -> int:
+        """Input width: tabular columns, plus the poster column or block."""
+        if paths is not None:
+            return tabular.shape[1] + 1
+        return tabular.shape[1] + (0 if embedding is None else embedding.shape[1])
 
     def get_dataset(self, X, y=None):
         """Wrap ``X`` (and ``y``) in a :class:`HybridDataset`."""
@@ -240,13 +246,13 @@ class HybridNet(NeuralNetRegressor):
                 "X has no input features: no tabular column was selected and there "
                 "is no poster column."
             )
-        embedding_width = 0 if embedding is None else embedding.shape[1]
-        self.n_features_in_ = tabular.shape[1] + (paths is not None) + embedding_width
+        self.n_features_in_ = self._n_features(tabular, paths, embedding)
         std = float(y.std()) if len(y) > 1 else 1.0
         discovered = {
             "module__n_tabular": tabular.shape[1],
             "module__with_image": paths is not None or embedding is not None,
-            "module__embedding_dim": max(embedding_width - 1, 0),
+            # the block is has_image then the embedding
+            "module__embedding_dim": 0 if embedding is None else embedding.shape[1] - 1,
             "module__target_mean": float(y.mean()),
             "module__target_std": std if std > 0 else 1.0,
         }
