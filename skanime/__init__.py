@@ -19,6 +19,8 @@ from ._embedding import PosterEmbedder
 from ._estimator import HybridAnimeRegressor
 from ._module import HybridModule
 from ._net import HybridNet
+from ._pack import PackInputs
+from ._pipeline import make_hybrid_pipeline
 from ._posters import PosterLoader
 from ._tabular import MultiLabelEncoder, NumericEncoder, make_tabular_encoder
 from ._version import __version__
@@ -30,9 +32,11 @@ __all__ = [
     "HybridNet",
     "MultiLabelEncoder",
     "NumericEncoder",
+    "PackInputs",
     "PosterEmbedder",
     "PosterLoader",
     "clear_memory_cache",
+    "make_hybrid_pipeline",
     "make_tabular_encoder",
     "__version__",
 ]

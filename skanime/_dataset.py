@@ -32,12 +32,17 @@ class HybridDataset(Dataset):
     y : ndarray of shape (n, 1), or None
     loader : PosterLoader, default=None
         Decodes the posters; required when ``paths`` is given.
-    embedding : ndarray of shape (n, 1 + d), default=None
-        Instead of ``paths``: the ``has_image`` flag and the poster embedding of
-        each row (the output of :class:`~skanime.PosterEmbedder`).
+    embedding : ndarray of shape (n, d), default=None
+        Instead of ``paths``: the poster embedding of each row (from
+        :class:`~skanime.PosterEmbedder`).
+    has_image : ndarray of shape (n, 1), default=None
+        With ``embedding``: 1 where a row has a poster, 0 where it is missing (its
+        embedding is zeros); all ones if None.
     """
 
-    def __init__(self, tabular, paths=None, y=None, loader=None, embedding=None):
+    def __init__(
+        self, tabular, paths=None, y=None, loader=None, embedding=None, has_image=None
+    ):
         self.tabular = _writable(np.ascontiguousarray(tabular, dtype=np.float32))
         self.paths = paths
         self.embedding = (
@@ -45,6 +50,14 @@ class HybridDataset(Dataset):
             if embedding is None
             else _writable(np.ascontiguousarray(embedding, dtype=np.float32))
         )
+        self.has_image = None
+        if self.embedding is not None:
+            flags = (
+                np.ones((len(self.embedding), 1))
+                if has_image is None
+                else np.asarray(has_image).reshape(-1, 1)
+            )
+            self.has_image = np.ascontiguousarray(flags, dtype=np.float32)
         if paths is not None and embedding is not None:
             raise ValueError("Pass poster paths or embeddings, not both.")
         if self.embedding is not None and len(self.embedding) != len(self.tabular):
@@ -105,8 +118,8 @@ class HybridDataset(Dataset):
         the tabular values, the embedding with its flag, and the target."""
         x = {"tabular": torch.from_numpy(self.tabular[index])}
         if self.embedding is not None:
-            block = torch.from_numpy(self.embedding[index])
-            x["has_image"], x["embedding"] = block[..., :1], block[..., 1:]
+            x["has_image"] = torch.from_numpy(self.has_image[index])
+            x["embedding"] = torch.from_numpy(self.embedding[index])
         if self.y is None:
             return x, torch.zeros(*np.shape(index), 1)
         return x, torch.from_numpy(self.y[index])

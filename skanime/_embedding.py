@@ -11,7 +11,6 @@ then reads the embeddings instead of decoding a single image.
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from collections import deque
@@ -21,15 +20,16 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from tqdm.auto import tqdm
 
 from ._cache import EmbeddingCache, backbone_fingerprint, file_digest
+from ._docs import substitute
 from ._inference import make_engine
 from ._posters import PosterLoader, poster_loader_for
+from ._utils import derive_seed, dump_tensors, load_tensors
 from .backbones import backbone_name, is_pretrained, resolve_backbone
 
 __all__ = ["PosterEmbedder"]
@@ -104,13 +104,14 @@ def _frozen_backbone(backbone, image_size, seed: int | None) -> nn.Module:
     return built.eval().requires_grad_(False)
 
 
+@substitute
 class PosterEmbedder(TransformerMixin, BaseEstimator):
     """Embed a column of poster paths with a frozen image backbone, with a cache.
 
     ``transform`` returns ``(n, 1 + d)`` float32: a ``has_image`` flag (0 for a
     missing or unreadable poster, whose embedding is all zeros) and the ``d``
     features of the backbone. Paths are resolved and checked by a
-    :class:`PosterLoader` with the same ``root`` and ``on_error`` policy.
+    :class:`PosterLoader` with the same ``poster_root`` and ``poster_errors``.
 
     Parameters
     ----------
@@ -120,22 +121,17 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         or a module with ``out_features`` (copied, never modified).
     image_size : int or None, default=None
         Image side; None takes the backbone's ``input_size``.
-    root : str or path-like, default=None
-        Folder that relative paths are resolved against.
-    on_error : {"warn", "raise"}, default="warn"
-        See :class:`PosterLoader`.
-    engine : {"auto", "torch", "onnx"}, default="auto"
-        "onnx" runs ONNX Runtime (``skanime[onnx]``); "auto" takes it when it is
-        installed and ``device`` is the CPU, else PyTorch.
+    %(poster_root)s
+    %(poster_errors)s
+    %(engine)s
     batch_size : int, default=32
         Posters decoded and embedded at a time: memory holds one batch of images.
-    num_workers : int, default=1
+    decode_threads : int, default=1
         Threads that decode the next batches while the current one is embedded;
         0 decodes in turn with embedding.
     cache : bool, default=True
         Keep embeddings in the process-wide memory cache.
-    cache_dir : str or path-like, default=None
-        Also keep them on disk in this folder (shared across processes/sessions).
+    %(cache_dir)s
     device : str, default="cpu"
     progress : bool, default=False
         Show a progress bar while embedding 256 posters or more.
@@ -161,11 +157,11 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
     _parameter_constraints = {
         "backbone": [str, nn.Module],
         "image_size": [Interval(Integral, 8, None, closed="left"), None],
-        "root": [str, os.PathLike, None],
-        "on_error": [StrOptions({"warn", "raise"})],
+        "poster_root": [str, os.PathLike, None],
+        "poster_errors": [StrOptions({"warn", "raise"})],
         "engine": [StrOptions({"auto", "torch", "onnx"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "decode_threads": [Interval(Integral, 0, None, closed="left")],
         "cache": ["boolean"],
         "cache_dir": [str, os.PathLike, None],
         "device": [str, torch.device],
@@ -178,11 +174,11 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         backbone="auto",
         *,
         image_size=None,
-        root=None,
-        on_error="warn",
+        poster_root=None,
+        poster_errors="warn",
         engine="auto",
         batch_size=32,
-        num_workers=1,
+        decode_threads=1,
         cache=True,
         cache_dir=None,
         device="cpu",
@@ -191,11 +187,11 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
     ):
         self.backbone = backbone
         self.image_size = image_size
-        self.root = root
-        self.on_error = on_error
+        self.poster_root = poster_root
+        self.poster_errors = poster_errors
         self.engine = engine
         self.batch_size = batch_size
-        self.num_workers = num_workers
+        self.decode_threads = decode_threads
         self.cache = cache
         self.cache_dir = cache_dir
         self.device = device
@@ -205,15 +201,13 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Build the frozen backbone and its poster loader; no poster is read."""
-        seed = None
-        if self.random_state is not None:
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        seed = derive_seed(self.random_state)
         backbone = _frozen_backbone(self.backbone, self.image_size, seed)
         loader = poster_loader_for(
             backbone,
             image_size=self.image_size,
-            root=self.root,
-            on_error=self.on_error,
+            poster_root=self.poster_root,
+            poster_errors=self.poster_errors,
             progress=self.progress,
         )
         size = loader.image_size
@@ -281,7 +275,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
             paths,
             self.poster_loader_,
             self.batch_size,
-            self.num_workers if len(paths) > self.batch_size else 0,
+            self.decode_threads if len(paths) > self.batch_size else 0,
         )
         results: list[np.ndarray | None] = []
         with tqdm(
@@ -305,9 +299,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         state = dict(self.__dict__)
         backbone = state.pop("backbone_", None)
         if backbone is not None:
-            buffer = io.BytesIO()
-            torch.save(backbone.state_dict(), buffer)
-            state["_backbone_weights"] = buffer.getvalue()
+            state["_backbone_weights"] = dump_tensors(backbone.state_dict())
         return state
 
     def __setstate__(self, state):
@@ -321,7 +313,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
             backbone = resolve_backbone(
                 self.backbone, input_size=int(self.poster_loader_.image_size)
             )
-        weights = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+        weights = load_tensors(blob, "cpu")
         backbone.load_state_dict(weights)
         self.backbone_ = backbone.eval().requires_grad_(False)
 

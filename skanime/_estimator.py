@@ -2,55 +2,41 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from joblib import parallel_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import ValidSplit
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._docs import substitute
 from ._embedding import PosterEmbedder
 from ._net import HybridNet
-from ._posters import PosterLoader, poster_loader_for
+from ._pipeline import make_hybrid_pipeline
 from ._tabular import (
     DEFAULT_CATEGORICAL_COLUMNS,
     DEFAULT_LIST_COLUMNS,
     DEFAULT_NUMERIC_COLUMNS,
     DEFAULT_POSTER_COLUMN,
-    make_tabular_encoder,
+)
+from ._utils import derive_seed
+from ._validation import (
+    NET_PREFIXES,
+    check_columns,
+    check_device,
+    check_extra_params,
+    check_frame,
+    check_target,
 )
 from ._version import PERSISTENCE_FORMAT, __version__
-from .backbones import backbone_name, is_pretrained, resolve_backbone
-from .exceptions import (
-    ColumnError,
-    DataError,
-    DeviceError,
-    IncompatibleModelError,
-    NotFittedError,
-    TargetError,
-)
+from .backbones import backbone_name
+from .exceptions import DataError, IncompatibleModelError, NotFittedError
 
 __all__ = ["HybridAnimeRegressor"]
-
-#: skorch parameter prefixes that ``HybridAnimeRegressor`` passes to its network.
-NET_PREFIXES = (
-    "module__",
-    "optimizer__",
-    "criterion__",
-    "iterator_train__",
-    "iterator_valid__",
-    "callbacks__",
-)
 
 
 def _in_this_thread():
@@ -64,14 +50,26 @@ def _in_this_thread():
     return parallel_config(backend="sequential")
 
 
+@substitute
 class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     """Predict an anime's score from its metadata and poster (hybrid MLP + CNN).
 
-    A :class:`~sklearn.pipeline.Pipeline` of :func:`make_tabular_encoder` (with a
-    :class:`PosterLoader` for the poster column) and a :class:`HybridNet`, behind one
-    estimator: every parameter below, and skorch's prefixed parameters
+    The :class:`~sklearn.pipeline.Pipeline` of :func:`make_hybrid_pipeline`
+    (:func:`make_tabular_encoder`, :class:`PackInputs`, :class:`HybridNet`) behind
+    one estimator: every parameter below, and skorch's prefixed parameters
     (``module__hidden_units``, ``optimizer__weight_decay``, ``iterator_train__*``,
-    ``callbacks__*``, ...), can be set, cloned and grid-searched.
+    ``callbacks__*``, ...), can be set, cloned and grid-searched. Any other
+    keyword is a ``TypeError`` naming it (with a did-you-mean hint).
+
+    ``X`` is a DataFrame (pandas, or polars and other frames, converted). At
+    predict time it may hold more columns than the model uses, in any order; a
+    column the model was trained on that is absent is a :class:`ColumnError`. An
+    array as wide as the training frame is mapped onto its columns by position,
+    with scikit-learn's warning. ``y`` is used by position, as in scikit-learn (a
+    pandas ``y`` whose index differs from ``X``'s gets a warning).
+
+    A ``KeyboardInterrupt`` (Ctrl-C) during ``fit`` propagates, as in any
+    scikit-learn estimator, and the model is left as it was before ``fit``.
 
     Parameters
     ----------
@@ -103,17 +101,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         in ``cache_dir`` if set), so later fits, folds and grid candidates reuse
         them; a trainable one is fine-tuned on images decoded per batch. "auto"
         freezes pretrained backbones and trains the others.
-    cache_dir : str or path-like, default=None
-        Folder for a disk cache of poster embeddings (frozen backbone only),
-        keyed by file content and backbone, shared by processes and sessions.
-    engine : {"auto", "torch", "onnx"}, default="auto"
-        What runs a frozen backbone over the posters: "onnx" is ONNX Runtime
-        (``skanime[onnx]``, about 3x faster on a CPU), "auto" takes it when it is
-        installed and ``device`` is the CPU.
-    poster_errors : {"warn", "raise"}, default="warn"
-        What an unreadable poster gets: a missing poster and a warning, or an error.
-    poster_root : str or path-like, default=None
-        Folder that relative poster paths are resolved against.
+    %(cache_dir)s
+        Used with a frozen backbone only.
+    %(engine)s
+    %(poster_errors)s
+    %(poster_root)s
     lr : float, default=1e-3
         Adam's learning rate.
     max_epochs : int, default=20
@@ -146,7 +138,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     pipeline_ : Pipeline
-        The fitted ``[("features", ColumnTransformer), ("net", HybridNet)]``.
+        The fitted ``[("features", ColumnTransformer), ("pack", PackInputs),
+        ("net", HybridNet)]``.
     history_ : skorch.History
         Per-epoch ``train_loss``, ``valid_loss`` (MSE), ``train_mae``,
         ``valid_mae``, ``train_mape``, ``valid_mape`` (percent), ``dur``.
@@ -157,6 +150,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame.
+    required_columns_ : list of str
+        The columns the fitted encoders read (``predict`` needs them).
 
     Examples
     --------
@@ -245,6 +240,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.target_range = target_range
         self.verbose = verbose
+        check_extra_params("HybridAnimeRegressor", net_params, self._get_param_names())
         for key, value in net_params.items():
             setattr(self, key, value)
 
@@ -261,43 +257,26 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         return params
 
     def set_params(self, **params):
-        """Set parameters; prefixed keys (``module__*``, ...) go to the network."""
+        """Set parameters; prefixed keys (``module__*``, ...) go to the network.
+
+        On a fitted model, ``cache_dir`` also reaches the fitted
+        :class:`PosterEmbedder`, so a loaded model can be given another cache
+        folder, or none (``cache_dir=None``), without refitting.
+        """
         plain = {}
         for key, value in params.items():
             if key.startswith(NET_PREFIXES):
                 setattr(self, key, value)
             else:
                 plain[key] = value
-        return super().set_params(**plain) if plain else self
+        if plain:
+            super().set_params(**plain)
+        if "cache_dir" in plain and hasattr(self, "pipeline_"):
+            posters = self.pipeline_[0].named_transformers_.get("poster")
+            if isinstance(posters, PosterEmbedder):
+                posters.cache_dir = plain["cache_dir"]
+        return self
 
-    def _check_net_params(self):
-        bad = [k for k in self._net_params() if not k.startswith(NET_PREFIXES)]
-        if bad:
-            hints = []
-            for key in bad:
-                prefix = key.split("__")[0] + "__"
-                close = difflib.get_close_matches(prefix, NET_PREFIXES, n=1)
-                hint = (
-                    f" (did you mean {close[0] + key[len(prefix) :]!r}?)"
-                    if close
-                    else ""
-                )
-                hints.append(f"{key!r}{hint}")
-            raise ValueError(
-                f"Unknown parameter(s) {', '.join(hints)} for HybridAnimeRegressor; "
-                f"network parameters must start with one of {', '.join(NET_PREFIXES)}."
-            )
-
-    def _check_device(self) -> None:
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise DeviceError(
-                f"device={self.device!r}, but torch sees no CUDA device here; use "
-                'device="cpu", or check the GPU driver and the torch build '
-                f"(torch {torch.__version__})."
-            )
-
-    # -- input checks -------------------------------------------------------------
     def _column_specs(self) -> dict:
         return {
             "numeric_columns": self.numeric_columns,
@@ -308,197 +287,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             ),
         }
 
-    def _check_columns(self, X: pd.DataFrame) -> None:
-        present = set(X.columns)
-        problems = []
-        for param, spec in self._column_specs().items():
-            if spec is None or callable(spec):
-                continue
-            if isinstance(spec, str):
-                spec = [spec]
-            missing = [c for c in spec if c not in present]
-            if missing:
-                hints = [
-                    f"{c!r}"
-                    + (
-                        f" (did you mean {close[0]!r}?)"
-                        if (
-                            close := difflib.get_close_matches(
-                                str(c), map(str, present), 1
-                            )
-                        )
-                        else ""
-                    )
-                    for c in missing
-                ]
-                fix = (
-                    "pass poster_column=None for a tabular-only model"
-                    if param == "poster_column"
-                    else f"set {param}= to the columns you have"
-                )
-                problems.append(f"{param}: {', '.join(hints)} ({fix})")
-        if problems:
-            raise ColumnError(
-                "Column(s) missing from X: "
-                + "; ".join(problems)
-                + f". X has columns {sorted(map(str, present))}."
-            )
-
-    def _frame(self, X, *, reset: bool) -> pd.DataFrame:
-        """Validate ``X`` and return it as a DataFrame.
-
-        At predict time a DataFrame may hold more columns than the model uses, in
-        any order (the Score column, a synopsis, ...): the model picks its own by
-        name and a missing one is a :class:`ColumnError`.
-        """
-        if isinstance(X, pd.DataFrame):
-            if reset or not hasattr(self, "feature_names_in_"):
-                validate_data(self, X, skip_check_array=True, reset=reset)
-            if X.shape[1] == 0:
-                raise ColumnError("X has no columns.")
-        else:
-            X = validate_data(
-                self, X, dtype=None, ensure_all_finite="allow-nan", reset=reset
-            )
-            X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-        if len(X) == 0:
-            raise DataError("X is empty: 0 samples (rows) were given.")
-        self._check_columns(X)
-        return X
-
-    def _target(self, y, n_samples: int) -> np.ndarray:
-        if y is None:
-            raise TargetError(
-                "HybridAnimeRegressor requires y to be passed, but the target y is "
-                "None; pass the scores."
-            )
-        try:
-            values = np.asarray(y, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TargetError(
-                f"The target y must be numeric; it holds values that are not numbers "
-                f"({exc})."
-            ) from exc
-        if values.ndim == 2 and values.shape[1] == 1:
-            values = column_or_1d(values, warn=True)
-        if values.ndim != 1:
-            raise TargetError(
-                f"y must be 1-D (one score per row); got shape {values.shape}."
-            )
-        if len(values) != n_samples:
-            raise DataError(
-                f"X has {n_samples} rows but y has {len(values)}: inconsistent numbers "
-                "of samples."
-            )
-        bad = np.flatnonzero(~np.isfinite(values))
-        if len(bad):
-            raise TargetError(
-                f"y holds {len(bad)} NaN or infinite value(s) (first at position "
-                f"{bad[0]}); drop unscored rows first (load_mal(..., dropna=True))."
-            )
-        if self.target_range is not None:
-            low, high = self.target_range
-            outside = np.flatnonzero((values < low) | (values > high))
-            if len(outside):
-                raise TargetError(
-                    f"y holds {len(outside)} score(s) outside [{low}, {high}] (first "
-                    f"at position {outside[0]}: {values[outside[0]]!r}); rescale "
-                    "them, or set target_range=None for another scale."
-                )
-        return values
-
-    # -- building -----------------------------------------------------------------
-    def _poster_step(
-        self, seed: int | None
-    ) -> tuple[PosterLoader | PosterEmbedder | None, dict]:
-        """The poster column's transformer and the module parameters it implies.
-
-        The backbone is built by the :class:`PosterEmbedder` (frozen, with its
-        own seed: its ``fit`` may run in a nested joblib task, on another Dask
-        worker, outside this fit's random state) or by the network's module
-        (trained, under the fit's seed).
-        """
-        if self.poster_column is None:
-            return None, {}
-        name = backbone_name(self.backbone)
-        frozen = self.freeze_backbone
-        if frozen == "auto":
-            frozen = (
-                is_pretrained(name)
-                if isinstance(name, str)
-                else bool(getattr(name, "pretrained", False))
-            )
-        if frozen:
-            embedder = PosterEmbedder(
-                name,
-                image_size=self.image_size,
-                root=self.poster_root,
-                on_error=self.poster_errors,
-                engine=self.engine,
-                cache_dir=self.cache_dir,
-                device=self.device,
-                progress=bool(self.verbose),
-                random_state=seed,
-            )
-            return embedder, {}
-        # the module builds its own copy; this one only tells the input it needs
-        # (a name, not a module, reaches the net, so that skops can save it)
-        with torch.random.fork_rng(devices=[]):
-            probe = resolve_backbone(name, input_size=self.image_size)
-        loader = poster_loader_for(
-            probe,
-            image_size=self.image_size,
-            root=self.poster_root,
-            on_error=self.poster_errors,
-            progress=bool(self.verbose),
-        )
-        return loader, {
-            "module__backbone": name,
-            "module__image_size": loader.image_size,
-        }
-
-    def _make_pipeline(self, seed: int | None) -> Pipeline:
-        poster_step, module_params = self._poster_step(seed)
-        encoder = make_tabular_encoder(
-            self.numeric_columns,
-            self.categorical_columns,
-            self.list_columns,
-            self.poster_column,
-            min_frequency=self.min_frequency,
-            poster_loader=poster_step,
-        )
-        callbacks = []
-        train_split = None
-        if self.validation_fraction > 0:
-            train_split = ValidSplit(self.validation_fraction, random_state=seed)
-            if self.early_stopping:
-                callbacks.append(
-                    (
-                        "early_stopping",
-                        EarlyStopping(patience=self.patience, load_best=True),
-                    )
-                )
-        net_params = {
-            **module_params,
-            "iterator_train__shuffle": True,
-            "iterator_train__num_workers": self.num_workers,
-            "iterator_valid__num_workers": self.num_workers,
-        }
-        net_params.update(self._net_params())
-        net = HybridNet(
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=train_split,
-            callbacks=callbacks,
-            device=self.device,
-            verbose=self.verbose,
-            poster_loader=poster_step
-            if isinstance(poster_step, PosterLoader)
-            else None,
-            **net_params,
-        )
-        return Pipeline([("features", encoder), ("net", net)])
+    def _pipeline_params(self) -> dict:
+        params = self.get_params(deep=False)
+        for key in ("target_range", "random_state"):
+            params.pop(key)
+        return params
 
     # -- the estimator API ----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=False)
@@ -510,16 +303,22 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         X : DataFrame of shape (n_samples, n_columns)
             Metadata columns plus the poster-path column.
         y : array-like of shape (n_samples,)
-            The scores.
+            The scores, used by position.
 
         Returns
         -------
         self : HybridAnimeRegressor
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C during training; the model keeps its previous state.
         """
-        self._check_net_params()
-        self._check_device()
-        X = self._frame(X, reset=True)
-        y = self._target(y, len(X))
+        check_device(self.device)
+        given = X
+        X = check_frame(self, X, reset=True)
+        check_columns(X, self._column_specs())
+        y = check_target(y, len(X), target_range=self.target_range, X=given)
         if len(X) < 2:
             raise DataError(
                 f"HybridAnimeRegressor needs at least 2 samples to fit; got {len(X)} "
@@ -533,16 +332,22 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 f"validation_fraction={self.validation_fraction} of {len(X)} samples "
                 "leaves no validation row; use more rows or validation_fraction=0."
             )
-        seed = None
-        if self.random_state is not None:
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        seed = derive_seed(self.random_state)
         with torch.random.fork_rng(devices=[]), _in_this_thread():
             if seed is not None:
                 torch.manual_seed(seed)
-            pipeline = self._make_pipeline(seed)
+            pipeline = make_hybrid_pipeline(
+                **self._pipeline_params(), random_state=seed
+            )
             pipeline.fit(X, y)
         self.pipeline_ = pipeline
         self.history_ = pipeline[-1].history_
+        self.required_columns_ = [
+            column
+            for name, _, columns in pipeline[0].transformers_
+            if name != "remainder"
+            for column in columns
+        ]
         if self.poster_column is None:
             self.backbone_ = self.freeze_backbone_ = None
         else:
@@ -560,9 +365,18 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             ) from exc
 
     def predict(self, X):
-        """Predicted scores, shape ``(n_samples,)``."""
+        """Predicted scores, shape ``(n_samples,)``.
+
+        Raises
+        ------
+        ColumnError
+            Naming each column the model was trained on that ``X`` lacks.
+        """
         self._check_fitted()
-        X = self._frame(X, reset=False)
+        X = check_frame(self, X, reset=False)
+        check_columns(
+            X, {"the columns the model was trained on": self.required_columns_}
+        )
         # DataLoaders draw a seed: leave the caller's random state as it was
         with torch.random.fork_rng(devices=[]), _in_this_thread():
             return self.pipeline_.predict(X).astype(np.float64)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.utils import check_array
 from skorch import NeuralNetRegressor
-from skorch.callbacks import EpochScoring
+from skorch.callbacks import Callback, EpochScoring
 from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import get_map_location, to_device, to_numpy
 from torch.utils.data import (
@@ -22,12 +19,19 @@ from torch.utils.data import (
 )
 
 from ._dataset import HybridDataset
+from ._docs import substitute
 from ._metrics import mean_absolute_percentage_error as percentage_error
 from ._module import HybridModule
-from ._posters import PosterLoader
+from ._posters import poster_loader_for
+from ._utils import dump_tensors, is_missing, load_tensors
 from .exceptions import ColumnError, ShapeMismatchError
 
-__all__ = ["HybridNet", "mean_absolute_error", "mean_absolute_percentage_error"]
+__all__ = [
+    "HybridNet",
+    "InputShapeSetter",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+]
 
 #: Key of the serialised tensors in a pickled (or skops) HybridNet state.
 _TORCH_STATE = "_skanime_torch_state"
@@ -52,40 +56,83 @@ def mean_absolute_percentage_error(net, X, y) -> float:
     return percentage_error(*_truth_and_prediction(net, X, y))
 
 
+class InputShapeSetter(Callback):
+    """Set the module's data-dependent parameters when training begins.
+
+    Like skorch's ``InputShapeSetter``, at ``on_train_begin`` of a freshly
+    initialised :class:`HybridNet` (``fit``, the first ``partial_fit``) it reads the
+    packed input and the target and sets ``module__n_tabular``,
+    ``module__with_image``, ``module__embedding_dim``, ``module__target_mean`` and
+    ``module__target_std``, then builds the module, criterion and optimizer for
+    them. Later ``partial_fit`` calls and warm starts keep the trained module.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if not net.__dict__.pop("_awaiting_shapes", False):
+            return
+        if X is not None and not isinstance(X, torch.utils.data.Dataset):
+            for key, value in net.discover_shapes(X, y).items():
+                setattr(net, key, value)
+        # build for the data (draws the initial weights from torch's RNG once)
+        net._initialize_module()
+        net._initialize_criterion()
+        net._initialize_optimizer()
+
+
+@substitute
 class HybridNet(NeuralNetRegressor):
     """skorch's ``NeuralNetRegressor`` for :class:`HybridModule` (Adam, MSE loss).
 
     What it adds to skorch:
 
-    * ``X`` may be the pandas output of :func:`make_tabular_encoder`: the columns
-      whose name starts with ``poster_prefix`` are either one column of poster paths
-      (``poster__path``, decoded per batch by ``poster_loader`` inside a
-      :class:`HybridDataset`) or the ``has_image`` flag and embedding of a
-      :class:`~skanime.PosterEmbedder` (``poster__has_image``, ``poster__emb_*``);
-      all other columns form the float32 tabular input. A dict
-      ``{"tabular": ..., "poster": paths}`` or ``{"tabular": ..., "embedding": ...}``
-      and a plain 2-D array (tabular only) work too.
+    * ``X`` is the dict that :class:`~skanime.PackInputs` makes (a skorch
+      ``SliceDict``), whose keys are :meth:`HybridModule.forward`'s inputs:
+      ``"tabular"`` (float32 ``(n, k)``) and either ``"poster"`` (a column of poster
+      paths, ``None`` for a missing poster, decoded per batch inside a
+      :class:`HybridDataset`) or ``"has_image"`` (``(n, 1)``) and ``"embedding"``
+      (``(n, d)``, the output of a :class:`~skanime.PosterEmbedder`). A plain 2-D
+      array or DataFrame is a tabular-only input.
+    * The posters are decoded by an image decoder the net builds from its own
+      backbone's config (input size, mean, std) and its ``poster_root`` and
+      ``poster_errors``: nothing is shared with the encoding steps before it.
     * The module's tabular width, whether it has a poster branch, and the target's
-      mean and standard deviation are discovered from the data at ``fit``
-      (``module__n_tabular``, ``module__with_image``, ``module__embedding_dim``,
-      ``module__target_mean``, ``module__target_std``), as skorch's
-      ``InputShapeSetter`` does.
+      mean and standard deviation are discovered from the data when training
+      begins, by the :class:`InputShapeSetter` callback.
     * A 1-D ``y`` is reshaped to ``(n, 1)`` to match the network's output, and
       :meth:`get_loss` refuses mismatched shapes, so ``MSELoss`` can never broadcast
       to an ``(n, n)`` matrix. ``predict`` returns a 1-D array.
     * Validation MAE and MAPE (percent) are scored every epoch, on the training
       batches too, and kept in ``history_`` as ``train_mae``, ``valid_mae``,
       ``train_mape`` and ``valid_mape``.
+    * A ``KeyboardInterrupt`` (Ctrl-C) during training propagates out of ``fit``
+      and ``partial_fit``, as in any scikit-learn estimator (skorch itself would
+      return normally with a partly trained network).
 
     Parameters
     ----------
     module : type or nn.Module, default=HybridModule
-    poster_loader : PosterLoader, default=None
-        Decodes the posters; a default :class:`PosterLoader` if None.
-    poster_prefix : str, default="poster__"
-        Prefix of the poster-path column in a DataFrame ``X``.
+    %(poster_root)s
+    %(poster_errors)s
     criterion, optimizer, train_split, **kwargs
-        As in skorch (defaults: ``MSELoss``, ``Adam``, a 20% validation split).
+        As in skorch (defaults: ``MSELoss``, ``Adam``, a 20%% validation split).
+
+    Attributes
+    ----------
+    image_decoder_ : PosterLoader or None
+        Decodes the posters for the module's backbone; None without a backbone.
+    n_features_in_ : int
+        Input width: tabular columns, plus the poster column or the ``has_image``
+        flag and embedding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanime import HybridNet
+    >>> rng = np.random.default_rng(0)
+    >>> X = {"tabular": rng.normal(size=(20, 3)).astype(np.float32)}
+    >>> net = HybridNet(max_epochs=1, train_split=None, verbose=0)
+    >>> net.fit(X, rng.normal(7, 1, size=20)).predict(X).shape
+    (20,)
     """
 
     def __init__(
@@ -95,8 +142,8 @@ class HybridNet(NeuralNetRegressor):
         criterion=torch.nn.MSELoss,
         optimizer=torch.optim.Adam,
         train_split=DEFAULT_TRAIN_SPLIT,
-        poster_loader=None,
-        poster_prefix="poster__",
+        poster_root=None,
+        poster_errors="warn",
         **kwargs,
     ):
         super().__init__(
@@ -107,8 +154,8 @@ class HybridNet(NeuralNetRegressor):
             train_split=train_split,
             **kwargs,
         )
-        self.poster_loader = poster_loader
-        self.poster_prefix = poster_prefix
+        self.poster_root = poster_root
+        self.poster_errors = poster_errors
 
     @property
     def _default_callbacks(self):
@@ -130,10 +177,64 @@ class HybridNet(NeuralNetRegressor):
             for split in ("train", "valid")
         ]
         # print_log must stay last so that it shows the scores of the epoch
-        return callbacks[:-1] + scores + callbacks[-1:]
+        return (
+            [("input_shapes", InputShapeSetter())]
+            + callbacks[:-1]
+            + scores
+            + callbacks[-1:]
+        )
 
+    # -- initialisation: the module is built for the data at on_train_begin ------
+    def initialize(self):
+        """Initialise the net; the module is a placeholder until training begins.
+
+        The data-dependent sizes are set by :class:`InputShapeSetter` when
+        training begins, which then builds the real module. The placeholder is
+        built without touching torch's random state, so a seed gives the same
+        initial weights as building the module once.
+        """
+        self._awaiting_shapes = True
+        with torch.random.fork_rng(devices=[]):
+            return super().initialize()
+
+    def initialize_module(self):
+        """Build the module and, for a poster backbone, its image decoder."""
+        if self.__dict__.get("_awaiting_shapes", False):
+            self.module_ = torch.nn.Linear(1, 1)  # replaced at on_train_begin
+            self.image_decoder_ = None
+            return self
+        super().initialize_module()
+        backbone = getattr(self.module_, "backbone", None)
+        self.image_decoder_ = (
+            None
+            if backbone is None
+            else poster_loader_for(
+                backbone,
+                image_size=self.get_params_for("module").get("image_size"),
+                poster_root=self.poster_root,
+                poster_errors=self.poster_errors,
+            )
+        )
+        return self
+
+    # -- Ctrl-C: propagate, as every scikit-learn estimator does ------------------
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's training loop; a ``KeyboardInterrupt`` is re-raised once the
+        ``on_train_end`` callbacks have run (skorch would swallow it)."""
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self._interrupted = True
+            return self
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.__dict__.pop("_interrupted", False):
+            raise KeyboardInterrupt
+        super().on_train_end(net, X=X, y=y, **kwargs)
+
+    # -- inputs ----------------------------------------------------------------
     def _split_inputs(self, X):
-        """Return ``(tabular, paths, embedding)`` from any accepted form of ``X``.
+        """Return ``(tabular, paths, has_image, embedding)`` from any accepted ``X``.
 
         At most one of ``paths`` and ``embedding`` is not None.
         """
@@ -142,27 +243,25 @@ class HybridNet(NeuralNetRegressor):
                 "Sparse data was passed for X, but dense data is required: "
                 "HybridNet takes a dense array, a DataFrame or a dict."
             )
-        paths = embedding = None
+        paths = has_image = embedding = None
         if isinstance(X, dict):
+            unknown = set(X) - {"tabular", "poster", "has_image", "embedding"}
+            if unknown:
+                raise ValueError(
+                    f"Unknown input(s) {sorted(unknown)} in X; HybridNet takes "
+                    "'tabular', 'poster' or 'has_image' and 'embedding'."
+                )
             tabular = check_array(X["tabular"], dtype=np.float32, input_name="X")
             if X.get("poster") is not None:
-                paths = np.asarray(X["poster"], dtype=object)
+                paths = np.asarray(X["poster"], dtype=object).reshape(-1)
             elif X.get("embedding") is not None:
                 embedding = check_array(
                     X["embedding"], dtype=np.float32, input_name="embedding"
                 )
-        elif isinstance(X, pd.DataFrame):
-            poster = [c for c in X.columns if str(c).startswith(self.poster_prefix)]
-            tabular = X.drop(columns=poster).to_numpy(dtype=np.float32, na_value=np.nan)
-            if poster == [f"{self.poster_prefix}path"]:
-                paths = X[poster[0]].to_numpy(dtype=object)
-            elif poster and poster[0] == f"{self.poster_prefix}has_image":
-                embedding = X[poster].to_numpy(dtype=np.float32)
-            elif poster:
-                raise ValueError(
-                    f"Columns {poster[:3]} start with {self.poster_prefix!r} but are "
-                    "neither one 'path' column nor a 'has_image' column followed by "
-                    "embedding columns."
+                has_image = (
+                    np.ones((len(embedding), 1), np.float32)
+                    if X.get("has_image") is None
+                    else np.asarray(X["has_image"], np.float32).reshape(-1, 1)
                 )
         else:
             if torch.is_tensor(X):
@@ -175,24 +274,63 @@ class HybridNet(NeuralNetRegressor):
                 f"X has {width} features, but HybridNet is expecting {expected} "
                 "features as input."
             )
-        return tabular, paths, embedding
+        return tabular, paths, has_image, embedding
 
     @staticmethod
     def _n_features(tabular, paths, embedding) -> int:
         """Input width: tabular columns, plus the poster column or block."""
         if paths is not None:
             return tabular.shape[1] + 1
-        return tabular.shape[1] + (0 if embedding is None else embedding.shape[1])
+        return tabular.shape[1] + (0 if embedding is None else embedding.shape[1] + 1)
+
+    def discover_shapes(self, X, y) -> dict:
+        """The module parameters that ``X`` and ``y`` imply (see
+        :class:`InputShapeSetter`); sets ``n_features_in_``."""
+        y = self._as_target(y)
+        self.__dict__.pop("n_features_in_", None)
+        tabular, paths, _, embedding = self._split_inputs(X)
+        if len(y) != len(tabular):
+            raise ValueError(
+                f"X has {len(tabular)} rows but y has {len(y)}: inconsistent numbers "
+                "of samples."
+            )
+        if tabular.shape[1] == 0 and paths is None and embedding is None:
+            raise ColumnError(
+                "X has no input features: no tabular column was selected and there "
+                "is no poster column."
+            )
+        self.n_features_in_ = self._n_features(tabular, paths, embedding)
+        std = float(y.std()) if len(y) > 1 else 1.0
+        return {
+            "module__n_tabular": tabular.shape[1],
+            "module__with_image": paths is not None or embedding is not None,
+            "module__embedding_dim": 0 if embedding is None else embedding.shape[1],
+            "module__target_mean": float(y.mean()),
+            "module__target_std": std if std > 0 else 1.0,
+        }
 
     def get_dataset(self, X, y=None):
-        """Wrap ``X`` (and ``y``) in a :class:`HybridDataset`."""
+        """Wrap ``X`` (and ``y``, as ``(n, 1)`` float32) in a :class:`HybridDataset`."""
         if isinstance(X, torch.utils.data.Dataset):
             return X
-        tabular, paths, embedding = self._split_inputs(X)
-        loader = (
-            self.poster_loader if self.poster_loader is not None else PosterLoader()
+        tabular, paths, has_image, embedding = self._split_inputs(X)
+        if y is not None:
+            y = self._as_target(y)
+        decoder = None
+        if paths is not None:
+            decoder = getattr(self, "image_decoder_", None)
+            if decoder is None:
+                raise ValueError(
+                    "X holds poster paths but this HybridNet's module has no "
+                    "backbone to run on them (was it fitted with embeddings?)."
+                )
+            paths = np.array(
+                [None if is_missing(p) else decoder.resolve(p) for p in paths],
+                dtype=object,
+            )
+        return HybridDataset(
+            tabular, paths, y, loader=decoder, has_image=has_image, embedding=embedding
         )
-        return HybridDataset(tabular, paths, y, loader=loader, embedding=embedding)
 
     def get_iterator(self, dataset, training=False):
         """skorch's DataLoader; for a dataset with nothing to decode per row (the
@@ -231,51 +369,6 @@ class HybridNet(NeuralNetRegressor):
         y = check_array(y, dtype=np.float32, ensure_2d=False, input_name="y")
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
-    def _discover(self, X, y):
-        """Set the module's data-dependent parameters; return ``y`` as ``(n, 1)``."""
-        y = self._as_target(y)
-        self.__dict__.pop("n_features_in_", None)
-        tabular, paths, embedding = self._split_inputs(X)
-        if len(y) != len(tabular):
-            raise ValueError(
-                f"X has {len(tabular)} rows but y has {len(y)}: inconsistent numbers "
-                "of samples."
-            )
-        if tabular.shape[1] == 0 and paths is None and embedding is None:
-            raise ColumnError(
-                "X has no input features: no tabular column was selected and there "
-                "is no poster column."
-            )
-        self.n_features_in_ = self._n_features(tabular, paths, embedding)
-        std = float(y.std()) if len(y) > 1 else 1.0
-        discovered = {
-            "module__n_tabular": tabular.shape[1],
-            "module__with_image": paths is not None or embedding is not None,
-            # the block is has_image then the embedding
-            "module__embedding_dim": 0 if embedding is None else embedding.shape[1] - 1,
-            "module__target_mean": float(y.mean()),
-            "module__target_std": std if std > 0 else 1.0,
-        }
-        for key, value in discovered.items():
-            setattr(self, key, value)
-        return y
-
-    def fit(self, X, y, **fit_params):
-        """Fit the network; the module's input width and target scale come from data."""
-        if not isinstance(X, torch.utils.data.Dataset):
-            y = self._discover(X, y)
-        return super().fit(X, y, **fit_params)
-
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train one more round; discovers the data's shapes on the first call."""
-        if not isinstance(X, torch.utils.data.Dataset):
-            if not self.initialized_:
-                y = self._discover(X, y)
-                self.initialize()
-            elif y is not None:
-                y = self._as_target(y)
-        return super().partial_fit(X, y, classes=classes, **fit_params)
-
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """MSE loss; raises :class:`ShapeMismatchError` unless the shapes match."""
         y_true = torch.as_tensor(y_true, device=y_pred.device)
@@ -304,9 +397,7 @@ class HybridNet(NeuralNetRegressor):
             tensors = {"module": self.module_.state_dict()}
             if getattr(self, "optimizer_", None) is not None:
                 tensors["optimizer"] = self.optimizer_.state_dict()
-            buffer = io.BytesIO()
-            torch.save(tensors, buffer)
-            state[_TORCH_STATE] = buffer.getvalue()
+            state[_TORCH_STATE] = dump_tensors(tensors)
         return state
 
     def __setstate__(self, state):
@@ -321,9 +412,7 @@ class HybridNet(NeuralNetRegressor):
         self.__dict__.update(state)
         if blob is None:
             return
-        tensors = torch.load(
-            io.BytesIO(blob), map_location=map_location, weights_only=True
-        )
+        tensors = load_tensors(blob, map_location)
         with torch.random.fork_rng(devices=[]):  # initial weights are replaced
             self.initialize_module()
             self.initialize_criterion()

@@ -23,21 +23,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from ._tabular import is_null
+from ._docs import substitute
+from ._utils import IMAGENET_MEAN, IMAGENET_STD, is_missing
 from .exceptions import ColumnError, DataWarning, PosterError
 
 __all__ = ["PosterLoader", "IMAGENET_MEAN", "IMAGENET_STD", "poster_loader_for"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
 #: Results of the full check of a poster file, by (path, size, mtime, settings).
 _CHECKED: dict[tuple, str | None] = {}
-
-
-def _is_missing(value) -> bool:
-    """A null cell, or a blank path."""
-    return is_null(value) or (isinstance(value, str) and not value.strip())
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -54,6 +47,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
+@substitute
 class PosterLoader(TransformerMixin, BaseEstimator):
     """Resolve a column of poster paths and decode posters into float32 tensors.
 
@@ -65,20 +59,19 @@ class PosterLoader(TransformerMixin, BaseEstimator):
     **Missing posters.** An empty cell (``None``, NaN or ``""``) is a missing poster:
     the network sees an all-zero image (the mean image after normalisation) and a
     ``has_image`` flag of 0, so it can learn what "no poster" means. With
-    ``on_error="warn"`` (the default), a path that does not lead to a readable image
-    (no such file, a directory, an empty file, not an image) is treated the same way
-    and one :class:`~skanime.exceptions.DataWarning` counts those rows; with
-    ``on_error="raise"`` it raises :class:`~skanime.exceptions.PosterError` naming the
-    row and the path.
+    ``poster_errors="warn"`` (the default), a path that does not lead to a readable
+    image (no such file, a directory, an empty file, not an image, a cell that is
+    not a path at all, such as a number) is treated the same way and one
+    :class:`~skanime.exceptions.DataWarning` counts those rows; with
+    ``poster_errors="raise"`` it raises :class:`~skanime.exceptions.PosterError`
+    naming the row and the path.
 
     Parameters
     ----------
     image_size : int, default=64
         Side of the square image the posters are resized to.
-    root : str or path-like, default=None
-        Folder that relative paths are resolved against; the current folder if None.
-    on_error : {"warn", "raise"}, default="warn"
-        What to do with a poster path that cannot be read (see above).
+    %(poster_root)s
+    %(poster_errors)s
     mean, std : tuple of 3 floats, default=ImageNet's
         Per-channel normalisation of pixel values in [0, 1].
     progress : bool, default=False
@@ -87,7 +80,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
     max_pixels : int, default=40_000_000
         Larger images (width x height, read from the header) are refused as
         possible decompression bombs, before any pixel is decoded; they count as
-        unreadable (see ``on_error``).
+        unreadable (see ``poster_errors``).
 
     Attributes
     ----------
@@ -99,8 +92,8 @@ class PosterLoader(TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         "image_size": [Interval(Integral, 1, None, closed="left")],
-        "root": [str, os.PathLike, None],
-        "on_error": [StrOptions({"warn", "raise"})],
+        "poster_root": [str, os.PathLike, None],
+        "poster_errors": [StrOptions({"warn", "raise"})],
         "mean": [tuple, list],
         "std": [tuple, list],
         "progress": ["boolean"],
@@ -110,16 +103,16 @@ class PosterLoader(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         image_size=64,
-        root=None,
-        on_error="warn",
+        poster_root=None,
+        poster_errors="warn",
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         progress=False,
         max_pixels=40_000_000,
     ):
         self.image_size = image_size
-        self.root = root
-        self.on_error = on_error
+        self.poster_root = poster_root
+        self.poster_errors = poster_errors
         self.mean = mean
         self.std = std
         self.progress = progress
@@ -158,10 +151,11 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         self.n_features_in_ = 1
         return self
 
-    def _resolve(self, value) -> str:
+    def resolve(self, value) -> str:
+        """The absolute path of a poster path (relative to ``poster_root``)."""
         path = os.fspath(value)
-        if self.root is not None and not os.path.isabs(path):
-            path = os.path.join(os.fspath(self.root), path)
+        if self.poster_root is not None and not os.path.isabs(path):
+            path = os.path.join(os.fspath(self.poster_root), path)
         return os.path.abspath(path)
 
     def _problem(self, path: str) -> str | None:
@@ -223,7 +217,8 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         Raises
         ------
         PosterError
-            With ``on_error="raise"``, for the first unreadable poster (row and path).
+            With ``poster_errors="raise"``, for the first unreadable poster (row
+            and path).
         """
         check_is_fitted(self)
         values = self._check_column(X, reset=False)
@@ -238,17 +233,17 @@ class PosterLoader(TransformerMixin, BaseEstimator):
             disable=not self.progress or len(values) < 1000,
         )
         for i, value in enumerate(rows):
-            if _is_missing(value):
+            if is_missing(value):
                 continue
             if isinstance(value, str | os.PathLike):
-                path = self._resolve(value)
+                path = self.resolve(value)
                 problem = self._problem(path)
             else:
                 path = value
                 problem = f"not a path but a {type(value).__name__}"
             if problem is None:
                 paths[i] = path
-            elif self.on_error == "raise":
+            elif self.poster_errors == "raise":
                 row = index[i] if index is not None else i
                 raise PosterError(f"Row {row!r}: poster {path!r}: {problem}.")
             else:
@@ -256,8 +251,8 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         if bad:
             warnings.warn(
                 f"{len(bad)} poster(s) could not be read and are treated as missing "
-                f"(first: {bad[0][0]!r}: {bad[0][1]}). Pass on_error='raise' to stop "
-                "on them instead.",
+                f"(first: {bad[0][0]!r}: {bad[0][1]}). Pass poster_errors='raise' to "
+                "stop on them instead.",
                 DataWarning,
                 stacklevel=2,
             )
@@ -272,9 +267,9 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         """Decode one poster into an ``(image_size, image_size, 3)`` uint8 array.
 
         Returns None for a missing poster (``path`` None) and, with
-        ``on_error="warn"``, for a file that fails to decode.
+        ``poster_errors="warn"``, for a file that fails to decode.
         """
-        if _is_missing(path):
+        if is_missing(path):
             return None
         size = int(self.image_size)
         try:
@@ -283,7 +278,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
                 image = _to_rgb(image).resize((size, size), Image.BILINEAR)
                 return np.array(image, dtype=np.uint8)
         except (PosterError, OSError, ValueError, SyntaxError) as exc:
-            if self.on_error == "raise":
+            if self.poster_errors == "raise":
                 raise PosterError(f"Poster {path!r} cannot be decoded: {exc}") from exc
             return None
 

@@ -6,7 +6,6 @@ two transformers defined here are the pieces scikit-learn does not have.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,6 +20,8 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._posters import PosterLoader
+from ._utils import PLACEHOLDERS, clean_text, is_null, positional_names, split_labels
 from .exceptions import DataWarning
 
 __all__ = [
@@ -42,10 +43,6 @@ DEFAULT_CATEGORICAL_COLUMNS = ("Type", "Source", "Rating")
 DEFAULT_LIST_COLUMNS = ("Genres", "Themes", "Studios")
 #: The column holding each anime's poster path.
 DEFAULT_POSTER_COLUMN = "poster"
-#: Cell values that mean "nothing here" in scraped MyAnimeList data.
-PLACEHOLDERS = ("add some", "none found", "unknown", "none", "n/a", "nan", "-", "?")
-
-_LIST_SEPARATORS = re.compile(r"\s*[,;|/]\s*")
 
 #: Plausible ranges of the numeric columns of ``anime.csv``: a value outside is a
 #: scraping error and is treated as missing (with a warning).
@@ -63,7 +60,7 @@ def _as_frame(X) -> pd.DataFrame:
     X = np.asarray(X, dtype=object)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
-    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    return pd.DataFrame(X, columns=positional_names(X.shape[1]))
 
 
 class _TableTransformer(TransformerMixin, BaseEstimator):
@@ -75,7 +72,7 @@ class _TableTransformer(TransformerMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
             return [str(n) for n in names]
-        return [f"x{i}" for i in range(self.n_features_in_)]
+        return positional_names(self.n_features_in_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -201,20 +198,6 @@ class NumericEncoder(_TableTransformer):
         return np.asarray(names + flags, dtype=object)
 
 
-def is_null(value) -> bool:
-    """Whether a cell is None, NaN or pandas' NA."""
-    if value is None or value is pd.NA:
-        return True
-    return isinstance(value, float) and np.isnan(value)
-
-
-def _clean_text(value) -> str | None:
-    """A cell as text with runs of whitespace made one space; None when it is
-    empty or a placeholder (``Unknown``, ``N/A``, ...)."""
-    text = " ".join(str(value).split())
-    return None if not text or text.lower() in PLACEHOLDERS else text
-
-
 def clean_categories(X) -> pd.DataFrame:
     """Categorical cells as stripped text; blanks and placeholders become "missing".
 
@@ -224,7 +207,7 @@ def clean_categories(X) -> pd.DataFrame:
     frame = _as_frame(X)
 
     def clean(value) -> str:
-        text = None if is_null(value) else _clean_text(value)
+        text = None if is_null(value) else clean_text(value)
         return "missing" if text is None else text
 
     return frame.apply(lambda column: column.map(clean)).astype(object)
@@ -239,14 +222,6 @@ def _warn_bad(name, column: pd.Series, bad: np.ndarray, why: str) -> None:
             DataWarning,
             stacklevel=4,
         )
-
-
-def _split_labels(cell, separators=_LIST_SEPARATORS) -> list[str]:
-    """Split one multi-valued cell into clean labels (placeholders dropped)."""
-    if is_null(cell):
-        return []
-    labels = map(_clean_text, separators.split(str(cell)))
-    return [label for label in labels if label is not None]
 
 
 class MultiLabelEncoder(_TableTransformer):
@@ -287,7 +262,7 @@ class MultiLabelEncoder(_TableTransformer):
         self.categories_ = []
         for j in range(frame.shape[1]):
             counts = Counter(
-                label for cell in frame.iloc[:, j] for label in set(_split_labels(cell))
+                label for cell in frame.iloc[:, j] for label in set(split_labels(cell))
             )
             kept = sorted(k for k, c in counts.items() if c >= self.min_frequency)
             self.categories_.append(kept)
@@ -303,7 +278,7 @@ class MultiLabelEncoder(_TableTransformer):
             index = {label: k for k, label in enumerate(categories)}
             block = np.zeros((len(frame), len(categories)), dtype=np.float32)
             for i, cell in enumerate(frame.iloc[:, j]):
-                for label in _split_labels(cell):
+                for label in split_labels(cell):
                     k = index.get(label)
                     if k is not None:
                         block[i, k] = 1.0
@@ -347,7 +322,8 @@ def make_tabular_encoder(
     poster_column: str | None = DEFAULT_POSTER_COLUMN,
     *,
     min_frequency: int = 5,
-    poster_loader=None,
+    poster_transformer=None,
+    extra_branches: Sequence[tuple] = (),
 ) -> ColumnTransformer:
     """Build the ``ColumnTransformer`` that encodes an anime table.
 
@@ -358,53 +334,61 @@ def make_tabular_encoder(
         (e.g. :func:`sklearn.compose.make_column_selector`) selects columns by dtype.
     categorical_columns : list of str or callable, default=DEFAULT_CATEGORICAL_COLUMNS
         ``("Type", "Source", "Rating")`` by default.
-        One-hot encoded; missing values are their own category, unknown categories are
-        ignored, categories rarer than ``min_frequency`` are grouped.
+        One-hot encoded (after :func:`clean_categories` turns blanks and
+        placeholders into a "missing" category); unknown categories are ignored,
+        categories rarer than ``min_frequency`` are grouped.
     list_columns : sequence of str or callable, default=DEFAULT_LIST_COLUMNS
         ``("Genres", "Themes", "Studios")`` by default.
         Comma-separated lists, multi-hot encoded by :class:`MultiLabelEncoder`.
     poster_column : str or None, default="poster"
-        Column of poster paths, handed to ``poster_loader``; ``None`` for a
+        Column of poster paths, handed to ``poster_transformer``; ``None`` for a
         tabular-only model.
     min_frequency : int, default=5
         Minimum count of a category or label to get its own column.
-    poster_loader : PosterLoader, default=None
-        The transformer for the poster column; a default :class:`PosterLoader` if None.
+    poster_transformer : PosterLoader or PosterEmbedder, default=None
+        The transformer for the poster column; a default :class:`PosterLoader` if
+        None.
+    extra_branches : sequence of (name, transformer, columns), default=()
+        More branches, placed after the list branch; each must output dense
+        floats, which join the network's ``"tabular"`` input (see
+        :class:`~skanime.PackInputs` to route one to its own input).
 
     Returns
     -------
     ColumnTransformer
-        With pandas output: its feature names are ``numeric__*``, ``categorical__*``,
-        ``lists__*`` and ``poster__path`` (the column :class:`HybridNet` decodes).
+        With pandas output: its feature names are ``numeric__*``,
+        ``categorical__*``, ``lists__*``, those of the extra branches, and
+        ``poster__path`` (or ``poster__has_image`` and ``poster__emb_*``).
+
+    Examples
+    --------
+    >>> from skanime import make_tabular_encoder
+    >>> from skanime.datasets import make_anime
+    >>> df = make_anime(20, random_state=0)
+    >>> encoder = make_tabular_encoder(poster_column=None, min_frequency=1)
+    >>> encoder.fit_transform(df).columns[0]
+    'numeric__Episodes'
     """
+    categorical = make_pipeline(
+        FunctionTransformer(
+            clean_categories, feature_names_out="one-to-one", validate=False
+        ),
+        OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=min_frequency,
+            sparse_output=False,
+        ),
+    )
+    # one branch per line: (name, transformer, columns)
     transformers = [
         ("numeric", NumericEncoder(), _columns(numeric_columns)),
-        (
-            "categorical",
-            make_pipeline(
-                FunctionTransformer(
-                    clean_categories, feature_names_out="one-to-one", validate=False
-                ),
-                OneHotEncoder(
-                    handle_unknown="infrequent_if_exist",
-                    min_frequency=min_frequency,
-                    sparse_output=False,
-                ),
-            ),
-            _columns(categorical_columns),
-        ),
-        (
-            "lists",
-            MultiLabelEncoder(min_frequency=min_frequency),
-            _columns(list_columns),
-        ),
+        ("categorical", categorical, _columns(categorical_columns)),
+        ("lists", MultiLabelEncoder(min_frequency), _columns(list_columns)),
+        *extra_branches,
     ]
     if poster_column is not None:
-        if poster_loader is None:
-            from ._posters import PosterLoader
-
-            poster_loader = PosterLoader()
-        transformers.append(("poster", poster_loader, [poster_column]))
+        poster = PosterLoader() if poster_transformer is None else poster_transformer
+        transformers.append(("poster", poster, [poster_column]))
     # n_jobs=1: the branches run in this thread, also under a joblib backend such
     # as Dask's, which would otherwise send them to other workers (away from the
     # fit's random state, and letting another fit start in this one's process)

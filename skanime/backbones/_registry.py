@@ -13,6 +13,7 @@ from collections.abc import Callable
 from torch import nn
 
 from .._registry import PluginWarning, Registry, UnknownNameError
+from .._utils import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "Backbone",
@@ -54,8 +55,8 @@ class Backbone(nn.Module):
 
     out_features: int
     input_size: int = 64
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
     pretrained: bool = False
 
 

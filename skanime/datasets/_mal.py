@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._tabular import PLACEHOLDERS, _split_labels
+from .._utils import PLACEHOLDERS, split_labels
 from ..exceptions import ColumnError, SkanimeError, TargetError
 
 __all__ = [
@@ -111,7 +111,7 @@ def parse_aired(text) -> tuple[float, str | None]:
 
 
 def _clean_list(cell) -> float | str:
-    labels = _split_labels(cell)
+    labels = split_labels(cell)
     return ", ".join(dict.fromkeys(labels)) if labels else np.nan
 
 

@@ -1,0 +1,38 @@
+"""Parameter descriptions shared by several classes, written once.
+
+A class docstring names an entry as ``%(poster_root)s`` and :func:`substitute`
+fills it in (imbalanced-learn's ``Substitution`` idea), so the same parameter reads
+the same everywhere. A literal percent sign in such a docstring is written ``%%``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PARAMETER_DOCS", "substitute"]
+
+#: Entries at the indentation of a class docstring's parameter list.
+PARAMETER_DOCS = {
+    "poster_root": """poster_root : str or path-like, default=None
+        Folder that relative poster paths are resolved against; the current
+        folder if None.""",
+    "poster_errors": """poster_errors : {"warn", "raise"}, default="warn"
+        What an unreadable poster path gets (no such file, a directory, an empty
+        file, not an image): treated as a missing poster, with one
+        :class:`~skanime.exceptions.DataWarning` that counts them, or a
+        :class:`~skanime.exceptions.PosterError` naming the row and the path.""",
+    "cache_dir": """cache_dir : str or path-like, default=None
+        Folder for a disk cache of poster embeddings, keyed by file content and
+        backbone, shared by processes and sessions; None keeps them in memory
+        only. It can be changed on a fitted model with ``set_params``.""",
+    "engine": """engine : {"auto", "torch", "onnx"}, default="auto"
+        What runs a frozen backbone over the posters: "onnx" is ONNX Runtime
+        (``skanime[onnx]``, about 3x faster on a CPU), "auto" takes it when it is
+        installed and ``device`` is the CPU.""",
+}
+
+
+def substitute(obj):
+    """Fill the ``%(name)s`` entries of ``obj``'s docstring from
+    :data:`PARAMETER_DOCS` (a decorator)."""
+    if obj.__doc__:
+        obj.__doc__ = obj.__doc__ % PARAMETER_DOCS
+    return obj

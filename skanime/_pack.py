@@ -1,0 +1,119 @@
+"""``PackInputs``: the last encoding step, from the encoded table to the network's
+inputs.
+
+The :class:`~sklearn.compose.ColumnTransformer` of the data's path outputs one
+DataFrame whose columns are named ``<branch>__<feature>``. :class:`PackInputs`
+groups them by branch into the dict that :class:`~skanime.HybridNet` hands to
+:meth:`HybridModule.forward <skanime.HybridModule.forward>` as keyword arguments
+(a skorch ``SliceDict``, so it can be indexed by rows like an array).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+from skorch.helper import SliceDict
+
+from .exceptions import ColumnError
+
+__all__ = ["DEFAULT_ROUTES", "PackInputs"]
+
+#: Which branch feeds which input; every other branch joins "tabular".
+DEFAULT_ROUTES = {"poster": "poster"}
+
+
+class PackInputs(TransformerMixin, BaseEstimator):
+    """Pack an encoded DataFrame into the dict of the network's inputs.
+
+    Columns are grouped by their branch prefix (``numeric__Episodes`` belongs to
+    ``numeric``). A branch named in ``routes`` goes to that input; all other
+    branches are concatenated, in order, into ``"tabular"`` (float32). The
+    ``"poster"`` input is the poster branch's output: either one column of poster
+    paths (from :class:`~skanime.PosterLoader`) or the ``has_image`` flag and the
+    embedding of a :class:`~skanime.PosterEmbedder`, packed as ``"has_image"``
+    (``(n, 1)``) and ``"embedding"`` (``(n, d)``).
+
+    Parameters
+    ----------
+    routes : dict or None, default=None
+        ``{branch: input}``; None is :data:`DEFAULT_ROUTES` (``{"poster":
+        "poster"}``). Other inputs than ``"tabular"`` and ``"poster"`` are packed
+        as float32 blocks under their own key.
+
+    Attributes
+    ----------
+    blocks_ : dict
+        ``{input: list of column names}``, in input order.
+    feature_names_in_ : ndarray of str
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime import PackInputs
+    >>> encoded = pd.DataFrame({"numeric__a": [1.0, 2.0], "poster__path": ["p", None]})
+    >>> packed = PackInputs().fit_transform(encoded)
+    >>> sorted(packed), packed["tabular"].shape
+    (['poster', 'tabular'], (2, 1))
+    """
+
+    def __init__(self, routes=None):
+        self.routes = routes
+
+    def fit(self, X, y=None):
+        """Learn which columns form which input."""
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                "PackInputs expects the DataFrame output of a ColumnTransformer "
+                "(set_output(transform='pandas')); got "
+                f"{type(X).__name__}."
+            )
+        routes = DEFAULT_ROUTES if self.routes is None else self.routes
+        blocks: dict[str, list[str]] = {"tabular": []}
+        for column in X.columns:
+            branch = str(column).split("__", 1)[0]
+            blocks.setdefault(routes.get(branch, "tabular"), []).append(column)
+        self.blocks_ = blocks
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X) -> SliceDict:
+        """The dict of inputs (a ``SliceDict``), one row per row of ``X``."""
+        check_is_fitted(self)
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise ColumnError(f"Encoded column(s) {missing[:3]} are missing.")
+        packed = {}
+        for key, columns in self.blocks_.items():
+            if key == "poster":
+                packed.update(_poster_inputs(X[columns]))
+            else:
+                packed[key] = X[columns].to_numpy(dtype=np.float32, na_value=np.nan)
+        return SliceDict(**packed)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        return self.feature_names_in_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _poster_inputs(block: pd.DataFrame) -> dict:
+    """``{"poster": paths}`` or ``{"has_image": ..., "embedding": ...}``."""
+    names = [str(c).split("__", 1)[-1] for c in block.columns]
+    if names == ["path"]:
+        return {"poster": block.iloc[:, 0].to_numpy(dtype=object)}
+    if names and names[0] == "has_image":
+        values = block.to_numpy(dtype=np.float32)
+        return {"has_image": values[:, :1], "embedding": values[:, 1:]}
+    raise ColumnError(
+        f"The poster branch gives columns {names[:3]}, neither one 'path' column nor "
+        "a 'has_image' column followed by embedding columns."
+    )

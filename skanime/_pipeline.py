@@ -1,0 +1,158 @@
+"""``make_hybrid_pipeline``: the data's path as one scikit-learn Pipeline.
+
+``ColumnTransformer`` (numeric, categorical, lists, poster) -> :class:`PackInputs`
+-> :class:`HybridNet` (-> :class:`HybridModule`). Each step gets its own
+parameters; no object is shared between steps.
+"""
+
+from __future__ import annotations
+
+from sklearn.pipeline import Pipeline
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
+
+from ._embedding import PosterEmbedder
+from ._net import HybridNet
+from ._pack import PackInputs
+from ._posters import PosterLoader
+from ._tabular import (
+    DEFAULT_CATEGORICAL_COLUMNS,
+    DEFAULT_LIST_COLUMNS,
+    DEFAULT_NUMERIC_COLUMNS,
+    DEFAULT_POSTER_COLUMN,
+    make_tabular_encoder,
+)
+from .backbones import backbone_name, is_pretrained
+
+__all__ = ["make_hybrid_pipeline", "resolve_freeze"]
+
+
+def resolve_freeze(backbone, freeze_backbone) -> bool:
+    """``freeze_backbone`` with "auto" resolved: pretrained backbones are frozen."""
+    if freeze_backbone != "auto":
+        return bool(freeze_backbone)
+    name = backbone_name(backbone)
+    if isinstance(name, str):
+        return is_pretrained(name)
+    return bool(getattr(name, "pretrained", False))
+
+
+def make_hybrid_pipeline(
+    *,
+    numeric_columns=DEFAULT_NUMERIC_COLUMNS,
+    categorical_columns=DEFAULT_CATEGORICAL_COLUMNS,
+    list_columns=DEFAULT_LIST_COLUMNS,
+    poster_column=DEFAULT_POSTER_COLUMN,
+    min_frequency=5,
+    image_size=None,
+    backbone="auto",
+    freeze_backbone="auto",
+    cache_dir=None,
+    engine="auto",
+    poster_errors="warn",
+    poster_root=None,
+    lr=1e-3,
+    max_epochs=20,
+    batch_size=64,
+    validation_fraction=0.2,
+    early_stopping=False,
+    patience=5,
+    device="cpu",
+    num_workers=0,
+    random_state=None,
+    verbose=0,
+    extra_branches=(),
+    **net_params,
+) -> Pipeline:
+    """Build the unfitted ``[features, pack, net]`` Pipeline of the hybrid model.
+
+    The parameters are those of :class:`~skanime.HybridAnimeRegressor` (which
+    calls this function in ``fit``), plus ``extra_branches`` (see
+    :func:`~skanime.make_tabular_encoder`). ``random_state`` must be an int or
+    None here: it seeds the validation split and a frozen random backbone; seed
+    torch's global generator yourself for the network's initial weights.
+
+    The poster column goes to a :class:`~skanime.PosterEmbedder` (frozen backbone:
+    embeddings computed once and cached) or a :class:`~skanime.PosterLoader`
+    (trained backbone: paths checked here, images decoded per batch by the net,
+    which builds its own decoder from its backbone). The backbone is built once,
+    by the embedder or by the net's module.
+
+    Returns
+    -------
+    Pipeline
+        ``[("features", ColumnTransformer), ("pack", PackInputs), ("net",
+        HybridNet)]``.
+
+    Examples
+    --------
+    >>> from skanime import make_hybrid_pipeline
+    >>> from skanime.datasets import make_anime
+    >>> df = make_anime(40, random_state=0)
+    >>> pipe = make_hybrid_pipeline(poster_column=None, max_epochs=1, min_frequency=1)
+    >>> [name for name, _ in pipe.steps]
+    ['features', 'pack', 'net']
+    >>> pipe.fit(df, df["Score"]).predict(df).shape
+    (40,)
+    """
+    module_params = {}
+    poster_step = None
+    if poster_column is not None:
+        name = backbone_name(backbone)
+        if resolve_freeze(backbone, freeze_backbone):
+            poster_step = PosterEmbedder(
+                name,
+                image_size=image_size,
+                poster_root=poster_root,
+                poster_errors=poster_errors,
+                engine=engine,
+                cache_dir=cache_dir,
+                device=device,
+                progress=bool(verbose),
+                random_state=random_state,
+            )
+        else:
+            poster_step = PosterLoader(
+                image_size=image_size or 64,
+                poster_root=poster_root,
+                poster_errors=poster_errors,
+                progress=bool(verbose),
+            )
+            # a name, not a module, where it can be (so that skops can save it)
+            module_params = {"module__backbone": name, "module__image_size": image_size}
+    encoder = make_tabular_encoder(
+        numeric_columns,
+        categorical_columns,
+        list_columns,
+        poster_column,
+        min_frequency=min_frequency,
+        poster_transformer=poster_step,
+        extra_branches=extra_branches,
+    )
+    callbacks = []
+    train_split = None
+    if validation_fraction > 0:
+        train_split = ValidSplit(validation_fraction, random_state=random_state)
+        if early_stopping:
+            callbacks.append(
+                ("early_stopping", EarlyStopping(patience=patience, load_best=True))
+            )
+    net = HybridNet(
+        lr=lr,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        train_split=train_split,
+        callbacks=callbacks,
+        device=device,
+        verbose=verbose,
+        poster_root=poster_root,
+        poster_errors=poster_errors,
+        **{
+            **module_params,
+            "iterator_train__shuffle": True,
+            "iterator_train__num_workers": num_workers,
+            "iterator_valid__num_workers": num_workers,
+            **net_params,
+        },
+    )
+    return Pipeline([("features", encoder), ("pack", PackInputs()), ("net", net)])

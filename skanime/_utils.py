@@ -1,0 +1,114 @@
+"""Leaf helpers shared by the package's modules; this module imports nothing of
+skanime, so any module may import it without a circle.
+
+Null cells and placeholders, list-cell splitting, seed derivation, the tensor-blob
+persistence of torch objects, ImageNet's normalisation and positional column names.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import torch
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "LIST_SEPARATORS",
+    "PLACEHOLDERS",
+    "clean_text",
+    "derive_seed",
+    "dump_tensors",
+    "is_missing",
+    "is_null",
+    "load_tensors",
+    "positional_names",
+    "split_labels",
+]
+
+#: The per-channel normalisation of ImageNet-trained networks.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+#: Cell values that mean "nothing here" in scraped MyAnimeList data.
+PLACEHOLDERS = ("add some", "none found", "unknown", "none", "n/a", "nan", "-", "?")
+
+#: What separates the labels of a list cell ("Action, Drama").
+LIST_SEPARATORS = re.compile(r"\s*[,;|/]\s*")
+
+
+def is_null(value) -> bool:
+    """Whether a cell is None, NaN or pandas' NA.
+
+    >>> is_null(float("nan")), is_null(None), is_null("")
+    (True, True, False)
+    """
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and np.isnan(value)
+
+
+def is_missing(value) -> bool:
+    """A null cell, or a blank string."""
+    return is_null(value) or (isinstance(value, str) and not value.strip())
+
+
+def clean_text(value) -> str | None:
+    """A cell as text with runs of whitespace made one space; None when it is
+    empty or a placeholder (``Unknown``, ``N/A``, ...).
+
+    >>> clean_text("  Action   Drama "), clean_text("Unknown")
+    ('Action Drama', None)
+    """
+    text = " ".join(str(value).split())
+    return None if not text or text.lower() in PLACEHOLDERS else text
+
+
+def split_labels(cell, separators: re.Pattern = LIST_SEPARATORS) -> list[str]:
+    """Split one multi-valued cell into clean labels (placeholders dropped).
+
+    >>> split_labels("Action, Drama;add some")
+    ['Action', 'Drama']
+    """
+    if is_null(cell):
+        return []
+    labels = map(clean_text, separators.split(str(cell)))
+    return [label for label in labels if label is not None]
+
+
+def derive_seed(random_state) -> int | None:
+    """An int seed drawn from ``random_state`` (None stays None).
+
+    >>> derive_seed(None) is None, derive_seed(0) == derive_seed(0)
+    (True, True)
+    """
+    if random_state is None:
+        return None
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(2**31 - 1))
+
+
+def dump_tensors(tensors: dict) -> bytes:
+    """``tensors`` (state dicts) in ``torch.save`` format, for a pickled state
+    that holds no pickled torch object."""
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)
+    return buffer.getvalue()
+
+
+def load_tensors(blob: bytes, map_location=None) -> dict:
+    """What :func:`dump_tensors` wrote, read with ``weights_only=True``."""
+    return torch.load(io.BytesIO(blob), map_location=map_location, weights_only=True)
+
+
+def positional_names(n: int) -> list[str]:
+    """The names ``x0, x1, ...`` that array columns get.
+
+    >>> positional_names(3)
+    ['x0', 'x1', 'x2']
+    """
+    return [f"x{i}" for i in range(n)]

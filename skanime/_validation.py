@@ -1,0 +1,218 @@
+"""Input checks of :class:`~skanime.HybridAnimeRegressor`: parameters, frames,
+columns and targets. Each collects what is wrong and raises one error that names
+the parameter, column or row and says how to fix it."""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from ._utils import positional_names
+from .exceptions import ColumnError, DataError, DataWarning, DeviceError, TargetError
+
+__all__ = [
+    "NET_PREFIXES",
+    "check_columns",
+    "check_device",
+    "check_extra_params",
+    "check_frame",
+    "check_target",
+]
+
+#: skorch parameter prefixes that ``HybridAnimeRegressor`` passes to its network.
+NET_PREFIXES = (
+    "module__",
+    "optimizer__",
+    "criterion__",
+    "iterator_train__",
+    "iterator_valid__",
+    "callbacks__",
+)
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(name), list(map(str, candidates)), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_extra_params(owner: str, params: dict, known: Iterable[str]) -> None:
+    """Refuse keyword arguments that are neither ``known`` parameters nor skorch
+    prefixed ones, as Python refuses an unexpected keyword: a ``TypeError`` that
+    names each with a did-you-mean hint."""
+    known = list(known)
+    bad = []
+    for key in params:
+        if key.startswith(NET_PREFIXES) and not key.endswith("_"):
+            continue
+        hint = _did_you_mean(key, known)
+        if not hint and "__" in key:
+            prefix = key.split("__")[0] + "__"
+            close = difflib.get_close_matches(prefix, NET_PREFIXES, n=1)
+            if close:
+                hint = f" (did you mean {close[0] + key[len(prefix) :]!r}?)"
+        bad.append(f"{key!r}{hint}")
+    if bad:
+        raise TypeError(
+            f"{owner} got unexpected parameter(s) {', '.join(bad)}; network "
+            f"parameters must start with one of {', '.join(NET_PREFIXES)}."
+        )
+
+
+def check_device(device) -> None:
+    """A :class:`DeviceError` for a CUDA device torch cannot see."""
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            f"device={device!r}, but torch sees no CUDA device here; use "
+            'device="cpu", or check the GPU driver and the torch build '
+            f"(torch {torch.__version__})."
+        )
+
+
+def _to_pandas(X):
+    """A polars (or other narwhals-supported) frame as a pandas DataFrame."""
+    if isinstance(X, pd.DataFrame) or not hasattr(X, "columns"):
+        return X
+    try:
+        import narwhals as nw
+
+        return nw.from_native(X, eager_only=True).to_pandas()
+    except (ImportError, TypeError):
+        return X
+
+
+def check_frame(estimator, X, *, reset: bool) -> pd.DataFrame:
+    """Validate ``X`` and return it as a pandas DataFrame.
+
+    A polars (or other) DataFrame is converted. At predict time a DataFrame may
+    hold more columns than the model uses, in any order; an array of the training
+    width is mapped onto the training columns by position (with scikit-learn's
+    warning about feature names), as scikit-learn estimators fitted on a
+    DataFrame do.
+    """
+    X = _to_pandas(X)
+    if isinstance(X, pd.DataFrame):
+        duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise ColumnError(
+                f"X has duplicate column names {duplicated}; every column needs its "
+                "own name."
+            )
+        not_text = [c for c in X.columns if not isinstance(c, str)]
+        if not_text:
+            raise ColumnError(
+                f"X has column names that are not strings ({not_text[:5]}); name "
+                "the columns with text, e.g. X.columns = X.columns.astype(str), and "
+                "refer to them by those names."
+            )
+        if X.shape[1] == 0:
+            raise ColumnError("X has no columns.")
+        if reset or not hasattr(estimator, "feature_names_in_"):
+            validate_data(estimator, X, skip_check_array=True, reset=reset)
+    else:
+        X = validate_data(
+            estimator, X, dtype=None, ensure_all_finite="allow-nan", reset=reset
+        )
+        names = getattr(estimator, "feature_names_in_", None)
+        if reset or names is None:
+            names = positional_names(X.shape[1])
+        X = pd.DataFrame(X, columns=list(names))
+    if len(X) == 0:
+        raise DataError("X is empty: 0 samples (rows) were given.")
+    return X
+
+
+def check_columns(X: pd.DataFrame, specs: dict) -> None:
+    """A :class:`ColumnError` naming each column of ``specs`` that ``X`` lacks.
+
+    ``specs`` maps a parameter name to a list of column names (a callable spec,
+    which selects among what is there, is not checked).
+    """
+    present = set(X.columns)
+    problems = []
+    for param, spec in specs.items():
+        if spec is None or callable(spec):
+            continue
+        if isinstance(spec, str):
+            spec = [spec]
+        missing = [c for c in spec if c not in present]
+        if missing:
+            hints = [f"{c!r}{_did_you_mean(c, present)}" for c in missing]
+            if param == "poster_column":
+                fix = "pass poster_column=None for a tabular-only model"
+            elif param == "trained on":
+                fix = "the model was fitted on them; pass them, or refit"
+            else:
+                fix = f"set {param}= to the columns you have"
+            problems.append(f"{param}: {', '.join(hints)} ({fix})")
+    if problems:
+        raise ColumnError(
+            "Column(s) missing from X: "
+            + "; ".join(problems)
+            + f". X has columns {sorted(map(str, present))}."
+        )
+
+
+def check_target(y, n_samples: int, *, target_range=None, X=None) -> np.ndarray:
+    """``y`` as a finite float64 1-D array matching ``X``'s rows.
+
+    ``y`` is used by position, as in scikit-learn; a pandas ``y`` whose index
+    differs from a pandas ``X``'s gets a :class:`DataWarning`.
+    """
+    if y is None:
+        raise TargetError(
+            "HybridAnimeRegressor requires y to be passed, but the target y is "
+            "None; pass the scores."
+        )
+    if (
+        isinstance(y, pd.Series | pd.DataFrame)
+        and isinstance(X, pd.DataFrame)
+        and len(y) == n_samples
+        and not y.index.equals(X.index)
+    ):
+        warnings.warn(
+            "y's index differs from X's; y is used by position (row i of y is the "
+            "score of row i of X), as in scikit-learn. Align them first (e.g. "
+            "y.loc[X.index]) if that is not what you meant.",
+            DataWarning,
+            stacklevel=3,
+        )
+    try:
+        values = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TargetError(
+            f"The target y must be numeric; it holds values that are not numbers "
+            f"({exc})."
+        ) from exc
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = column_or_1d(values, warn=True)
+    if values.ndim != 1:
+        raise TargetError(
+            f"y must be 1-D (one score per row); got shape {values.shape}."
+        )
+    if len(values) != n_samples:
+        raise DataError(
+            f"X has {n_samples} rows but y has {len(values)}: inconsistent numbers "
+            "of samples."
+        )
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        raise TargetError(
+            f"y holds {len(bad)} NaN or infinite value(s) (first at position "
+            f"{bad[0]}); drop unscored rows first (load_mal(..., dropna=True))."
+        )
+    if target_range is not None:
+        low, high = target_range
+        outside = np.flatnonzero((values < low) | (values > high))
+        if len(outside):
+            raise TargetError(
+                f"y holds {len(outside)} score(s) outside [{low}, {high}] (first "
+                f"at position {outside[0]}: {float(values[outside[0]])!r}); rescale "
+                "them, or set target_range=None for another scale."
+            )
+    return values
