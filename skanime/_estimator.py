@@ -374,9 +374,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         X = check_frame(self, X, reset=False)
-        check_columns(
-            X, {"the columns the model was trained on": self.required_columns_}
-        )
+        check_columns(X, self._column_specs())
+        check_columns(X, {"trained on": self.required_columns_})
         # DataLoaders draw a seed: leave the caller's random state as it was
         with torch.random.fork_rng(devices=[]), _in_this_thread():
             return self.pipeline_.predict(X).astype(np.float64)

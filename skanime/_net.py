@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -54,6 +58,33 @@ def mean_absolute_error(net, X, y) -> float:
 def mean_absolute_percentage_error(net, X, y) -> float:
     """MAPE of ``net`` on ``(X, y)`` in percent, as the paper gives it."""
     return percentage_error(*_truth_and_prediction(net, X, y))
+
+
+class TrainingInterrupted(BaseException):
+    """Ctrl-C during :meth:`HybridNet.fit_loop`; re-raised as ``KeyboardInterrupt``
+    (not a ``KeyboardInterrupt`` itself, which skorch would catch)."""
+
+
+@contextlib.contextmanager
+def _sigint_raises(error: type[BaseException]):
+    """While in the block, SIGINT raises ``error``: only in the main thread and
+    only where Python's default SIGINT handler is installed (a caller's own
+    handler is left alone)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise error
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class InputShapeSetter(Callback):
@@ -219,11 +250,17 @@ class HybridNet(NeuralNetRegressor):
 
     # -- Ctrl-C: propagate, as every scikit-learn estimator does ------------------
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's training loop; a ``KeyboardInterrupt`` is re-raised once the
-        ``on_train_end`` callbacks have run (skorch would swallow it)."""
+        """skorch's training loop; Ctrl-C raises ``KeyboardInterrupt`` out of
+        ``fit`` once the ``on_train_end`` callbacks have run.
+
+        skorch catches ``KeyboardInterrupt`` (its ``EarlyStopping`` raises one to
+        stop), so while the loop runs in the main thread a SIGINT raises
+        :class:`TrainingInterrupted` instead, which skorch lets through.
+        """
         try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
+            with _sigint_raises(TrainingInterrupted):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except TrainingInterrupted:
             self._interrupted = True
             return self
 
@@ -251,7 +288,9 @@ class HybridNet(NeuralNetRegressor):
                     f"Unknown input(s) {sorted(unknown)} in X; HybridNet takes "
                     "'tabular', 'poster' or 'has_image' and 'embedding'."
                 )
-            tabular = check_array(X["tabular"], dtype=np.float32, input_name="X")
+            tabular = check_array(
+                X["tabular"], dtype=np.float32, input_name="X", ensure_min_features=0
+            )
             if X.get("poster") is not None:
                 paths = np.asarray(X["poster"], dtype=object).reshape(-1)
             elif X.get("embedding") is not None:

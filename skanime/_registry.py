@@ -9,6 +9,7 @@ first lookup, and a plugin that fails to load is skipped with a warning.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import inspect
 import threading
@@ -141,7 +142,9 @@ class Registry(Generic[T]):
             builder = self._builders[name]
         except KeyError:
             plugins = ", ".join(f"{k} ({v})" for k, v in sorted(self._plugins.items()))
-            close = fnmatch.filter(sorted(self._builders), f"*{name}*") if name else []
+            names = sorted(self._builders)
+            close = fnmatch.filter(names, f"*{name}*") if name else []
+            close = close or difflib.get_close_matches(str(name), names, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise self.error(
                 f"Unknown {self.kind} {name!r}.{hint} Available: "

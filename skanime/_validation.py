@@ -104,16 +104,20 @@ def check_frame(estimator, X, *, reset: bool) -> pd.DataFrame:
                 "own name."
             )
         not_text = [c for c in X.columns if not isinstance(c, str)]
-        if not_text:
+        if not_text and len(not_text) < X.shape[1]:
             raise ColumnError(
-                f"X has column names that are not strings ({not_text[:5]}); name "
-                "the columns with text, e.g. X.columns = X.columns.astype(str), and "
-                "refer to them by those names."
+                f"X mixes text and other column names ({not_text[:5]} are not "
+                "text); name every column with text, e.g. "
+                "X.columns = X.columns.astype(str)."
             )
         if X.shape[1] == 0:
             raise ColumnError("X has no columns.")
         if reset or not hasattr(estimator, "feature_names_in_"):
             validate_data(estimator, X, skip_check_array=True, reset=reset)
+        if not_text:
+            # like scikit-learn, names that are not text are no names: such a
+            # frame is an array whose columns are called "0", "1", ...
+            X = X.set_axis([str(c) for c in X.columns], axis=1)
     else:
         X = validate_data(
             estimator, X, dtype=None, ensure_all_finite="allow-nan", reset=reset

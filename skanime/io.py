@@ -74,6 +74,7 @@ TRUSTED_TYPES = (
     "skorch.dataset.ValidSplit",
     "skorch.history.History",
     "skorch.setter.optimizer_setter",
+    "skorch.utils._indexing_dict",
     "skorch.utils._indexing_ndframe",
     "skorch.utils._indexing_other",
     "skorch.utils.to_numpy",

@@ -119,7 +119,7 @@ def test_poster_case(kind, tmp_path):
     column = pd.DataFrame({"poster": [path]})
     problem = POSTER_CASES[kind]
     lenient = PosterLoader(image_size=16).fit(column)
-    strict = PosterLoader(image_size=16, on_error="raise").fit(column)
+    strict = PosterLoader(image_size=16, poster_errors="raise").fit(column)
     if problem is None:
         (resolved,) = lenient.transform(column)[:, 0]
         pixels = lenient.decode(resolved)
@@ -148,7 +148,7 @@ def test_a_file_broken_after_the_check_is_a_missing_poster_or_an_error(tmp_path)
     open(path, "wb").close()  # emptied between the check and the batch
     assert PosterLoader(image_size=8).decode(resolved) is None
     with pytest.raises(PosterError, match="cannot be decoded"):
-        PosterLoader(image_size=8, on_error="raise").decode(resolved)
+        PosterLoader(image_size=8, poster_errors="raise").decode(resolved)
 
 
 def test_every_poster_case_in_one_fit(tmp_path, anime):

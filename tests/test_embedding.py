@@ -128,9 +128,9 @@ def test_cache_false_recomputes(anime, computed):
 
 def test_batches_and_decoding_threads_do_not_change_the_result(anime):
     posters = anime[["poster"]]
-    reference = _embedder(batch_size=64, num_workers=0).fit_transform(posters)
+    reference = _embedder(batch_size=64, decode_threads=0).fit_transform(posters)
     clear_memory_cache()
-    threaded = _embedder(batch_size=3, num_workers=2).fit_transform(posters)
+    threaded = _embedder(batch_size=3, decode_threads=2).fit_transform(posters)
     np.testing.assert_allclose(threaded, reference, rtol=1e-5, atol=1e-6)
 
 
@@ -144,7 +144,7 @@ def test_unreadable_posters_follow_the_error_policy(tmp_path):
     from skanime.exceptions import PosterError
 
     with pytest.raises(PosterError, match="bad.jpg"):
-        _embedder(on_error="raise").fit_transform(frame)
+        _embedder(poster_errors="raise").fit_transform(frame)
 
 
 def test_the_backbone_passed_is_copied_not_modified(anime):

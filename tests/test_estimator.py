@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from skanime import (
     HybridAnimeRegressor,
     HybridNet,
-    PosterLoader,
+    PackInputs,
     make_tabular_encoder,
 )
 from skanime.exceptions import ColumnError, NotFittedError, TargetError
@@ -122,9 +122,9 @@ def test_get_set_params_and_clone_keep_network_parameters():
 
 def test_misspelled_network_prefix_is_reported(anime):
     with pytest.raises(
-        ValueError, match=r"'modul__hidden_units' \(did you mean 'module__"
+        TypeError, match=r"'modul__hidden_units' \(did you mean 'module__"
     ):
-        fast_model(modul__hidden_units=4).fit(anime, anime["Score"])
+        fast_model(modul__hidden_units=4)
 
 
 def test_bad_module_parameter_names_it(anime):
@@ -169,18 +169,18 @@ def test_not_fitted_is_both_errors(anime):
 
 
 def test_pipeline_assembled_by_hand(anime):
-    loader = PosterLoader(image_size=16)
     pipe = Pipeline(
         [
-            ("features", make_tabular_encoder(min_frequency=1, poster_loader=loader)),
+            ("features", make_tabular_encoder(min_frequency=1)),
+            ("pack", PackInputs()),
             (
                 "net",
                 HybridNet(
-                    poster_loader=loader,
                     max_epochs=1,
                     batch_size=16,
                     verbose=0,
                     module__hidden_units=4,
+                    module__image_size=16,
                 ),
             ),
         ]
@@ -189,6 +189,18 @@ def test_pipeline_assembled_by_hand(anime):
     pred = pipe.fit(anime, y).predict(anime)
     assert pred.shape == (len(anime),)
     assert pipe["net"].module_.backbone is not None
+    assert pipe["net"].image_decoder_.image_size == 16
+
+
+def test_no_step_refers_to_another(anime):
+    """The net builds its own decoder: nothing of the ColumnTransformer in it."""
+    model = fast_model().fit(anime, anime["Score"])
+    net = model.net_
+    loader = model.pipeline_[0].named_transformers_["poster"]
+    assert net.image_decoder_ is not loader
+    assert not any(value is loader for value in vars(net).values())
+    model.set_params(poster_root="elsewhere")
+    assert list(model.pipeline_.named_steps) == ["features", "pack", "net"]
 
 
 def test_numeric_arrays_with_column_selectors():

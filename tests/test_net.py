@@ -117,9 +117,8 @@ def test_net_takes_embeddings_as_a_dict_and_discovers_their_width():
     rng = np.random.default_rng(0)
     X = {
         "tabular": rng.normal(size=(20, 3)).astype(np.float32),
-        "embedding": np.hstack([np.ones((20, 1)), rng.normal(size=(20, 6))]).astype(
-            np.float32
-        ),
+        "has_image": np.ones((20, 1), np.float32),
+        "embedding": rng.normal(size=(20, 6)).astype(np.float32),
     }
     y = rng.normal(7, 1, size=20)
     net = HybridNet(max_epochs=2, batch_size=8, train_split=None, verbose=0)

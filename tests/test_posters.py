@@ -21,7 +21,7 @@ def posters(tmp_path):
 
 def test_transform_resolves_paths_and_keeps_missing(posters):
     X = pd.DataFrame({"poster": ["red.jpg", None, ""]})
-    out = PosterLoader(root=posters).fit_transform(X)
+    out = PosterLoader(poster_root=posters).fit_transform(X)
     assert out.shape == (3, 1)
     assert out[0, 0] == str(posters / "red.jpg")
     assert out[1, 0] is None and out[2, 0] is None
@@ -31,10 +31,10 @@ def test_transform_resolves_paths_and_keeps_missing(posters):
 def test_unreadable_poster_warns_or_raises(posters, name):
     X = pd.DataFrame({"poster": ["red.jpg", name]})
     with pytest.warns(DataWarning, match="1 poster"):
-        out = PosterLoader(root=posters).fit_transform(X)
+        out = PosterLoader(poster_root=posters).fit_transform(X)
     assert out[1, 0] is None
     with pytest.raises(PosterError, match=r"Row 1: poster .*"):
-        PosterLoader(root=posters, on_error="raise").fit_transform(X)
+        PosterLoader(poster_root=posters, poster_errors="raise").fit_transform(X)
 
 
 def test_load_resizes_normalises_and_converts_modes(posters):
@@ -63,8 +63,8 @@ def test_load_batch_marks_missing(posters):
 
 def test_progress_bar_on_large_frames_only(posters, capsys):
     X = pd.DataFrame({"poster": ["red.jpg"] + [None] * 1199})
-    PosterLoader(root=posters, progress=True).fit_transform(X)
+    PosterLoader(poster_root=posters, progress=True).fit_transform(X)
     assert "checking posters" in capsys.readouterr().err
-    PosterLoader(root=posters, progress=True).fit_transform(X.head(10))
-    PosterLoader(root=posters).fit_transform(X)
+    PosterLoader(poster_root=posters, progress=True).fit_transform(X.head(10))
+    PosterLoader(poster_root=posters).fit_transform(X)
     assert "checking posters" not in capsys.readouterr().err
