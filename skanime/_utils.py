@@ -48,7 +48,7 @@ def is_null(value) -> bool:
     """
     if value is None or value is pd.NA:
         return True
-    return isinstance(value, float) and np.isnan(value)
+    return isinstance(value, float) and bool(np.isnan(value))
 
 
 def is_missing(value) -> bool:

@@ -36,8 +36,22 @@ NET_PREFIXES = (
 )
 
 
+#: Names other libraries (or older skanime classes) use for our parameters.
+_ALIASES = {
+    "learning_rate": "lr",
+    "on_error": "poster_errors",
+    "root": "poster_root",
+    "epochs": "max_epochs",
+    "n_epochs": "max_epochs",
+    "seed": "random_state",
+}
+
+
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(name), list(map(str, candidates)), n=1)
+    candidates = list(map(str, candidates))
+    if _ALIASES.get(name) in candidates:
+        return f" (did you mean {_ALIASES[name]!r}?)"
+    close = difflib.get_close_matches(str(name), candidates, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -31,6 +31,8 @@ def _seed():
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
+    yield
+    torch.set_num_threads(1)  # the session's one thread, whatever a test set
 
 
 @pytest.fixture

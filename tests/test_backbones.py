@@ -158,6 +158,7 @@ PLUGIN = """
 """
 
 
+@pytest.mark.slow
 def test_a_plugin_installed_through_an_entry_point_is_found(tmp_path):
     """Installs a fake distribution on the path of a fresh interpreter, with a
     working plugin and a broken one: the first is listed and trains inside the

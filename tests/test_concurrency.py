@@ -15,6 +15,7 @@ from sklearn.model_selection import KFold, cross_val_predict, cross_val_score
 from .conftest import FAST
 
 
+@pytest.mark.slow
 def test_same_seed_same_predictions_in_two_processes(tmp_path):
     script = textwrap.dedent(f"""
         import joblib
@@ -58,6 +59,7 @@ def _threads_in_worker(estimator, X, y):
     return float(torch.get_num_threads())
 
 
+@pytest.mark.slow
 def test_loky_workers_fit_with_limited_torch_threads(anime):
     from .conftest import fast_model
 

@@ -13,6 +13,8 @@ from .conftest import fast_model
 
 distributed = pytest.importorskip("distributed", reason="needs dask[distributed]")
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cluster():

@@ -69,6 +69,7 @@ def server():
     httpd.server_close()
 
 
+@pytest.mark.slow
 def test_download_posters_handles_every_failure(server, tmp_path):
     names = ["ok", "missing", "slow", "text", "huge", "flaky", "stream"]
     df = pd.DataFrame(

@@ -210,3 +210,80 @@ def test_a_poster_dataset_is_read_row_by_row():
     assert not data.batchable
     with pytest.raises(TypeError, match="one row at a time"):
         data[[0, 1]]
+
+
+def test_shapes_are_found_once_and_partial_fit_keeps_training():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 3)).astype(np.float32)
+    y = rng.normal(7, 1, size=24)
+    net = HybridNet(max_epochs=1, batch_size=8, train_split=None, verbose=0)
+    net.partial_fit(X, y)
+    assert net.module__n_tabular == 3 and net.module__target_mean == pytest.approx(
+        float(y.astype(np.float32).mean()), rel=1e-6
+    )
+    module = net.module_
+    weights = [p.detach().clone() for p in module.parameters()]
+    net.partial_fit(X, y + 100)  # no rediscovery: the same module trains on
+    assert net.module_ is module
+    assert net.module__target_mean < 8
+    assert any(
+        not torch.equal(a, b) for a, b in zip(weights, module.parameters(), strict=True)
+    )
+
+
+def test_a_seed_gives_the_weights_of_a_single_build():
+    """The placeholder module built before the shapes are known draws nothing
+    from torch's generator: the first weights are those of one build."""
+    X = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    torch.manual_seed(0)
+    net = HybridNet(max_epochs=1, train_split=None, verbose=0, lr=0.0)
+    net.fit(X, np.full(10, 7.0))
+    torch.manual_seed(0)
+    direct = HybridModule(3, with_image=False, target_mean=7.0)
+    for a, b in zip(net.module_.parameters(), direct.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+_INTERRUPTED_CHILD = """
+import os, signal, sys
+import torch
+torch.set_num_threads(1)
+from skanime import HybridAnimeRegressor, HybridNet
+from skanime.datasets import make_anime
+
+def on_epoch_end(self, net, **kwargs):
+    if len(net.history) == 2:
+        os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT, as from Ctrl-C
+
+HybridNet.on_epoch_end = on_epoch_end
+df = make_anime(40, random_state=0)
+model = HybridAnimeRegressor(
+    poster_column=None, max_epochs=10_000, min_frequency=1, random_state=0,
+    module__hidden_units=8,
+)
+try:
+    model.fit(df, df["Score"])
+except KeyboardInterrupt:
+    print("interrupted", hasattr(model, "pipeline_"))
+    sys.exit(0)
+print("returned normally after", len(model.history_), "epochs")
+sys.exit(1)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_fit_raises_keyboard_interrupt(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "child.py"
+    script.write_text(_INTERRUPTED_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "interrupted False"

@@ -38,6 +38,7 @@ def _run_fresh(script: str, cwd) -> None:
     subprocess.run([sys.executable, "-c", script], check=True, cwd=cwd, timeout=120)
 
 
+@pytest.mark.slow
 def test_joblib_round_trips_of_every_part_in_a_fresh_process(
     fitted_model, frozen_model, anime, tmp_path
 ):

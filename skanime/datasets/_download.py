@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from .._atomic import atomic_path
+
 __all__ = ["download_posters", "DownloadSummary"]
 
 
@@ -64,9 +66,8 @@ def _file_name(row_id, url: str) -> str:
 
 def _fetch(url: str, target: Path, *, timeout: float, max_bytes: int) -> None:
     """Download ``url`` to ``target`` atomically, checking size and image type."""
-    tmp = target.with_name(f".{target.name}.part")
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": "skanime"})
+    request = urllib.request.Request(url, headers={"User-Agent": "skanime"})
+    with atomic_path(target) as tmp:
         try:
             response = urllib.request.urlopen(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
@@ -91,9 +92,6 @@ def _fetch(url: str, target: Path, *, timeout: float, max_bytes: int) -> None:
                 image.verify()
         except (UnidentifiedImageError, OSError, SyntaxError) as exc:
             raise _PermanentError("the response is not an image") from exc
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def download_posters(

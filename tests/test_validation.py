@@ -1,0 +1,145 @@
+"""Input checks of HybridAnimeRegressor: parameters, frames, columns, targets."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skanime import HybridAnimeRegressor
+from skanime._version import PERSISTENCE_FORMAT
+from skanime.backbones import UnknownBackboneError
+from skanime.exceptions import (
+    ColumnError,
+    DataWarning,
+    IncompatibleModelError,
+    TargetError,
+)
+
+from .conftest import fast_model
+
+
+@pytest.mark.parametrize(
+    ("params", "hint"),
+    [
+        ({"max_epoch": 1}, "max_epochs"),
+        ({"learning_rate": 5.0}, "lr"),
+        ({"on_error": "raise"}, "poster_errors"),
+        ({"root": "x"}, "poster_root"),
+    ],
+)
+def test_misspelled_parameters_are_type_errors_with_a_hint(params, hint):
+    (name,) = params
+    with pytest.raises(TypeError, match=rf"'{name}' \(did you mean '{hint}'\?\)"):
+        HybridAnimeRegressor(**params)
+
+
+def test_prefixed_parameters_pass_through():
+    model = HybridAnimeRegressor(module__hidden_units=4, optimizer__weight_decay=0.1)
+    assert model.get_params()["module__hidden_units"] == 4
+
+
+def test_unknown_backbone_suggests_the_closest_name(anime):
+    with pytest.raises(UnknownBackboneError, match="Did you mean 'resnet18'"):
+        fast_model(backbone="resnet_18").fit(anime, anime["Score"])
+
+
+def test_a_target_outside_the_range_is_printed_as_a_number(anime):
+    y = anime["Score"].to_numpy().copy()
+    y[3] = 91.4
+    with pytest.raises(TargetError, match=r"position 3: 91\.4\)"):
+        fast_model().fit(anime, y)
+
+
+def test_duplicate_column_names_are_a_column_error(anime):
+    frame = pd.concat([anime, anime[["Type"]]], axis=1)
+    with pytest.raises(ColumnError, match=r"duplicate column names \['Type'\]"):
+        fast_model().fit(frame, anime["Score"])
+
+
+def test_integer_column_names_work_as_an_array_and_mixed_names_are_refused():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(30, 2)))  # columns 0 and 1
+    y = 6 + X[0].to_numpy()
+    model = fast_model(
+        numeric_columns=["0", "1"],
+        categorical_columns=None,
+        list_columns=None,
+        poster_column=None,
+    )
+    assert model.fit(X, y).predict(X).shape == (30,)
+    mixed = X.rename(columns={1: "b"})
+    with pytest.raises(ColumnError, match="mixes text and other column names"):
+        model.fit(mixed, y)
+
+
+def test_a_polars_frame_gives_the_pandas_predictions(anime):
+    pl = pytest.importorskip("polars")
+    frame = anime.drop(columns=["poster"])
+    model = fast_model(poster_column=None)
+    expected = model.fit(frame, frame["Score"]).predict(frame)
+    polars_frame = pl.from_pandas(frame)
+    got = model.fit(polars_frame, polars_frame["Score"]).predict(polars_frame)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_y_with_another_index_is_used_by_position_with_a_warning(anime):
+    frame = anime.drop(columns=["poster"])
+    model = fast_model(poster_column=None)
+    expected = model.fit(frame, frame["Score"]).predict(frame)
+    shifted = frame["Score"].set_axis(frame.index + 1000)
+    with pytest.warns(DataWarning, match="used by position"):
+        got = model.fit(frame, shifted).predict(frame)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_trained_column_absent_at_predict_is_named(anime):
+    from sklearn.compose import make_column_selector
+
+    frame = anime.drop(columns=["poster"])
+    model = fast_model(
+        numeric_columns=make_column_selector(dtype_include="number"),
+        poster_column=None,
+    ).fit(frame, frame["Score"])
+    assert "Year" in model.required_columns_
+    with pytest.raises(ColumnError, match=r"trained on: 'Year'"):
+        model.predict(frame.drop(columns=["Year"]))
+
+
+def test_an_array_of_the_training_width_is_mapped_by_position(fitted_model, anime):
+    expected = fitted_model.predict(anime)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        got = fitted_model.predict(anime.to_numpy())
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_zeros_of_the_training_width_predict_with_a_counted_poster_warning(
+    fitted_model,
+):
+    """MAPIE's fitted check predicts np.zeros((1, n_features_in_))."""
+    zeros = np.zeros((1, fitted_model.n_features_in_))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prediction = fitted_model.predict(zeros)
+    assert prediction.shape == (1,) and np.isfinite(prediction).all()
+    poster = [w for w in caught if issubclass(w.category, DataWarning)]
+    assert any("1 poster(s)" in str(w.message) for w in poster)
+    assert any("poster_errors='raise'" in str(w.message) for w in poster)
+
+
+def test_cache_dir_of_a_fitted_model_can_be_changed_or_switched_off(anime, tmp_path):
+    model = fast_model(freeze_backbone=True, cache_dir=tmp_path / "a")
+    model.fit(anime, anime["Score"])
+    embedder = model.pipeline_[0].named_transformers_["poster"]
+    model.set_params(cache_dir=None)
+    assert embedder.cache_dir is None
+    model.set_params(cache_dir=tmp_path / "b")
+    assert embedder.cache_dir == tmp_path / "b"
+
+
+def test_a_model_of_the_previous_persistence_format_is_refused(fitted_model):
+    state = fitted_model.__getstate__()
+    state["_skanime_format"] = PERSISTENCE_FORMAT - 1
+    fresh = HybridAnimeRegressor.__new__(HybridAnimeRegressor)
+    with pytest.raises(IncompatibleModelError, match="persistence format"):
+        fresh.__setstate__(state)
