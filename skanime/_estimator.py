@@ -312,8 +312,18 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Raises
         ------
         KeyboardInterrupt
-            On Ctrl-C during training; the model keeps its previous state.
+            On Ctrl-C during training. After it, or any other error, the model
+            is as it was before ``fit``.
         """
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y):
         check_device(self.device)
         given = X
         X = check_frame(self, X, reset=True)

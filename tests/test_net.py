@@ -264,7 +264,7 @@ model = HybridAnimeRegressor(
 try:
     model.fit(df, df["Score"])
 except KeyboardInterrupt:
-    print("interrupted", hasattr(model, "pipeline_"))
+    print("interrupted", hasattr(model, "pipeline_"), hasattr(model, "n_features_in_"))
     sys.exit(0)
 print("returned normally after", len(model.history_), "epochs")
 sys.exit(1)
@@ -286,4 +286,4 @@ def test_ctrl_c_during_fit_raises_keyboard_interrupt(tmp_path):
         env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip() == "interrupted False"
+    assert done.stdout.strip() == "interrupted False False"

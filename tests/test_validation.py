@@ -143,3 +143,49 @@ def test_a_model_of_the_previous_persistence_format_is_refused(fitted_model):
     fresh = HybridAnimeRegressor.__new__(HybridAnimeRegressor)
     with pytest.raises(IncompatibleModelError, match="persistence format"):
         fresh.__setstate__(state)
+
+
+def test_a_failed_fit_leaves_a_fitted_model_as_it_was(anime):
+    model = fast_model(poster_column=None).fit(anime, anime["Score"])
+    pipeline = model.pipeline_
+    with pytest.raises(TargetError):
+        model.fit(anime.iloc[:10], np.full(10, 99.0))
+    assert model.pipeline_ is pipeline and model.n_features_in_ == anime.shape[1]
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_the_backbone_is_built_once_per_fit(anime, monkeypatch, freeze):
+    import skanime.backbones._resolve as resolve
+
+    built = []
+    original = resolve.get_backbone
+
+    def counting(name, **config):
+        built.append(name)
+        return original(name, **config)
+
+    monkeypatch.setattr(resolve, "get_backbone", counting)
+    fast_model(freeze_backbone=freeze).fit(anime, anime["Score"])
+    assert built == ["simple_cnn"]
+
+
+def test_the_leaf_module_imports_nothing_of_the_package():
+    import ast
+    from pathlib import Path
+
+    import skanime._utils
+
+    tree = ast.parse(Path(skanime._utils.__file__).read_text())
+    imported = [
+        node.module or "" if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    relative = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    ]
+    assert not relative
+    assert not [name for name in imported if name.startswith("skanime")]
