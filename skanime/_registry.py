@@ -61,6 +61,7 @@ class Registry(Generic[T]):
         self._plugins_loaded = False
         self._lock = threading.RLock()
 
+    # torchvision's shape (models/_api.py): register / list / get, one per kind
     def register(
         self, name: str, *, pretrained: bool = False
     ) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -102,7 +103,7 @@ class Registry(Generic[T]):
                         stacklevel=4,
                     )
 
-    def names(self, pattern: str | None = None) -> list[str]:
+    def list(self, pattern: str | None = None) -> list[str]:
         """Sorted registered names, optionally filtered by a glob ``pattern``."""
         self._load_plugins()
         names = sorted(self._builders)
@@ -128,18 +129,18 @@ class Registry(Generic[T]):
             for p in parameters
         )
 
-    def build(self, name: str, **config) -> T:
-        """Build what ``name`` is registered for, with keyword ``config``.
+    def get_builder(self, name: str) -> Callable[..., T]:
+        """The builder registered under ``name``.
 
         Raises
         ------
         UnknownNameError
-            (the registry's ``error`` class) naming the available builders and the
-            plugins found.
+            (the registry's ``error`` class) naming the available builders, the
+            closest name and the plugins found.
         """
         self._load_plugins()
         try:
-            builder = self._builders[name]
+            return self._builders[name]
         except KeyError:
             plugins = ", ".join(f"{k} ({v})" for k, v in sorted(self._plugins.items()))
             names = sorted(self._builders)
@@ -148,7 +149,10 @@ class Registry(Generic[T]):
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise self.error(
                 f"Unknown {self.kind} {name!r}.{hint} Available: "
-                f"{', '.join(sorted(self._builders))}. Plugins found: "
-                f"{plugins or 'none'}."
+                f"{', '.join(names)}. Plugins found: {plugins or 'none'}."
             ) from None
-        return builder(**config)
+
+    def get(self, name: str, **config) -> T:
+        """Build what ``name`` is registered for, with keyword ``config``
+        (see :meth:`get_builder` for an unknown name)."""
+        return self.get_builder(name)(**config)

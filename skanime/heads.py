@@ -33,12 +33,12 @@ def register_head(name: str) -> Callable[[Callable[..., nn.Module]], Callable]:
 
 def list_heads(pattern: str | None = None) -> list[str]:
     """Sorted names of the registered heads, optionally filtered by a glob."""
-    return HEADS.names(pattern)
+    return HEADS.list(pattern)
 
 
 def get_head(name: str, n_inputs: int, *, units: int, dropout: float) -> nn.Module:
     """Build the head ``name`` for a concatenation ``n_inputs`` wide."""
-    return HEADS.build(name, n_inputs=n_inputs, units=units, dropout=dropout)
+    return HEADS.get(name, n_inputs=n_inputs, units=units, dropout=dropout)
 
 
 @register_head("mlp")

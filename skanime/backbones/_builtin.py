@@ -179,7 +179,8 @@ class EfficientNetLite0(Backbone):
         return self.classifier(self(image))
 
 
-@register_backbone("efficientnet_lite0", pretrained=True)
+# "pretrained" is recorded once, on the class; the registry refers to it
+@register_backbone("efficientnet_lite0", pretrained=EfficientNetLite0.pretrained)
 def efficientnet_lite0(
     *, input_size: int = 224, keep_classifier: bool = False
 ) -> Backbone:

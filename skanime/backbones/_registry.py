@@ -88,7 +88,7 @@ def register_backbone(
 
 def list_backbones(pattern: str | None = None) -> list[str]:
     """Sorted names of the registered backbones, optionally filtered by a glob."""
-    return BACKBONES.names(pattern)
+    return BACKBONES.list(pattern)
 
 
 def is_pretrained(name: str) -> bool:
@@ -109,4 +109,4 @@ def get_backbone(name: str, **config) -> Backbone:
     UnknownBackboneError
         Naming the available backbones and the plugins found.
     """
-    return BACKBONES.build(name, **config)
+    return BACKBONES.get(name, **config)
