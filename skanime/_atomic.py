@@ -1,35 +1,149 @@
-"""Atomic writes: a file is replaced whole or not at all."""
+"""Atomic writes: a file is replaced whole or not at all.
+
+A file is written to a temporary name beside its target (``.<name>.<random>.tmp``)
+and moved over the target only when complete. On an exception the temporary file
+is removed; one left behind by a process that was killed (``SIGKILL``, a power
+cut) is never read as the target, and is removed by the next write of the same
+target once it is older than :data:`STALE_AFTER` seconds (a younger one may belong
+to another process writing now). Files are created with the permissions that the
+user's umask gives (``0o666 & ~umask``), like any other program's, not the
+``0o600`` of :func:`tempfile.mkstemp`.
+"""
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
+import threading
+import time
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["STALE_AFTER", "atomic_group", "atomic_path"]
+
+#: A temporary file older than this (seconds) is a leftover of a killed process.
+STALE_AFTER = 3600.0
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:  # Linux 4.7+: no window in which another thread sees umask 0
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _temporary_for(path: Path) -> Path:
+    """Create an empty temporary file beside ``path``, with umask permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    except (AttributeError, OSError):  # no fchmod (Windows): keep mkstemp's mode
+        pass
+    finally:
+        os.close(fd)
+    return Path(tmp)
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove temporary files of ``path`` left by killed processes."""
+    cutoff = time.time() - STALE_AFTER
+    try:
+        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:  # gone already, or not ours to remove
+            pass
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class atomic_path:  # noqa: N801 - used like open()
     """Context manager yielding a temporary path that replaces ``path`` on success.
 
-    Nothing half-written is left behind: on an exception the temporary file is
-    removed and ``path`` keeps its old content.
+    Nothing half-written is left behind: on an exception (or when the replace
+    itself fails, e.g. ``path`` is a directory) the temporary file is removed and
+    ``path`` keeps its old content.
     """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
 
     def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = _temporary_for(self.path)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            os.replace(self.tmp, self.path)
+            _replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+class atomic_group:  # noqa: N801 - used like atomic_path
+    """Several files written together: all are replaced at the end, or none.
+
+    :meth:`path` gives the temporary path to write each target to; when the
+    ``with`` block ends without an exception every target is replaced (a failure
+    while replacing removes the temporary files not yet moved); on an exception
+    none is touched and every temporary file is removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_group() as group:
+    ...     _ = group.path(folder / "a.txt").write_text("a")
+    ...     _ = group.path(folder / "b.txt").write_text("b")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.txt', 'b.txt']
+    """
+
+    def __enter__(self) -> atomic_group:
+        self._staged: list[tuple[Path, Path]] = []
+        return self
+
+    def path(self, target: str | os.PathLike) -> Path:
+        """A temporary path that replaces ``target`` when the group succeeds."""
+        target = Path(target)
+        tmp = _temporary_for(target)
+        self._staged.append((tmp, target))
+        return tmp
+
+    def _discard(self) -> None:
+        for tmp, _ in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self._discard()
+            return
+        try:
+            while self._staged:
+                tmp, target = self._staged[0]
+                os.replace(tmp, target)
+                self._staged.pop(0)
+        finally:
+            self._discard()
