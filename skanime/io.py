@@ -192,8 +192,8 @@ def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
         ) from exc
     if not isinstance(meta, dict):
         raise IncompatibleModelError(
-            f"{where} is not a model saved by skanime.io.save: its {_META} holds a "
-            f"{type(meta).__name__}, not an object."
+            f"{where} is not a model saved by skanime.io.save: its {_META} is not "
+            f"a JSON object but {json.dumps(meta)[:40]!r}."
         )
     if meta.get("format") != FORMAT_VERSION:
         raise IncompatibleModelError(
