@@ -138,6 +138,10 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         Keep embeddings in the process-wide memory cache.
     cache_dir : str or path-like, default=None
         Also keep them on disk in this folder (shared across processes/sessions).
+        An entry there is used only if it is a finite float32 vector of the
+        backbone's width (anything else is recomputed and rewritten), and a
+        folder that cannot be written is skipped; each with one
+        :class:`~skanime.exceptions.CacheWarning` per call, results unchanged.
     device : str, default="cpu"
     progress : bool, default=False
         Show a progress bar while embedding 256 posters or more.

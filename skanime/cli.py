@@ -466,11 +466,11 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             signum = _INTERRUPTED[0] if _INTERRUPTED else signal.SIGINT
             done = (
-                "after its output files were written"
+                " after its output files were written"
                 if _WRITTEN
-                else "no output file was written or changed"
+                else "; no output file was written or changed"
             )
-            print(f"skanime: interrupted; {done}.", file=sys.stderr, flush=True)
+            print(f"skanime: interrupted{done}.", file=sys.stderr, flush=True)
             return 128 + int(signum)
         except (SkanimeError, ValueError, TypeError, OSError) as exc:
             print(f"skanime: error: {exc}", file=sys.stderr)

@@ -216,11 +216,22 @@ def test_a_signal_gives_its_exit_status_even_when_a_library_swallows_it(
             if not swallowed:
                 raise
 
+    def outside_main(signum, frame):  # a failure, not the end of the test run
+        raise RuntimeError("the command did not handle the signal")
+
     monkeypatch.setattr(cli, "cmd_predict", interrupted_predict)
-    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    assert main(["predict", "m.joblib", str(anime_csv), "--out", str(out)]) == code
-    assert capsys.readouterr().err.startswith("skanime: interrupted;")
-    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    before = {
+        s: signal.signal(s, outside_main) for s in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        args = ["predict", "m.joblib", str(anime_csv), "--out", str(out)]
+        assert main(args) == code
+        assert capsys.readouterr().err.startswith("skanime: interrupted;")
+        for s in before:  # main restores the handlers it found
+            assert signal.getsignal(s) is outside_main
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
 
 
 def test_outputs_are_written_all_or_none_when_a_signal_was_swallowed(tmp_path):
