@@ -12,14 +12,14 @@ user's umask gives (``0o666 & ~umask``), like any other program's, not the
 
 from __future__ import annotations
 
-import glob
 import os
+import re
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-__all__ = ["STALE_AFTER", "atomic_group", "atomic_path"]
+__all__ = ["STALE_AFTER", "atomic_group", "atomic_path", "remove_stale"]
 
 #: A temporary file older than this (seconds) is a leftover of a killed process.
 STALE_AFTER = 3600.0
@@ -42,10 +42,12 @@ def _umask() -> int:
     return mask
 
 
-def _temporary_for(path: Path) -> Path:
-    """Create an empty temporary file beside ``path``, with umask permissions."""
+def _temporary_for(path: Path, *, clean: bool = True) -> Path:
+    """Create an empty temporary file beside ``path``, with umask permissions;
+    with ``clean``, first remove the stale temporary files of ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path)
+    if clean:
+        remove_stale(path.parent, re.escape(path.name))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
@@ -56,19 +58,30 @@ def _temporary_for(path: Path) -> Path:
     return Path(tmp)
 
 
-def _remove_stale(path: Path) -> None:
-    """Remove temporary files of ``path`` left by killed processes."""
+def remove_stale(folder: str | os.PathLike, name_pattern: str) -> int:
+    """Remove the temporary files in ``folder`` of targets whose name matches the
+    regular expression ``name_pattern`` that are older than :data:`STALE_AFTER`.
+
+    Only names of the form this module gives (``.<name>.<8 characters>.tmp``) are
+    considered. Returns how many were removed.
+    """
     cutoff = time.time() - STALE_AFTER
+    ours = re.compile(rf"\.(?:{name_pattern})\.[a-z0-9_]{{8}}\.tmp")
+    removed = 0
     try:
-        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+        entries = list(os.scandir(folder))
     except OSError:
-        return
-    for leftover in leftovers:
+        return 0
+    for entry in entries:
+        if not ours.fullmatch(entry.name):
+            continue
         try:
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
         except OSError:  # gone already, or not ours to remove
             pass
+    return removed
 
 
 def _replace(tmp: Path, path: Path) -> None:
@@ -84,14 +97,18 @@ class atomic_path:  # noqa: N801 - used like open()
 
     Nothing half-written is left behind: on an exception (or when the replace
     itself fails, e.g. ``path`` is a directory) the temporary file is removed and
-    ``path`` keeps its old content.
+    ``path`` keeps its old content. With ``clean`` (the default), stale temporary
+    files of ``path`` are removed first; that lists the folder, so writers of many
+    files in one folder (the embedding cache) pass ``clean=False`` and call
+    :func:`remove_stale` once for the folder instead.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, clean: bool = True):
         self.path = Path(path)
+        self.clean = clean
 
     def __enter__(self) -> Path:
-        self.tmp = _temporary_for(self.path)
+        self.tmp = _temporary_for(self.path, clean=self.clean)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from ._atomic import atomic_path
+from ._atomic import atomic_path, remove_stale
 
 __all__ = [
     "EmbeddingCache",
@@ -114,6 +114,20 @@ def memory_cache() -> _MemoryLRU:
 def clear_memory_cache() -> None:
     """Forget every embedding held in memory (the disk cache is kept)."""
     _MEMORY.clear()
+
+
+_SWEPT: set[str] = set()
+_SWEPT_LOCK = threading.Lock()
+
+
+def _sweep_once(folder: str) -> None:
+    """Remove the stale temporary entries of killed writers from ``folder``, once
+    per process (listing a folder of many entries for every write would be slow)."""
+    with _SWEPT_LOCK:
+        if folder in _SWEPT:
+            return
+        _SWEPT.add(folder)
+    remove_stale(folder, r"[0-9a-f]{32}\.npy")
 
 
 #: Bytes an ``.npy`` file of ``dim`` float32 values may take beyond its data (the
@@ -230,13 +244,15 @@ class EmbeddingCache:
             return
         try:
             os.makedirs(self.folder, exist_ok=True)
+            _sweep_once(self.folder)
             for digest, value in values:
                 self._write(digest, value)
         except OSError as exc:  # read-only, a file, full, not creatable
             self.write_error = exc
 
     def _write(self, digest: str, value: np.ndarray) -> None:
-        with atomic_path(self._file(digest)) as temporary, open(temporary, "wb") as f:
+        file = self._file(digest)
+        with atomic_path(file, clean=False) as temporary, open(temporary, "wb") as f:
             np.save(f, value, allow_pickle=False)
 
     def problems(self) -> str | None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import skanime._atomic as atomic
+import skanime._cache as cache
 import skanime.io as skio
 from skanime import PosterEmbedder, clear_memory_cache
 from skanime._atomic import atomic_group, atomic_path
@@ -85,9 +86,9 @@ def test_an_exception_leaves_the_old_file_and_no_temporary(tmp_path):
 
 def test_stale_temporary_files_of_killed_processes_are_removed_later(tmp_path):
     target = tmp_path / "model.skanime"
-    stale = tmp_path / ".model.skanime.abc123.tmp"  # a killed writer's leftover
-    fresh = tmp_path / ".model.skanime.def456.tmp"  # another process writing now
-    other = tmp_path / ".other.skanime.abc123.tmp"  # another target's
+    stale = tmp_path / ".model.skanime.abc12345.tmp"  # a killed writer's leftover
+    fresh = tmp_path / ".model.skanime.def_6789.tmp"  # another process writing now
+    other = tmp_path / ".other.skanime.abc12345.tmp"  # another target's
     for path in (stale, fresh, other):
         path.write_bytes(b"partial")
     old = time.time() - atomic.STALE_AFTER - 60
@@ -99,7 +100,9 @@ def test_stale_temporary_files_of_killed_processes_are_removed_later(tmp_path):
     assert names == [fresh.name, other.name, "model.skanime"]
 
 
-def test_a_stale_temporary_cache_entry_is_never_read(anime, tmp_path, computed):
+def test_a_stale_temporary_cache_entry_is_never_read_and_swept_later(
+    anime, tmp_path, computed, monkeypatch
+):
     posters = anime[["poster"]].dropna().head(2)
     embedder = PosterEmbedder(
         "simple_cnn", image_size=16, engine="torch", cache_dir=tmp_path, random_state=0
@@ -107,11 +110,18 @@ def test_a_stale_temporary_cache_entry_is_never_read(anime, tmp_path, computed):
     first = embedder.fit_transform(posters)
     (folder,) = tmp_path.iterdir()
     for entry in list(folder.iterdir()):  # as if killed before the replace
-        entry.rename(entry.with_name(f".{entry.name}.x1y2.tmp"))
-        with open(entry.with_name(f".{entry.name}.z3.tmp"), "wb") as file:
+        entry.rename(entry.with_name(f".{entry.name}.x1y2z3w4.tmp"))
+        with open(entry.with_name(f".{entry.name}.z3______.tmp"), "wb") as file:
             np.save(file, np.full(4, np.nan))
+    leftovers = sorted(p.name for p in folder.iterdir())
+    old = time.time() - atomic.STALE_AFTER - 60
+    for name in leftovers[:2]:
+        os.utime(folder / name, (old, old))
     clear_memory_cache()
+    monkeypatch.setattr(cache, "_SWEPT", set())  # as in a new process
     second = embedder.transform(posters)
     assert computed == [2, 2]
     np.testing.assert_array_equal(first, second)
-    assert len([p for p in folder.iterdir() if p.suffix == ".npy"]) == 2
+    names = sorted(p.name for p in folder.iterdir())
+    assert len([n for n in names if n.endswith(".npy")]) == 2
+    assert [n for n in names if n.endswith(".tmp")] == leftovers[2:]  # the young
