@@ -124,7 +124,8 @@ class atomic_group:  # noqa: N801 - used like atomic_path
     :meth:`path` gives the temporary path to write each target to; when the
     ``with`` block ends without an exception every target is replaced (a failure
     while replacing removes the temporary files not yet moved); on an exception
-    none is touched and every temporary file is removed.
+    none is touched, every temporary file is removed, and so is every folder made
+    for them that is still empty.
 
     Examples
     --------
@@ -139,12 +140,15 @@ class atomic_group:  # noqa: N801 - used like atomic_path
 
     def __enter__(self) -> atomic_group:
         self._staged: list[tuple[Path, Path]] = []
+        self._created: list[Path] = []
         return self
 
     def path(self, target: str | os.PathLike) -> Path:
         """A temporary path that replaces ``target`` when the group succeeds."""
         target = Path(target)
+        missing = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
         tmp = _temporary_for(target)
+        self._created += reversed(missing)  # outermost first
         self._staged.append((tmp, target))
         return tmp
 
@@ -153,9 +157,19 @@ class atomic_group:  # noqa: N801 - used like atomic_path
             tmp.unlink(missing_ok=True)
         self._staged = []
 
+    def _remove_created(self) -> None:
+        """Remove the folders made for targets that were not written, if empty."""
+        for folder in reversed(self._created):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (another target, or someone else's file)
+                pass
+        self._created = []
+
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self._discard()
+            self._remove_created()
             return
         try:
             while self._staged:

@@ -85,11 +85,17 @@ class _Outputs(atomic_group):
     """The command's output files: written at the end, all or none, uninterrupted."""
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None and _INTERRUPTED:  # a swallowed signal: write nothing
-            super().__exit__(KeyboardInterrupt, None, None)
+        # a signal that arrived before (perhaps swallowed): nothing is written
+        interrupted = exc_type is None and bool(_INTERRUPTED)
+        failed = KeyboardInterrupt if interrupted else exc_type
+        try:
+            with _signal_handler(_remember):  # remembered, acted on after
+                super().__exit__(failed, exc, tb)
+        except BaseException:  # also a signal just before the handler changed
+            self._discard()
+            raise
+        if interrupted:
             raise KeyboardInterrupt
-        with _signal_handler(_remember):  # remembered, acted on after
-            super().__exit__(exc_type, exc, tb)
         if exc_type is None:
             _WRITTEN.append(self)
 
@@ -155,7 +161,8 @@ def run_experiment(
     out_dir = Path(out_dir)
     curves = out_dir / "training_curves.png"
     scatter = out_dir / "predicted_vs_actual.png"
-    with contextlib.nullcontext(outputs) if outputs else atomic_group() as group:
+    own = outputs is None
+    with atomic_group() if own else contextlib.nullcontext(outputs) as group:
         plot_history(model.history_, group.path(curves))
         plot_predictions(y_test, y_pred, group.path(scatter))
     _say(f"\nPlots: {curves} (loss, MAE, MAPE per epoch) and {scatter}.")
@@ -463,19 +470,24 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args.func(args)
             _check_interrupt()
+        except Exception as exc:
+            if not _INTERRUPTED:  # else: a failure the signal caused (a worker's)
+                if isinstance(exc, SkanimeError | ValueError | TypeError | OSError):
+                    print(f"skanime: error: {exc}", file=sys.stderr)
+                    return 2
+                raise
         except KeyboardInterrupt:
-            signum = _INTERRUPTED[0] if _INTERRUPTED else signal.SIGINT
-            done = (
-                " after its output files were written"
-                if _WRITTEN
-                else "; no output file was written or changed"
-            )
-            print(f"skanime: interrupted{done}.", file=sys.stderr, flush=True)
-            return 128 + int(signum)
-        except (SkanimeError, ValueError, TypeError, OSError) as exc:
-            print(f"skanime: error: {exc}", file=sys.stderr)
-            return 2
-    return 0
+            pass
+        else:
+            return 0
+    signum = _INTERRUPTED[0] if _INTERRUPTED else signal.SIGINT
+    done = (
+        " after its output files were written"
+        if _WRITTEN
+        else "; no output file was written or changed"
+    )
+    print(f"skanime: interrupted{done}.", file=sys.stderr, flush=True)
+    return 128 + int(signum)
 
 
 if __name__ == "__main__":  # pragma: no cover

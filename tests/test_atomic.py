@@ -82,6 +82,10 @@ def test_an_exception_leaves_the_old_file_and_no_temporary(tmp_path):
         raise KeyboardInterrupt
     assert [p.name for p in tmp_path.iterdir()] == ["preds.csv"]
     assert target.read_text() == "old"
+    with pytest.raises(KeyboardInterrupt), atomic_group() as group:
+        group.path(tmp_path / "new" / "report" / "plot.png").write_text("new")
+        raise KeyboardInterrupt
+    assert [p.name for p in tmp_path.iterdir()] == ["preds.csv"]  # no new folder
 
 
 def test_stale_temporary_files_of_killed_processes_are_removed_later(tmp_path):

@@ -200,7 +200,7 @@ def test_ctrl_c_during_train_exits_130_and_leaves_every_output_untouched(
     assert [p.name for p in tmp_path.iterdir()] == ["good.skanime"]
 
 
-@pytest.mark.parametrize("swallowed", [False, True])
+@pytest.mark.parametrize("swallowed", [False, True, "raise_another"])
 @pytest.mark.parametrize(("signum", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
 def test_a_signal_gives_its_exit_status_even_when_a_library_swallows_it(
     signum, code, swallowed, anime_csv, tmp_path, monkeypatch, capsys
@@ -213,6 +213,8 @@ def test_a_signal_gives_its_exit_status_even_when_a_library_swallows_it(
             os.kill(os.getpid(), getattr(signal, signum))
             time.sleep(10)  # the handler raises KeyboardInterrupt in here
         except KeyboardInterrupt:
+            if swallowed == "raise_another":  # as a DataLoader whose worker died
+                raise RuntimeError("DataLoader worker exited unexpectedly") from None
             if not swallowed:
                 raise
 
