@@ -22,7 +22,11 @@ PARAMETER_DOCS = {
     "cache_dir": """cache_dir : str or path-like, default=None
         Folder for a disk cache of poster embeddings, keyed by file content and
         backbone, shared by processes and sessions; None keeps them in memory
-        only. It can be changed on a fitted model with ``set_params``.""",
+        only. It can be changed on a fitted model with ``set_params``. An entry
+        there is used only if it is a finite float32 vector of the backbone's
+        width (anything else is recomputed and rewritten), and a folder that
+        cannot be written is skipped; each with one
+        :class:`~skanime.exceptions.CacheWarning` per call, results unchanged.""",
     "engine": """engine : {"auto", "torch", "onnx"}, default="auto"
         What runs a frozen backbone over the posters: "onnx" is ONNX Runtime
         (``skanime[onnx]``, about 3x faster on a CPU), "auto" takes it when it is

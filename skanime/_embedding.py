@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
@@ -31,6 +32,7 @@ from ._inference import make_engine
 from ._posters import PosterLoader, poster_loader_for
 from ._utils import derive_seed, dump_tensors, load_tensors
 from .backbones import backbone_name, is_pretrained, resolve_backbone
+from .exceptions import CacheWarning
 
 __all__ = ["PosterEmbedder"]
 
@@ -237,7 +239,10 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         out = np.zeros((len(paths), 1 + self.embedding_dim_), dtype=np.float32)
         store = EmbeddingCache(
-            self.fingerprint_, self.cache_dir, use_memory=bool(self.cache)
+            self.fingerprint_,
+            self.cache_dir,
+            use_memory=bool(self.cache),
+            dim=self.embedding_dim_,
         )
         rows_of: dict[str, list[int]] = {}
         for i, path in enumerate(paths):
@@ -258,6 +263,9 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
                     out[rows_of[digest], 0], out[rows_of[digest], 1:] = 1.0, value
                     fresh.append((digest, value))
             store.put_many(fresh)
+        if (problems := store.problems()) is not None:
+            problems = problems[0].upper() + problems[1:]
+            warnings.warn(problems, CacheWarning, stacklevel=2)
         return out
 
     def _compute(self, paths) -> list[np.ndarray | None]:

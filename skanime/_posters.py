@@ -17,7 +17,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -266,6 +266,9 @@ class PosterLoader(TransformerMixin, BaseEstimator):
     def decode(self, path) -> np.ndarray | None:
         """Decode one poster into an ``(image_size, image_size, 3)`` uint8 array.
 
+        The image is turned upright as its EXIF orientation tag says (as photo
+        viewers do), then made RGB and resized.
+
         Returns None for a missing poster (``path`` None) and, with
         ``poster_errors="warn"``, for a file that fails to decode.
         """
@@ -275,6 +278,8 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         try:
             with self._open_checked(path, decode=False) as image:
                 image.draft("RGB", (size, size))
+                # a photo's EXIF orientation says which side is up
+                image = ImageOps.exif_transpose(image)
                 image = _to_rgb(image).resize((size, size), Image.BILINEAR)
                 return np.array(image, dtype=np.uint8)
         except (PosterError, OSError, ValueError, SyntaxError) as exc:

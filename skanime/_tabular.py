@@ -90,11 +90,16 @@ class NumericEncoder(_TableTransformer):
     Non-negative columns whose skewness exceeds ``skew_threshold`` are log-scaled
     (``log1p``) before standardisation.
 
+    **Extreme values.** One huge value (``1e308`` members) cannot blank a
+    column: the log decision, mean and scale are computed with values clipped to
+    a range that no single value moves (``lower_``, ``upper_``), and values
+    beyond it are clipped in ``transform`` too.
+
     **Bad values.** Placeholders such as ``Unknown`` or ``""`` are missing values.
-    Any other text, and a number outside the column's range in ``valid_ranges``
-    (a negative or absurd episode count), is treated as missing too, with one
-    :class:`~skanime.exceptions.DataWarning` per column that counts the rows (in
-    ``fit`` and in ``transform``).
+    Any other text, ``inf`` and ``-inf``, and a number outside the column's
+    range in ``valid_ranges`` (a negative or absurd episode count), is treated as
+    missing too, with one :class:`~skanime.exceptions.DataWarning` per column and
+    kind that counts the rows (in ``fit`` and in ``transform``).
 
     Parameters
     ----------
@@ -111,8 +116,12 @@ class NumericEncoder(_TableTransformer):
         Median of each column in ``fit`` (0 where a column had no number).
     log_scaled_ : ndarray of bool, shape (n_features,)
         Which columns are log-scaled.
+    lower_, upper_ : ndarray of shape (n_features,)
+        Values (after the log) are clipped to this range before scaling: the
+        second-smallest to second-largest value seen in ``fit`` (1st to 99th
+        percentile on more than 100 rows), widened by its width on each side.
     mean_, scale_ : ndarray of shape (n_features,)
-        Standardisation applied after the log.
+        Standardisation applied after the log and the clipping.
     missing_indicator_ : ndarray of bool, shape (n_features,)
         Which columns get a ``_missing`` flag column.
     n_features_in_ : int
@@ -143,7 +152,9 @@ class NumericEncoder(_TableTransformer):
             placeholder = text.isin(PLACEHOLDERS + ("",)).to_numpy()
             bad = np.isnan(numbers) & ~column.isna().to_numpy() & ~placeholder
             _warn_bad(name, column, bad, "are not numbers")
-            numbers[np.isinf(numbers)] = np.nan
+            infinite = np.isinf(numbers)
+            _warn_bad(name, column, infinite, "are infinite")
+            numbers[infinite] = np.nan
             if name in ranges:
                 low, high = ranges[name]
                 outside = (numbers < low) | (numbers > high)
@@ -163,13 +174,23 @@ class NumericEncoder(_TableTransformer):
             medians = np.nanmedian(values, axis=0) if len(values) else None
         medians = np.where(np.isnan(medians), 0.0, medians)
         filled = np.where(missing, medians, values)
-        skew = pd.DataFrame(filled).skew().fillna(0.0).to_numpy()
-        self.log_scaled_ = (skew > self.skew_threshold) & (filled.min(axis=0) >= 0)
+        # the skewness of the values with the extremes pulled in: one huge value
+        # must not decide (or overflow) it
+        low, high = _robust_bounds(values)
+        skew = pd.DataFrame(np.clip(filled, low, high)).skew().fillna(0.0)
+        self.log_scaled_ = (skew.to_numpy() > self.skew_threshold) & (
+            filled.min(axis=0) >= 0
+        )
+        logged = np.where(self.log_scaled_, np.log1p(np.abs(values)), values)
+        self.lower_, self.upper_ = _robust_bounds(logged)
         filled = np.where(self.log_scaled_, np.log1p(np.abs(filled)), filled)
+        filled = np.clip(filled, self.lower_, self.upper_)
         self.medians_ = medians
-        self.mean_ = filled.mean(axis=0)
-        scale = filled.std(axis=0)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = filled.mean(axis=0)
+            scale = filled.std(axis=0)
+        self.mean_ = np.where(np.isfinite(mean), mean, 0.0)
+        self.scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
         self.missing_indicator_ = missing.any(axis=0)
         return self
 
@@ -182,6 +203,7 @@ class NumericEncoder(_TableTransformer):
         filled = np.where(missing, self.medians_, values)
         logged = np.log1p(np.clip(filled, 0, None))
         filled = np.where(self.log_scaled_, logged, filled)
+        filled = np.clip(filled, self.lower_, self.upper_)
         scaled = (filled - self.mean_) / self.scale_
         flags = missing[:, self.missing_indicator_].astype(np.float64)
         return np.hstack([scaled, flags])
@@ -196,6 +218,36 @@ class NumericEncoder(_TableTransformer):
             if m
         ]
         return np.asarray(names + flags, dtype=object)
+
+
+def _robust_bounds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the range of the known (non-NaN) values outside which a value
+    counts as extreme.
+
+    The second-smallest to second-largest value (the 1st to 99th percentile on
+    more than 100 rows), widened by its own width on each side: no single value
+    moves it, and clean data lies inside it. Where that width is 0 (nearly
+    constant columns), the whole range. Finite whatever the values.
+    """
+    lower = np.zeros(values.shape[1])
+    upper = np.zeros(values.shape[1])
+    for j in range(values.shape[1]):
+        known = values[:, j][~np.isnan(values[:, j])]
+        if not len(known):
+            continue
+        low = np.quantile(known, 0.01, method="higher")
+        high = np.quantile(known, 0.99, method="lower")
+        low, high = min(low, high), max(low, high)
+        with np.errstate(over="ignore", invalid="ignore"):
+            width = high - low
+            lower[j], upper[j] = low - width, high + width
+        if not width > 0:
+            lower[j], upper[j] = known.min(), known.max()
+    # beyond this, squares overflow: no scraped number is anywhere near it
+    return np.clip(lower, -_HUGE, _HUGE), np.clip(upper, -_HUGE, _HUGE)
+
+
+_HUGE = 1e100
 
 
 def clean_categories(X) -> pd.DataFrame:

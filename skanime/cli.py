@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,11 +17,11 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, train_test_split
 
 from . import io as skanime_io
+from ._atomic import atomic_group
 from ._estimator import HybridAnimeRegressor
 from .datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS, load_mal, make_anime
-from .exceptions import SkanimeError
+from .exceptions import IncompatibleModelError, SkanimeError
 from .report import (
-    atomic_path,
     format_table,
     plot_history,
     plot_predictions,
@@ -36,6 +39,67 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+# -- interrupts -------------------------------------------------------------------
+# Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt, and are also remembered: a
+# library may catch the KeyboardInterrupt (skorch ends training early on one and
+# returns normally), so the command checks after each fit. Outputs are written
+# together at the end (atomic_group), with interrupts held back for the moment it
+# takes to move them into place: an interrupted command leaves every file as it was.
+_INTERRUPTED: list[int] = []  # the signals received
+_WRITTEN: list = []  # the groups of outputs written
+
+
+def _on_signal(signum, frame) -> None:
+    _remember(signum, frame)
+    raise KeyboardInterrupt
+
+
+def _check_interrupt() -> None:
+    """Raise KeyboardInterrupt if a signal arrived (even one a library swallowed)."""
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signal_handler(handler):
+    """SIGINT and SIGTERM go to ``handler`` in the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in _SIGNALS}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def _remember(signum, frame) -> None:
+    _INTERRUPTED.append(signum)
+
+
+class _Outputs(atomic_group):
+    """The command's output files: written at the end, all or none, uninterrupted."""
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # a signal that arrived before (perhaps swallowed): nothing is written
+        interrupted = exc_type is None and bool(_INTERRUPTED)
+        failed = KeyboardInterrupt if interrupted else exc_type
+        try:
+            with _signal_handler(_remember):  # remembered, acted on after
+                super().__exit__(failed, exc, tb)
+        except BaseException:  # also a signal just before the handler changed
+            self._discard()
+            raise
+        if interrupted:
+            raise KeyboardInterrupt
+        if exc_type is None:
+            _WRITTEN.append(self)
+
+
 def run_experiment(
     model: HybridAnimeRegressor,
     X: pd.DataFrame,
@@ -46,12 +110,15 @@ def run_experiment(
     valid_size: float = 0.15,
     seed: int = 0,
     title: str = "",
+    outputs: atomic_group | None = None,
 ):
     """Train on a train/validation/test split as the paper does, report and plot.
 
     The test rows (``test_size``) are held out first; ``valid_size`` of all rows is
     the validation set that the network scores every epoch. A mean predictor fitted
-    on the same training rows is the baseline.
+    on the same training rows is the baseline. The plots are written to
+    ``out_dir`` atomically, through ``outputs`` if given (an
+    :class:`~skanime._atomic.atomic_group`, which writes them when it ends).
 
     Returns
     -------
@@ -71,6 +138,7 @@ def run_experiment(
     )
     start = time.perf_counter()
     model.fit(X_train, y_train)
+    _check_interrupt()
     _say(
         f"Trained {len(model.history_)} epochs in {time.perf_counter() - start:.1f} s."
     )
@@ -91,9 +159,13 @@ def run_experiment(
         )
     )
     out_dir = Path(out_dir)
-    curves = plot_history(model.history_, out_dir / "training_curves.png")
-    scatter = plot_predictions(y_test, y_pred, out_dir / "predicted_vs_actual.png")
-    _say(f"\nPlots written: {curves} (loss, MAE, MAPE per epoch) and {scatter}.")
+    curves = out_dir / "training_curves.png"
+    scatter = out_dir / "predicted_vs_actual.png"
+    own = outputs is None
+    with atomic_group() if own else contextlib.nullcontext(outputs) as group:
+        plot_history(model.history_, group.path(curves))
+        plot_predictions(y_test, y_pred, group.path(scatter))
+    _say(f"\nPlots: {curves} (loss, MAE, MAPE per epoch) and {scatter}.")
     return model, metrics
 
 
@@ -105,6 +177,7 @@ def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
         KFold(folds, shuffle=True, random_state=seed).split(X), start=1
     ):
         fold_model = clone(model).fit(X.iloc[train], y[train])
+        _check_interrupt()
         rows["hybrid"].append(
             regression_metrics(y[test], fold_model.predict(X.iloc[test]))
         )
@@ -152,14 +225,13 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
     )
 
 
-def _save(model, path: Path) -> None:
-    """``.skanime``: the secure format of :mod:`skanime.io`; else joblib."""
+def _save(model, path: Path, outputs: atomic_group) -> None:
+    """``.skanime``: the secure format of :mod:`skanime.io`; else joblib. The file
+    is written when ``outputs`` ends."""
     if path.suffix == SECURE_SUFFIX:
-        skanime_io.save(model, path)
+        skanime_io.save(model, outputs.path(path))
     else:
-        with atomic_path(path) as tmp:
-            joblib.dump(model, tmp)
-    _say(f"Model saved to {path}.")
+        joblib.dump(model, outputs.path(path))
 
 
 def cmd_demo(args) -> None:
@@ -176,20 +248,23 @@ def cmd_demo(args) -> None:
         image_size=args.image_size or 64,
     )
     model = _model_from_args(args)
-    model, _ = run_experiment(
-        model,
-        frame,
-        frame["Score"],
-        out_dir=out_dir,
-        seed=args.seed,
-        title="Synthetic demo data, test set (cf. the paper's Table 1)",
-    )
-    if args.out:
-        _save(model, Path(args.out))
+    with _Outputs() as outputs:
+        model, _ = run_experiment(
+            model,
+            frame,
+            frame["Score"],
+            out_dir=out_dir,
+            seed=args.seed,
+            title="Synthetic demo data, test set (cf. the paper's Table 1)",
+            outputs=outputs,
+        )
+        if args.out:
+            _save(model, Path(args.out), outputs)
+    _say("Plots written." + (f" Model saved to {args.out}." if args.out else ""))
 
 
 def cmd_train(args) -> None:
-    frame = load_mal(args.data, dropna=True)
+    frame = load_mal(args.data, dropna=True, poster_root=args.poster_root)
     _say(
         f"Loaded {len(frame)} scored anime from {args.data} "
         f"({int(frame['poster'].notna().sum())} with a poster)."
@@ -199,20 +274,42 @@ def cmd_train(args) -> None:
         cross_validate_report(
             model, frame, frame["Score"], folds=args.cv, seed=args.seed
         )
-    model, _ = run_experiment(
-        model, frame, frame["Score"], out_dir=args.report_dir, seed=args.seed
-    )
-    _save(model, Path(args.out))
+    with _Outputs() as outputs:
+        model, _ = run_experiment(
+            model,
+            frame,
+            frame["Score"],
+            out_dir=args.report_dir,
+            seed=args.seed,
+            outputs=outputs,
+        )
+        _save(model, Path(args.out), outputs)
+    _say(f"Plots written. Model saved to {args.out}.")
+
+
+def _starts_like_a_zip(path: Path) -> bool:
+    with open(path, "rb") as file:
+        return file.read(4) == b"PK\x03\x04"
 
 
 def _load_model(path) -> HybridAnimeRegressor:
+    """A model file: the secure format if it is a zip (whatever its name), else
+    joblib; anything unreadable is an :class:`IncompatibleModelError`."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such model file: {str(path)!r}")
-    if path.suffix == SECURE_SUFFIX:
+    if path.suffix == SECURE_SUFFIX or _starts_like_a_zip(path):
         model = skanime_io.load(path)
     else:  # a pickle: only for files you made yourself
-        model = joblib.load(path)
+        try:
+            model = joblib.load(path)
+        except SkanimeError:
+            raise
+        except Exception as exc:  # unpickling garbage raises any kind of error
+            raise IncompatibleModelError(
+                f"{str(path)!r} is not a model file joblib can read "
+                f"({type(exc).__name__}: {exc})."
+            ) from exc
     if not isinstance(model, HybridAnimeRegressor):
         raise SkanimeError(
             f"{str(path)!r} holds a {type(model).__name__}, not a HybridAnimeRegressor."
@@ -222,7 +319,9 @@ def _load_model(path) -> HybridAnimeRegressor:
 
 def cmd_evaluate(args) -> None:
     model = _load_model(args.model)
-    frame = load_mal(args.data, dropna=True)
+    frame = load_mal(
+        args.data, dropna=True, poster_root=args.poster_root, fill_absent=False
+    )
     y = frame["Score"].to_numpy()
     train_mean = float(model.net_.module_.target_mean)
     _say(
@@ -240,11 +339,12 @@ def cmd_evaluate(args) -> None:
 
 def cmd_predict(args) -> None:
     model = _load_model(args.model)
-    frame = load_mal(args.data)
-    out = frame[["anime_id", "Title"]].copy()
+    # columns the file lacks stay absent: the model refuses to predict without them
+    frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
+    out = frame[[c for c in ("anime_id", "Title") if c in frame.columns]].copy()
     out["predicted_score"] = np.round(model.predict(frame), 3)
-    with atomic_path(args.out) as tmp:
-        out.to_csv(tmp, index=False)
+    with _Outputs() as outputs:
+        out.to_csv(outputs.path(args.out), index=False)
     _say(f"Wrote {len(out)} predictions to {args.out}.")
 
 
@@ -294,6 +394,15 @@ def _add_training_options(parser, *, epochs: int) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
+def _add_poster_root(parser) -> None:
+    parser.add_argument(
+        "--poster-root",
+        default=None,
+        help="folder that relative poster paths are resolved against "
+        "(default: the CSV's folder)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skanime",
@@ -327,31 +436,58 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the plots (default: skanime_report)",
     )
     train.add_argument("--cv", type=int, default=0, help="also run k-fold CV first")
+    _add_poster_root(train)
     _add_training_options(train, epochs=30)
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a saved model on a CSV")
     evaluate.add_argument("model")
     evaluate.add_argument("data")
+    _add_poster_root(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = commands.add_parser("predict", help="write predictions for a CSV")
     predict.add_argument("model")
     predict.add_argument("data")
     predict.add_argument("--out", required=True, help="CSV to write")
+    _add_poster_root(predict)
     predict.set_defaults(func=cmd_predict)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``skanime`` command; returns the exit status."""
+    """Run the ``skanime`` command; returns the exit status.
+
+    0 on success; 2 with one line on stderr for an error in the input (a file,
+    a column, a value, a model file); 130 (128 + the signal's number) when
+    interrupted by Ctrl-C or SIGTERM, in which case no output file was written or
+    changed.
+    """
     args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except (SkanimeError, ValueError, FileNotFoundError, TypeError) as exc:
-        print(f"skanime: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    _INTERRUPTED.clear()
+    _WRITTEN.clear()
+    with _signal_handler(_on_signal):
+        try:
+            args.func(args)
+            _check_interrupt()
+        except Exception as exc:
+            if not _INTERRUPTED:  # else: a failure the signal caused (a worker's)
+                if isinstance(exc, SkanimeError | ValueError | TypeError | OSError):
+                    print(f"skanime: error: {exc}", file=sys.stderr)
+                    return 2
+                raise
+        except KeyboardInterrupt:
+            pass
+        else:
+            return 0
+    signum = _INTERRUPTED[0] if _INTERRUPTED else signal.SIGINT
+    done = (
+        " after its output files were written"
+        if _WRITTEN
+        else "; no output file was written or changed"
+    )
+    print(f"skanime: interrupted{done}.", file=sys.stderr, flush=True)
+    return 128 + int(signum)
 
 
 if __name__ == "__main__":  # pragma: no cover

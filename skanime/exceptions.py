@@ -19,6 +19,7 @@ __all__ = [
     "IncompatibleModelError",
     "SkanimeWarning",
     "DataWarning",
+    "CacheWarning",
 ]
 
 
@@ -64,3 +65,8 @@ class SkanimeWarning(UserWarning):
 
 class DataWarning(SkanimeWarning):
     """Some values were replaced by a documented fallback (the message counts them)."""
+
+
+class CacheWarning(SkanimeWarning):
+    """The embedding cache was not used as asked (an unusable entry was computed
+    again, or the cache folder cannot be written); results are unchanged."""

@@ -15,10 +15,19 @@ stranger must not be unpickled. :func:`save` writes a zip archive instead:
 (:data:`TRUSTED_TYPES`) and anything skops trusts by default (scikit-learn and
 numpy). Any other type must be listed by the caller in ``trusted=`` after reading
 it: ``skanime.io.get_untrusted_types(path)`` lists them.
+
+:func:`load` is bounded: before decompressing anything it reads the sizes the
+archive declares (for the file and for the skops archive inside it) and refuses,
+with :class:`IncompatibleModelError`, a file that declares more than
+:data:`MAX_BYTES` (2 GiB; ``max_bytes=`` raises it) or a member over 1 MiB that
+expands more than :data:`MAX_COMPRESSION_RATIO` (100) times. Any malformed file
+(not a zip, a missing or garbage member, metadata of the wrong type) is an
+:class:`IncompatibleModelError` too.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -32,6 +41,8 @@ from .exceptions import IncompatibleModelError, SkanimeError
 __all__ = [
     "FORMAT_VERSION",
     "IncompatibleModelError",
+    "MAX_BYTES",
+    "MAX_COMPRESSION_RATIO",
     "TRUSTED_TYPES",
     "UntrustedTypesError",
     "get_untrusted_types",
@@ -44,6 +55,15 @@ __all__ = [
 FORMAT_VERSION = PERSISTENCE_FORMAT
 
 _META, _MODEL = "skanime.json", "model.skops"
+
+#: The most bytes :func:`load` reads from a file (the declared size of all its
+#: members, and of the members of the model inside): 2 GiB. A larger file is
+#: refused before anything is decompressed; pass ``max_bytes=`` to raise it.
+MAX_BYTES = 2 * 1024**3
+#: The most a member over 1 MiB may expand (declared size over compressed size);
+#: more is refused as a possible zip bomb. Model weights compress about 1.1-fold.
+MAX_COMPRESSION_RATIO = 100
+_RATIO_FREE_BYTES = 1024**2
 
 #: Types skanime's models are made of, which it vouches for: loading them builds
 #: the object from its saved attributes and, for networks, reads tensors with
@@ -129,15 +149,55 @@ def save(model, path: str | os.PathLike) -> None:
             z.writestr(_MODEL, body)
 
 
-def _read(path) -> tuple[dict, bytes]:
+def _check_members(archive: zipfile.ZipFile, where: str, max_bytes: int) -> None:
+    """Refuse an archive whose members are too large or too compressed to read.
+
+    The sizes are those the archive declares, which bound what reading it can
+    produce (``zipfile`` stops at the declared size), so nothing is decompressed.
+    """
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        if total > max_bytes:
+            raise IncompatibleModelError(
+                f"{where} declares {total} bytes or more of content, over the "
+                f"limit of max_bytes={max_bytes}; it is not read (pass a larger "
+                "max_bytes only for a file you trust)."
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _RATIO_FREE_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            raise IncompatibleModelError(
+                f"{where}: member {info.filename!r} expands {ratio:.0f}-fold, over "
+                f"the limit of {MAX_COMPRESSION_RATIO} (a possible zip bomb); it is "
+                "not read."
+            )
+
+
+def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
+    where = repr(os.fspath(path))
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_members(archive, where, max_bytes)
             meta = json.loads(archive.read(_META))
             body = archive.read(_MODEL)
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        with zipfile.ZipFile(io.BytesIO(body)) as inner:  # skops's own zip
+            _check_members(inner, f"{where} ({_MODEL})", max_bytes)
+    except IncompatibleModelError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as exc:
         raise IncompatibleModelError(
-            f"{os.fspath(path)!r} is not a model saved by skanime.io.save ({exc})."
+            f"{where} is not a model saved by skanime.io.save "
+            f"({type(exc).__name__}: {exc})."
         ) from exc
+    except NotImplementedError as exc:  # an unsupported compression method
+        raise IncompatibleModelError(
+            f"{where} is not a model saved by skanime.io.save ({exc})."
+        ) from exc
+    if not isinstance(meta, dict):
+        raise IncompatibleModelError(
+            f"{where} is not a model saved by skanime.io.save: its {_META} is not "
+            f"a JSON object but {json.dumps(meta)[:40]!r}."
+        )
     if meta.get("format") != FORMAT_VERSION:
         raise IncompatibleModelError(
             f"{os.fspath(path)!r} was saved by skanime {meta.get('skanime')} in file "
@@ -148,13 +208,25 @@ def _read(path) -> tuple[dict, bytes]:
     return meta, body
 
 
-def get_untrusted_types(path: str | os.PathLike) -> list[str]:
+def _untrusted(path, body: bytes) -> set[str]:
+    try:
+        return set(sio.get_untrusted_types(data=body))
+    except Exception as exc:  # skops raises many kinds on a malformed file
+        raise IncompatibleModelError(
+            f"{os.fspath(path)!r} is not a model saved by skanime.io.save: its "
+            f"{_MODEL} cannot be read ({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def get_untrusted_types(
+    path: str | os.PathLike, *, max_bytes: int = MAX_BYTES
+) -> list[str]:
     """The types in the file that :func:`load` would refuse without ``trusted=``."""
-    _, body = _read(path)
-    return sorted(set(sio.get_untrusted_types(data=body)) - set(TRUSTED_TYPES))
+    _, body = _read(path, max_bytes)
+    return sorted(_untrusted(path, body) - set(TRUSTED_TYPES))
 
 
-def load(path: str | os.PathLike, *, trusted=None):
+def load(path: str | os.PathLike, *, trusted=None, max_bytes: int = MAX_BYTES):
     """Load a model saved with :func:`save`, refusing untrusted types.
 
     Parameters
@@ -164,17 +236,24 @@ def load(path: str | os.PathLike, *, trusted=None):
         Further types to trust (as ``"module.Name"``), beyond skanime's
         :data:`TRUSTED_TYPES` and what skops trusts by default. Read
         :func:`get_untrusted_types` first, and trust only what you recognise.
+    max_bytes : int, default=MAX_BYTES
+        The most bytes the file may declare (2 GiB by default); a larger file is
+        refused without being decompressed.
 
     Raises
     ------
     UntrustedTypesError
         Listing the types that are not trusted; nothing is loaded.
     IncompatibleModelError
-        If the file is not a skanime model or comes from an incompatible version.
+        If the file is not a skanime model (not a zip, a member missing, garbage,
+        or of the wrong type), is larger than ``max_bytes`` or expands more than
+        :data:`MAX_COMPRESSION_RATIO`-fold (checked from the sizes the archive
+        declares, before anything is decompressed), or comes from an
+        incompatible version.
     """
-    _, body = _read(path)
+    _, body = _read(path, max_bytes)
     extra = list(trusted or [])
-    untrusted = set(sio.get_untrusted_types(data=body))
+    untrusted = _untrusted(path, body)
     refused = sorted(untrusted - set(TRUSTED_TYPES) - set(extra))
     if refused:
         raise UntrustedTypesError(
@@ -182,4 +261,12 @@ def load(path: str | os.PathLike, *, trusted=None):
             "Nothing was loaded. If you know where the file comes from and what these "
             "types do, pass them in trusted=[...]."
         )
-    return sio.loads(body, trusted=sorted(untrusted))
+    try:
+        return sio.loads(body, trusted=sorted(untrusted))
+    except SkanimeError:
+        raise
+    except Exception as exc:  # a malformed member: skops raises many kinds
+        raise IncompatibleModelError(
+            f"{os.fspath(path)!r} is not a model saved by skanime.io.save: its "
+            f"{_MODEL} cannot be read ({type(exc).__name__}: {exc})."
+        ) from exc

@@ -1,11 +1,25 @@
 """The skanime command: demo, train, evaluate, predict, and its errors."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+import zipfile
+
+import joblib
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
+from skanime import cli
 from skanime.cli import main
-from skanime.datasets import make_anime
+from skanime.datasets import PRERELEASE_COLUMNS, load_mal, make_anime
+from skanime.exceptions import ColumnError, DataWarning
+
+from .conftest import fast_model
 
 FAST = ["--epochs", "2", "--image-size", "16", "--batch-size", "16"]
 
@@ -135,3 +149,210 @@ def test_errors_are_one_line_and_leave_nothing_behind(anime_csv, tmp_path, capsy
     )
     assert "Genres" in capsys.readouterr().err
     assert list(out.iterdir()) == []
+
+
+# -- interrupts, model files, missing input (issue 10) --------------------------------
+
+
+def test_ctrl_c_during_train_exits_130_and_leaves_every_output_untouched(
+    anime_csv, tmp_path
+):
+    """A real signal to a child process in the middle of training."""
+    good = tmp_path / "good.skanime"
+    good.write_bytes(b"a good model")
+    report = tmp_path / "report"
+    command = [
+        sys.executable,
+        "-m",
+        "skanime.cli",
+        "train",
+        str(anime_csv),
+        "--out",
+        str(good),
+        "--report-dir",
+        str(report),
+        "--no-posters",
+        "--columns",
+        "paper",
+        "--epochs",
+        "100000",
+        "--batch-size",
+        "8",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        for line in child.stdout:  # skorch prints a row once an epoch is done
+            if line.split()[:1] == ["1"]:
+                break
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130
+    assert err.strip().splitlines() == [
+        "skanime: interrupted; no output file was written or changed."
+    ]
+    assert good.read_bytes() == b"a good model"
+    assert not report.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["good.skanime"]
+
+
+@pytest.mark.parametrize("swallowed", [False, True, "raise_another"])
+@pytest.mark.parametrize(("signum", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_gives_its_exit_status_even_when_a_library_swallows_it(
+    signum, code, swallowed, anime_csv, tmp_path, monkeypatch, capsys
+):
+    """skorch ends training early on a KeyboardInterrupt and returns normally."""
+    out = tmp_path / "preds.csv"
+
+    def interrupted_predict(args):
+        try:
+            os.kill(os.getpid(), getattr(signal, signum))
+            time.sleep(10)  # the handler raises KeyboardInterrupt in here
+        except KeyboardInterrupt:
+            if swallowed == "raise_another":  # as a DataLoader whose worker died
+                raise RuntimeError("DataLoader worker exited unexpectedly") from None
+            if not swallowed:
+                raise
+
+    def outside_main(signum, frame):  # a failure, not the end of the test run
+        raise RuntimeError("the command did not handle the signal")
+
+    monkeypatch.setattr(cli, "cmd_predict", interrupted_predict)
+    before = {
+        s: signal.signal(s, outside_main) for s in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        args = ["predict", "m.joblib", str(anime_csv), "--out", str(out)]
+        assert main(args) == code
+        assert capsys.readouterr().err.startswith("skanime: interrupted;")
+        for s in before:  # main restores the handlers it found
+            assert signal.getsignal(s) is outside_main
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def test_outputs_are_written_all_or_none_when_a_signal_was_swallowed(tmp_path):
+    (tmp_path / "a.txt").write_text("old")
+    cli._INTERRUPTED[:] = [signal.SIGINT]
+    try:
+        with pytest.raises(KeyboardInterrupt), cli._Outputs() as outputs:
+            outputs.path(tmp_path / "a.txt").write_text("new")
+            outputs.path(tmp_path / "b.txt").write_text("new")
+    finally:
+        cli._INTERRUPTED.clear()
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old"
+
+
+@pytest.fixture(scope="module")
+def model_file(anime_csv, tmp_path_factory):
+    """A model trained on every pre-release column (Rating, Duration, ...)."""
+    frame = load_mal(anime_csv, dropna=True)
+    model = fast_model(**PRERELEASE_COLUMNS).fit(frame, frame["Score"])
+    path = tmp_path_factory.mktemp("model") / "m.joblib"
+    joblib.dump(model, path)
+    return path
+
+
+def test_predict_without_a_trained_column_is_a_column_error(
+    model_file, anime_csv, tmp_path, capsys
+):
+    no_rating = tmp_path / "no_rating.csv"
+    pd.read_csv(anime_csv).drop(columns=["Rating"]).to_csv(no_rating, index=False)
+    out = tmp_path / "preds.csv"
+    for command in (["predict", "--out", str(out)], ["evaluate"]):
+        code = main([command[0], str(model_file), str(no_rating), *command[1:]])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert err.count("\n") == 1 and "'Rating'" in err and "ColumnError" not in err
+    assert not out.exists()
+    # the API gives the same verdict on the same file
+    model = joblib.load(model_file)
+    with pytest.raises(ColumnError, match="'Rating'"):
+        model.predict(load_mal(no_rating, fill_absent=False))
+
+
+def test_poster_paths_that_do_not_resolve_are_counted_naming_poster_root(
+    model_file, anime_csv, tmp_path, capsys
+):
+    relative = pd.read_csv(anime_csv)
+    relative["poster"] = relative["poster"].map(
+        lambda p: p if pd.isna(p) else os.path.relpath(p, anime_csv.parent)
+    )
+    here = anime_csv.parent / "relative.csv"  # beside the posters folder
+    relative.to_csv(here, index=False)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    relative.to_csv(moved / "anime.csv", index=False)  # its paths lead nowhere
+    n_posters = int(pd.read_csv(anime_csv)["poster"].notna().sum())
+    with pytest.warns(DataWarning, match=rf"{n_posters} poster path\(s\).*poster_root"):
+        code = main(
+            [
+                "predict",
+                str(model_file),
+                str(moved / "anime.csv"),
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+    assert code == 0
+    # --poster-root finds them again, without a warning
+    expected, found = tmp_path / "a.csv", tmp_path / "b.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        assert (
+            main(["predict", str(model_file), str(anime_csv), "--out", str(expected)])
+            == 0
+        )
+        args = ["--poster-root", str(anime_csv.parent), "--out", str(found)]
+        assert main(["predict", str(model_file), str(moved / "anime.csv"), *args]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(expected), pd.read_csv(found))
+
+
+def _zip_bomb(path, megabytes=64):
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("skanime.json", "{}")
+        archive.writestr("model.skops", bytes(megabytes * 1024**2))
+
+
+@pytest.mark.parametrize("kind", ["text", "garbage", "zip_bomb", "empty", "wrong_zip"])
+@pytest.mark.parametrize("name", ["m.joblib", "m.skanime"])
+def test_an_unreadable_model_file_is_one_line_and_exit_2(
+    kind, name, anime_csv, tmp_path, capsys
+):
+    path = tmp_path / name
+    if kind == "text":
+        path.write_text("this is not a model\n")
+    elif kind == "garbage":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif kind == "zip_bomb":
+        _zip_bomb(path)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    else:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("readme.txt", "hello")
+    out = tmp_path / "preds.csv"
+    code = main(["predict", str(path), str(anime_csv), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("skanime: error:") and err.count("\n") == 1
+    assert name in err
+    assert not out.exists()
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_temporary(
+    model_file, anime_csv, tmp_path, capsys
+):
+    folder = tmp_path / "preds.csv"
+    folder.mkdir()  # the output path is a directory
+    code = main(["predict", str(model_file), str(anime_csv), "--out", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "preds.csv" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["preds.csv"]
+    assert list(folder.iterdir()) == []

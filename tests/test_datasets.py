@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from skanime.datasets import load_mal, make_anime, parse_aired, parse_duration
-from skanime.exceptions import ColumnError, SkanimeError, TargetError
+from skanime.exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 
 HEADER = (
     "anime_id,Title,Type,Japanese,Aired,Episodes,Duration,Score,Source,Genres,"
@@ -35,7 +35,10 @@ def mal_csv(tmp_path):
 
 
 def test_load_mal_cleans_every_quirk(mal_csv):
-    df = load_mal(mal_csv)
+    with pytest.warns(
+        DataWarning, match=r"1 poster path\(s\) lead to no file.*poster_root"
+    ):
+        df = load_mal(mal_csv)
     assert list(df["anime_id"].astype("Float64").fillna(-1)) == [1, 2, 3, -1]
     np.testing.assert_array_equal(df["Episodes"], [64, 1, np.nan, 2])
     np.testing.assert_allclose(df["Duration"], [24, 115, 0.5, np.nan])
@@ -53,8 +56,37 @@ def test_load_mal_cleans_every_quirk(mal_csv):
 
 
 def test_load_mal_dropna_and_return_X_y(mal_csv):
-    X, y = load_mal(mal_csv, dropna=True, return_X_y=True)
+    with pytest.warns(DataWarning, match="poster_root"):
+        X, y = load_mal(mal_csv, dropna=True, return_X_y=True)
     assert len(X) == 2 and "Score" not in X and y.tolist() == [9.14, 6.5]
+
+
+def test_load_mal_can_leave_absent_columns_out(tmp_path):
+    path = tmp_path / "few.csv"
+    pd.DataFrame(
+        {
+            "Title": ["A", "B"],
+            "Type": ["TV", "Movie"],
+            "Episodes": ["12", "1"],
+            "Source": ["Manga", "Original"],
+            "Genres": ["Action", "Drama"],
+            "Studios": ["Bones", "Shaft"],
+            "Score": ["7.1", "8.0"],
+        }
+    ).to_csv(path, index=False)
+    filled = load_mal(path)
+    assert filled[["Rating", "Year", "Season", "poster"]].isna().all().all()
+    kept = load_mal(path, fill_absent=False)
+    assert set(kept.columns) == {
+        "Title",
+        "Type",
+        "Episodes",
+        "Source",
+        "Genres",
+        "Studios",
+        "Score",
+    }
+    pd.testing.assert_frame_equal(kept, filled[kept.columns])
 
 
 def test_kaggle_column_names_are_mapped(tmp_path):

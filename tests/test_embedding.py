@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,9 @@ import skanime._inference as inference
 from skanime import PosterEmbedder, PosterLoader, clear_memory_cache
 from skanime._inference import onnx_available
 from skanime.backbones import get_backbone
+from skanime.exceptions import CacheWarning
+
+from .conftest import fast_model
 
 needs_onnx = pytest.mark.skipif(
     not onnx_available(), reason='needs the optional packages of "skanime[onnx]"'
@@ -116,6 +120,120 @@ def test_a_corrupt_cache_file_is_recomputed(anime, tmp_path, computed):
     second = _embedder(cache_dir=tmp_path).fit_transform(posters)
     assert computed == [len(posters), len(posters)]
     np.testing.assert_array_equal(first, second)
+
+
+def _bad_entry(kind: str, width: int):
+    """What a damaged or foreign cache file may hold, as ``np.save`` input or bytes."""
+    return {
+        "empty": b"",
+        "nan": np.full(width, np.nan, dtype=np.float32),
+        "inf": np.full(width, np.inf, dtype=np.float32),
+        "scalar": np.float32(0.5),
+        "one_value": np.array([0.5], dtype=np.float32),
+        "wrong_length": np.zeros(width + 3, dtype=np.float32),
+        "two_d": np.zeros((1, width), dtype=np.float32),
+        "float64": np.zeros(width, dtype=np.float64),
+        "integers": np.zeros(width, dtype=np.int64),
+        "huge": np.zeros(width * 1000, dtype=np.float32),
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "nan",
+        "inf",
+        "scalar",
+        "one_value",
+        "wrong_length",
+        "two_d",
+        "float64",
+        "integers",
+        "huge",
+    ],
+)
+def test_a_cache_entry_is_used_only_if_it_fits_the_backbone(
+    kind, anime, tmp_path, computed
+):
+    posters = anime[["poster"]].dropna().head(3)
+    first = _embedder(cache_dir=tmp_path).fit_transform(posters)
+    (folder,) = tmp_path.iterdir()
+    entries = sorted(folder.iterdir())
+    bad = _bad_entry(kind, first.shape[1] - 1)
+    for path in entries[:2]:
+        if isinstance(bad, bytes):
+            path.write_bytes(bad)
+        else:
+            np.save(path, bad)
+    clear_memory_cache()
+    with pytest.warns(CacheWarning, match="2 embedding cache entries could not"):
+        second = _embedder(cache_dir=tmp_path).fit_transform(posters)
+    assert computed == [3, 2]  # the two bad entries, and only them, recomputed
+    np.testing.assert_array_equal(first, second)
+    for path in entries:  # rewritten: a third run reads every entry quietly
+        assert np.load(path).shape == (first.shape[1] - 1,)
+    clear_memory_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        third = _embedder(cache_dir=tmp_path).fit_transform(posters)
+    assert computed == [3, 2] and np.array_equal(first, third)
+
+
+def _unwritable(kind: str, tmp_path):
+    if kind == "a_file":
+        folder = tmp_path / "cache"
+        folder.write_text("not a folder")
+    elif kind == "inside_a_file":
+        (tmp_path / "file").write_text("not a folder")
+        folder = tmp_path / "file" / "cache"
+    else:  # read-only
+        folder = tmp_path / "cache"
+        folder.mkdir()
+        folder.chmod(0o500)
+    return folder
+
+
+_UNWRITABLE = [
+    "a_file",
+    "inside_a_file",
+    pytest.param(
+        "read_only",
+        marks=pytest.mark.skipif(
+            hasattr(os, "geteuid") and os.geteuid() == 0,
+            reason="root writes into read-only folders",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", _UNWRITABLE)
+def test_a_cache_dir_that_cannot_be_written_is_skipped_with_one_warning(
+    kind, anime, tmp_path
+):
+    posters = anime[["poster"]]
+    expected = _embedder().fit_transform(posters)
+    clear_memory_cache()
+    folder = _unwritable(kind, tmp_path)
+    with pytest.warns(CacheWarning, match="cannot be written") as record:
+        out = _embedder(cache_dir=folder).fit_transform(posters)
+    assert len([w for w in record if w.category is CacheWarning]) == 1
+    assert str(folder) in str(record[0].message)
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("kind", _UNWRITABLE)
+def test_fit_and_predict_with_an_unwritable_cache_dir(kind, anime, tmp_path):
+    params = {"freeze_backbone": True, "engine": "torch"}
+    expected = fast_model(**params).fit(anime, anime["Score"]).predict(anime)
+    clear_memory_cache()
+    folder = _unwritable(kind, tmp_path)
+    model = fast_model(cache_dir=folder, **params)
+    with pytest.warns(CacheWarning, match="cannot be written"):
+        model.fit(anime, anime["Score"])
+    clear_memory_cache()
+    with pytest.warns(CacheWarning, match="cannot be written"):
+        np.testing.assert_array_equal(model.predict(anime), expected)
 
 
 def test_cache_false_recomputes(anime, computed):

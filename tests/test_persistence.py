@@ -279,3 +279,98 @@ def test_a_joblib_model_of_another_format_is_refused(fitted_model):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pickle.loads(pickle.dumps(fitted_model))  # the current format loads quietly
+
+
+# -- malformed and oversized files (issue 10) ------------------------------------------
+
+
+def _rewrite(path, members: dict, compression=zipfile.ZIP_DEFLATED) -> None:
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+@pytest.fixture(scope="module")
+def saved(fitted_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("saved") / "m.skanime"
+    skio.save(fitted_model, path)
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        ("not_a_zip", "not a model saved by"),
+        ("empty_file", "not a model saved by"),
+        ("meta_is_a_list", "not a JSON object"),
+        ("meta_is_a_number", "not a JSON object"),
+        ("meta_not_json", "not a model saved by"),
+        ("no_model_member", "not a model saved by"),
+        ("model_is_garbage", "cannot be read|not a model saved by"),
+        ("model_is_an_empty_zip", "cannot be read|not a model saved by"),
+        ("zip_bomb", "possible zip bomb"),
+        ("inner_zip_bomb", "possible zip bomb"),
+    ],
+)
+def test_every_malformed_archive_is_an_incompatible_model_error(
+    case, match, saved, tmp_path
+):
+    path = tmp_path / "m.skanime"
+    meta = saved["skanime.json"]
+    if case == "not_a_zip":
+        path.write_bytes(b"\x00garbage" * 100)
+    elif case == "empty_file":
+        path.write_bytes(b"")
+    elif case == "meta_is_a_list":
+        _rewrite(path, {"skanime.json": "[1, 2]", "model.skops": saved["model.skops"]})
+    elif case == "meta_is_a_number":
+        _rewrite(path, {"skanime.json": "3", "model.skops": saved["model.skops"]})
+    elif case == "meta_not_json":
+        _rewrite(path, {"skanime.json": b"\xff{", "model.skops": saved["model.skops"]})
+    elif case == "no_model_member":
+        _rewrite(path, {"skanime.json": meta})
+    elif case == "model_is_garbage":
+        garbage = np.random.default_rng(0).bytes(2000)
+        _rewrite(path, {"skanime.json": meta, "model.skops": garbage})
+    elif case == "model_is_an_empty_zip":
+        inner = io.BytesIO()
+        zipfile.ZipFile(inner, "w").close()
+        _rewrite(path, {"skanime.json": meta, "model.skops": inner.getvalue()})
+    elif case == "zip_bomb":  # 64 MiB of zeros in 64 KiB
+        _rewrite(path, {"skanime.json": meta, "model.skops": bytes(64 * 1024**2)})
+    else:  # the skops archive inside holds the bomb
+        inner = io.BytesIO()
+        _rewrite(inner, {"schema.json": bytes(64 * 1024**2)})
+        _rewrite(
+            path,
+            {"skanime.json": meta, "model.skops": inner.getvalue()},
+            zipfile.ZIP_STORED,
+        )
+    with pytest.raises(IncompatibleModelError, match=match):
+        skio.load(path)
+    with pytest.raises(IncompatibleModelError, match=match):
+        skio.get_untrusted_types(path)
+
+
+def test_sizes_are_checked_before_anything_is_decompressed(
+    saved, tmp_path, monkeypatch
+):
+    path = tmp_path / "m.skanime"
+    _rewrite(path, saved)
+    size = sum(len(data) for data in saved.values())
+    read = []
+    monkeypatch.setattr(
+        zipfile.ZipFile, "read", lambda self, name: read.append(name) or b""
+    )
+    with pytest.raises(IncompatibleModelError, match=r"over the limit of max_bytes"):
+        skio.load(path, max_bytes=size // 2)
+    assert read == []  # refused from the declared sizes alone
+    assert skio.MAX_BYTES == 2 * 1024**3  # the documented default
+
+
+def test_a_model_under_the_limits_loads(fitted_model, anime, tmp_path):
+    path = tmp_path / "m.skanime"
+    skio.save(fitted_model, path)
+    loaded = skio.load(path, max_bytes=path.stat().st_size * 10)
+    np.testing.assert_array_equal(loaded.predict(anime), fitted_model.predict(anime))

@@ -68,3 +68,33 @@ def test_progress_bar_on_large_frames_only(posters, capsys):
     PosterLoader(poster_root=posters, progress=True).fit_transform(X.head(10))
     PosterLoader(poster_root=posters).fit_transform(X)
     assert "checking posters" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_is_applied(orientation, suffix, tmp_path):
+    """A photo stored sideways with an EXIF tag saying so is decoded upright."""
+    stored = Image.new("RGB", (32, 16), (255, 0, 0))
+    stored.paste((0, 0, 255), (16, 0, 32, 16))  # left half red, right half blue
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # the Orientation tag
+    tagged = tmp_path / f"tagged{suffix}"
+    stored.save(tagged, exif=exif, quality=95)
+    turn = {
+        3: Image.Transpose.ROTATE_180,
+        6: Image.Transpose.ROTATE_270,
+        8: Image.Transpose.ROTATE_90,
+    }[orientation]
+    upright = tmp_path / f"upright{suffix}"
+    stored.transpose(turn).save(upright, quality=95)
+    loader = PosterLoader(image_size=16).fit(pd.DataFrame({"poster": [str(tagged)]}))
+    got = loader.decode(str(tagged)).astype(int)
+    expected = loader.decode(str(upright)).astype(int)
+    assert np.abs(got - expected).max() < 40  # JPEG's blur at the boundary only
+    assert np.abs(got - loader.decode(_untagged(stored, tmp_path))).max() > 200
+
+
+def _untagged(image, folder):
+    path = folder / "untagged.png"
+    image.save(path)
+    return str(path)

@@ -107,3 +107,45 @@ def test_make_tabular_encoder_poster_column_passes_paths(anime):
     assert enc.get_feature_names_out()[-1] == "poster__path"
     has = anime["poster"].notna().to_numpy()
     assert out["poster__path"].notna().to_numpy().tolist() == has.tolist()
+
+
+@pytest.mark.parametrize("huge", [1e308, -1e308, 1e30])
+def test_numeric_encoder_one_huge_value_does_not_blank_a_column(huge):
+    rng = np.random.default_rng(0)
+    members = rng.lognormal(8, 1.5, 50)
+    X = pd.DataFrame({"Episodes": rng.integers(1, 30, 50), "Members": members})
+    X.loc[7, "Members"] = huge
+    enc = NumericEncoder().fit(X)
+    out = enc.transform(X)
+    assert np.isfinite(out).all() and np.isfinite(enc.scale_).all()
+    others = np.delete(out[:, 1], 7)
+    # the other rows keep their order and spread, as without the huge value
+    clean = NumericEncoder().fit(X.drop(index=7)).transform(X.drop(index=7))
+    np.testing.assert_array_equal(np.argsort(others), np.argsort(clean[:, 1]))
+    assert 0.3 < others.std() < 2
+    assert abs(out[7, 1]) < 100  # the huge value itself is clipped, not passed on
+
+
+def test_numeric_encoder_warns_about_infinite_values_like_out_of_range_ones():
+    X = pd.DataFrame(
+        {"Members": [1.0, 2.0, np.inf, 4.0, -np.inf], "Episodes": [1, 2, 3, 1e308, 5]}
+    )
+    with pytest.warns(DataWarning) as record:
+        enc = NumericEncoder().fit(X)
+    messages = sorted(str(w.message) for w in record)
+    assert len(messages) == 2
+    assert "'Episodes': 1 value(s) are outside [0, 10000]" in messages[0]
+    assert "'Members': 2 value(s) are infinite" in messages[1]
+    out = enc.transform(X.iloc[:2])  # clean rows: no warning
+    assert np.isfinite(out).all()
+    with pytest.warns(DataWarning, match="'Members': 1 value"):
+        enc.transform(pd.DataFrame({"Members": ["inf"], "Episodes": [3]}))
+
+
+def test_numeric_encoder_is_unchanged_on_clean_data():
+    """Clipping touches extremes only: clean columns are standardised exactly."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(5, 2, 300), "b": rng.uniform(0, 1, 300)})
+    out = NumericEncoder().fit_transform(X)
+    expected = (X - X.mean()) / X.std(ddof=0)
+    np.testing.assert_allclose(out, expected.to_numpy(), atol=1e-12)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._utils import PLACEHOLDERS, split_labels
-from ..exceptions import ColumnError, SkanimeError, TargetError
+from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 
 __all__ = [
     "load_mal",
@@ -132,6 +133,7 @@ def load_mal(
     dropna: bool = False,
     poster_root: str | os.PathLike | None = None,
     return_X_y: bool = False,
+    fill_absent: bool = True,
 ):
     """Read a MyAnimeList CSV into a clean frame with typed columns.
 
@@ -152,6 +154,12 @@ def load_mal(
         if None.
     return_X_y : bool, default=False
         Return ``(X, y)`` instead of the frame (X without ``Score``).
+    fill_absent : bool, default=True
+        Give the optional columns the file does not have (``Rating``, ``Aired``,
+        ``poster``, ...) as all-missing columns. False leaves out every column
+        made from one the file lacks, so that a model trained with it raises a
+        :class:`~skanime.exceptions.ColumnError` at predict time instead of
+        predicting from blanks (``skanime predict`` reads files this way).
 
     Returns
     -------
@@ -162,6 +170,9 @@ def load_mal(
         ``Producers``, ``Licensors`` (clean ``", "``-separated strings or NaN),
         ``poster`` (absolute path of an existing file, or NaN), ``Score`` (float,
         NaN where unscored). Image URLs, where given, are kept in ``image_url``.
+        A poster path that leads to no file is NaN, and one
+        :class:`~skanime.exceptions.DataWarning` counts those and names
+        ``poster_root``.
 
     Raises
     ------
@@ -189,9 +200,9 @@ def load_mal(
         )
     if raw.empty:
         raise SkanimeError(f"{str(path)!r} holds no rows.")
-    for column in _OPTIONAL:
-        if column not in raw.columns:
-            raw[column] = ""
+    absent = [c for c in _OPTIONAL if c not in raw.columns]
+    for column in absent:
+        raw[column] = ""
 
     frame = pd.DataFrame(index=raw.index)
     frame["anime_id"] = _numbers(raw["anime_id"]).astype("Int64")
@@ -215,6 +226,7 @@ def load_mal(
         frame[column] = raw[column].map(_clean_list)
     root = Path(poster_root) if poster_root is not None else path.parent
     frame["poster"] = raw["poster"].map(lambda p: _poster_path(p, root))
+    _warn_unresolved(raw["poster"], frame["poster"], root, poster_root)
     if raw["image_url"].str.strip().ne("").any():
         frame["image_url"] = raw["image_url"].map(_clean_text)
 
@@ -232,6 +244,8 @@ def load_mal(
         frame = frame[frame["Score"].notna()].reset_index(drop=True)
         if frame.empty:
             raise SkanimeError(f"{str(path)!r} has no scored rows.")
+    if not fill_absent:
+        frame = frame.drop(columns=_made_from(absent, raw.columns))
     frame.attrs["source"] = str(path)
     if return_X_y:
         return frame.drop(columns="Score"), frame["Score"]
@@ -245,3 +259,32 @@ def _poster_path(cell, root: Path) -> float | str:
     if not poster.is_absolute():
         poster = root / poster
     return str(poster.resolve()) if poster.is_file() else np.nan
+
+
+def _made_from(absent: list[str], columns) -> list[str]:
+    """The columns of the frame made only from columns in ``absent``."""
+    made = [c for c in absent if c not in ("Aired", "image_url")]
+    if "Aired" in absent:
+        made += [c for c in ("Year", "Season") if c not in columns]
+    return made
+
+
+def _warn_unresolved(cells: pd.Series, paths: pd.Series, root: Path, given) -> None:
+    """One warning counting the poster paths that lead to no file."""
+    named = cells.astype(str).str.strip().ne("")
+    unresolved = named & paths.isna()
+    if unresolved.any():
+        first = cells[unresolved].iloc[0].strip()
+        where = (
+            f"poster_root={str(given)!r}"
+            if given is not None
+            else f"the CSV's folder {str(root)!r} (poster_root=None)"
+        )
+        warnings.warn(
+            f"{int(unresolved.sum())} poster path(s) lead to no file and are "
+            f"treated as missing posters (first: {first!r}, relative paths "
+            f"resolved against {where}); set poster_root (--poster-root in the "
+            "command) to the posters' folder.",
+            DataWarning,
+            stacklevel=3,
+        )

@@ -1,0 +1,131 @@
+"""Atomic writes: whole files or none, no leftovers, the user's permissions."""
+
+import os
+import stat
+import time
+
+import numpy as np
+import pytest
+
+import skanime._atomic as atomic
+import skanime._cache as cache
+import skanime.io as skio
+from skanime import PosterEmbedder, clear_memory_cache
+from skanime._atomic import atomic_group, atomic_path
+from skanime.report import plot_predictions
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for a test, restoring it afterwards."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@posix_only
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_files_are_created_with_the_users_umask(mask, umask, tmp_path):
+    umask(mask)
+    with atomic_path(tmp_path / "a.txt") as tmp:
+        tmp.write_text("a")
+    with atomic_group() as group:
+        group.path(tmp_path / "b.txt").write_text("b")
+    assert _mode(tmp_path / "a.txt") == 0o666 & ~mask
+    assert _mode(tmp_path / "b.txt") == 0o666 & ~mask
+
+
+@posix_only
+def test_every_kind_of_output_honours_the_umask(
+    umask, fitted_model, anime, tmp_path, empty_embedding_cache
+):
+    umask(0o022)
+    skio.save(fitted_model, tmp_path / "m.skanime")
+    plot_predictions([5.0, 6.0, 7.0], [5.5, 6.0, 6.5], tmp_path / "plot.png")
+    PosterEmbedder(
+        "simple_cnn", image_size=16, engine="torch", cache_dir=tmp_path / "c"
+    )
+    embedder = PosterEmbedder(
+        "simple_cnn", image_size=16, engine="torch", cache_dir=tmp_path / "cache"
+    )
+    embedder.fit_transform(anime[["poster"]].dropna().head(2))
+    entries = list((tmp_path / "cache").rglob("*.npy"))
+    assert len(entries) == 2
+    for path in [tmp_path / "m.skanime", tmp_path / "plot.png", *entries]:
+        assert _mode(path) == 0o644, path
+
+
+def test_a_failed_replace_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "model.skanime"
+    target.mkdir()  # the target is a directory: the replace fails
+    with pytest.raises(OSError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"x" * 100_000)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skanime"]
+    with pytest.raises(OSError), atomic_group() as group:
+        group.path(tmp_path / "fine.txt").write_text("fine")
+        group.path(target).write_text("x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fine.txt", "model.skanime"]
+
+
+def test_an_exception_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "preds.csv"
+    target.write_text("old")
+    with pytest.raises(KeyboardInterrupt), atomic_group() as group:
+        group.path(target).write_text("new")
+        group.path(tmp_path / "other.csv").write_text("new")
+        raise KeyboardInterrupt
+    assert [p.name for p in tmp_path.iterdir()] == ["preds.csv"]
+    assert target.read_text() == "old"
+    with pytest.raises(KeyboardInterrupt), atomic_group() as group:
+        group.path(tmp_path / "new" / "report" / "plot.png").write_text("new")
+        raise KeyboardInterrupt
+    assert [p.name for p in tmp_path.iterdir()] == ["preds.csv"]  # no new folder
+
+
+def test_stale_temporary_files_of_killed_processes_are_removed_later(tmp_path):
+    target = tmp_path / "model.skanime"
+    stale = tmp_path / ".model.skanime.abc12345.tmp"  # a killed writer's leftover
+    fresh = tmp_path / ".model.skanime.def_6789.tmp"  # another process writing now
+    other = tmp_path / ".other.skanime.abc12345.tmp"  # another target's
+    for path in (stale, fresh, other):
+        path.write_bytes(b"partial")
+    old = time.time() - atomic.STALE_AFTER - 60
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"model")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [fresh.name, other.name, "model.skanime"]
+
+
+def test_a_stale_temporary_cache_entry_is_never_read_and_swept_later(
+    anime, tmp_path, computed, monkeypatch
+):
+    posters = anime[["poster"]].dropna().head(2)
+    embedder = PosterEmbedder(
+        "simple_cnn", image_size=16, engine="torch", cache_dir=tmp_path, random_state=0
+    )
+    first = embedder.fit_transform(posters)
+    (folder,) = tmp_path.iterdir()
+    for entry in list(folder.iterdir()):  # as if killed before the replace
+        entry.rename(entry.with_name(f".{entry.name}.x1y2z3w4.tmp"))
+        with open(entry.with_name(f".{entry.name}.z3______.tmp"), "wb") as file:
+            np.save(file, np.full(4, np.nan))
+    leftovers = sorted(p.name for p in folder.iterdir())
+    old = time.time() - atomic.STALE_AFTER - 60
+    for name in leftovers[:2]:
+        os.utime(folder / name, (old, old))
+    clear_memory_cache()
+    monkeypatch.setattr(cache, "_SWEPT", set())  # as in a new process
+    second = embedder.transform(posters)
+    assert computed == [2, 2]
+    np.testing.assert_array_equal(first, second)
+    names = sorted(p.name for p in folder.iterdir())
+    assert len([n for n in names if n.endswith(".npy")]) == 2
+    assert [n for n in names if n.endswith(".tmp")] == leftovers[2:]  # the young
