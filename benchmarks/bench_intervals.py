@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         "epochs (early stopping, patience 4)."
     )
     header = (
-        f"{'model':<48}{'interval':<26}{'nominal':>8}{'coverage':>10}{'+-sd':>7}"
+        f"{'model':<56}{'interval':<26}{'nominal':>8}{'coverage':>10}{'+-sd':>7}"
         f"{'width':>8}"
     )
     print(header)
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
                 cov = np.array(result[kind][level]["coverage"])
                 width = np.mean(result[kind][level]["mean_width"])
                 print(
-                    f"{name + f' ({len(rows)})':<48}{label:<26}{level:>8.2f}"
+                    f"{name + f' ({len(rows)})':<56}{label:<26}{level:>8.2f}"
                     f"{cov.mean():>10.3f}{cov.std():>7.3f}{width:>8.3f}"
                 )
         print(f"  ({seconds:.0f} s for {len(args.seeds) * args.folds} folds)")

@@ -131,6 +131,7 @@ def run_experiment(
         out_dir=out_dir,
         title=title or "skanime report: test set",
         data=X,
+        data_target=y,
         importance_repeats=importance_repeats,
         seed=seed,
     )
@@ -148,11 +149,13 @@ def write_report(
     out_dir: str | Path,
     title: str,
     data=None,
+    data_target=None,
     importance_repeats: int = 3,
     seed: int = 0,
 ) -> Path:
     """``out_dir/report.html``: one page with the data, roles, metrics and every
-    plot, for the rows ``X`` (held out from training) and their scores ``y``.
+    plot, for the rows ``X`` (held out from training) and their scores ``y``;
+    ``data`` and ``data_target``, if given, are the whole table it summarises.
 
     Also writes the PNGs it embeds (residuals, importance, intervals) beside the
     training curves and the predicted-vs-actual plot, which it reads.
@@ -216,7 +219,7 @@ def write_report(
         out_dir / "report.html",
         title=title,
         data=X if data is None else data,
-        target=y if data is None else None,
+        target=y if data is None else data_target,
         roles=column_roles(inner),
         metrics=metrics,
         figures=figures,

@@ -365,7 +365,7 @@ def write_html_report(
                 f"<p>Score: mean {y.mean():.3f}, standard deviation {y.std():.3f}, "
                 f"from {y.min():.2f} to {y.max():.2f}.</p>"
             )
-        body["data"] = text + _html_table(data_summary(data))
+        body["data"] = text + _html_table(data_summary(data), floatfmt="{:.1f}")
     if roles is not None:
         body["roles"] = _roles_html(roles)
     if metrics is not None:
