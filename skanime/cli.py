@@ -152,9 +152,11 @@ def write_report(
     data_target=None,
     importance_repeats: int = 3,
     seed: int = 0,
+    held_out: bool = True,
 ) -> Path:
     """``out_dir/report.html``: one page with the data, roles, metrics and every
-    plot, for the rows ``X`` (held out from training) and their scores ``y``;
+    plot, for the rows ``X`` (held out from training unless ``held_out`` is
+    False) and their scores ``y``;
     ``data`` and ``data_target``, if given, are the whole table it summarises.
 
     Also writes the PNGs it embeds (residuals, importance, intervals) beside the
@@ -173,9 +175,16 @@ def write_report(
     figures["residuals"] = plot_residuals(
         X, y, y_pred, out_dir / "residuals_by_group.png"
     )
+    if held_out:
+        where = f"the {len(X)} test rows, held out from training"
+    else:
+        where = (
+            f"the {len(X)} rows given; where the model was trained or calibrated "
+            "on some of them, its figures there are optimistic"
+        )
     notes = {
-        "data": "The whole table given; the sections below use the held-out rows "
-        f"only ({len(X)}).",
+        "data": f"The table given. Metrics, plots, importance and intervals are on "
+        f"{where}.",
     }
     importance = None
     if importance_repeats > 0:
@@ -186,17 +195,17 @@ def write_report(
             importance, out_dir / "column_importance.png"
         )
         notes["importance"] = (
-            "Increase in the mean absolute error on the held-out rows when one "
+            "Increase in the mean absolute error when one "
             f"column is shuffled across rows ({importance_repeats} shuffles); the "
             "poster column moves as a unit."
         )
     coverage = None
     if isinstance(model, ConformalRegressor):
-        rows = []
+        levels = []
         for level in REPORT_LEVELS:
             bounds = model.predict_interval(X, level)
-            rows.append({"nominal level": level, **interval_coverage(y, bounds)})
-        coverage = pd.DataFrame(rows)
+            levels.append({"nominal level": level, **interval_coverage(y, bounds)})
+        coverage = pd.DataFrame(levels)
         figures["intervals"] = plot_intervals(
             y,
             y_pred,
@@ -207,7 +216,7 @@ def write_report(
         notes["intervals"] = (
             f"Split-conformal intervals calibrated on "
             f"{len(model.calibration_residuals_)} rows kept out of training; "
-            "coverage is the share of held-out scores inside their interval."
+            f"coverage is the share of scores inside their interval, on {where}."
         )
     else:
         notes["intervals"] = (
@@ -397,6 +406,7 @@ def _evaluate_report(model, frame, y, y_pred, rows, args) -> None:
         title=f"skanime report: {args.data}",
         importance_repeats=args.importance_repeats,
         seed=0,
+        held_out=False,
     )
     _say(f"Report written: {report}.")
 

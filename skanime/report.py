@@ -195,7 +195,8 @@ def plot_residuals(
 ) -> Path:
     """Box plots of the residuals (predicted minus actual) per group of each
     column in ``by`` that ``X`` has; a numeric column is grouped in 5-unit bins
-    (years into 5-year spans). Groups of fewer than 3 rows are left out."""
+    (years into 5-year spans). Groups of fewer than 3 rows are left out; each
+    label gives its row count."""
     plt = _pyplot()
     import pandas as pd
 
@@ -220,7 +221,8 @@ def plot_residuals(
         data = [residual[(groups == g).to_numpy()] for g in keep]
         if data:
             ax.boxplot(data, showfliers=False)
-            ax.set_xticks(range(1, len(keep) + 1), keep, rotation=45, ha="right")
+            labels = [f"{g} ({counts[g]})" for g in keep]
+            ax.set_xticks(range(1, len(keep) + 1), labels, rotation=45, ha="right")
         else:
             ax.text(0.5, 0.5, "no group of 3 rows or more", ha="center")
         ax.axhline(0, color="black", lw=0.8)
@@ -371,9 +373,17 @@ def write_html_report(
     if metrics is not None:
         body["metrics"] = _html_table(_metrics_frame(metrics))
     if importance is not None:
-        body["importance"] = _html_table(importance, index=True, floatfmt="{:.4f}")
+        shown = importance.reset_index().rename(
+            columns={
+                "importance_mean": "MAE increase (mean)",
+                "importance_std": "(sd over shuffles)",
+            }
+        )
+        body["importance"] = _html_table(shown, floatfmt="{:.4f}")
     if coverage is not None:
-        body["intervals"] = _html_table(coverage)
+        body["intervals"] = _html_table(
+            coverage.rename(columns=lambda c: str(c).replace("_", " "))
+        )
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
