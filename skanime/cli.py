@@ -31,7 +31,7 @@ from .report import (
     write_html_report,
 )
 
-__all__ = ["main", "run_experiment"]
+__all__ = ["main", "run_experiment", "write_report"]
 
 COLUMN_SETS = {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS}
 #: Model files with this suffix use the secure format of skanime.io, others joblib.
@@ -86,14 +86,15 @@ def run_experiment(
             calibration_size=calibration_size / (1 - test_size),
             random_state=seed,
         )
-        _say(
-            f"Holding out {calibration_size:.0%} of all rows from training to "
-            "calibrate prediction intervals."
-        )
     _say(
         f"Training on {len(X_train)} rows (of which {valid_size:.0%} of all rows "
         f"validate each epoch), testing on {len(X_test)}."
     )
+    if calibration_size > 0:
+        _say(
+            f"Of the training rows, {calibration_size:.0%} of all rows are kept out "
+            "of training to calibrate prediction intervals."
+        )
     start = time.perf_counter()
     model.fit(X_train, y_train)
     _say(
