@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,18 +23,26 @@ from ._atomic import atomic_group
 from ._estimator import HybridAnimeRegressor
 from .datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS, load_mal, make_anime
 from .exceptions import IncompatibleModelError, SkanimeError
+from .intervals import ConformalRegressor, interval_coverage
 from .report import (
+    column_roles,
     format_table,
     plot_history,
+    plot_importance,
+    plot_intervals,
     plot_predictions,
+    plot_residuals,
     regression_metrics,
+    write_html_report,
 )
 
-__all__ = ["main", "run_experiment"]
+__all__ = ["main", "run_experiment", "write_report"]
 
 COLUMN_SETS = {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS}
 #: Model files with this suffix use the secure format of skanime.io, others joblib.
 SECURE_SUFFIX = ".skanime"
+#: Confidence levels whose coverage the HTML report shows.
+REPORT_LEVELS = (0.8, 0.9)
 
 
 def _say(message: str) -> None:
@@ -100,6 +110,16 @@ class _Outputs(atomic_group):
             _WRITTEN.append(self)
 
 
+def _publish(staging: Path, out_dir, outputs: atomic_group | None) -> None:
+    """Copy every file made in ``staging`` to ``out_dir``, all or none: through
+    ``outputs`` (written when that group ends) or a group of its own."""
+    out_dir = Path(out_dir)
+    own = outputs is None
+    with atomic_group() if own else contextlib.nullcontext(outputs) as group:
+        for file in sorted(staging.iterdir()):
+            shutil.copyfile(file, group.path(out_dir / file.name))
+
+
 def run_experiment(
     model: HybridAnimeRegressor,
     X: pd.DataFrame,
@@ -111,19 +131,25 @@ def run_experiment(
     seed: int = 0,
     title: str = "",
     outputs: atomic_group | None = None,
+    calibration_size: float = 0.0,
+    importance_repeats: int = 3,
 ):
     """Train on a train/validation/test split as the paper does, report and plot.
 
     The test rows (``test_size``) are held out first; ``valid_size`` of all rows is
     the validation set that the network scores every epoch. A mean predictor fitted
-    on the same training rows is the baseline. The plots are written to
-    ``out_dir`` atomically, through ``outputs`` if given (an
+    on the same training rows is the baseline. With ``calibration_size > 0``, that
+    share of all rows is held out of training too, to calibrate prediction
+    intervals (:class:`~skanime.intervals.ConformalRegressor`), whose coverage is
+    then measured on the test rows. Plots and ``report.html`` go to ``out_dir``,
+    all together and atomically, through ``outputs`` if given (an
     :class:`~skanime._atomic.atomic_group`, which writes them when it ends).
 
     Returns
     -------
-    model : HybridAnimeRegressor
-        Fitted on the training rows.
+    model : HybridAnimeRegressor or ConformalRegressor
+        Fitted on the training rows (a ConformalRegressor wrapping the
+        HybridAnimeRegressor when ``calibration_size > 0``).
     metrics : dict
         ``{"hybrid": {...}, "baseline": {...}}`` on the test rows.
     """
@@ -131,11 +157,23 @@ def run_experiment(
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, random_state=seed
     )
-    model.set_params(validation_fraction=valid_size / (1 - test_size))
+    fit_share = 1 - test_size - calibration_size
+    model.set_params(validation_fraction=valid_size / fit_share)
+    if calibration_size > 0:
+        model = ConformalRegressor(
+            model,
+            calibration_size=calibration_size / (1 - test_size),
+            random_state=seed,
+        )
     _say(
         f"Training on {len(X_train)} rows (of which {valid_size:.0%} of all rows "
         f"validate each epoch), testing on {len(X_test)}."
     )
+    if calibration_size > 0:
+        _say(
+            f"Of the training rows, {calibration_size:.0%} of all rows are kept out "
+            "of training to calibrate prediction intervals."
+        )
     start = time.perf_counter()
     model.fit(X_train, y_train)
     _check_interrupt()
@@ -159,14 +197,131 @@ def run_experiment(
         )
     )
     out_dir = Path(out_dir)
-    curves = out_dir / "training_curves.png"
-    scatter = out_dir / "predicted_vs_actual.png"
-    own = outputs is None
-    with atomic_group() if own else contextlib.nullcontext(outputs) as group:
-        plot_history(model.history_, group.path(curves))
-        plot_predictions(y_test, y_pred, group.path(scatter))
-    _say(f"\nPlots: {curves} (loss, MAE, MAPE per epoch) and {scatter}.")
+    with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
+        staging = Path(staging)
+        plot_history(model.history_, staging / "training_curves.png")
+        plot_predictions(y_test, y_pred, staging / "predicted_vs_actual.png")
+        write_report(
+            model,
+            X_test,
+            y_test,
+            y_pred,
+            {
+                "HybridAnimeRegressor": metrics["hybrid"],
+                "mean predictor (baseline)": metrics["baseline"],
+            },
+            out_dir=staging,
+            title=title or "skanime report: test set",
+            data=X,
+            data_target=y,
+            importance_repeats=importance_repeats,
+            seed=seed,
+        )
+        _publish(staging, out_dir, outputs)
+    _say(
+        f"\nPlots: {out_dir / 'training_curves.png'} (loss, MAE, MAPE per epoch), "
+        f"{out_dir / 'predicted_vs_actual.png'}; report: {out_dir / 'report.html'}."
+    )
     return model, metrics
+
+
+def write_report(
+    model,
+    X,
+    y,
+    y_pred,
+    metrics: dict,
+    *,
+    out_dir: str | Path,
+    title: str,
+    data=None,
+    data_target=None,
+    importance_repeats: int = 3,
+    seed: int = 0,
+    held_out: bool = True,
+) -> Path:
+    """``out_dir/report.html``: one page with the data, roles, metrics and every
+    plot, for the rows ``X`` (held out from training unless ``held_out`` is
+    False) and their scores ``y``;
+    ``data`` and ``data_target``, if given, are the whole table it summarises.
+
+    Also writes the PNGs it embeds (residuals, importance, intervals) beside the
+    training curves and the predicted-vs-actual plot, which it reads.
+    """
+    from .inspection import column_importance
+
+    out_dir = Path(out_dir)
+    figures = {}
+    for key, name in (
+        ("curves", "training_curves.png"),
+        ("predictions", "predicted_vs_actual.png"),
+    ):
+        if (out_dir / name).is_file():
+            figures[key] = out_dir / name
+    figures["residuals"] = plot_residuals(
+        X, y, y_pred, out_dir / "residuals_by_group.png"
+    )
+    if held_out:
+        where = f"the {len(X)} test rows, held out from training"
+    else:
+        where = (
+            f"the {len(X)} rows given; where the model was trained or calibrated "
+            "on some of them, its figures there are optimistic"
+        )
+    notes = {
+        "data": f"The table given. Metrics, plots, importance and intervals are on "
+        f"{where}.",
+    }
+    importance = None
+    if importance_repeats > 0:
+        importance = column_importance(
+            model, X, y, n_repeats=importance_repeats, random_state=seed
+        )
+        figures["importance"] = plot_importance(
+            importance, out_dir / "column_importance.png"
+        )
+        notes["importance"] = (
+            "Increase in the mean absolute error when one "
+            f"column is shuffled across rows ({importance_repeats} shuffles); the "
+            "poster column moves as a unit."
+        )
+    coverage = None
+    if isinstance(model, ConformalRegressor):
+        levels = []
+        for level in REPORT_LEVELS:
+            bounds = model.predict_interval(X, level)
+            levels.append({"nominal level": level, **interval_coverage(y, bounds)})
+        coverage = pd.DataFrame(levels)
+        figures["intervals"] = plot_intervals(
+            y,
+            y_pred,
+            model.predict_interval(X, REPORT_LEVELS[0]),
+            out_dir / "intervals.png",
+            level=REPORT_LEVELS[0],
+        )
+        notes["intervals"] = (
+            f"Split-conformal intervals calibrated on "
+            f"{len(model.calibration_residuals_)} rows kept out of training; "
+            f"coverage is the share of scores inside their interval, on {where}."
+        )
+    else:
+        notes["intervals"] = (
+            "This model was trained without calibration rows "
+            "(skanime train --calibration-size)."
+        )
+    inner = getattr(model, "estimator_", model)
+    return write_html_report(
+        out_dir / "report.html",
+        title=title,
+        data=X if data is None else data,
+        target=y if data is None else data_target,
+        roles=column_roles(inner),
+        metrics=metrics,
+        figures=figures,
+        importance=importance,
+        coverage=coverage,
+        notes=notes,
+    )
 
 
 def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
@@ -282,9 +437,11 @@ def cmd_train(args) -> None:
             out_dir=args.report_dir,
             seed=args.seed,
             outputs=outputs,
+            calibration_size=args.calibration_size,
+            importance_repeats=args.importance_repeats,
         )
         _save(model, Path(args.out), outputs)
-    _say(f"Plots written. Model saved to {args.out}.")
+    _say(f"Plots and report written. Model saved to {args.out}.")
 
 
 def _starts_like_a_zip(path: Path) -> bool:
@@ -292,7 +449,7 @@ def _starts_like_a_zip(path: Path) -> bool:
         return file.read(4) == b"PK\x03\x04"
 
 
-def _load_model(path) -> HybridAnimeRegressor:
+def _load_model(path) -> HybridAnimeRegressor | ConformalRegressor:
     """A model file: the secure format if it is a zip (whatever its name), else
     joblib; anything unreadable is an :class:`IncompatibleModelError`."""
     path = Path(path)
@@ -310,11 +467,16 @@ def _load_model(path) -> HybridAnimeRegressor:
                 f"{str(path)!r} is not a model file joblib can read "
                 f"({type(exc).__name__}: {exc})."
             ) from exc
-    if not isinstance(model, HybridAnimeRegressor):
+    if not isinstance(_point_model(model), HybridAnimeRegressor):
         raise SkanimeError(
             f"{str(path)!r} holds a {type(model).__name__}, not a HybridAnimeRegressor."
         )
     return model
+
+
+def _point_model(model):
+    """The HybridAnimeRegressor itself, or the one a ConformalRegressor wraps."""
+    return model.estimator_ if isinstance(model, ConformalRegressor) else model
 
 
 def cmd_evaluate(args) -> None:
@@ -323,18 +485,42 @@ def cmd_evaluate(args) -> None:
         args.data, dropna=True, poster_root=args.poster_root, fill_absent=False
     )
     y = frame["Score"].to_numpy()
-    train_mean = float(model.net_.module_.target_mean)
-    _say(
-        format_table(
-            {
-                "HybridAnimeRegressor": regression_metrics(y, model.predict(frame)),
-                "training mean (baseline)": regression_metrics(
-                    y, np.full(len(y), train_mean)
-                ),
-            },
-            title=f"{args.data}: {len(frame)} scored anime",
+    train_mean = float(_point_model(model).net_.module_.target_mean)
+    y_pred = model.predict(frame)
+    rows = {
+        "HybridAnimeRegressor": regression_metrics(y, y_pred),
+        "training mean (baseline)": regression_metrics(y, np.full(len(y), train_mean)),
+    }
+    _say(format_table(rows, title=f"{args.data}: {len(frame)} scored anime"))
+    if args.report_dir:
+        _evaluate_report(model, frame, y, y_pred, rows, args)
+
+
+def _evaluate_report(model, frame, y, y_pred, rows, args) -> None:
+    out_dir = Path(args.report_dir)
+    with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
+        staging = Path(staging)
+        history = getattr(_point_model(model), "history_", None)
+        if history is not None and len(history):
+            plot_history(history, staging / "training_curves.png")
+        plot_predictions(
+            y, y_pred, staging / "predicted_vs_actual.png", title="Predicted vs actual"
         )
-    )
+        write_report(
+            model,
+            frame,
+            y,
+            y_pred,
+            rows,
+            out_dir=staging,
+            title=f"skanime report: {args.data}",
+            importance_repeats=args.importance_repeats,
+            seed=0,
+            held_out=False,
+        )
+        with _Outputs() as outputs:
+            _publish(staging, out_dir, outputs)
+    _say(f"Report written: {out_dir / 'report.html'}.")
 
 
 def cmd_predict(args) -> None:
@@ -343,9 +529,67 @@ def cmd_predict(args) -> None:
     frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
     out = frame[[c for c in ("anime_id", "Title") if c in frame.columns]].copy()
     out["predicted_score"] = np.round(model.predict(frame), 3)
+    if args.interval is not None:
+        _add_interval_columns(out, model, frame, args.interval, args.model)
     with _Outputs() as outputs:
         out.to_csv(outputs.path(args.out), index=False)
     _say(f"Wrote {len(out)} predictions to {args.out}.")
+
+
+def _add_interval_columns(out, model, frame, level: float, path) -> None:
+    """``score_low``/``score_high``: the model's split-conformal interval."""
+    if not isinstance(model, ConformalRegressor):
+        raise SkanimeError(
+            f"--interval needs a model trained with calibration rows; {str(path)!r} "
+            "has none. Train it with skanime train --calibration-size 0.1 (the "
+            "default)."
+        )
+    bounds = model.predict_interval(frame, level)
+    out["score_low"] = np.round(bounds[:, 0], 3)
+    out["score_high"] = np.round(bounds[:, 1], 3)
+
+
+def _confidence_level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a confidence level between 0 and 1, such as 0.8; got {text!r}"
+        )
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(
+            f"expected a share of the rows in [0, 0.5), such as 0.1; got {text!r}"
+        )
+    return value
+
+
+def _add_report_options(parser, *, calibration: bool) -> None:
+    """The options of the prediction intervals and of report.html."""
+    if calibration:
+        parser.add_argument(
+            "--calibration-size",
+            type=_share,
+            default=0.1,
+            help="share of all rows held out of training to calibrate prediction "
+            "intervals (predict --interval); 0: none (default: 0.1)",
+        )
+    parser.add_argument(
+        "--importance-repeats",
+        type=int,
+        default=3,
+        help="shuffles per column for the report's column importance; 0: skip it "
+        "(default: 3)",
+    )
 
 
 def _add_training_options(parser, *, epochs: int) -> None:
@@ -438,12 +682,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--cv", type=int, default=0, help="also run k-fold CV first")
     _add_poster_root(train)
     _add_training_options(train, epochs=30)
+    _add_report_options(train, calibration=True)
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a saved model on a CSV")
     evaluate.add_argument("model")
     evaluate.add_argument("data")
     _add_poster_root(evaluate)
+    evaluate.add_argument(
+        "--report-dir",
+        default=None,
+        help="also write report.html and its plots to this folder",
+    )
+    _add_report_options(evaluate, calibration=False)
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = commands.add_parser("predict", help="write predictions for a CSV")
@@ -451,6 +702,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data")
     predict.add_argument("--out", required=True, help="CSV to write")
     _add_poster_root(predict)
+    predict.add_argument(
+        "--interval",
+        type=_confidence_level,
+        default=None,
+        metavar="LEVEL",
+        help="also write score_low and score_high, an interval holding the score "
+        "with this probability, e.g. 0.8 (needs a model trained with "
+        "--calibration-size)",
+    )
     predict.set_defaults(func=cmd_predict)
     return parser
 

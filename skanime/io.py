@@ -75,6 +75,7 @@ TRUSTED_TYPES = (
     "numpy.dtype",
     "skanime._embedding.PosterEmbedder",
     "skanime._estimator.HybridAnimeRegressor",
+    "skanime.intervals.ConformalRegressor",
     "skanime._module.HybridModule",
     "skanime._net.HybridNet",
     "skanime._net.InputShapeSetter",

@@ -1,7 +1,10 @@
-"""The paper's report: a metrics table next to a baseline, and its figures."""
+"""The paper's report: a metrics table next to a baseline, its figures, and one
+self-contained HTML page that gathers them."""
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +21,12 @@ __all__ = [
     "plot_history",
     "plot_predictions",
     "atomic_path",
+    "column_roles",
+    "data_summary",
+    "plot_importance",
+    "plot_intervals",
+    "plot_residuals",
+    "write_html_report",
 ]
 
 
@@ -117,6 +126,314 @@ def plot_predictions(y_true, y_pred, path: str | os.PathLike, title: str = "") -
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+# -- the HTML report ------------------------------------------------------------------
+#: The report's sections, in order: (id, heading).
+REPORT_SECTIONS = (
+    ("data", "Data"),
+    ("roles", "Column roles"),
+    ("metrics", "Metrics against the baselines"),
+    ("curves", "Training curves"),
+    ("predictions", "Predicted vs actual"),
+    ("residuals", "Residuals by type and year"),
+    ("importance", "Column importance"),
+    ("intervals", "Prediction intervals"),
+)
+
+
+def data_summary(X):
+    """One row per column: dtype, non-missing count, missing share, distinct values."""
+    import pandas as pd
+
+    rows = []
+    for column in X.columns:
+        values = X[column]
+        missing = float(values.isna().mean()) if len(values) else 0.0
+        try:
+            distinct = int(values.nunique())
+        except TypeError:  # unhashable cells
+            distinct = -1
+        rows.append(
+            {
+                "column": str(column),
+                "dtype": str(values.dtype),
+                "non-missing": int(values.notna().sum()),
+                "missing %": round(100 * missing, 1),
+                "distinct": distinct,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def column_roles(model) -> dict[str, object]:
+    """The model's column roles: its ``column_roles_`` if it has them, else the
+    column parameters it was given."""
+    inner = getattr(model, "estimator_", model)
+    roles = getattr(inner, "column_roles_", None)
+    if roles is not None:
+        return roles if isinstance(roles, Mapping) else {"column_roles_": roles}
+    return {
+        name: getattr(inner, name)
+        for name in (
+            "numeric_columns",
+            "categorical_columns",
+            "list_columns",
+            "poster_column",
+        )
+        if hasattr(inner, name)
+    }
+
+
+def plot_residuals(
+    X, y_true, y_pred, path: str | os.PathLike, by=("Type", "Year")
+) -> Path:
+    """Box plots of the residuals (predicted minus actual) per group of each
+    column in ``by`` that ``X`` has; a numeric column is grouped in 5-unit bins
+    (years into 5-year spans). Groups of fewer than 3 rows are left out; each
+    label gives its row count."""
+    plt = _pyplot()
+    import pandas as pd
+
+    residual = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, np.float64)
+    present = [c for c in by if c in X.columns]
+    fig, axes = plt.subplots(
+        1, max(len(present), 1), figsize=(6.5 * max(len(present), 1), 4.2)
+    )
+    axes = np.atleast_1d(axes)
+    for ax, column in zip(axes, present, strict=False):
+        values = X[column].reset_index(drop=True)
+        if pd.api.types.is_numeric_dtype(values):
+            start = (np.floor(values / 5) * 5).astype("Int64")
+            groups = start.astype(str).where(start.notna(), "unknown")
+            groups = groups.where(
+                groups == "unknown", groups + "–" + (start + 4).astype(str)
+            )
+        else:
+            groups = values.astype(object).where(values.notna(), "unknown").astype(str)
+        counts = groups.value_counts()
+        keep = sorted(counts[counts >= 3].index)
+        data = [residual[(groups == g).to_numpy()] for g in keep]
+        if data:
+            ax.boxplot(data, showfliers=False)
+            labels = [f"{g} ({counts[g]})" for g in keep]
+            ax.set_xticks(range(1, len(keep) + 1), labels, rotation=45, ha="right")
+        else:
+            ax.text(0.5, 0.5, "no group of 3 rows or more", ha="center")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set(title=f"Residuals by {column}", ylabel="predicted − actual score")
+        ax.grid(axis="y", alpha=0.3)
+    if not present:
+        axes[0].set_axis_off()
+        axes[0].text(0.5, 0.5, f"X has none of {list(by)}", ha="center")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_importance(importances, path: str | os.PathLike) -> Path:
+    """:func:`skanime.inspection.plot_column_importance`, saved as a PNG."""
+    from .inspection import plot_column_importance
+
+    plt = _pyplot()
+    ax = plot_column_importance(importances)
+    fig = ax.figure
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def _html_table(frame, *, index: bool = False, floatfmt: str = "{:.3f}") -> str:
+    return frame.to_html(
+        index=index,
+        border=0,
+        classes="table",
+        float_format=floatfmt.format,
+        na_rep="",
+    )
+
+
+def _html_image(path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _metrics_frame(rows: Mapping[str, Mapping[str, float]]):
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "model": name,
+                "loss (MSE)": m["mse"],
+                "MAE": m["mae"],
+                "MAPE %": m["mape"],
+                "R²": m["r2"],
+            }
+            for name, m in rows.items()
+        ]
+    )
+
+
+def _roles_html(roles) -> str:
+    items = []
+    for name, value in roles.items():
+        if isinstance(value, (list, tuple)):
+            shown = ", ".join(map(str, value)) or "(none)"
+        elif value is None:
+            shown = "(none)"
+        elif callable(value):
+            shown = f"selected by {getattr(value, '__name__', repr(value))}"
+        else:
+            shown = str(value)
+        items.append(
+            f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(shown)}</td></tr>"
+        )
+    return f'<table class="table">{"".join(items)}</table>'
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px;
+       color: #222; line-height: 1.4; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-top: .6em; }
+table.table { border-collapse: collapse; margin: .5em 0; }
+table.table th, table.table td { padding: .25em .7em; border-bottom: 1px solid #eee;
+       text-align: right; }
+table.table th:first-child, table.table td:first-child { text-align: left; }
+img { max-width: 100%; } .note { color: #555; font-size: .92em; }
+nav a { margin-right: 1em; }
+"""
+
+
+def write_html_report(
+    path: str | os.PathLike,
+    *,
+    title: str,
+    data=None,
+    target=None,
+    roles=None,
+    metrics=None,
+    figures=None,
+    importance=None,
+    coverage=None,
+    notes: Mapping[str, str] | None = None,
+) -> Path:
+    """Write one self-contained HTML page: tables, and every figure embedded.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.html`` file to write (atomically).
+    title : str
+    data : DataFrame, default=None
+        The rows the report is about; summarised column by column.
+    target : array-like, default=None
+        Their scores, summarised.
+    roles : mapping, default=None
+        Column roles (:func:`column_roles`).
+    metrics : mapping of str to metrics, default=None
+        ``{model name: regression_metrics(...)}``, the model and its baselines.
+    figures : mapping of str to path, default=None
+        PNG files for the sections ``"curves"``, ``"predictions"``,
+        ``"residuals"``, ``"importance"`` and ``"intervals"``; embedded as base64.
+    importance : DataFrame, default=None
+        :func:`skanime.inspection.column_importance`'s table.
+    coverage : DataFrame, default=None
+        One row per confidence level: nominal level, coverage, mean width.
+    notes : mapping of str to str, default=None
+        A sentence per section id, shown under its heading (plain text).
+
+    Returns
+    -------
+    path : Path
+    """
+    figures = dict(figures or {})
+    notes = dict(notes or {})
+    body = {}
+    if data is not None:
+        text = f"<p>{len(data)} rows, {data.shape[1]} columns.</p>"
+        if target is not None:
+            y = np.asarray(target, dtype=np.float64)
+            text += (
+                f"<p>Score: mean {y.mean():.3f}, standard deviation {y.std():.3f}, "
+                f"from {y.min():.2f} to {y.max():.2f}.</p>"
+            )
+        body["data"] = text + _html_table(data_summary(data), floatfmt="{:.1f}")
+    if roles is not None:
+        body["roles"] = _roles_html(roles)
+    if metrics is not None:
+        body["metrics"] = _html_table(_metrics_frame(metrics))
+    if importance is not None:
+        shown = importance.reset_index().rename(
+            columns={
+                "importance_mean": "MAE increase (mean)",
+                "importance_std": "(sd over shuffles)",
+            }
+        )
+        body["importance"] = _html_table(shown, floatfmt="{:.4f}")
+    if coverage is not None:
+        body["intervals"] = _html_table(
+            coverage.rename(columns=lambda c: str(c).replace("_", " "))
+        )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        "<nav>"
+        + "".join(f'<a href="#{key}">{name}</a>' for key, name in REPORT_SECTIONS)
+        + "</nav>",
+    ]
+    for key, heading in REPORT_SECTIONS:
+        parts.append(f'<section id="{key}"><h2>{html.escape(heading)}</h2>')
+        if key in notes:
+            parts.append(f'<p class="note">{html.escape(notes[key])}</p>')
+        content = body.get(key, "")
+        if key in figures:
+            content += _html_image(figures[key], heading)
+        parts.append(content or '<p class="note">Not available for this run.</p>')
+        parts.append("</section>")
+    parts.append("</body></html>")
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("\n".join(parts), encoding="utf-8")
+    return Path(path)
+
+
+def plot_intervals(y_true, y_pred, intervals, path: str | os.PathLike, level=None):
+    """Each row's interval (sorted by predicted score) with its actual score;
+    actual scores outside their interval are drawn in red."""
+    plt = _pyplot()
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    intervals = np.asarray(intervals, dtype=np.float64)
+    order = np.argsort(y_pred, kind="stable")
+    x = np.arange(len(order))
+    low, high = intervals[order, 0], intervals[order, 1]
+    actual = y_true[order]
+    outside = (actual < low) | (actual > high)
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ax.fill_between(x, low, high, color="tab:blue", alpha=0.25, label="interval")
+    ax.plot(x, y_pred[order], color="tab:blue", lw=1, label="predicted")
+    ax.scatter(x[~outside], actual[~outside], s=5, color="black", label="actual")
+    ax.scatter(x[outside], actual[outside], s=7, color="tab:red", label="outside")
+    share = 1 - outside.mean() if len(outside) else float("nan")
+    name = f"{level:.0%} intervals" if level is not None else "Intervals"
+    ax.set(
+        title=f"{name} on the test rows: {share:.1%} hold the actual score",
+        xlabel="test rows, by predicted score",
+        ylabel="score",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

@@ -37,3 +37,9 @@ def test_bench_memory_runs_on_generated_data(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("x for 2x the rows") == 2
     assert "streamed" in out and "cached" in out
+
+
+def test_bench_intervals_skips_without_data(tmp_path, capsys):
+    assert _load("bench_intervals").main([str(tmp_path / "nowhere")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out

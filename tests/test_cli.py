@@ -356,3 +356,65 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_temporary(
     assert code == 2 and err.count("\n") == 1 and "preds.csv" in err
     assert [p.name for p in tmp_path.iterdir()] == ["preds.csv"]
     assert list(folder.iterdir()) == []
+
+
+def test_train_report_and_predict_with_intervals(anime_csv, tmp_path, capsys):
+    from .test_report import parse_page
+
+    model, report = tmp_path / "model.skanime", tmp_path / "report"
+    args = ["--columns", "paper", "--report-dir", str(report), *FAST]
+    assert main(["train", str(anime_csv), "--out", str(model), *args]) == 0
+    page = parse_page(report / "report.html")
+    assert page.sections == [
+        "data",
+        "roles",
+        "metrics",
+        "curves",
+        "predictions",
+        "residuals",
+        "importance",
+        "intervals",
+    ]
+    assert len(page.images) == 5  # every section with a plot has it
+    text = (report / "report.html").read_text()
+    assert "mean predictor (baseline)" in text and "nominal level" in text
+    for name in ("residuals_by_group", "column_importance", "intervals"):
+        _png(report / f"{name}.png")
+    preds = tmp_path / "preds.csv"
+    argv = ["predict", str(model), str(anime_csv), "--out", str(preds)]
+    assert main([*argv, "--interval", "0.8"]) == 0
+    table = pd.read_csv(preds)
+    assert list(table.columns)[-2:] == ["score_low", "score_high"]
+    assert (table["score_low"] <= table["predicted_score"]).all()
+    assert (table["predicted_score"] <= table["score_high"]).all()
+    assert main([*argv, "--interval", "0.9"]) == 0
+    wider = pd.read_csv(preds)
+    assert (wider["score_high"] - wider["score_low"]).mean() >= (
+        table["score_high"] - table["score_low"]
+    ).mean()
+    capsys.readouterr()
+    evaluated = tmp_path / "evaluated"
+    assert (
+        main(["evaluate", str(model), str(anime_csv), "--report-dir", str(evaluated)])
+        == 0
+    )
+    assert "Report written" in capsys.readouterr().out
+    assert parse_page(evaluated / "report.html").sections[-1] == "intervals"
+
+
+def test_interval_needs_a_calibrated_model(anime_csv, tmp_path, capsys):
+    model = tmp_path / "m.joblib"
+    argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]
+    argv += ["--calibration-size", "0", "--importance-repeats", "0"]
+    assert main([*argv, "--report-dir", str(tmp_path), *FAST]) == 0
+    assert "without calibration rows" in (tmp_path / "report.html").read_text()
+    capsys.readouterr()
+    out = tmp_path / "p.csv"
+    argv = ["predict", str(model), str(anime_csv), "--out", str(out)]
+    assert main([*argv, "--interval", "0.8"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skanime: error:") and "--calibration-size" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    with pytest.raises(SystemExit):
+        main([*argv, "--interval", "1.5"])
+    assert "between 0 and 1" in capsys.readouterr().err

@@ -1,10 +1,25 @@
-"""Metrics, the table, and atomic writes."""
+"""Metrics, the table, atomic writes, and the HTML report."""
+
+import base64
+from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import mean_absolute_percentage_error, r2_score
 
-from skanime.report import atomic_path, format_table, regression_metrics
+from skanime.report import (
+    REPORT_SECTIONS,
+    atomic_path,
+    column_roles,
+    data_summary,
+    format_table,
+    plot_predictions,
+    plot_residuals,
+    regression_metrics,
+    write_html_report,
+)
 
 
 def test_regression_metrics_match_scikit_learn():
@@ -37,3 +52,95 @@ def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):
     with atomic_path(target) as tmp:
         tmp.write_text("new")
     assert target.read_text() == "new"
+
+
+# -- the HTML report ------------------------------------------------------------------
+class _Page(HTMLParser):
+    """Collects section ids, image sources and links; fails on unbalanced tags."""
+
+    VOID = {"meta", "img", "br", "hr", "input", "link"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.sections, self.images, self.links = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self.sections.append(attrs["id"])
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if tag in ("a", "link", "script"):
+            self.links.append(attrs.get("href") or attrs.get("src") or "")
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-3:])
+        self.stack.pop()
+
+
+def parse_page(path) -> _Page:
+    page = _Page()
+    text = Path(path).read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    page.feed(text)
+    page.close()
+    assert page.stack == []
+    return page
+
+
+def test_html_report_embeds_everything(tmp_path, anime):
+    y = anime["Score"].to_numpy()
+    pred = y + np.linspace(-0.5, 0.5, len(y))
+    figures = {
+        "predictions": plot_predictions(y, pred, tmp_path / "p.png"),
+        "residuals": plot_residuals(anime, y, pred, tmp_path / "r.png"),
+    }
+    importance = pd.DataFrame(
+        {"importance_mean": [0.2], "importance_std": [0.01]},
+        index=pd.Index(["Genres"], name="column"),
+    )
+    coverage = pd.DataFrame(
+        [{"nominal level": 0.8, "coverage": 0.81, "mean_width": 1.2}]
+    )
+    path = write_html_report(
+        tmp_path / "report.html",
+        title="Test <report>",
+        data=anime,
+        target=y,
+        roles={"numeric_columns": ("Episodes",), "poster_column": "poster"},
+        metrics={"hybrid": regression_metrics(y, pred)},
+        figures=figures,
+        importance=importance,
+        coverage=coverage,
+        notes={"intervals": "calibrated & honest"},
+    )
+    page = parse_page(path)
+    assert page.sections == [key for key, _ in REPORT_SECTIONS]
+    assert len(page.images) == 2
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:4] == b"\x89PNG"
+    assert all(link.startswith("#") for link in page.links)  # no network needed
+    text = path.read_text()
+    assert "Test &lt;report&gt;" in text and "calibrated &amp; honest" in text
+    assert "Genres" in text and "0.8100" not in text and "0.810" in text
+    assert "Not available for this run" in text  # curves were not given
+
+
+def test_column_roles_prefers_the_fitted_roles(fitted_model):
+    roles = column_roles(fitted_model)
+    assert roles["poster_column"] == "poster"
+    assert tuple(roles["numeric_columns"]) == ("Episodes",)
+
+    class WithRoles:
+        column_roles_ = {"Episodes": "numeric"}
+
+    assert column_roles(WithRoles()) == {"Episodes": "numeric"}
+
+
+def test_data_summary_counts_missing_values(anime):
+    table = data_summary(anime).set_index("column")
+    assert table.loc["poster", "non-missing"] == anime["poster"].notna().sum()
+    assert table.loc["Score", "missing %"] == 0.0
