@@ -93,13 +93,15 @@ KNOWN_COLUMNS: dict[str, tuple[str, str]] = {
     "plantowatch": ("ignored", _LEAK),
 }
 
-_IMAGE = re.compile(r"\.(jpe?g|png|webp|gif|bmp)(\?.*)?$", re.I)
-_URL = re.compile(r"^(https?|s3|gs)://", re.I)
-_DURATION_TEXT = re.compile(r"\d\s*(hr|min|sec)\b", re.I)
+_IMAGE = re.compile(r"\.(?:jpe?g|png|webp|gif|bmp)(?:\?.*)?$", re.I)
+_URL = re.compile(r"^(?:https?|s3|gs)://", re.I)
+_DURATION_TEXT = re.compile(r"\d\s*(?:hr|min|sec)\b", re.I)
 _LIST_SPLIT = re.compile(r"\s*,\s*")
 #: Share of the non-missing cells that must fit a shape for a column to get it.
 _SHARE = 0.9
 _SAMPLE = 2000
+#: Cell text that means "missing" when judging a column.
+_MISSING = (*PLACEHOLDERS, "", "not available", "not yet aired")
 
 
 def _normalise(name) -> str:
@@ -268,7 +270,7 @@ def _present(column: pd.Series) -> pd.Series:
     if len(values) > _SAMPLE:
         values = values.sample(_SAMPLE, random_state=0)
     text = values.astype(str).str.strip()
-    return text[~text.str.lower().isin((*PLACEHOLDERS, ""))]
+    return text[~text.str.lower().isin(_MISSING)]
 
 
 def _share(mask) -> float:
@@ -558,7 +560,9 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 year, season = cleaned_date_names(column, roles["date"])
                 out[year], out[season] = _dates(series)
             else:
-                out[column] = series.map(_text_or_nan).astype(object)
+                out[column] = pd.Series(
+                    [_text_or_nan(v) for v in series], index=frame.index, dtype=object
+                )
         return pd.DataFrame(out, index=frame.index)
 
     def get_feature_names_out(self, input_features=None):
