@@ -273,3 +273,17 @@ def test_raw_csv_trains_as_the_first_pipeline_step(tmp_path):
     pred = model.predict(frame)
     assert pred.shape == (24,) and np.isfinite(pred).all()
     assert model[0].column_roles_["poster"] == ["poster"]
+
+
+def test_other_date_formats_are_found_with_skrub():
+    pytest.importorskip("skrub")
+    frame = paper_columns().assign(
+        first_broadcast=pd.date_range("2001-01-15", periods=20, freq="45D").strftime(
+            "%Y-%m-%d"
+        )
+    )
+    roles = infer_column_roles(frame)
+    assert roles.role_of("first_broadcast") == "date"
+    out = TableCleaner().fit_transform(frame)
+    assert out["Year"].iloc[0] == 2001.0 and out["Season"].iloc[0] == "Winter"
+    assert out["Season"].iloc[3] == "Spring"  # 2001-05-30
