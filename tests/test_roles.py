@@ -287,3 +287,18 @@ def test_other_date_formats_are_found_with_skrub():
     out = TableCleaner().fit_transform(frame)
     assert out["Year"].iloc[0] == 2001.0 and out["Season"].iloc[0] == "Winter"
     assert out["Season"].iloc[3] == "Spring"  # 2001-05-30
+
+
+def test_fitted_cleaner_is_saved_securely():
+    sio = pytest.importorskip("skops.io")
+    import skanime.io
+
+    cleaner = TableCleaner().fit(raw_mal())
+    body = sio.dumps(cleaner)
+    untrusted = sio.get_untrusted_types(data=body)
+    assert set(untrusted) <= set(skanime.io.TRUSTED_TYPES)
+    loaded = sio.loads(body, trusted=untrusted)
+    assert loaded.column_roles_ == cleaner.column_roles_
+    pd.testing.assert_frame_equal(
+        loaded.transform(raw_mal()), cleaner.transform(raw_mal())
+    )
