@@ -37,3 +37,10 @@ def test_bench_memory_runs_on_generated_data(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("x for 2x the rows") == 2
     assert "streamed" in out and "cached" in out
+
+
+def test_bench_roles_and_epochs_skip_without_data(tmp_path, capsys):
+    for name in ("bench_roles", "bench_epochs"):
+        assert _load(name).main([str(tmp_path / "nowhere")]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
