@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._parsing import parse_aired, parse_duration, parse_numbers, season_of_month
-from ._tabular import PLACEHOLDERS, is_null
+from ._tabular import PLACEHOLDERS, _as_frame, is_null
 from .exceptions import ColumnError
 
 __all__ = ["ROLES", "ColumnRoles", "TableCleaner", "infer_column_roles", "to_pandas"]
@@ -122,6 +122,8 @@ def to_pandas(X) -> pd.DataFrame:
         return pd.DataFrame(X.to_dict(as_series=False))
     if isinstance(X, Mapping):
         return pd.DataFrame(X)
+    if isinstance(X, (np.ndarray, list)):  # positional names, as _tabular does
+        return _as_frame(X)
     raise TypeError(
         f"Expected a pandas or polars DataFrame, got {type(X).__name__}; column "
         "roles need column names."
@@ -519,9 +521,26 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         self.roles = roles
         self.target = target
 
+    def _frame(self, X, *, reset: bool) -> pd.DataFrame:
+        """X as a pandas frame; arrays are checked as scikit-learn does."""
+        if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
+            frame = to_pandas(X)
+        else:
+            X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=reset)
+            frame = _as_frame(X)
+        if frame.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum "
+                "of 1 is required by TableCleaner."
+            )
+        return frame
+
     def fit(self, X, y=None):
         """Infer (or check) the role of every column of ``X``."""
-        frame = to_pandas(X)
+        for attribute in ("feature_names_in_", "n_features_in_"):
+            if hasattr(self, attribute):
+                delattr(self, attribute)
+        frame = self._frame(X, reset=True)
         if isinstance(self.roles, ColumnRoles):
             missing = [c for c in self.roles.used if c not in frame.columns]
             if missing:
@@ -535,14 +554,15 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             raise TypeError(
                 f"Got roles={self.roles!r}; expected a ColumnRoles, a dict or None."
             )
-        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], object)
-        self.n_features_in_ = len(self.feature_names_in_)
+        if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
+            self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], object)
+            self.n_features_in_ = len(self.feature_names_in_)
         return self
 
     def transform(self, X):
         """The cleaned used columns (see the class description)."""
         check_is_fitted(self, "column_roles_")
-        frame = to_pandas(X)
+        frame = self._frame(X, reset=False)
         roles = self.column_roles_
         missing = [c for c in roles.used if c not in frame.columns]
         if missing:
@@ -580,6 +600,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []  # a frame of mixed columns
         return tags
 
 
