@@ -376,7 +376,9 @@ def _as_list(value, role: str) -> list[str]:
     )
 
 
-def infer_column_roles(X, *, target=None, explicit=None) -> ColumnRoles:
+def infer_column_roles(
+    X, *, target=None, explicit=None, explicit_reason="named explicitly"
+) -> ColumnRoles:
     """Give every column of ``X`` a role, with its reason.
 
     Parameters
@@ -393,6 +395,8 @@ def infer_column_roles(X, *, target=None, explicit=None) -> ColumnRoles:
         that role). An explicit role is complete: columns judged to have it but
         not named are ignored. Named columns are used, whatever they are known as
         (a leak column named explicitly is used).
+    explicit_reason : str, default="named explicitly"
+        The reason shown for the columns of ``explicit``.
 
     Returns
     -------
@@ -445,12 +449,13 @@ def infer_column_roles(X, *, target=None, explicit=None) -> ColumnRoles:
         for role, value in explicit.items()
         if not (isinstance(value, str) and value == "auto")
     }
+    given_roles = {role: [c for c, r in chosen.items() if r == role] for role in ROLES}
     roles: dict[str, list[str]] = {role: [] for role in ROLES}
     reasons: dict[str, str] = {}
     for position, column in enumerate(columns):
         series = frame.iloc[:, position]
         if column in chosen:
-            role, why = chosen[column], "named explicitly"
+            role, why = chosen[column], explicit_reason
         elif target is not None and column == str(target):
             role, why = "ignored", _TARGET
         elif _normalise(column) in KNOWN_COLUMNS:
@@ -462,10 +467,12 @@ def infer_column_roles(X, *, target=None, explicit=None) -> ColumnRoles:
         else:
             role, why = _judge(series, column)
         if role != "ignored" and column not in chosen and role in fixed_roles:
-            role, why = (
-                "ignored",
-                f"judged {role} ({why}), but {role} columns are given",
+            used = (
+                f"only the given {role} columns are used"
+                if given_roles.get(role)
+                else f"no {role} column is used"
             )
+            role, why = "ignored", f"{role} ({why}), but {used}"
         roles[role].append(column)
         reasons[column] = why
     # one poster column is read: a second (the URLs of the paths) is ignored

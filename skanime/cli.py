@@ -248,7 +248,12 @@ def _show_roles(frame, args) -> None:
         "date": None,
         "duration": None,
     }
-    roles = infer_column_roles(frame, target="Score", explicit=explicit)
+    roles = infer_column_roles(
+        frame,
+        target="Score",
+        explicit=explicit,
+        explicit_reason=f"in --columns {args.columns}",
+    )
     _say(f"Columns (--columns {args.columns}):\n{roles.format()}\n")
 
 

@@ -214,7 +214,7 @@ def test_explicit_columns_win():
     # an explicit role is complete: no other column is judged into it
     only = infer_column_roles(raw, explicit={"list": "Genres", "poster": None})
     assert only["list"] == ["Genres"] and only["poster"] == []
-    assert "list columns are given" in only.reasons["Studios"]
+    assert "but only the given list columns are used" in only.reasons["Studios"]
     assert only.role_of("poster") == "ignored"
 
 
