@@ -22,6 +22,7 @@ if _missing:  # pragma: no cover - depends on the environment
 
 #: Public name -> the module that defines it.
 _PUBLIC = {
+    "ColumnRoles": "._roles",
     "HybridAnimeRegressor": "._estimator",
     "HybridDataset": "._dataset",
     "HybridModule": "._module",
@@ -30,7 +31,9 @@ _PUBLIC = {
     "NumericEncoder": "._tabular",
     "PosterEmbedder": "._embedding",
     "PosterLoader": "._posters",
+    "TableCleaner": "._roles",
     "clear_memory_cache": "._cache",
+    "infer_column_roles": "._roles",
     "make_tabular_encoder": "._tabular",
 }
 
