@@ -15,7 +15,7 @@ import pandas as pd
 __all__ = ["parse_aired", "parse_duration", "parse_numbers", "season_of_month"]
 
 _SEASONS = ("Winter", "Spring", "Summer", "Fall")
-_DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b, %Y", "%b %Y", "%Y")
+_DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b-%y", "%b, %Y", "%b %Y", "%Y")
 _SEASON_YEAR = re.compile(r"^(winter|spring|summer|fall|autumn)\s+(\d{4})$", re.I)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(hr|h|min|m|sec|s)\b\.?", re.I)
 _UNITS = {"hr": 60.0, "h": 60.0, "min": 1.0, "m": 1.0, "sec": 1 / 60, "s": 1 / 60}
@@ -58,7 +58,8 @@ def parse_aired(text) -> tuple[float, str | None]:
     """Start year and season of a MyAnimeList ``Aired`` value, (NaN, None) if unknown.
 
     Accepts ``"Apr 5, 2009 to Jul 4, 2010"``, ``"Sep 1, 2001"``, ``"9-Nov-18"``,
-    ``"2005 to ?"``, ``"Apr 2009"`` and Kaggle's ``Premiered`` (``"spring 1998"``).
+    ``"2005 to ?"``, ``"Apr 2009"``, ``"Mar-11"`` (a spreadsheet's March 2011) and
+    Kaggle's ``Premiered`` (``"spring 1998"``).
 
     Examples
     --------

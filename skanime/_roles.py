@@ -645,6 +645,7 @@ def _dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
                 errors="coerce",
                 format="mixed",
             )
+        dates = dates.where(dates.dt.year.between(1900, 2100))  # no "year 1"
         year[unparsed] = dates.dt.year.astype("float64")
         season[unparsed] = dates.dt.month.map(
             lambda m: np.nan if is_null(m) else season_of_month(m)

@@ -302,3 +302,12 @@ def test_fitted_cleaner_is_saved_securely():
     pd.testing.assert_frame_equal(
         loaded.transform(raw_mal()), cleaner.transform(raw_mal())
     )
+
+
+def test_spreadsheet_month_year_dates():
+    # "Mar-11" (March 2011, as a spreadsheet rewrites it) was read as year 1 or lost
+    frame = pd.DataFrame({"Aired": ["Mar-11", "Dec-63", "Not available"]})
+    out = TableCleaner().fit_transform(frame)
+    assert out["Year"].iloc[:2].tolist() == [2011.0, 1963.0]
+    assert out["Season"].iloc[:2].tolist() == ["Winter", "Fall"]
+    assert np.isnan(out["Year"].iloc[2])

@@ -55,6 +55,8 @@ _OPTIONAL = (
 )
 _LIST_COLUMNS = ("Genres", "Themes", "Studios", "Producers", "Licensors")
 _MISSING_TEXT = set(PLACEHOLDERS) | {""}
+
+
 def _clean_list(cell) -> float | str:
     labels = _split_labels(cell)
     return ", ".join(dict.fromkeys(labels)) if labels else np.nan
