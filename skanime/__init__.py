@@ -2,41 +2,54 @@
 
 A scikit-learn estimator over a hybrid PyTorch network (an MLP for the table, a CNN
 for the poster), trained with skorch.
+
+The public names are imported on first use (PEP 562), so that ``import skanime``
+and the ``skanime`` command start without loading torch (``skanime --help``
+answers at once); ``from skanime import HybridAnimeRegressor`` works as usual.
 """
 
-try:
-    import skorch  # noqa: F401
-    import torch  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "skanime needs torch and skorch: pip install skanime (which pins "
-        "torch==2.14.1 and torchvision==0.29.1)."
-    ) from exc
+from importlib import import_module
+from importlib.util import find_spec
 
-from ._cache import clear_memory_cache
-from ._dataset import HybridDataset
-from ._embedding import PosterEmbedder
-from ._estimator import HybridAnimeRegressor
-from ._module import HybridModule
-from ._net import HybridNet
-from ._pack import PackInputs
-from ._pipeline import make_hybrid_pipeline
-from ._posters import PosterLoader
-from ._tabular import MultiLabelEncoder, NumericEncoder, make_tabular_encoder
 from ._version import __version__
 
-__all__ = [
-    "HybridAnimeRegressor",
-    "HybridDataset",
-    "HybridModule",
-    "HybridNet",
-    "MultiLabelEncoder",
-    "NumericEncoder",
-    "PackInputs",
-    "PosterEmbedder",
-    "PosterLoader",
-    "clear_memory_cache",
-    "make_hybrid_pipeline",
-    "make_tabular_encoder",
-    "__version__",
-]
+_missing = [name for name in ("torch", "skorch") if find_spec(name) is None]
+if _missing:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f"skanime needs {' and '.join(_missing)}: pip install skanime (which pins "
+        "torch==2.14.1 and torchvision==0.29.1)."
+    )
+
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "ColumnRoles": "._roles",
+    "HybridAnimeRegressor": "._estimator",
+    "HybridDataset": "._dataset",
+    "HybridModule": "._module",
+    "HybridNet": "._net",
+    "MultiLabelEncoder": "._tabular",
+    "NumericEncoder": "._tabular",
+    "PackInputs": "._pack",
+    "PosterEmbedder": "._embedding",
+    "PosterLoader": "._posters",
+    "TableCleaner": "._roles",
+    "clear_memory_cache": "._cache",
+    "infer_column_roles": "._roles",
+    "make_hybrid_pipeline": "._pipeline",
+    "make_tabular_encoder": "._tabular",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'skanime' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

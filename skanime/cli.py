@@ -1,4 +1,9 @@
-"""The ``skanime`` command: train, evaluate, predict, and a self-contained demo."""
+"""The ``skanime`` command: train, evaluate, predict, and a self-contained demo.
+
+Only the standard library is imported at start: torch, scikit-learn and the
+estimator load when a command starts its work, so ``skanime --help`` answers at
+once.
+"""
 
 from __future__ import annotations
 
@@ -11,38 +16,36 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
-import numpy as np
-import pandas as pd
-from sklearn.base import clone
-from sklearn.model_selection import KFold, train_test_split
-
-from . import io as skanime_io
 from ._atomic import atomic_group
-from ._estimator import HybridAnimeRegressor
-from .datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS, load_mal, make_anime
-from .exceptions import IncompatibleModelError, SkanimeError
-from .intervals import ConformalRegressor, interval_coverage
-from .report import (
-    column_roles,
-    format_table,
-    plot_history,
-    plot_importance,
-    plot_intervals,
-    plot_predictions,
-    plot_residuals,
-    regression_metrics,
-    write_html_report,
-)
+from ._version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from ._estimator import HybridAnimeRegressor
+    from .intervals import ConformalRegressor
 
 __all__ = ["main", "run_experiment", "write_report"]
 
-COLUMN_SETS = {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS}
+#: ``--columns`` choices: the column sets of :mod:`skanime.datasets`.
+COLUMN_SET_NAMES = ("paper", "prerelease")
 #: Model files with this suffix use the secure format of skanime.io, others joblib.
 SECURE_SUFFIX = ".skanime"
 #: Confidence levels whose coverage the HTML report shows.
 REPORT_LEVELS = (0.8, 0.9)
+
+#: ``--epochs`` and ``--patience`` defaults, chosen on real data (seed-1 folds of
+#: benchmarks/bench_epochs.py): validation MAE stops improving after about 10
+#: epochs, and restoring the best epoch's weights costs no accuracy.
+MAX_EPOCHS, PATIENCE = 60, 5
+
+
+def _column_sets() -> dict:
+    from .datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS
+
+    return {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS}
 
 
 def _say(message: str) -> None:
@@ -153,6 +156,12 @@ def run_experiment(
     metrics : dict
         ``{"hybrid": {...}, "baseline": {...}}`` on the test rows.
     """
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from .intervals import ConformalRegressor
+    from .report import format_table, plot_history, plot_predictions, regression_metrics
+
     y = np.asarray(y, dtype=np.float64)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, random_state=seed
@@ -178,7 +187,9 @@ def run_experiment(
     model.fit(X_train, y_train)
     _check_interrupt()
     _say(
-        f"Trained {len(model.history_)} epochs in {time.perf_counter() - start:.1f} s."
+        f"Trained {len(model.history_)} epochs in {time.perf_counter() - start:.1f} s"
+        + _kept_epoch(model)
+        + "."
     )
     y_pred = model.predict(X_test)
     baseline = np.full(len(y_test), y_train.mean())
@@ -248,7 +259,17 @@ def write_report(
     Also writes the PNGs it embeds (residuals, importance, intervals) beside the
     training curves and the predicted-vs-actual plot, which it reads.
     """
+    import pandas as pd
+
     from .inspection import column_importance
+    from .intervals import ConformalRegressor, interval_coverage
+    from .report import (
+        column_roles,
+        plot_importance,
+        plot_intervals,
+        plot_residuals,
+        write_html_report,
+    )
 
     out_dir = Path(out_dir)
     figures = {}
@@ -326,6 +347,12 @@ def write_report(
 
 def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
     """k-fold CV of the model and the mean predictor on the same folds."""
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
+    from .report import format_table, regression_metrics
+
     y = np.asarray(y, dtype=np.float64)
     rows = {"hybrid": [], "baseline": []}
     for k, (train, test) in enumerate(
@@ -359,8 +386,20 @@ def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
     return means
 
 
+def _kept_epoch(model) -> str:
+    """ ", keeping epoch k (the best validation loss)" when early stopping did."""
+    model = _point_model(model)
+    if not model.early_stopping or model.validation_fraction <= 0:
+        return ""
+    losses = list(model.history_[:, "valid_loss"])
+    best = min(range(len(losses)), key=losses.__getitem__)
+    return f", keeping the weights of epoch {best + 1} (best validation loss)"
+
+
 def _model_from_args(args, **extra) -> HybridAnimeRegressor:
-    columns = COLUMN_SETS[args.columns]
+    from ._estimator import HybridAnimeRegressor
+
+    columns = _column_sets()[args.columns]
     return HybridAnimeRegressor(
         **columns,
         poster_column=None if args.no_posters else "poster",
@@ -383,6 +422,10 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
 def _save(model, path: Path, outputs: atomic_group) -> None:
     """``.skanime``: the secure format of :mod:`skanime.io`; else joblib. The file
     is written when ``outputs`` ends."""
+    import joblib
+
+    from . import io as skanime_io
+
     if path.suffix == SECURE_SUFFIX:
         skanime_io.save(model, outputs.path(path))
     else:
@@ -390,6 +433,8 @@ def _save(model, path: Path, outputs: atomic_group) -> None:
 
 
 def cmd_demo(args) -> None:
+    from .datasets import make_anime
+
     out_dir = Path(args.out_dir)
     _say(
         f"skanime demo: {args.n_samples} SYNTHETIC anime from make_anime "
@@ -418,12 +463,54 @@ def cmd_demo(args) -> None:
     _say("Plots written." + (f" Model saved to {args.out}." if args.out else ""))
 
 
+def _row_digests(frame, model):
+    """One 64-bit digest per row of the model's inputs (the columns it was
+    trained on), to recognise the training rows later without storing them."""
+    import pandas as pd
+
+    columns = getattr(_point_model(model), "required_columns_", None)
+    if columns is None:
+        columns = sorted(c for c in frame.columns if c != "Score")
+    inputs = frame[list(columns)]
+    return pd.util.hash_pandas_object(inputs, index=False).to_numpy()
+
+
+def _show_roles(frame, args) -> None:
+    """The role of every column of the CSV for the chosen column set."""
+    from ._roles import infer_column_roles
+
+    chosen = dict(_column_sets()[args.columns])
+    explicit = {
+        "numeric": chosen.get("numeric_columns"),
+        "categorical": chosen.get("categorical_columns"),
+        "list": chosen.get("list_columns"),
+        "poster": None if args.no_posters else "poster",
+        "text": None,
+        "date": None,
+        "duration": None,
+    }
+    roles = infer_column_roles(
+        frame,
+        target="Score",
+        explicit=explicit,
+        explicit_reason=f"in --columns {args.columns}",
+    )
+    _say(f"Columns (--columns {args.columns}):\n{roles.format()}\n")
+
+
 def cmd_train(args) -> None:
+    import warnings
+
+    from .datasets import load_mal
+
     frame = load_mal(args.data, dropna=True, poster_root=args.poster_root)
     _say(
         f"Loaded {len(frame)} scored anime from {args.data} "
         f"({int(frame['poster'].notna().sum())} with a poster)."
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _show_roles(frame, args)
     model = _model_from_args(args)
     if args.cv:
         cross_validate_report(
@@ -440,6 +527,31 @@ def cmd_train(args) -> None:
             calibration_size=args.calibration_size,
             importance_repeats=args.importance_repeats,
         )
+        # what the saved model saw: the training split (test rows held out),
+        # calibration rows included
+        from sklearn.model_selection import train_test_split
+
+        train_rows, test_rows = train_test_split(
+            frame.index, test_size=0.15, random_state=args.seed
+        )
+        model.training_data_ = {
+            "source": str(args.data),
+            "rows": len(train_rows),
+            "held_out_rows": len(test_rows),
+            "row_digests": _row_digests(frame.loc[train_rows], model),
+        }
+        calibrated = (
+            f", of which {args.calibration_size:.0%} of all rows calibrate its "
+            "prediction intervals"
+            if args.calibration_size > 0
+            else ""
+        )
+        _say(
+            f"The saved model was fitted on the training split: {len(train_rows)} "
+            f"of the {len(frame)} rows (85%){calibrated}; the {len(test_rows)} test "
+            "rows (15%) above were held out. `skanime evaluate` on this CSV says "
+            "which rows it saw."
+        )
         _save(model, Path(args.out), outputs)
     _say(f"Plots and report written. Model saved to {args.out}.")
 
@@ -452,6 +564,12 @@ def _starts_like_a_zip(path: Path) -> bool:
 def _load_model(path) -> HybridAnimeRegressor | ConformalRegressor:
     """A model file: the secure format if it is a zip (whatever its name), else
     joblib; anything unreadable is an :class:`IncompatibleModelError`."""
+    import joblib
+
+    from . import io as skanime_io
+    from ._estimator import HybridAnimeRegressor
+    from .exceptions import IncompatibleModelError, SkanimeError
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such model file: {str(path)!r}")
@@ -476,27 +594,79 @@ def _load_model(path) -> HybridAnimeRegressor | ConformalRegressor:
 
 def _point_model(model):
     """The HybridAnimeRegressor itself, or the one a ConformalRegressor wraps."""
+    from .intervals import ConformalRegressor
+
     return model.estimator_ if isinstance(model, ConformalRegressor) else model
 
 
+def _use_cache_dir(model, cache_dir) -> None:
+    """Let a loaded model's poster embedder read and fill ``cache_dir``."""
+    if cache_dir is not None:
+        _point_model(model).set_params(cache_dir=cache_dir)
+
+
 def cmd_evaluate(args) -> None:
+    import numpy as np
+
+    from .datasets import load_mal
+    from .report import format_table, regression_metrics
+
     model = _load_model(args.model)
+    _use_cache_dir(model, args.cache_dir)
     frame = load_mal(
         args.data, dropna=True, poster_root=args.poster_root, fill_absent=False
     )
     y = frame["Score"].to_numpy()
+    pred = model.predict(frame)
     train_mean = float(_point_model(model).net_.module_.target_mean)
-    y_pred = model.predict(frame)
-    rows = {
-        "HybridAnimeRegressor": regression_metrics(y, y_pred),
-        "training mean (baseline)": regression_metrics(y, np.full(len(y), train_mean)),
-    }
-    _say(format_table(rows, title=f"{args.data}: {len(frame)} scored anime"))
+    seen_info = getattr(model, "training_data_", None)
+
+    def metrics(rows) -> dict:
+        return {
+            "HybridAnimeRegressor": regression_metrics(y[rows], pred[rows]),
+            "training mean (baseline)": regression_metrics(
+                y[rows], np.full(int(rows.sum()), train_mean)
+            ),
+        }
+
+    every = np.ones(len(frame), dtype=bool)
+    if seen_info is None:
+        _say(
+            "This model does not record its training rows (it was not trained by "
+            "`skanime train`): if it saw rows of this CSV, their figures are "
+            "in-sample and optimistic."
+        )
+        _say(format_table(metrics(every), f"{args.data}: {len(frame)} scored anime"))
+    else:
+        seen = np.isin(_row_digests(frame, model), seen_info["row_digests"])
+        _say(
+            f"The model was fitted on {seen_info['rows']} rows of "
+            f"{seen_info['source']} (its training split; "
+            f"{seen_info['held_out_rows']} test rows held out). {int(seen.sum())} "
+            f"of the {len(frame)} rows here are among them."
+        )
+        if seen.any():
+            _say(
+                format_table(
+                    metrics(seen),
+                    f"IN-SAMPLE (optimistic): the {int(seen.sum())} rows the model "
+                    "was trained on",
+                )
+            )
+        if (~seen).any():
+            _say(
+                format_table(
+                    metrics(~seen),
+                    f"Out of sample: the {int((~seen).sum())} rows the model never saw",
+                )
+            )
     if args.report_dir:
-        _evaluate_report(model, frame, y, y_pred, rows, args)
+        _evaluate_report(model, frame, y, pred, metrics(every), args)
 
 
 def _evaluate_report(model, frame, y, y_pred, rows, args) -> None:
+    from .report import plot_history, plot_predictions
+
     out_dir = Path(args.report_dir)
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
@@ -524,7 +694,12 @@ def _evaluate_report(model, frame, y, y_pred, rows, args) -> None:
 
 
 def cmd_predict(args) -> None:
+    import numpy as np
+
+    from .datasets import load_mal
+
     model = _load_model(args.model)
+    _use_cache_dir(model, args.cache_dir)
     # columns the file lacks stay absent: the model refuses to predict without them
     frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
     out = frame[[c for c in ("anime_id", "Title") if c in frame.columns]].copy()
@@ -538,6 +713,11 @@ def cmd_predict(args) -> None:
 
 def _add_interval_columns(out, model, frame, level: float, path) -> None:
     """``score_low``/``score_high``: the model's split-conformal interval."""
+    import numpy as np
+
+    from .exceptions import SkanimeError
+    from .intervals import ConformalRegressor
+
     if not isinstance(model, ConformalRegressor):
         raise SkanimeError(
             f"--interval needs a model trained with calibration rows; {str(path)!r} "
@@ -581,32 +761,54 @@ def _add_report_options(parser, *, calibration: bool) -> None:
             type=_share,
             default=0.1,
             help="share of all rows held out of training to calibrate prediction "
-            "intervals (predict --interval); 0: none (default: 0.1)",
+            "intervals (predict --interval); 0: none",
         )
     parser.add_argument(
         "--importance-repeats",
         type=int,
         default=3,
-        help="shuffles per column for the report's column importance; 0: skip it "
-        "(default: 3)",
+        help="shuffles per column for the report's column importance; 0: skip it ",
+    )
+
+
+def _add_cache_dir(parser) -> None:
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="folder for a disk cache of poster embeddings (frozen backbones): "
+        "later runs reuse them instead of embedding every poster again",
     )
 
 
 def _add_training_options(parser, *, epochs: int) -> None:
     parser.add_argument(
         "--columns",
-        choices=sorted(COLUMN_SETS),
+        choices=COLUMN_SET_NAMES,
         default="prerelease",
-        help="input columns: the paper's five, or all known before release (default)",
+        help="input columns: 'paper' (the paper's five) or 'prerelease' (every "
+        "column known before release, see skanime.datasets.PRERELEASE_COLUMNS)",
     )
     parser.add_argument(
         "--no-posters",
         action="store_true",
         help="tabular-only model (ignore the poster column)",
     )
-    parser.add_argument("--epochs", type=int, default=epochs)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=epochs,
+        help="most epochs to train (early stopping usually ends sooner)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=PATIENCE,
+        help="early stopping: stop after this many epochs without a better "
+        "validation loss and keep the best epoch's weights (0: train every epoch "
+        "and keep the last)",
+    )
+    parser.add_argument("--batch-size", type=int, default=64, help="rows per batch")
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
     parser.add_argument(
         "--backbone",
         default="auto",
@@ -617,25 +819,29 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "--image-size",
         type=int,
         default=None,
-        help="poster side in pixels (default: the backbone's, 224 for "
+        help="poster side in pixels (None: the backbone's own, 224 for "
         "efficientnet_lite0, 64 for simple_cnn)",
     )
+    _add_cache_dir(parser)
     parser.add_argument(
-        "--cache-dir",
-        default=None,
-        help="folder for a disk cache of poster embeddings (frozen backbones)",
-    )
-    parser.add_argument(
-        "--patience",
+        "--num-workers",
         type=int,
         default=0,
-        help="early stopping patience in epochs (0: off)",
+        help="DataLoader workers decoding posters (0: in the main process)",
     )
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     parser.add_argument(
-        "--num-workers", type=int, default=0, help="DataLoader workers decoding posters"
+        "--seed", type=int, default=0, help="seed of the split and the weights"
     )
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every default shown, except those of required options and on/off flags."""
+
+    def _get_help_string(self, action):
+        if action.required or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _add_poster_root(parser) -> None:
@@ -648,26 +854,44 @@ def _add_poster_root(parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    formatter = _HelpFormatter
     parser = argparse.ArgumentParser(
         prog="skanime",
         description="Predict MyAnimeList scores from metadata and posters.",
+        formatter_class=formatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="train and report on synthetic data")
-    demo.add_argument("--n-samples", type=int, default=3000)
+    demo = commands.add_parser(
+        "demo",
+        help="train and report on synthetic data",
+        description="Generate a synthetic anime table with posters (make_anime), "
+        "train on 70%, validate on 15%, report on the 15% test rows.",
+        formatter_class=formatter,
+    )
     demo.add_argument(
-        "--out-dir",
-        default="skanime_demo",
-        help="folder for the posters and plots (default: skanime_demo)",
+        "--n-samples", type=int, default=3000, help="synthetic anime to generate"
+    )
+    demo.add_argument(
+        "--out-dir", default="skanime_demo", help="folder for the posters and plots"
     )
     demo.add_argument("--out", help="also save the fitted model here")
-    _add_training_options(demo, epochs=20)
+    _add_training_options(demo, epochs=MAX_EPOCHS)
     demo.set_defaults(func=cmd_demo)
 
-    train = commands.add_parser("train", help="train on a MyAnimeList CSV")
+    train = commands.add_parser(
+        "train",
+        help="train on a MyAnimeList CSV",
+        description="Train on 85% of the rows of a MyAnimeList CSV (of which "
+        "15% of all rows validate each epoch), report on the other 15%, and save "
+        "the model fitted on the 85%.",
+        formatter_class=formatter,
+    )
     train.add_argument(
-        "data", help="CSV such as anime.csv (see skanime.datasets.load_mal)"
+        "data", help="CSV such as anime.csv (read by skanime.datasets.load_mal)"
     )
     train.add_argument(
         "--out",
@@ -675,20 +899,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to save the model: .skanime (secure, skanime.io) or .joblib",
     )
     train.add_argument(
-        "--report-dir",
-        default="skanime_report",
-        help="folder for the plots (default: skanime_report)",
+        "--report-dir", default="skanime_report", help="folder for the plots"
     )
-    train.add_argument("--cv", type=int, default=0, help="also run k-fold CV first")
+    train.add_argument(
+        "--cv", type=int, default=0, help="also run k-fold CV first (0: no)"
+    )
     _add_poster_root(train)
-    _add_training_options(train, epochs=30)
+    _add_training_options(train, epochs=MAX_EPOCHS)
     _add_report_options(train, calibration=True)
     train.set_defaults(func=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="score a saved model on a CSV")
-    evaluate.add_argument("model")
-    evaluate.add_argument("data")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a saved model on a CSV",
+        description="Score a saved model on the scored rows of a CSV; rows the "
+        "model was trained on are reported apart (in-sample).",
+        formatter_class=formatter,
+    )
+    evaluate.add_argument("model", help="model file written by `skanime train`")
+    evaluate.add_argument("data", help="MyAnimeList CSV with a Score column")
     _add_poster_root(evaluate)
+    _add_cache_dir(evaluate)
     evaluate.add_argument(
         "--report-dir",
         default=None,
@@ -697,9 +928,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_options(evaluate, calibration=False)
     evaluate.set_defaults(func=cmd_evaluate)
 
-    predict = commands.add_parser("predict", help="write predictions for a CSV")
-    predict.add_argument("model")
-    predict.add_argument("data")
+    predict = commands.add_parser(
+        "predict",
+        help="write predictions for a CSV",
+        description="Write anime_id, Title and predicted_score for every row.",
+        formatter_class=formatter,
+    )
+    predict.add_argument("model", help="model file written by `skanime train`")
+    predict.add_argument("data", help="MyAnimeList CSV (Score not needed)")
     predict.add_argument("--out", required=True, help="CSV to write")
     _add_poster_root(predict)
     predict.add_argument(
@@ -711,6 +947,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with this probability, e.g. 0.8 (needs a model trained with "
         "--calibration-size)",
     )
+    _add_cache_dir(predict)
     predict.set_defaults(func=cmd_predict)
     return parser
 
@@ -724,6 +961,8 @@ def main(argv: list[str] | None = None) -> int:
     changed.
     """
     args = build_parser().parse_args(argv)
+    from .exceptions import SkanimeError
+
     _INTERRUPTED.clear()
     _WRITTEN.clear()
     with _signal_handler(_on_signal):

@@ -83,6 +83,8 @@ TRUSTED_TYPES = (
     "skanime._net.mean_absolute_percentage_error",
     "skanime._pack.PackInputs",
     "skanime._posters.PosterLoader",
+    "skanime._roles.ColumnRoles",
+    "skanime._roles.TableCleaner",
     "skanime._tabular.MultiLabelEncoder",
     "skanime._tabular.NumericEncoder",
     "skanime._tabular.clean_categories",

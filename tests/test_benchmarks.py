@@ -43,3 +43,10 @@ def test_bench_intervals_skips_without_data(tmp_path, capsys):
     assert _load("bench_intervals").main([str(tmp_path / "nowhere")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
+
+
+def test_bench_roles_and_epochs_skip_without_data(tmp_path, capsys):
+    for name in ("bench_roles", "bench_epochs"):
+        assert _load(name).main([str(tmp_path / "nowhere")]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from skanime import cli
+from skanime import clear_memory_cache, cli
 from skanime.cli import main
 from skanime.datasets import PRERELEASE_COLUMNS, load_mal, make_anime
 from skanime.exceptions import ColumnError, DataWarning
@@ -56,6 +56,7 @@ def test_demo_prints_the_table_and_writes_plots(tmp_path, capsys):
     assert "SYNTHETIC" in out
     assert "loss (MSE)" in out and "mean predictor (baseline)" in out
     assert "epoch" in out and "valid_mae" in out  # per-epoch progress
+    assert "keeping the weights of epoch" in out  # early stopping by default
     _png(tmp_path / "demo" / "training_curves.png")
     _png(tmp_path / "demo" / "predicted_vs_actual.png")
     assert (tmp_path / "demo.joblib").stat().st_size > 0
@@ -86,11 +87,21 @@ def test_train_evaluate_predict_round_trip(suffix, anime_csv, tmp_path, capsys):
 
         assert skanime.io.get_untrusted_types(model) == []
     _png(tmp_path / "report" / "training_curves.png")
-    capsys.readouterr()
-    assert main(["evaluate", str(model), str(anime_csv)]) == 0
-    assert "training mean (baseline)" in capsys.readouterr().out
+    assert "fitted on the training split: 51 of the 60 rows" in capsys.readouterr().out
+    cache = tmp_path / "cache"
+    clear_memory_cache()  # as in a new process: nothing embedded yet
+    evaluate = ["evaluate", str(model), str(anime_csv), "--cache-dir", str(cache)]
+    assert main(evaluate) == 0
+    out = capsys.readouterr().out
+    assert "training mean (baseline)" in out
+    # the figures say which rows the model saw: 85% in-sample, 15% held out
+    assert "51 of the 60 rows here are among them" in out
+    assert "IN-SAMPLE (optimistic): the 51 rows" in out
+    assert "Out of sample: the 9 rows the model never saw" in out
+    assert any(cache.rglob("*"))  # the posters' embeddings were cached
     preds = tmp_path / "preds.csv"
-    assert main(["predict", str(model), str(anime_csv), "--out", str(preds)]) == 0
+    predict = ["predict", str(model), str(anime_csv), "--out", str(preds)]
+    assert main([*predict, "--cache-dir", str(cache)]) == 0
     table = pd.read_csv(preds)
     assert list(table.columns) == ["anime_id", "Title", "predicted_score"]
     assert len(table) == 60 and table["predicted_score"].notna().all()
@@ -418,3 +429,37 @@ def test_interval_needs_a_calibrated_model(anime_csv, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([*argv, "--interval", "1.5"])
     assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_help_starts_without_torch():
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['skanime', 'train', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('skanime.cli', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "print(sorted(m for m in ('torch', 'sklearn', 'skorch') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert "--patience" in done.stdout
+
+
+def test_help_shows_defaults_and_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--help"])
+    assert exit_.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--epochs EPOCHS most epochs to train" in out and "(default: 60)" in out
+    assert "(default: 5)" in out  # patience
+    assert "data CSV such as anime.csv" in out  # positional arguments described
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    assert "--cache-dir" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith("skanime 0.")

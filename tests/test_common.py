@@ -12,10 +12,12 @@ from skanime import (
     PosterEmbedder,
     PosterLoader,
 )
+from skanime._roles import TableCleaner
 
 ESTIMATORS = [
     NumericEncoder(),
     MultiLabelEncoder(),
+    TableCleaner(),
     PosterLoader(),
     PosterEmbedder("simple_cnn", image_size=8, engine="torch"),
     HybridNet(

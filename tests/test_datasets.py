@@ -1,5 +1,9 @@
 """load_mal on every quirk of scraped MyAnimeList data, and make_anime."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -159,3 +163,21 @@ def test_make_anime_is_seeded_labelled_and_the_poster_carries_signal(tmp_path):
     ]
     warmth = np.array([r - b for r, b in warmth])
     assert np.corrcoef(warmth, with_poster["Score"])[0, 1] > 0.2
+
+
+def test_make_anime_temporary_posters_are_removed_at_exit():
+    code = (
+        "from pathlib import Path\n"
+        "from skanime.datasets import make_anime\n"
+        "a = make_anime(3, random_state=0, image_size=8)\n"
+        "b = make_anime(3, random_state=0, image_size=8)\n"
+        "folders = {Path(p).parent for p in [*a.poster, *b.poster] if p}\n"
+        "assert len(folders) == 2 and all(f.is_dir() for f in folders)\n"
+        "print(Path(next(iter(folders))).parent)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    root = Path(done.stdout.strip().splitlines()[-1])
+    assert root.name.startswith("skanime_posters_")
+    assert not root.exists()  # both calls' folders went with the process

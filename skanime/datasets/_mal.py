@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 import warnings
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._parsing import parse_aired, parse_duration, parse_numbers
 from .._utils import PLACEHOLDERS, split_labels
 from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 
@@ -57,58 +56,6 @@ _OPTIONAL = (
 )
 _LIST_COLUMNS = ("Genres", "Themes", "Studios", "Producers", "Licensors")
 _MISSING_TEXT = set(PLACEHOLDERS) | {""}
-_SEASONS = {
-    1: "Winter",
-    2: "Winter",
-    3: "Winter",
-    4: "Spring",
-    5: "Spring",
-    6: "Spring",
-    7: "Summer",
-    8: "Summer",
-    9: "Summer",
-    10: "Fall",
-    11: "Fall",
-    12: "Fall",
-}
-_DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b, %Y", "%b %Y", "%Y")
-
-
-def parse_duration(text) -> float:
-    """Minutes in a MyAnimeList duration (``"1 hr. 55 min."`` -> 115.0), else NaN."""
-    if not isinstance(text, str):
-        return np.nan
-    try:  # a plain number is already minutes (a frame written by skanime)
-        return float(text)
-    except ValueError:
-        pass
-    units = {"hr": 60.0, "min": 1.0, "sec": 1 / 60}
-    found = re.findall(r"(\d+(?:\.\d+)?)\s*(hr|min|sec)", text)
-    if not found:
-        return np.nan
-    return round(sum(float(n) * units[u] for n, u in found), 2)
-
-
-def parse_aired(text) -> tuple[float, str | None]:
-    """Start year and season of a MyAnimeList ``Aired`` value, (NaN, None) if unknown.
-
-    Accepts ``"Apr 5, 2009 to Jul 4, 2010"``, ``"Sep 1, 2001"``, ``"9-Nov-18"``,
-    ``"2005 to ?"``, ``"Apr 2009"``.
-    """
-    if not isinstance(text, str) or not text.strip():
-        return np.nan, None
-    start = text.split(" to ")[0].strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            date = datetime.strptime(start, fmt)
-        except ValueError:
-            continue
-        year = date.year
-        if year > datetime.now().year + 2:  # two-digit years: "63" is 1963
-            year -= 100
-        season = None if fmt == "%Y" else _SEASONS[date.month]
-        return float(year), season
-    return np.nan, None
 
 
 def _clean_list(cell) -> float | str:
@@ -120,11 +67,6 @@ def _clean_text(cell) -> float | str:
     if not isinstance(cell, str) or cell.strip().lower() in _MISSING_TEXT:
         return np.nan
     return " ".join(cell.split())
-
-
-def _numbers(column: pd.Series) -> pd.Series:
-    text = column.astype("string").str.replace(",", "", regex=False).str.strip()
-    return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
 def load_mal(
@@ -205,23 +147,23 @@ def load_mal(
         raw[column] = ""
 
     frame = pd.DataFrame(index=raw.index)
-    frame["anime_id"] = _numbers(raw["anime_id"]).astype("Int64")
+    frame["anime_id"] = parse_numbers(raw["anime_id"]).astype("Int64")
     for column in ("Title", "Type", "Source", "Rating", "Status"):
         frame[column] = raw[column].map(_clean_text)
-    frame["Episodes"] = _numbers(raw["Episodes"]).where(lambda s: s > 0)
+    frame["Episodes"] = parse_numbers(raw["Episodes"]).where(lambda s: s > 0)
     frame["Duration"] = raw["Duration"].map(parse_duration)
     aired = raw["Aired"].map(parse_aired)
     frame["Year"] = aired.map(lambda t: t[0]).astype("float64")
     frame["Season"] = aired.map(lambda t: t[1] if t[1] is not None else np.nan)
     # a frame written by skanime has Year and Season instead of Aired
     if "Year" in raw.columns:
-        frame["Year"] = frame["Year"].fillna(_numbers(raw["Year"]))
+        frame["Year"] = frame["Year"].fillna(parse_numbers(raw["Year"]))
     if "Season" in raw.columns:
         own = raw["Season"].map(_clean_text).astype(object)
         frame["Season"] = (
             frame["Season"].astype(object).where(frame["Season"].notna(), own)
         )
-    frame["Members"] = _numbers(raw["Members"])
+    frame["Members"] = parse_numbers(raw["Members"])
     for column in _LIST_COLUMNS:
         frame[column] = raw[column].map(_clean_list)
     root = Path(poster_root) if poster_root is not None else path.parent
@@ -231,7 +173,7 @@ def load_mal(
         frame["image_url"] = raw["image_url"].map(_clean_text)
 
     score_text = raw["Score"].str.strip()
-    scores = _numbers(raw["Score"])
+    scores = parse_numbers(raw["Score"])
     bad = scores.isna() & ~score_text.str.lower().isin(_MISSING_TEXT)
     if bad.any():
         row = bad.idxmax()

@@ -9,7 +9,9 @@ is synthetic and labelled so: titles read "Synthetic anime #...", and the frame'
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -93,6 +95,19 @@ _RATINGS = {
 _SEASONS = ("Winter", "Spring", "Summer", "Fall")
 
 
+_TEMPORARY_ROOT: list[str] = []
+
+
+def _temporary_poster_dir() -> str:
+    """A new folder under this process's temporary root, which is removed with
+    everything in it when the Python process exits."""
+    if not _TEMPORARY_ROOT:
+        root = tempfile.mkdtemp(prefix="skanime_posters_")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _TEMPORARY_ROOT.append(root)
+    return tempfile.mkdtemp(prefix="make_anime_", dir=_TEMPORARY_ROOT[0])
+
+
 def _pick(rng, options: dict, k_low: int, k_high: int) -> list[str]:
     k = rng.integers(k_low, k_high + 1)
     return list(rng.choice(list(options), size=min(k, len(options)), replace=False))
@@ -131,8 +146,9 @@ def make_anime(
     random_state : int, RandomState instance or None, default=None
         Seed: the same seed gives the same table and the same poster pixels.
     poster_dir : str or path-like, default=None
-        Folder for the generated JPEG posters (created if needed); a new temporary
-        folder if None.
+        Folder for the generated JPEG posters (created if needed). If None, a new
+        temporary folder, deleted when the Python process exits: pass a folder to
+        keep the posters.
     poster_fraction : float, default=0.9
         Share of the rows that get a poster; the others have a missing poster.
     image_size : int, default=64
@@ -155,7 +171,7 @@ def make_anime(
     seed = check_random_state(random_state).randint(2**31 - 1)
     rng = np.random.default_rng(seed)
     if poster_dir is None:
-        poster_dir = tempfile.mkdtemp(prefix="skanime_posters_")
+        poster_dir = _temporary_poster_dir()
     poster_dir = Path(poster_dir)
     poster_dir.mkdir(parents=True, exist_ok=True)
 

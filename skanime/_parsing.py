@@ -1,0 +1,110 @@
+"""Parsers of MyAnimeList cell text: numbers, durations, air dates.
+
+A leaf module (it imports nothing of the package), shared by
+:func:`skanime.datasets.load_mal` and the column roles of :mod:`skanime._roles`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["parse_aired", "parse_duration", "parse_numbers", "season_of_month"]
+
+_SEASONS = ("Winter", "Spring", "Summer", "Fall")
+_DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b-%y", "%b, %Y", "%b %Y", "%Y")
+_SEASON_YEAR = re.compile(r"^(winter|spring|summer|fall|autumn)\s+(\d{4})$", re.I)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(hr|h|min|m|sec|s)\b\.?", re.I)
+_UNITS = {"hr": 60.0, "h": 60.0, "min": 1.0, "m": 1.0, "sec": 1 / 60, "s": 1 / 60}
+
+
+def season_of_month(month: int) -> str:
+    """The anime season of a month: 1-3 Winter, 4-6 Spring, 7-9 Summer, 10-12 Fall.
+
+    Examples
+    --------
+    >>> season_of_month(4)
+    'Spring'
+    """
+    return _SEASONS[(int(month) - 1) // 3]
+
+
+def parse_duration(text) -> float:
+    """Minutes in a MyAnimeList duration (``"1 hr. 55 min."`` -> 115.0), else NaN.
+
+    Examples
+    --------
+    >>> parse_duration("24 min. per ep.")
+    24.0
+    >>> parse_duration("1 hr. 55 min.")
+    115.0
+    """
+    if not isinstance(text, str):
+        return np.nan
+    try:  # a plain number is already minutes (a frame written by skanime)
+        return float(text)
+    except ValueError:
+        pass
+    found = _DURATION.findall(text)
+    if not found:
+        return np.nan
+    return round(sum(float(n) * _UNITS[u.lower()] for n, u in found), 2)
+
+
+def parse_aired(text) -> tuple[float, str | None]:
+    """Start year and season of a MyAnimeList ``Aired`` value, (NaN, None) if unknown.
+
+    Accepts ``"Apr 5, 2009 to Jul 4, 2010"``, ``"Sep 1, 2001"``, ``"9-Nov-18"``,
+    ``"2005 to ?"``, ``"Apr 2009"``, ``"Mar-11"`` (a spreadsheet's March 2011) and
+    Kaggle's ``Premiered`` (``"spring 1998"``).
+
+    Examples
+    --------
+    >>> parse_aired("Apr 5, 2009 to Jul 4, 2010")
+    (2009.0, 'Spring')
+    >>> parse_aired("spring 1998")
+    (1998.0, 'Spring')
+    """
+    if not isinstance(text, str) or not text.strip():
+        return np.nan, None
+    start = text.split(" to ")[0].strip()
+    match = _SEASON_YEAR.match(start)
+    if match:
+        season = match.group(1).capitalize().replace("Autumn", "Fall")
+        return float(match.group(2)), season
+    for fmt in _DATE_FORMATS:
+        try:
+            date = datetime.strptime(start, fmt)
+        except ValueError:
+            continue
+        year = date.year
+        if year > datetime.now().year + 2:  # two-digit years: "63" is 1963
+            year -= 100
+        season = None if fmt == "%Y" else season_of_month(date.month)
+        return float(year), season
+    return np.nan, None
+
+
+def parse_numbers(column: pd.Series) -> pd.Series:
+    """Floats of a column of number text (``"2,893,578"`` -> 2893578.0); NaN where
+    a cell is not a number (``"Unknown"``, ``"add some"``, blank).
+
+    Examples
+    --------
+    >>> parse_numbers(pd.Series(["2,893,578", "Unknown", 12])).tolist()
+    [2893578.0, nan, 12.0]
+    """
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.astype("float64")
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return pd.Series(
+            column.to_numpy(dtype="float64", na_value=np.nan),
+            index=column.index,
+            name=column.name,
+        )
+    text = column.astype("string").str.replace(",", "", regex=False).str.strip()
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    return numbers.where(np.isfinite(numbers.to_numpy(na_value=np.nan)))

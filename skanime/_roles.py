@@ -1,0 +1,653 @@
+"""Column roles: what each column of an anime table is, and why.
+
+:func:`infer_column_roles` gives every column of a frame one role -- ``numeric``,
+``categorical``, ``list`` (comma-separated labels), ``text`` (free text such as a
+title), ``poster`` (image paths or URLs), ``date`` (an air date: becomes a year
+and a season), ``duration`` (``"24 min. per ep."``: becomes minutes) or
+``ignored`` -- each with its reason. Known MyAnimeList names (those of
+:func:`~skanime.datasets.load_mal`, of the raw ``anime.csv`` and of Kaggle's
+"anime-dataset-2023") get their known role; other columns are judged from their
+dtype and content. :class:`TableCleaner` turns the raw columns into what the
+encoders take, so that ``pd.read_csv("anime.csv")`` can be fed as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._parsing import parse_aired, parse_duration, parse_numbers, season_of_month
+from ._tabular import PLACEHOLDERS, _as_frame, is_null
+from .exceptions import ColumnError
+
+__all__ = ["ROLES", "ColumnRoles", "TableCleaner", "infer_column_roles", "to_pandas"]
+
+#: Every role, in the order they are shown.
+ROLES = (
+    "numeric",
+    "categorical",
+    "list",
+    "text",
+    "poster",
+    "date",
+    "duration",
+    "ignored",
+)
+_INPUT_ROLES = ROLES[:-1]
+
+_IDENTIFIER = "an identifier"
+_TARGET = "the target (the score itself)"
+_LEAK = "known only after release (it leaks the score)"
+#: Known column names (compared lower-case, without spaces, "_" or "-") -> role,
+#: or the reason they are ignored.
+KNOWN_COLUMNS: dict[str, tuple[str, str]] = {
+    # load_mal's frame and the raw anime.csv
+    "animeid": ("ignored", _IDENTIFIER),
+    "malid": ("ignored", _IDENTIFIER),
+    "title": ("text", "known MyAnimeList column (the title)"),
+    "japanese": ("text", "known MyAnimeList column (the Japanese title)"),
+    "type": ("categorical", "known MyAnimeList column"),
+    "source": ("categorical", "known MyAnimeList column"),
+    "rating": ("categorical", "known MyAnimeList column (age rating)"),
+    "season": ("categorical", "known MyAnimeList column"),
+    "episodes": ("numeric", "known MyAnimeList column"),
+    "duration": ("duration", "known MyAnimeList column"),
+    "year": ("numeric", "known MyAnimeList column"),
+    "aired": ("date", "known MyAnimeList column (start year and season)"),
+    "premiered": ("date", "known MyAnimeList column (season and year)"),
+    "genres": ("list", "known MyAnimeList column"),
+    "themes": ("list", "known MyAnimeList column"),
+    "studios": ("list", "known MyAnimeList column"),
+    "producers": ("list", "known MyAnimeList column"),
+    "licensors": (
+        "ignored",
+        "licensors are often found years after release; name it to use it",
+    ),
+    "poster": ("poster", "known column of poster paths"),
+    "imageurl": ("poster", "known column of poster URLs"),
+    "status": ("ignored", "the airing status changes after release"),
+    "score": ("ignored", _TARGET),
+    # Kaggle's anime-dataset-2023
+    "name": ("text", "known Kaggle column (the title)"),
+    "englishname": ("text", "known Kaggle column (the English title)"),
+    "othername": ("text", "known Kaggle column (the native title)"),
+    "synopsis": ("text", "known Kaggle column"),
+    # post-release figures
+    "members": ("ignored", _LEAK),
+    "favorites": ("ignored", _LEAK),
+    "scoredby": ("ignored", _LEAK),
+    "popularity": ("ignored", _LEAK),
+    "rank": ("ignored", _LEAK),
+    "ranked": ("ignored", _LEAK),
+    "ranking": ("ignored", _LEAK),
+    "watching": ("ignored", _LEAK),
+    "completed": ("ignored", _LEAK),
+    "onhold": ("ignored", _LEAK),
+    "dropped": ("ignored", _LEAK),
+    "plantowatch": ("ignored", _LEAK),
+}
+
+_IMAGE = re.compile(r"\.(?:jpe?g|png|webp|gif|bmp)(?:\?.*)?$", re.I)
+_URL = re.compile(r"^(?:https?|s3|gs)://", re.I)
+_DURATION_TEXT = re.compile(r"\d\s*(?:hr|min|sec)\b", re.I)
+_LIST_SPLIT = re.compile(r"\s*,\s*")
+#: Share of the non-missing cells that must fit a shape for a column to get it.
+_SHARE = 0.9
+_SAMPLE = 2000
+#: Cell text that means "missing" when judging a column.
+_MISSING = (*PLACEHOLDERS, "", "not available", "not yet aired")
+
+
+def _normalise(name) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def to_pandas(X) -> pd.DataFrame:
+    """A pandas frame of ``X``: polars frames are converted, pandas kept as is.
+
+    Examples
+    --------
+    >>> to_pandas({"Type": ["TV"]}).columns.tolist()
+    ['Type']
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    if type(X).__module__.split(".")[0] == "polars":
+        return pd.DataFrame(X.to_dict(as_series=False))
+    if isinstance(X, Mapping):
+        return pd.DataFrame(X)
+    if isinstance(X, (np.ndarray, list)):  # positional names, as _tabular does
+        return _as_frame(X)
+    raise TypeError(
+        f"Expected a pandas or polars DataFrame, got {type(X).__name__}; column "
+        "roles need column names."
+    )
+
+
+class ColumnRoles:
+    """The role of each column, with its reason.
+
+    A plain container of strings (picklable, safe for skops): ``roles[role]`` is
+    the list of columns with that role, ``reasons[column]`` why.
+
+    Parameters
+    ----------
+    roles : dict of str to list of str
+        Role -> columns, for each role of :data:`ROLES`.
+    reasons : dict of str to str
+        Column -> why it has its role.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"Type": ["TV", "Movie"], "Members": [10, 20]})
+    >>> roles = infer_column_roles(frame)
+    >>> roles["categorical"], roles.ignored
+    (['Type'], {'Members': 'known only after release (it leaks the score)'})
+    """
+
+    def __init__(self, roles: Mapping[str, Sequence[str]], reasons: Mapping):
+        self.roles = {role: [str(c) for c in roles.get(role, ())] for role in ROLES}
+        self.reasons = {str(k): str(v) for k, v in reasons.items()}
+
+    def __getitem__(self, role: str) -> list[str]:
+        if role not in self.roles:
+            raise KeyError(f"Unknown role {role!r}; the roles are {list(ROLES)}.")
+        return self.roles[role]
+
+    @property
+    def ignored(self) -> dict[str, str]:
+        """Ignored column -> reason."""
+        return {c: self.reasons[c] for c in self.roles["ignored"]}
+
+    @property
+    def used(self) -> list[str]:
+        """The columns the model reads (every role but ``ignored``), in X's order."""
+        used = [c for role in _INPUT_ROLES for c in self.roles[role]]
+        order = {c: i for i, c in enumerate(self.reasons)}
+        return sorted(used, key=lambda c: order.get(c, len(order)))
+
+    def role_of(self, column: str) -> str:
+        """The role of one column."""
+        for role, columns in self.roles.items():
+            if column in columns:
+                return role
+        raise KeyError(f"No column {column!r} in these roles.")
+
+    def encoder_columns(self) -> dict:
+        """The columns the encoders get after :class:`TableCleaner`.
+
+        Durations become numeric minutes, dates a numeric year and a categorical
+        season (see :func:`cleaned_date_names`).
+
+        Returns
+        -------
+        dict
+            ``numeric_columns``, ``categorical_columns``, ``list_columns`` (tuples),
+            ``text_columns`` (tuple) and ``poster_column`` (the first poster
+            column, or None).
+        """
+        numeric = [*self.roles["numeric"], *self.roles["duration"]]
+        categorical = list(self.roles["categorical"])
+        for column in self.roles["date"]:
+            year, season = cleaned_date_names(column, self.roles["date"])
+            numeric.append(year)
+            categorical.append(season)
+        posters = self.roles["poster"]
+        return {
+            "numeric_columns": tuple(numeric),
+            "categorical_columns": tuple(categorical),
+            "list_columns": tuple(self.roles["list"]),
+            "text_columns": tuple(self.roles["text"]),
+            "poster_column": posters[0] if posters else None,
+        }
+
+    def to_dict(self) -> dict:
+        """``{"roles": {...}, "reasons": {...}}`` of plain lists and strings."""
+        return {
+            "roles": {k: list(v) for k, v in self.roles.items()},
+            **{"reasons": dict(self.reasons)},
+        }
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ColumnRoles) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        shown = {role: cols for role, cols in self.roles.items() if cols}
+        return f"ColumnRoles({shown})"
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def format(self) -> str:
+        """A small table: one line per column, its role and why.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> print(infer_column_roles(pd.DataFrame({"Episodes": [12, 24]})))
+        column    role     why
+        Episodes  numeric  known MyAnimeList column
+        """
+        rows = [
+            (column, role, self.reasons.get(column, ""))
+            for role in ROLES
+            for column in self.roles[role]
+        ]
+        if not rows:
+            return "(no columns)"
+        width = max(len("column"), *(len(r[0]) for r in rows))
+        role_width = max(len("role"), *(len(r[1]) for r in rows))
+        lines = [f"{'column':<{width}}  {'role':<{role_width}}  why"]
+        lines += [f"{c:<{width}}  {r:<{role_width}}  {why}" for c, r, why in rows]
+        return "\n".join(line.rstrip() for line in lines)
+
+
+def cleaned_date_names(column: str, date_columns: Sequence[str]) -> tuple[str, str]:
+    """Names of the year and season a date column becomes: ``Year`` and ``Season``
+    for the first date column, ``<column>_year`` and ``<column>_season`` for others.
+
+    Examples
+    --------
+    >>> cleaned_date_names("Aired", ["Aired", "Premiered"])
+    ('Year', 'Season')
+    >>> cleaned_date_names("Premiered", ["Aired", "Premiered"])
+    ('Premiered_year', 'Premiered_season')
+    """
+    if list(date_columns)[:1] == [column]:
+        return "Year", "Season"
+    return f"{column}_year", f"{column}_season"
+
+
+# -- judging one column by its content --------------------------------------------
+def _present(column: pd.Series) -> pd.Series:
+    """The non-missing cells as stripped text (placeholders dropped), a sample."""
+    values = column[~column.isna()]
+    if len(values) > _SAMPLE:
+        values = values.sample(_SAMPLE, random_state=0)
+    text = values.astype(str).str.strip()
+    return text[~text.str.lower().isin(_MISSING)]
+
+
+def _share(mask) -> float:
+    mask = np.asarray(mask, dtype=bool)
+    return float(mask.mean()) if len(mask) else 0.0
+
+
+def _looks_like_dates(text: pd.Series) -> bool:
+    if not len(text) or _share(text.str.contains(r"\d{4}|\d+-\w+-\d+")) < _SHARE:
+        return False
+    starts = text.str.split(" to ").str[0]
+    parsed = starts.map(lambda t: not np.isnan(parse_aired(t)[0]))
+    if _share(parsed) >= _SHARE:
+        return True
+    try:
+        from skrub import ToDatetime
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dates = ToDatetime().fit_transform(
+                starts.rename("date").reset_index(drop=True)
+            )
+    except (ImportError, ValueError, TypeError):
+        return False
+    return _share(dates.notna()) >= _SHARE
+
+
+def _judge_numbers(column: pd.Series, name: str) -> tuple[str, str]:
+    values = parse_numbers(column).dropna()
+    if values.empty:
+        return "ignored", "no values"
+    if values.nunique() == 1:
+        return "ignored", "constant"
+    integer = bool(np.all(np.isclose(values, np.round(values))))
+    if integer and values.is_unique and len(values) >= 20:
+        return "ignored", "identifier-like: a distinct integer in every row"
+    if _normalise(name).endswith("id") and integer:
+        return "ignored", "identifier-like: an integer column named *id"
+    return "numeric", "numbers"
+
+
+def _judge(column: pd.Series, name: str) -> tuple[str, str]:
+    """The role of a column not known by name, from its dtype and content."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "categorical", "true/false values"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "date", "dates (year and season)"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return _judge_numbers(column, name)
+    text = _present(column)
+    if text.empty:
+        return "ignored", "no values (empty or placeholders only)"
+    n_unique = text.nunique()
+    if n_unique == 1:
+        return "ignored", "constant"
+    numbers = parse_numbers(text)
+    if _share(numbers.notna()) >= _SHARE:
+        role, why = _judge_numbers(text, name)
+        return role, why.replace("numbers", "numbers stored as text", 1)
+    if _share(text.str.contains(_DURATION_TEXT)) >= _SHARE:
+        return "duration", "durations (hr./min./sec.): minutes"
+    if _share(text.str.contains(_IMAGE) | text.str.match(_URL)) >= _SHARE:
+        return "poster", "image paths or URLs"
+    if _looks_like_dates(text):
+        return "date", "dates (year and season)"
+    labels = text.map(lambda t: [s for s in _LIST_SPLIT.split(t) if s])
+    n_labels = labels.map(len)
+    distinct = len({label for cell in labels for label in cell})
+    multi = _share(n_labels > 1)
+    if (
+        multi >= 0.1
+        and distinct <= 0.5 * len(text)
+        and labels.explode().str.len().mean() <= 40
+    ):
+        return "list", (
+            f"comma-separated labels ({multi:.0%} of cells hold several, "
+            f"{distinct} distinct)"
+        )
+    ratio = n_unique / len(text)
+    words = text.str.split().map(len).mean()
+    if ratio > 0.5 and words >= 2:
+        return "text", f"free text ({ratio:.0%} distinct, {words:.1f} words a cell)"
+    if ratio > 0.9:
+        return "ignored", f"identifier-like: {ratio:.0%} of values are distinct"
+    if ratio > 0.5 or n_unique > 200:
+        return "text", f"short text with many values ({n_unique} distinct)"
+    return "categorical", f"{n_unique} distinct values"
+
+
+def _as_list(value, role: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence) or isinstance(value, (set, frozenset, np.ndarray)):
+        return [str(v) for v in value]
+    raise TypeError(
+        f"Got {role} columns {value!r}; expected a column name, a list of names "
+        "or None."
+    )
+
+
+def infer_column_roles(
+    X, *, target=None, explicit=None, explicit_reason="named explicitly"
+) -> ColumnRoles:
+    """Give every column of ``X`` a role, with its reason.
+
+    Parameters
+    ----------
+    X : pandas or polars DataFrame
+        The table (without or with its target column).
+    target : str, default=None
+        Name of the target column if it is in ``X``: it is ignored. ``Score`` is
+        ignored in any case (MyAnimeList's target).
+    explicit : dict, default=None
+        ``{role: columns}`` for the roles you choose yourself (``"numeric"``,
+        ``"categorical"``, ``"list"``, ``"text"``, ``"poster"``, ``"date"``,
+        ``"duration"``), a list of names, a single name, or None (no column of
+        that role). An explicit role is complete: columns judged to have it but
+        not named are ignored. Named columns are used, whatever they are known as
+        (a leak column named explicitly is used).
+    explicit_reason : str, default="named explicitly"
+        The reason shown for the columns of ``explicit``.
+
+    Returns
+    -------
+    ColumnRoles
+
+    Raises
+    ------
+    ColumnError
+        If an explicitly named column is not in ``X``, or named for two roles.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({
+    ...     "Title": ["Cowboy Bebop", "Trigun", "Monster"],
+    ...     "Genres": ["Action, Sci-Fi", "Action", "Drama, Mystery"],
+    ...     "Members": ["1,234", "567", "89"],
+    ... })
+    >>> roles = infer_column_roles(frame)
+    >>> roles["text"], roles["list"], list(roles.ignored)
+    (['Title'], ['Genres'], ['Members'])
+    >>> infer_column_roles(frame, explicit={"numeric": ["Members"]})["numeric"]
+    ['Members']
+    """
+    frame = to_pandas(X)
+    columns = [str(c) for c in frame.columns]
+    explicit = dict(explicit or {})
+    unknown_roles = sorted(set(explicit) - set(_INPUT_ROLES))
+    if unknown_roles:
+        raise ValueError(
+            f"Got explicit roles {unknown_roles}; the roles are {list(_INPUT_ROLES)}."
+        )
+    chosen: dict[str, str] = {}
+    problems = []
+    for role, value in explicit.items():
+        if isinstance(value, str) and value == "auto":
+            continue
+        for column in _as_list(value, role):
+            if column not in columns:
+                problems.append(f"{role} column {column!r} is not in X")
+            elif column in chosen and chosen[column] != role:
+                problems.append(
+                    f"column {column!r} is named both {chosen[column]} and {role}"
+                )
+            chosen[column] = role
+    if problems:
+        raise ColumnError("; ".join(problems) + f". X has the columns {columns}.")
+    fixed_roles = {
+        role
+        for role, value in explicit.items()
+        if not (isinstance(value, str) and value == "auto")
+    }
+    given_roles = {role: [c for c, r in chosen.items() if r == role] for role in ROLES}
+    roles: dict[str, list[str]] = {role: [] for role in ROLES}
+    reasons: dict[str, str] = {}
+    for position, column in enumerate(columns):
+        series = frame.iloc[:, position]
+        if column in chosen:
+            role, why = chosen[column], explicit_reason
+        elif target is not None and column == str(target):
+            role, why = "ignored", _TARGET
+        elif _normalise(column) in KNOWN_COLUMNS:
+            role, why = KNOWN_COLUMNS[_normalise(column)]
+            if role in ("duration", "date") and pd.api.types.is_numeric_dtype(
+                series.dtype
+            ):
+                role, why = "numeric", why + " (already numbers)"
+        else:
+            role, why = _judge(series, column)
+        if role != "ignored" and column not in chosen and role in fixed_roles:
+            used = (
+                f"only the given {role} columns are used"
+                if given_roles.get(role)
+                else f"no {role} column is used"
+            )
+            role, why = "ignored", f"{role} ({why}), but {used}"
+        roles[role].append(column)
+        reasons[column] = why
+    # one poster column is read: a second (the URLs of the paths) is ignored
+    for column in [c for c in roles["poster"] if c not in chosen][
+        1 if not any(c in chosen for c in roles["poster"]) else 0 :
+    ]:
+        roles["poster"].remove(column)
+        roles["ignored"].append(column)
+        reasons[column] = f"a second poster column; {roles['poster'][0]!r} is used"
+    return ColumnRoles(roles, reasons)
+
+
+class TableCleaner(TransformerMixin, BaseEstimator):
+    """Turn raw anime columns into what the encoders take; the pipeline's first step.
+
+    In ``fit``, the roles of the columns are inferred (:func:`infer_column_roles`)
+    unless given. ``transform`` returns a pandas frame of the used columns:
+    numeric columns as floats (``"2,893,578"`` -> 2893578.0, ``"Unknown"`` ->
+    NaN), durations as minutes, each date as a year (float) and a season, and the
+    categorical, list, text and poster columns as text (missing as NaN). Ignored
+    columns are dropped. A polars frame is converted first.
+
+    Parameters
+    ----------
+    roles : ColumnRoles or dict, default=None
+        Fixed roles; inferred from the training frame if None. A dict is the
+        ``explicit`` argument of :func:`infer_column_roles`.
+    target : str, default=None
+        Name of the target column, ignored if it is in ``X``.
+
+    Attributes
+    ----------
+    column_roles_ : ColumnRoles
+        The role of each input column, with its reason.
+    feature_names_in_ : ndarray of str
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({
+    ...     "Aired": ["Apr 5, 2009 to Jul 4, 2010", "Sep 1, 2001"],
+    ...     "Duration": ["24 min. per ep.", "1 hr. 55 min."],
+    ...     "Episodes": ["64", "Unknown"],
+    ... })
+    >>> TableCleaner().fit_transform(raw)
+         Year  Season  Duration  Episodes
+    0  2009.0  Spring      24.0      64.0
+    1  2001.0  Summer     115.0       NaN
+    """
+
+    def __init__(self, roles=None, target=None):
+        self.roles = roles
+        self.target = target
+
+    def _frame(self, X, *, reset: bool) -> pd.DataFrame:
+        """X as a pandas frame; arrays are checked as scikit-learn does."""
+        if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
+            frame = to_pandas(X)
+        else:
+            X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=reset)
+            frame = _as_frame(X)
+        if frame.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum "
+                "of 1 is required by TableCleaner."
+            )
+        return frame
+
+    def fit(self, X, y=None):
+        """Infer (or check) the role of every column of ``X``."""
+        for attribute in ("feature_names_in_", "n_features_in_"):
+            if hasattr(self, attribute):
+                delattr(self, attribute)
+        frame = self._frame(X, reset=True)
+        if isinstance(self.roles, ColumnRoles):
+            missing = [c for c in self.roles.used if c not in frame.columns]
+            if missing:
+                raise ColumnError(f"Columns {missing} of the given roles are not in X.")
+            self.column_roles_ = self.roles
+        elif self.roles is None or isinstance(self.roles, Mapping):
+            self.column_roles_ = infer_column_roles(
+                frame, target=self.target, explicit=self.roles
+            )
+        else:
+            raise TypeError(
+                f"Got roles={self.roles!r}; expected a ColumnRoles, a dict or None."
+            )
+        if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
+            self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], object)
+            self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X):
+        """The cleaned used columns (see the class description)."""
+        check_is_fitted(self, "column_roles_")
+        frame = self._frame(X, reset=False)
+        roles = self.column_roles_
+        missing = [c for c in roles.used if c not in frame.columns]
+        if missing:
+            raise ColumnError(
+                f"X lacks the column(s) {missing} that the model was fitted on; it "
+                f"has {[str(c) for c in frame.columns]}."
+            )
+        out = {}
+        for column in roles.used:
+            role = roles.role_of(column)
+            series = frame[column]
+            if role in ("numeric", "duration"):
+                out[column] = _numeric(series, role)
+            elif role == "date":
+                year, season = cleaned_date_names(column, roles["date"])
+                out[year], out[season] = _dates(series)
+            else:
+                out[column] = pd.Series(
+                    [_text_or_nan(v) for v in series], index=frame.index, dtype=object
+                )
+        return pd.DataFrame(out, index=frame.index)
+
+    def get_feature_names_out(self, input_features=None):
+        """The output columns: used columns, each date as its year and season."""
+        check_is_fitted(self, "column_roles_")
+        names = []
+        for column in self.column_roles_.used:
+            if self.column_roles_.role_of(column) == "date":
+                names.extend(cleaned_date_names(column, self.column_roles_["date"]))
+            else:
+                names.append(column)
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []  # a frame of mixed columns
+        return tags
+
+
+def _text_or_nan(value):
+    if is_null(value):
+        return np.nan
+    text = " ".join(str(value).split())
+    return text if text and text.lower() not in PLACEHOLDERS else np.nan
+
+
+def _numeric(series: pd.Series, role: str) -> pd.Series:
+    if role == "duration" and not pd.api.types.is_numeric_dtype(series.dtype):
+        return series.map(
+            lambda v: np.nan if is_null(v) else parse_duration(str(v))
+        ).astype("float64")
+    return parse_numbers(series)
+
+
+def _dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        year = series.dt.year.astype("float64")
+        season = series.dt.month.map(
+            lambda m: np.nan if is_null(m) else season_of_month(m)
+        )
+        return year, season.astype(object)
+    parsed = series.map(lambda v: parse_aired(None if is_null(v) else str(v)))
+    year = parsed.map(lambda t: t[0]).astype("float64")
+    season = parsed.map(lambda t: np.nan if t[1] is None else t[1]).astype(object)
+    unparsed = year.isna() & series.notna()
+    if unparsed.any():  # other date formats: pandas' own parser
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dates = pd.to_datetime(
+                series[unparsed].astype(str).str.split(" to ").str[0],
+                errors="coerce",
+                format="mixed",
+            )
+        dates = dates.where(dates.dt.year.between(1900, 2100))  # no "year 1"
+        year[unparsed] = dates.dt.year.astype("float64")
+        season[unparsed] = dates.dt.month.map(
+            lambda m: np.nan if is_null(m) else season_of_month(m)
+        )
+    return year, season

@@ -1,0 +1,313 @@
+"""Column roles: inference, reasons, explicit choices, and the raw-table cleaner."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.pipeline import Pipeline
+
+from skanime._roles import ColumnRoles, TableCleaner, infer_column_roles
+from skanime.datasets import PRERELEASE_COLUMNS, load_mal
+from skanime.exceptions import ColumnError
+
+from .conftest import fast_model
+
+GENRES = ["Action, Drama", "Comedy", "Action, Comedy, Romance", "Drama", "Sci-Fi"]
+STUDIOS = ["Bones", "Madhouse", "Bones, Sunrise", "Shaft", "Madhouse"]
+
+
+def raw_mal(n=20, poster_dir=None) -> pd.DataFrame:
+    """A frame shaped like ``pd.read_csv`` of the raw MyAnimeList ``anime.csv``."""
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "anime_id": 5000 + 7 * i,
+                "Title": f"Brotherhood of the {i}th Alchemist",
+                "Type": ["TV", "Movie", "OVA"][i % 3],
+                "Japanese": f"鋼の錬金術師 {i}",
+                "Aired": [
+                    "Apr 5, 2009 to Jul 4, 2010",
+                    "Sep 1, 2001",
+                    "9-Nov-18",
+                    "2005 to ?",
+                    "Not available",
+                ][i % 5],
+                "Episodes": ["64", "Unknown", "12", "1,024"][i % 4],
+                "Duration": ["24 min. per ep.", "1 hr. 55 min.", "Unknown"][i % 3],
+                "Score": 6 + (i % 30) / 10,
+                "Source": ["Manga", "Original", "Light novel"][i % 3],
+                "Genres": GENRES[i % 5],
+                "Themes": ["Military", "add some", "School, Music"][i % 3],
+                "Licensors": ["Funimation", "None found"][i % 2],
+                "Producers": ["Aniplex,Square Enix", "Dentsu"][i % 2],
+                "Rating": [
+                    "R - 17+ (violence & profanity)",
+                    "PG-13 - Teens 13 or older",
+                ][i % 2],
+                "Status": "Finished Airing",
+                "Studios": STUDIOS[i % 5],
+                "Members": f"{2_893_578 - 1_000 * i:,}",
+                "poster": f"posters/{i}.jpg" if i % 4 else "",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if poster_dir is not None:
+        (poster_dir / "posters").mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            if i % 4:
+                Image.new("RGB", (16, 16), (10 * i, 50, 90)).save(
+                    poster_dir / "posters" / f"{i}.jpg"
+                )
+    return frame
+
+
+def kaggle_2023(n=20) -> pd.DataFrame:
+    frame = raw_mal(n).rename(columns={"Title": "Name"})
+    frame = frame.drop(columns=["Japanese", "Themes", "poster"])
+    frame["English name"] = [f"The Alchemist part {i}" for i in range(n)]
+    frame["Other name"] = frame["Name"].str.upper()
+    frame["Synopsis"] = "Two brothers search for a stone " + frame.index.astype(str)
+    frame["Premiered"] = ["spring 2009", "UNKNOWN", "fall 1998"] * (n // 3) + [
+        "summer 2020"
+    ] * (n % 3)
+    frame["Rank"] = np.arange(n) + 1.0
+    frame["Popularity"] = np.arange(n)[::-1]
+    frame["Favorites"] = np.arange(n) * 3
+    frame["Scored By"] = np.arange(n) * 11.0
+    frame["Image URL"] = [
+        f"https://cdn.myanimelist.net/images/anime/{i}.jpg" for i in range(n)
+    ]
+    return frame
+
+
+def paper_columns(n=20) -> pd.DataFrame:
+    cols = ["Title", "Type", "Source", "Episodes", "Genres", "Studios", "poster"]
+    return raw_mal(n)[cols].assign(
+        Episodes=lambda f: f["Episodes"].str.replace(",", "")
+    )
+
+
+def test_paper_columns():
+    roles = infer_column_roles(paper_columns())
+    assert roles["text"] == ["Title"]
+    assert roles["categorical"] == ["Type", "Source"]
+    assert roles["numeric"] == ["Episodes"]
+    assert roles["list"] == ["Genres", "Studios"]
+    assert roles["poster"] == ["poster"]
+    assert roles["ignored"] == []
+
+
+def test_raw_mal_csv_shape():
+    roles = infer_column_roles(raw_mal())
+    assert roles.ignored == {
+        "anime_id": "an identifier",
+        "Score": "the target (the score itself)",
+        "Licensors": roles.reasons["Licensors"],
+        "Status": "the airing status changes after release",
+        "Members": "known only after release (it leaks the score)",
+    }
+    assert roles["date"] == ["Aired"] and roles["duration"] == ["Duration"]
+    columns = roles.encoder_columns()
+    assert set(columns["numeric_columns"]) == set(PRERELEASE_COLUMNS["numeric_columns"])
+    for kind in ("categorical_columns", "list_columns"):
+        assert set(columns[kind]) == set(PRERELEASE_COLUMNS[kind])
+    assert columns["poster_column"] == "poster"
+    assert columns["text_columns"] == ("Title", "Japanese")
+
+
+def test_table_cleaner_parses_raw_values():
+    cleaner = TableCleaner().fit(raw_mal())
+    out = cleaner.transform(raw_mal())
+    assert list(out.columns) == list(cleaner.get_feature_names_out())
+    assert "Members" not in out and "Aired" not in out
+    assert out["Episodes"].tolist()[:4] == [64.0, None, 12.0, 1024.0] or (
+        out["Episodes"].iloc[0] == 64.0
+        and np.isnan(out["Episodes"].iloc[1])
+        and out["Episodes"].iloc[3] == 1024.0
+    )
+    assert out["Duration"].iloc[0] == 24.0 and out["Duration"].iloc[1] == 115.0
+    assert np.isnan(out["Duration"].iloc[2])
+    assert out["Year"].iloc[:4].tolist() == [2009.0, 2001.0, 2018.0, 2005.0]
+    assert out["Season"].iloc[0] == "Spring" and out["Season"].iloc[2] == "Fall"
+    assert np.isnan(out["Year"].iloc[4])
+    assert pd.isna(out["Themes"].iloc[1])  # "add some"
+    assert out["poster"].iloc[1] == "posters/1.jpg" and pd.isna(out["poster"].iloc[0])
+
+
+def test_load_mal_output(tmp_path):
+    raw_mal(poster_dir=tmp_path).to_csv(tmp_path / "anime.csv", index=False)
+    frame = load_mal(tmp_path / "anime.csv")
+    roles = infer_column_roles(frame)
+    columns = roles.encoder_columns()
+    for kind, expected in PRERELEASE_COLUMNS.items():
+        assert set(columns[kind]) == set(expected), kind
+    assert set(roles.ignored) == {"anime_id", "Score", "Status", "Members", "Licensors"}
+    assert roles["numeric"] == ["Episodes", "Duration", "Year"]  # numbers already
+    assert "already numbers" in roles.reasons["Duration"]
+
+
+def test_kaggle_2023_names():
+    roles = infer_column_roles(kaggle_2023())
+    assert roles["text"] == ["Name", "English name", "Other name", "Synopsis"]
+    assert roles["poster"] == ["Image URL"]
+    assert roles["date"] == ["Aired", "Premiered"]
+    for leak in ("Rank", "Popularity", "Favorites", "Scored By", "Members"):
+        assert "after release" in roles.ignored[leak]
+    out = TableCleaner().fit_transform(kaggle_2023())
+    assert {"Year", "Season", "Premiered_year", "Premiered_season"} <= set(out)
+    assert out["Premiered_year"].iloc[0] == 2009.0
+    assert out["Premiered_season"].iloc[2] == "Fall"
+    assert np.isnan(out["Premiered_year"].iloc[1])  # UNKNOWN
+
+
+def test_unknown_names_are_judged_by_content():
+    raw = raw_mal(30)
+    renamed = raw.rename(columns={c: f"col {c}" for c in raw.columns})
+    renamed["col constant"] = "same"
+    renamed["col uid"] = [f"a{i:04d}" for i in range(30)]
+    roles = infer_column_roles(renamed)
+    assert roles.role_of("col Episodes") == "numeric"
+    assert "stored as text" in roles.reasons["col Episodes"]
+    # its name is not known: distinct integers in every row look like an identifier
+    assert "identifier-like" in roles.reasons["col Members"]
+    assert roles.role_of("col Duration") == "duration"
+    assert roles.role_of("col Aired") == "date"
+    assert roles.role_of("col Genres") == "list"
+    assert roles.role_of("col poster") == "poster"
+    assert roles.role_of("col Title") == "text"
+    assert roles.role_of("col Type") == "categorical"
+    assert roles.role_of("col anime_id") == "ignored"  # distinct integers
+    assert roles.reasons["col constant"] == "constant"
+    assert "identifier-like" in roles.reasons["col uid"]
+
+
+def test_pandas_nullable_and_arrow_dtypes():
+    pytest.importorskip("pyarrow")
+    raw = raw_mal()
+    expected = infer_column_roles(raw)
+    nullable = raw.convert_dtypes()
+    arrow = raw.convert_dtypes(dtype_backend="pyarrow")
+    for frame in (nullable, arrow):
+        assert infer_column_roles(frame) == expected
+        pd.testing.assert_frame_equal(
+            TableCleaner().fit_transform(frame), TableCleaner().fit_transform(raw)
+        )
+
+
+def test_polars_frame():
+    pl = pytest.importorskip("polars")
+    raw = raw_mal().astype({"poster": object})
+    frame = pl.DataFrame(raw.to_dict(orient="list"))
+    assert infer_column_roles(frame) == infer_column_roles(raw)
+    cleaned = TableCleaner().fit(frame).transform(frame)
+    pd.testing.assert_frame_equal(cleaned, TableCleaner().fit_transform(raw))
+
+
+def test_explicit_columns_win():
+    raw = raw_mal()
+    roles = infer_column_roles(raw, explicit={"numeric": ["Episodes", "Members"]})
+    assert roles["numeric"] == ["Episodes", "Members"]
+    assert roles.reasons["Members"] == "named explicitly"
+    # an explicit role is complete: no other column is judged into it
+    only = infer_column_roles(raw, explicit={"list": "Genres", "poster": None})
+    assert only["list"] == ["Genres"] and only["poster"] == []
+    assert "but only the given list columns are used" in only.reasons["Studios"]
+    assert only.role_of("poster") == "ignored"
+
+
+def test_explicit_absent_or_twice_named_column_is_an_error():
+    with pytest.raises(ColumnError, match="numeric column 'Rating ' is not in X"):
+        infer_column_roles(raw_mal(), explicit={"numeric": ["Rating "]})
+    with pytest.raises(ColumnError, match="'Type' is named both"):
+        infer_column_roles(
+            raw_mal(), explicit={"numeric": ["Type"], "categorical": ["Type"]}
+        )
+    with pytest.raises(ValueError, match="roles are"):
+        infer_column_roles(raw_mal(), explicit={"image": ["poster"]})
+
+
+def test_target_is_ignored():
+    frame = paper_columns().assign(rating_of_fans=np.linspace(1, 9, 20))
+    roles = infer_column_roles(frame, target="rating_of_fans")
+    assert roles.ignored == {"rating_of_fans": "the target (the score itself)"}
+
+
+def test_column_roles_are_plain_printable_and_picklable():
+    roles = infer_column_roles(raw_mal())
+    again = pickle.loads(pickle.dumps(roles))
+    assert again == roles
+    plain = roles.to_dict()
+    assert all(isinstance(c, str) for cols in plain["roles"].values() for c in cols)
+    assert ColumnRoles(**plain) == roles
+    table = str(roles).splitlines()
+    assert table[0].split() == ["column", "role", "why"]
+    assert any(line.split()[:2] == ["Members", "ignored"] for line in table)
+    assert len(table) == 1 + raw_mal().shape[1]
+
+
+def test_cleaner_requires_the_fitted_columns():
+    cleaner = TableCleaner().fit(raw_mal())
+    with pytest.raises(ColumnError, match=r"lacks the column\(s\) \['Genres'\]"):
+        cleaner.transform(raw_mal().drop(columns="Genres"))
+    # an ignored column may be absent
+    assert len(cleaner.transform(raw_mal().drop(columns="Members"))) == 20
+
+
+def test_raw_csv_trains_as_the_first_pipeline_step(tmp_path):
+    raw = raw_mal(24, poster_dir=tmp_path)
+    raw.to_csv(tmp_path / "anime.csv", index=False)
+    frame = pd.read_csv(tmp_path / "anime.csv")
+    y = frame.pop("Score")
+    columns = infer_column_roles(frame).encoder_columns()
+    columns.pop("text_columns")
+    model = Pipeline(
+        [
+            ("clean", TableCleaner()),
+            ("model", fast_model(**columns, poster_root=tmp_path)),
+        ]
+    )
+    model.fit(frame, y)
+    pred = model.predict(frame)
+    assert pred.shape == (24,) and np.isfinite(pred).all()
+    assert model[0].column_roles_["poster"] == ["poster"]
+
+
+def test_other_date_formats_are_found_with_skrub():
+    pytest.importorskip("skrub")
+    frame = paper_columns().assign(
+        first_broadcast=pd.date_range("2001-01-15", periods=20, freq="45D").strftime(
+            "%Y-%m-%d"
+        )
+    )
+    roles = infer_column_roles(frame)
+    assert roles.role_of("first_broadcast") == "date"
+    out = TableCleaner().fit_transform(frame)
+    assert out["Year"].iloc[0] == 2001.0 and out["Season"].iloc[0] == "Winter"
+    assert out["Season"].iloc[3] == "Spring"  # 2001-05-30
+
+
+def test_fitted_cleaner_is_saved_securely():
+    sio = pytest.importorskip("skops.io")
+    import skanime.io
+
+    cleaner = TableCleaner().fit(raw_mal())
+    body = sio.dumps(cleaner)
+    untrusted = sio.get_untrusted_types(data=body)
+    assert set(untrusted) <= set(skanime.io.TRUSTED_TYPES)
+    loaded = sio.loads(body, trusted=untrusted)
+    assert loaded.column_roles_ == cleaner.column_roles_
+    pd.testing.assert_frame_equal(
+        loaded.transform(raw_mal()), cleaner.transform(raw_mal())
+    )
+
+
+def test_spreadsheet_month_year_dates():
+    # "Mar-11" (March 2011, as a spreadsheet rewrites it) was read as year 1 or lost
+    frame = pd.DataFrame({"Aired": ["Mar-11", "Dec-63", "Not available"]})
+    out = TableCleaner().fit_transform(frame)
+    assert out["Year"].iloc[:2].tolist() == [2011.0, 1963.0]
+    assert out["Season"].iloc[:2].tolist() == ["Winter", "Fall"]
+    assert np.isnan(out["Year"].iloc[2])
