@@ -15,6 +15,7 @@ from torch import nn
 
 from ._docs import substitute
 from ._embedding import PosterEmbedder
+from ._fast_predict import encode_for_net
 from ._net import HybridNet
 from ._pipeline import make_hybrid_pipeline
 from ._tabular import (
@@ -386,9 +387,16 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         X = check_frame(self, X, reset=False)
         check_columns(X, self._column_specs())
         check_columns(X, {"trained on": self.required_columns_})
-        # DataLoaders draw a seed: leave the caller's random state as it was
-        with torch.random.fork_rng(devices=[]), _in_this_thread():
-            return self.pipeline_.predict(X).astype(np.float64)
+        with _in_this_thread():
+            # the encoders straight to the network's arrays, where they can
+            packed = encode_for_net(self.pipeline_, X)
+            if packed is not None and "poster" not in packed:
+                return self.pipeline_[-1].predict(packed).astype(np.float64)
+            # DataLoaders draw a seed: leave the caller's random state as it was
+            with torch.random.fork_rng(devices=[]):
+                if packed is None:
+                    return self.pipeline_.predict(X).astype(np.float64)
+                return self.pipeline_[-1].predict(packed).astype(np.float64)
 
     @property
     def net_(self) -> HybridNet:

@@ -22,11 +22,12 @@ from torch.utils.data import (
     Subset,
 )
 
-from ._dataset import HybridDataset
+from ._dataset import HybridDataset, _writable
 from ._docs import substitute
 from ._metrics import mean_absolute_percentage_error as percentage_error
 from ._module import HybridModule
 from ._posters import poster_loader_for
+from ._threads import small_batch_threads
 from ._utils import dump_tensors, is_missing, load_tensors
 from .exceptions import ColumnError, ShapeMismatchError
 
@@ -39,6 +40,9 @@ __all__ = [
 
 #: Key of the serialised tensors in a pickled (or skops) HybridNet state.
 _TORCH_STATE = "_skanime_torch_state"
+
+#: Rows per forward pass when predicting an in-memory table.
+INFERENCE_ROWS = 8192
 
 #: skorch's 20% validation split (stateless, so one shared instance is safe).
 DEFAULT_TRAIN_SPLIT = ValidSplit(0.2)
@@ -474,5 +478,46 @@ class HybridNet(NeuralNetRegressor):
             return self.infer(Xi)
 
     def predict(self, X):
-        """Predicted scores, shape ``(n_samples,)``."""
-        return super().predict(X).reshape(-1)
+        """Predicted scores, shape ``(n_samples,)``.
+
+        An in-memory input (the table, with or without cached poster embeddings)
+        runs straight through the module in chunks of :data:`INFERENCE_ROWS` rows,
+        under ``torch.inference_mode``, with no DataLoader; a few rows run on one
+        torch thread (see :func:`~skanime._threads.small_batch_threads`; the
+        caller's setting is restored). Poster paths, which are decoded per batch,
+        and torch Datasets go through skorch's loop.
+        """
+        if isinstance(X, torch.utils.data.Dataset):
+            return super().predict(X).reshape(-1)
+        tabular, paths, has_image, embedding = self._split_inputs(X)
+        if paths is not None:
+            return super().predict(X).reshape(-1)
+        return self._predict_arrays(tabular, has_image, embedding)
+
+    def _predict_arrays(self, tabular, has_image, embedding) -> np.ndarray:
+        """``predict`` of the module's inputs as arrays, without a DataLoader."""
+        self.check_is_fitted()
+        inputs = {"tabular": tabular}
+        if embedding is not None:
+            flags = np.ones((len(embedding), 1)) if has_image is None else has_image
+            inputs["has_image"] = np.reshape(flags, (-1, 1))
+            inputs["embedding"] = embedding
+        # as HybridDataset holds them: contiguous, writable float32
+        inputs = {
+            key: _writable(np.ascontiguousarray(value, dtype=np.float32))
+            for key, value in inputs.items()
+        }
+        n_rows = len(inputs["tabular"])
+        out = np.empty(n_rows, dtype=np.float32)
+        with small_batch_threads(n_rows), torch.inference_mode():
+            self._set_training(False)
+            for start in range(0, n_rows, INFERENCE_ROWS):
+                chunk = {
+                    key: torch.from_numpy(value[start : start + INFERENCE_ROWS]).to(
+                        self.device
+                    )
+                    for key, value in inputs.items()
+                }
+                scores = self.module_(**chunk)
+                out[start : start + len(scores)] = scores.reshape(-1).cpu().numpy()
+        return out

@@ -18,7 +18,7 @@ from skorch.helper import SliceDict
 
 from .exceptions import ColumnError
 
-__all__ = ["DEFAULT_ROUTES", "PackInputs"]
+__all__ = ["DEFAULT_ROUTES", "PackInputs", "pack_arrays"]
 
 #: Which branch feeds which input; every other branch joins "tabular".
 DEFAULT_ROUTES = {"poster": "poster"}
@@ -89,7 +89,12 @@ class PackInputs(TransformerMixin, BaseEstimator):
         packed = {}
         for key, columns in self.blocks_.items():
             if key == "poster":
-                packed.update(_poster_inputs(X[columns]))
+                names = [str(c).split("__", 1)[-1] for c in columns]
+                packed.update(
+                    _poster_inputs(
+                        names, lambda dtype, block=X[columns]: _values(block, dtype)
+                    )
+                )
             else:
                 packed[key] = X[columns].to_numpy(dtype=np.float32, na_value=np.nan)
         return SliceDict(**packed)
@@ -105,14 +110,86 @@ class PackInputs(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _poster_inputs(block: pd.DataFrame) -> dict:
-    """``{"poster": paths}`` or ``{"has_image": ..., "embedding": ...}``."""
-    names = [str(c).split("__", 1)[-1] for c in block.columns]
+def pack_arrays(pack: PackInputs, parts) -> SliceDict | None:
+    """What ``pack.transform`` makes of the encoded table, from its parts.
+
+    ``parts`` is ``[(slice, values)]``: the encoded columns ``slice`` of the
+    table ``pack`` was fitted on (its ``feature_names_in_``), as a 2-D array or
+    DataFrame, in column order. The values are converted as
+    :meth:`PackInputs.transform` converts them; None where a part cannot be.
+    """
+    check_is_fitted(pack)
+    position = {name: i for i, name in enumerate(pack.feature_names_in_)}
+    packed = {}
+    for key, columns in pack.blocks_.items():
+        wanted = [position[c] for c in columns]
+        pieces = []
+        for out_slice, values in parts:
+            local = [i - out_slice.start for i in wanted if i in _range_of(out_slice)]
+            if not local:
+                continue
+            if local == list(range(values.shape[1])):
+                pieces.append(values)
+            elif isinstance(values, pd.DataFrame):
+                pieces.append(values.iloc[:, local])
+            else:
+                pieces.append(values[:, local])
+        if sum(piece.shape[1] for piece in pieces) != len(columns):
+            return None  # columns missing, or not in the table's order
+        if key == "poster":
+            names = [str(c).split("__", 1)[-1] for c in columns]
+            if len(pieces) != 1:
+                return None
+            packed.update(
+                _poster_inputs(
+                    names, lambda dtype, block=pieces[0]: _values(block, dtype)
+                )
+            )
+        else:
+            blocks = [_values(piece, np.float32) for piece in pieces]
+            if any(block is None for block in blocks):
+                return None
+            packed[key] = (
+                blocks[0]
+                if len(blocks) == 1
+                else np.hstack(blocks)
+                if blocks
+                else np.zeros((_n_rows(parts), 0), dtype=np.float32)
+            )
+    return SliceDict(**packed)
+
+
+def _range_of(out_slice: slice) -> range:
+    return range(out_slice.start, out_slice.stop)
+
+
+def _n_rows(parts) -> int:
+    return len(parts[0][1]) if parts else 0
+
+
+def _values(block, dtype) -> np.ndarray | None:
+    """``block`` as an ndarray of ``dtype``, missing values as NaN (as pandas'
+    ``to_numpy(dtype, na_value=np.nan)`` gives them)."""
+    if isinstance(block, pd.DataFrame):
+        if dtype is object:
+            return block.iloc[:, 0].to_numpy(dtype=object)
+        return block.to_numpy(dtype=dtype, na_value=np.nan)
+    if dtype is object:
+        return np.asarray(block[:, 0], dtype=object)
+    if block.dtype.kind not in "fiub":
+        return pd.DataFrame(block).to_numpy(dtype=dtype, na_value=np.nan)
+    return np.asarray(block, dtype=dtype)
+
+
+def _poster_inputs(names: list, values) -> dict:
+    """``{"poster": paths}`` or ``{"has_image": ..., "embedding": ...}`` of the
+    poster block whose column names are ``names``; ``values(dtype)`` is the block
+    as an array (for object, its first column)."""
     if names == ["path"]:
-        return {"poster": block.iloc[:, 0].to_numpy(dtype=object)}
+        return {"poster": values(object)}
     if names and names[0] == "has_image":
-        values = block.to_numpy(dtype=np.float32)
-        return {"has_image": values[:, :1], "embedding": values[:, 1:]}
+        block = values(np.float32)
+        return {"has_image": block[:, :1], "embedding": block[:, 1:]}
     raise ColumnError(
         f"The poster branch gives columns {names[:3]}, neither one 'path' column nor "
         "a 'has_image' column followed by embedding columns."

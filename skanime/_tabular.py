@@ -198,6 +198,10 @@ class NumericEncoder(_TableTransformer):
         """Return the scaled columns, then one ``_missing`` flag per flagged column."""
         check_is_fitted(self)
         validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
+        return self._encode(X)
+
+    def _encode(self, X):
+        """``transform`` of an ``X`` already checked (the fitted columns, in order)."""
         values = self._to_numbers(X)
         missing = np.isnan(values)
         filled = np.where(missing, self.medians_, values)
@@ -262,7 +266,10 @@ def clean_categories(X) -> pd.DataFrame:
         text = None if is_null(value) else clean_text(value)
         return "missing" if text is None else text
 
-    return frame.apply(lambda column: column.map(clean)).astype(object)
+    cells = np.empty(frame.shape, dtype=object)
+    for j in range(frame.shape[1]):
+        cells[:, j] = [clean(value) for value in frame.iloc[:, j].tolist()]
+    return pd.DataFrame(cells, index=frame.index, columns=frame.columns, dtype=object)
 
 
 def _warn_bad(name, column: pd.Series, bad: np.ndarray, why: str) -> None:
@@ -324,6 +331,10 @@ class MultiLabelEncoder(_TableTransformer):
         """Return a float32 0/1 matrix, one column per kept label."""
         check_is_fitted(self)
         validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
+        return self._encode(X)
+
+    def _encode(self, X):
+        """``transform`` of an ``X`` already checked (the fitted columns, in order)."""
         frame = _as_frame(X)
         blocks = []
         for j, categories in enumerate(self.categories_):

@@ -1,0 +1,107 @@
+"""``encode_for_net``: a fitted pipeline's encoding steps, straight to arrays.
+
+The ``[features, pack]`` steps of :func:`~skanime.make_hybrid_pipeline` make a
+pandas DataFrame of every encoded column (scikit-learn's ``set_output``) and then
+split it into the network's input arrays. At predict time, on a few rows, building
+and indexing those frames, and validating the same columns again in every step,
+take far longer than the network. Here each fitted branch of the
+``ColumnTransformer`` encodes its columns to an array and the arrays are packed as
+:class:`~skanime.PackInputs` packs them: the same values, without the frames.
+Anything this does not recognise (another layout, a sparse or non-numeric
+branch) is left to the pipeline itself (``encode_for_net`` returns None).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+from skorch.helper import SliceDict
+
+from ._pack import PackInputs, pack_arrays
+
+__all__ = ["encode_for_net"]
+
+
+def encode_for_net(pipeline: Pipeline, X: pd.DataFrame) -> SliceDict | None:
+    """``pipeline[:-1].transform(X)`` for a fitted ``[..., features, pack, net]``
+    pipeline, or None where only the pipeline itself can do it.
+
+    ``X`` must hold the columns the features step was fitted on (checked by the
+    caller); steps before the features step run as they are.
+    """
+    steps = [step for _, step in pipeline.steps[:-1]]
+    if (
+        len(steps) < 2
+        or not isinstance(steps[-2], ColumnTransformer)
+        or type(steps[-1]) is not PackInputs
+    ):
+        return None
+    for step in steps[:-2]:
+        if step is None or step == "passthrough":
+            continue
+        X = step.transform(X)
+    if not isinstance(X, pd.DataFrame):
+        return None
+    parts = _branch_outputs(steps[-2], X)
+    if parts is None:
+        return None
+    return pack_arrays(steps[-1], parts)
+
+
+def _branch_outputs(features: ColumnTransformer, X: pd.DataFrame):
+    """``[(slice of the output columns, 2-D array)]``, one per branch with output."""
+    parts = []
+    for name, transformer, columns in features.transformers_:
+        out_slice = features.output_indices_[name]
+        width = out_slice.stop - out_slice.start
+        if width == 0 or (isinstance(transformer, str) and transformer == "drop"):
+            continue
+        if isinstance(transformer, str) or not _is_name_list(columns):
+            return None  # "passthrough", positional or boolean selections
+        values = _transform(transformer, X[list(columns)])
+        if values is None or values.shape != (len(X), width):
+            return None
+        parts.append((out_slice, values))
+    return parts
+
+
+def _is_name_list(columns) -> bool:
+    return isinstance(columns, list | tuple) and all(
+        isinstance(c, str) for c in columns
+    )
+
+
+def _transform(transformer, X):
+    """``transformer.transform(X)`` as a 2-D ndarray, without scikit-learn's
+    pandas-output wrapping; None for sparse output."""
+    if isinstance(transformer, Pipeline):
+        for _, step in transformer.steps:
+            if step is None or step == "passthrough":
+                continue
+            X = _transform(step, X)
+            if X is None:
+                return None
+    else:
+        encode = getattr(transformer, "_encode", None)
+        if encode is not None and _same_columns(transformer, X):
+            X = encode(X)  # skanime's encoders: X is already checked
+        else:
+            method = type(transformer).transform
+            X = getattr(method, "__wrapped__", method)(transformer, X)
+    if sp.issparse(X):
+        return None
+    if isinstance(X, pd.DataFrame):
+        return X  # the next step of a branch may need the column names
+    return np.asarray(X).reshape(len(X), -1)
+
+
+def _same_columns(transformer, X) -> bool:
+    names = getattr(transformer, "feature_names_in_", None)
+    return (
+        isinstance(X, pd.DataFrame)
+        and names is not None
+        and list(X.columns) == list(names)
+    )
