@@ -268,8 +268,25 @@ def clean_categories(X) -> pd.DataFrame:
 
     cells = np.empty(frame.shape, dtype=object)
     for j in range(frame.shape[1]):
-        cells[:, j] = [clean(value) for value in frame.iloc[:, j].tolist()]
+        codes, uniques = _factorize_text(frame.iloc[:, j])
+        if codes is None:
+            cells[:, j] = [clean(value) for value in frame.iloc[:, j].tolist()]
+        else:
+            cleaned = np.array([clean(u) for u in uniques] + [clean(None)], object)
+            cells[:, j] = cleaned[codes]
     return pd.DataFrame(cells, index=frame.index, columns=frame.columns, dtype=object)
+
+
+def _factorize_text(column: pd.Series):
+    """``(codes, uniques)`` of a column of text and missing values, each missing
+    value coded ``-1``, so that a function of a cell runs once per distinct text;
+    ``(None, None)`` for a column holding anything else (where equal hashes,
+    such as ``1`` and ``1.0``, need not give equal text)."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None, None
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, list(uniques)
 
 
 def _warn_bad(name, column: pd.Series, bad: np.ndarray, why: str) -> None:
@@ -339,13 +356,16 @@ class MultiLabelEncoder(_TableTransformer):
         blocks = []
         for j, categories in enumerate(self.categories_):
             index = {label: k for k, label in enumerate(categories)}
-            block = np.zeros((len(frame), len(categories)), dtype=np.float32)
-            for i, cell in enumerate(frame.iloc[:, j]):
+            codes, uniques = _factorize_text(frame.iloc[:, j])
+            cells = frame.iloc[:, j] if codes is None else uniques
+            block = np.zeros((len(cells) + 1, len(categories)), dtype=np.float32)
+            for i, cell in enumerate(cells):
                 for label in split_labels(cell):
                     k = index.get(label)
                     if k is not None:
                         block[i, k] = 1.0
-            blocks.append(block)
+            # one row per distinct text, then the row of a missing cell (zeros)
+            blocks.append(block[:-1] if codes is None else block[codes])
         return np.hstack(blocks) if blocks else np.zeros((len(frame), 0), np.float32)
 
     def get_feature_names_out(self, input_features=None):
