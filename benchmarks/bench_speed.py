@@ -27,7 +27,8 @@ On real MyAnimeList data (skipped with a message when the data is absent):
 
 Skips the real-data parts (exit 0) with a message when the data folder or the
 optional packages of ``skanime[pretrained]`` are absent. Targets on a 2-core
-CPU: embedding >= 3x the plain loop and >= 150 posters/s; warm second fit >= 10x faster than the cold one.
+CPU: embedding >= 3x the plain loop and >= 150 posters/s; warm second fit >= 10x
+faster than the cold one.
 """
 
 from __future__ import annotations

@@ -174,8 +174,8 @@ def _values(block, dtype) -> np.ndarray | None:
         if dtype is object:
             return block.iloc[:, 0].to_numpy(dtype=object)
         return block.to_numpy(dtype=dtype, na_value=np.nan)
-    if dtype is object:
-        return np.asarray(block[:, 0], dtype=object)
+    if dtype is object:  # missing paths as the DataFrame holds them (NaN)
+        return pd.DataFrame(block[:, :1]).iloc[:, 0].to_numpy(dtype=object)
     if block.dtype.kind not in "fiub":
         return pd.DataFrame(block).to_numpy(dtype=dtype, na_value=np.nan)
     return np.asarray(block, dtype=dtype)

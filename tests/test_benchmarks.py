@@ -25,9 +25,20 @@ def test_bench_accuracy_skips_without_data(tmp_path, capsys):
 
 
 def test_bench_speed_skips_without_data(tmp_path, capsys):
-    assert _load("bench_speed").main([str(tmp_path / "nowhere")]) == 0
+    assert _load("bench_speed").main([str(tmp_path / "nowhere"), "--no-predict"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
+
+
+def test_bench_speed_predict_section_runs_on_generated_data(tmp_path, capsys):
+    """Section 0 needs no real data; a tiny run prints both models' tables."""
+    sizes = ["--train-rows", "60", "--batch-rows", "300", "--single-repeats", "3"]
+    module = _load("bench_speed")
+    assert module.main([str(tmp_path / "nowhere"), *sizes, "--batch-repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("SKIPPED: no MyAnimeList data at")
+    assert out.count("predictions identical to the pipeline path: True") == 2
+    assert out.count("HistGB pipeline, same encoder") == 4
 
 
 def test_bench_memory_runs_on_generated_data(tmp_path, capsys):
