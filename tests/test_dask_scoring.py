@@ -1,0 +1,59 @@
+"""The recipe of docs/scaling_out.md: score a large table on a Dask cluster with
+``dask.dataframe.map_partitions`` and a saved model, loaded once per worker."""
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skanime import io
+
+from .conftest import fast_model
+
+distributed = pytest.importorskip("distributed", reason="needs dask[distributed]")
+dd = pytest.importorskip("dask.dataframe", reason="needs dask[dataframe]")
+
+pytestmark = pytest.mark.slow
+
+
+@functools.cache
+def load_model(path):
+    """The saved model, loaded once per worker process (the recipe's cache)."""
+    return io.load(path)
+
+
+def predict_partition(part: pd.DataFrame, path) -> pd.Series:
+    return pd.Series(load_model(path).predict(part), index=part.index, name="score")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"poster_column": None}, {"freeze_backbone": True, "engine": "torch"}],
+    ids=["table-only", "frozen embedding"],
+)
+def test_scoring_a_table_on_a_local_cluster_equals_predict(params, anime, tmp_path):
+    model = fast_model(**params).fit(anime, anime["Score"])
+    path = tmp_path / "model.skops"
+    io.save(model, path)
+    table = pd.concat([anime] * 5, ignore_index=True)  # 200 rows, 4 partitions
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        frame = dd.from_pandas(table, npartitions=4)
+        scores = frame.map_partitions(
+            predict_partition, str(path), meta=("score", "f8")
+        ).compute()
+        # the partitions were scored in the workers, each loading the file once
+        loaded = client.run(lambda: load_model.cache_info().currsize)
+        assert sum(loaded.values()) >= 1
+    assert scores.index.equals(table.index)
+    # the workers run torch on one thread, as this test session does
+    np.testing.assert_array_equal(scores.to_numpy(), model.predict(table))
