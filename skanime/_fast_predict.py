@@ -75,26 +75,30 @@ def _is_name_list(columns) -> bool:
 
 
 def _transform(transformer, X):
-    """``transformer.transform(X)`` as a 2-D ndarray, without scikit-learn's
-    pandas-output wrapping; None for sparse output."""
+    """``transformer.transform(X)`` as a 2-D ndarray (or the DataFrame a
+    transformer makes itself), without scikit-learn's pandas-output wrapping of
+    the last step; None for sparse output."""
     if isinstance(transformer, Pipeline):
-        for _, step in transformer.steps:
-            if step is None or step == "passthrough":
-                continue
-            X = _transform(step, X)
-            if X is None:
-                return None
-    else:
-        encode = getattr(transformer, "_encode", None)
-        if encode is not None and _same_columns(transformer, X):
-            X = encode(X)  # skanime's encoders: X is already checked
-        else:
-            method = type(transformer).transform
-            X = getattr(method, "__wrapped__", method)(transformer, X)
+        steps = [
+            s for _, s in transformer.steps if s is not None and s != "passthrough"
+        ]
+        if not steps:
+            return _as_output(X)
+        for step in steps[:-1]:
+            X = step.transform(X)  # as the pipeline makes it, names and all
+        transformer = steps[-1]
+    encode = getattr(transformer, "_encode", None)
+    if encode is not None and _same_columns(transformer, X):
+        return _as_output(encode(X))  # skanime's encoders: X is already checked
+    method = type(transformer).transform
+    return _as_output(getattr(method, "__wrapped__", method)(transformer, X))
+
+
+def _as_output(X):
     if sp.issparse(X):
         return None
     if isinstance(X, pd.DataFrame):
-        return X  # the next step of a branch may need the column names
+        return X
     return np.asarray(X).reshape(len(X), -1)
 
 
