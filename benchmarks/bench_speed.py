@@ -1,13 +1,13 @@
 """Speed, each figure next to its baseline in the same run.
 
-0. Predict speed of a fitted model, on synthetic data (``make_anime``; always
-   runs): single-row predict (median and p95) and batch predict rows/s of a
-   table-only hybrid and of one with a cached poster embedding (frozen backbone,
-   cache warm), each against a HistGradientBoosting pipeline over the same
-   encoder, and against the pipeline path that predict took before (pandas
-   output of the ColumnTransformer, skorch's DataLoader). Goals: single row
-   within 1.5x of HistGB and under 5 ms median (table-only); batch at least
-   HistGB's rows/s.
+0. Predict speed of a fitted model, on synthetic data (``make_anime``; runs
+   unless ``--no-predict``): single-row predict (median and p95) and batch
+   predict rows/s of a table-only hybrid and of one with a cached poster
+   embedding (frozen backbone, cache warm), each against a HistGradientBoosting
+   pipeline over the same encoder, and against the pipeline path that predict
+   took before (pandas output of the ColumnTransformer, skorch's DataLoader).
+   Goals: single row within 1.5x of HistGB and under 5 ms median (table-only);
+   batch at least HistGB's rows/s.
 
 On real MyAnimeList data (skipped with a message when the data is absent):
 
@@ -15,8 +15,9 @@ On real MyAnimeList data (skipped with a message when the data is absent):
    a plain eager PyTorch loop over PIL images (one poster at a time, as most
    scripts do) against skanime's path (batched decoding in threads, uint8 batches,
    ``inference_mode`` + channels-last, or ONNX Runtime).
-2. Fit time and predict rows/s of the hybrid on about 10k tabular rows against
-   ``HistGradientBoostingRegressor`` on the same encoded columns.
+2. Fit time, predict rows/s and single-row predict time of the hybrid on about
+   10k tabular rows against ``HistGradientBoostingRegressor`` on the same encoded
+   columns.
 3. A cold fit (no embedding cached) against a second, warm fit, with a frozen
    pretrained backbone on the rows that have a poster.
 4. Peak memory (resident set) of fresh processes that embed few or many posters,
@@ -24,6 +25,7 @@ On real MyAnimeList data (skipped with a message when the data is absent):
    of images decoded.
 
     python benchmarks/bench_speed.py [../shared/data/mal] [--batch-rows 200000]
+        [--sections 1234] [--no-predict]
 
 Skips the real-data parts (exit 0) with a message when the data folder or the
 optional packages of ``skanime[pretrained]`` are absent. Targets on a 2-core
@@ -231,6 +233,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-predict", action="store_true", help="skip section 0 (synthetic)"
     )
+    parser.add_argument(
+        "--sections",
+        default="1234",
+        help="which real-data sections to run (default 1234)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     frame = load_real_data(args.data)
@@ -255,6 +262,18 @@ def main(argv=None) -> int:
         f"{'installed' if onnx_available() else 'not installed'}."
     )
 
+    if "1" in args.sections:
+        embedding_speed(posters)
+    if "2" in args.sections:
+        fit_and_predict(frame, args)
+    if "3" in args.sections:
+        cold_and_warm(frame, args)
+    if "4" in args.sections:
+        peak_memory(args)
+    return 0
+
+
+def embedding_speed(posters) -> None:
     print("\n1. Posters embedded per second (efficientnet_lite0, 224 px)")
     backbone = get_backbone("efficientnet_lite0").eval()
     paths = posters["poster"].tolist()
@@ -269,7 +288,9 @@ def main(argv=None) -> int:
             f"   (one-off set-up {setup:.1f} s)"
         )
 
-    print(f"\n2. Fit and predict on {len(frame)} tabular rows")
+
+def fit_and_predict(frame, args) -> None:
+    print(f"\n2. Fit and predict on {len(frame)} tabular rows; {load()}")
     hybrid = HybridAnimeRegressor(
         **PRERELEASE_COLUMNS,
         poster_column=None,
@@ -298,7 +319,18 @@ def main(argv=None) -> int:
     print(
         f"  (hybrid: {args.epochs} epochs, batch 64, 20% validation scored per epoch)"
     )
+    predictors = {"hybrid": hybrid.predict, "HistGradientBoosting": boosting.predict}
+    ms = single_row_ms(predictors, frame, args.single_repeats)
+    base = np.median(ms["HistGradientBoosting"])
+    for name, t in ms.items():
+        median, p95 = np.median(t), np.percentile(t, 95)
+        print(
+            f"  {name:<22} single-row predict median {median:>6.2f} ms   p95 "
+            f"{p95:>6.2f} ms   {median / base:>5.2f}x HGB"
+        )
 
+
+def cold_and_warm(frame, args) -> None:
     rows = frame[frame["poster"].notna()]
     print(f"\n3. Cold and warm fit, frozen efficientnet_lite0, {len(rows)} poster rows")
     clear_memory_cache()
@@ -329,6 +361,8 @@ def main(argv=None) -> int:
         f"({cold / warm:.0f}x); the rest is training ({args.epochs} epochs)"
     )
 
+
+def peak_memory(args) -> None:
     print("\n4. Peak memory of a fresh process (resident set)")
     for task, sizes, unit in [
         ("embed", (64, 512), "posters embedded, batch 32"),
@@ -339,7 +373,6 @@ def main(argv=None) -> int:
             f"  {sizes[0]:>6} vs {sizes[1]:>6} {unit:<34} {small:>6.0f} MB vs "
             f"{large:>6.0f} MB ({large / small:.2f}x for {sizes[1] / sizes[0]:.0f}x)"
         )
-    return 0
 
 
 if __name__ == "__main__":
