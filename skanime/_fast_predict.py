@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
 from skorch.helper import SliceDict
 
 from ._pack import PackInputs, pack_arrays
@@ -90,8 +91,61 @@ def _transform(transformer, X):
     encode = getattr(transformer, "_encode", None)
     if encode is not None and _same_columns(transformer, X):
         return _as_output(encode(X))  # skanime's encoders: X is already checked
+    if type(transformer) is OneHotEncoder:
+        encoded = _one_hot(transformer, X)
+        if encoded is not None:
+            return encoded
     method = type(transformer).transform
     return _as_output(getattr(method, "__wrapped__", method)(transformer, X))
+
+
+def _one_hot(encoder: OneHotEncoder, X) -> np.ndarray | None:
+    """``encoder.transform(X)`` for text categories and dense output, or None
+    where the encoder's own ``transform`` is needed.
+
+    Each value is looked up among the fitted categories; an infrequent category,
+    and an unknown one under ``handle_unknown="infrequent_if_exist"``, goes to the
+    feature's infrequent column, which comes last; any other unknown value is a
+    row of zeros. This is what scikit-learn's encoder does, without its checks.
+    """
+    if (
+        encoder.drop is not None
+        or encoder.sparse_output
+        or encoder.handle_unknown not in ("ignore", "infrequent_if_exist")
+        or not _same_columns(encoder, X)
+    ):
+        return None
+    mappings = (
+        getattr(encoder, "_default_to_infrequent_mappings", None)
+        if getattr(encoder, "_infrequent_enabled", False)
+        else None
+    )
+    if mappings is None and getattr(encoder, "_infrequent_enabled", False):
+        return None
+    blocks = []
+    for i, categories in enumerate(encoder.categories_):
+        values = X.iloc[:, i].to_numpy(dtype=object)
+        if not (_all_text(values) and _all_text(categories)):
+            return None
+        codes = pd.Index(categories, dtype=object).get_indexer(values)
+        known = codes >= 0
+        mapping = None if mappings is None else mappings[i]
+        if mapping is None:
+            width, columns = len(categories), codes
+        else:
+            width = int(mapping.max()) + 1
+            columns = mapping[codes]
+            if encoder.handle_unknown == "infrequent_if_exist":
+                columns = np.where(known, columns, width - 1)
+                known = np.ones_like(known)
+        block = np.zeros((len(values), width), dtype=encoder.dtype)
+        block[np.flatnonzero(known), columns[known]] = 1
+        blocks.append(block)
+    return np.hstack(blocks) if blocks else np.zeros((len(X), 0), encoder.dtype)
+
+
+def _all_text(values) -> bool:
+    return pd.api.types.infer_dtype(values, skipna=False) == "string"
 
 
 def _as_output(X):

@@ -125,7 +125,8 @@ def pack_arrays(pack: PackInputs, parts) -> SliceDict | None:
         wanted = [position[c] for c in columns]
         pieces = []
         for out_slice, values in parts:
-            local = [i - out_slice.start for i in wanted if i in _range_of(out_slice)]
+            start, stop = out_slice.start, out_slice.stop
+            local = [i - start for i in wanted if start <= i < stop]
             if not local:
                 continue
             if local == list(range(values.shape[1])):
@@ -157,10 +158,6 @@ def pack_arrays(pack: PackInputs, parts) -> SliceDict | None:
                 else np.zeros((_n_rows(parts), 0), dtype=np.float32)
             )
     return SliceDict(**packed)
-
-
-def _range_of(out_slice: slice) -> range:
-    return range(out_slice.start, out_slice.stop)
 
 
 def _n_rows(parts) -> int:

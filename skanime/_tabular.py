@@ -148,10 +148,12 @@ class NumericEncoder(_TableTransformer):
             column = frame.iloc[:, j]
             numbers = pd.to_numeric(column, errors="coerce")
             numbers = numbers.astype("float64").to_numpy(na_value=np.nan, copy=True)
-            text = column.astype(str).str.strip().str.lower()
-            placeholder = text.isin(PLACEHOLDERS + ("",)).to_numpy()
-            bad = np.isnan(numbers) & ~column.isna().to_numpy() & ~placeholder
-            _warn_bad(name, column, bad, "are not numbers")
+            if not (isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiu"):
+                # text may hold placeholders and words; a numpy number column not
+                text = column.astype(str).str.strip().str.lower()
+                placeholder = text.isin(PLACEHOLDERS + ("",)).to_numpy()
+                bad = np.isnan(numbers) & ~column.isna().to_numpy() & ~placeholder
+                _warn_bad(name, column, bad, "are not numbers")
             infinite = np.isinf(numbers)
             _warn_bad(name, column, infinite, "are infinite")
             numbers[infinite] = np.nan

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.preprocessing import OneHotEncoder
 from skorch import NeuralNetRegressor
 
 from skanime import MultiLabelEncoder, make_hybrid_pipeline
-from skanime._fast_predict import encode_for_net
+from skanime._fast_predict import _one_hot, encode_for_net
 from skanime._tabular import clean_categories
 from skanime._threads import SMALL_BATCH_ROWS
 from skanime._utils import split_labels
@@ -158,3 +159,29 @@ def test_the_fast_path_warns_about_bad_values_as_the_pipeline_does():
     bad["Episodes"] = [-5.0, 3.0]
     with pytest.warns(UserWarning, match="Episodes"):
         model.predict(bad)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"handle_unknown": "infrequent_if_exist", "min_frequency": 3},
+        {"handle_unknown": "infrequent_if_exist"},
+        {"handle_unknown": "ignore", "min_frequency": 3},
+        {"handle_unknown": "ignore", "max_categories": 2},
+    ],
+)
+def test_one_hot_encodes_as_scikit_learn(params):
+    rng = np.random.default_rng(0)
+    fit = pd.DataFrame(
+        {
+            "a": rng.choice(["x", "y", "z", "rare"], 60, p=[0.4, 0.3, 0.27, 0.03]),
+            "b": rng.choice(["p", "q"], 60),
+        }
+    ).astype(object)
+    encoder = OneHotEncoder(sparse_output=False, **params).fit(fit)
+    new = pd.DataFrame({"a": ["x", "rare", "new", "z"], "b": ["q", "p", "q", "?"]})
+    new = new.astype(object)
+    for frame in (fit, new):
+        fast = _one_hot(encoder, frame)
+        assert fast is not None and fast.dtype == np.float64
+        np.testing.assert_array_equal(fast, encoder.transform(frame))
