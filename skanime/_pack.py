@@ -116,7 +116,8 @@ def pack_arrays(pack: PackInputs, parts) -> SliceDict | None:
     ``parts`` is ``[(slice, values)]``: the encoded columns ``slice`` of the
     table ``pack`` was fitted on (its ``feature_names_in_``), as a 2-D array or
     DataFrame, in column order. The values are converted as
-    :meth:`PackInputs.transform` converts them; None where a part cannot be.
+    :meth:`PackInputs.transform` converts them; None where the parts do not
+    hold the fitted columns in order.
     """
     check_is_fitted(pack)
     position = {name: i for i, name in enumerate(pack.feature_names_in_)}
@@ -146,17 +147,11 @@ def pack_arrays(pack: PackInputs, parts) -> SliceDict | None:
                     names, lambda dtype, block=pieces[0]: _values(block, dtype)
                 )
             )
+        elif not pieces:  # e.g. no tabular column beside the poster
+            packed[key] = np.zeros((_n_rows(parts), 0), dtype=np.float32)
         else:
             blocks = [_values(piece, np.float32) for piece in pieces]
-            if any(block is None for block in blocks):
-                return None
-            packed[key] = (
-                blocks[0]
-                if len(blocks) == 1
-                else np.hstack(blocks)
-                if blocks
-                else np.zeros((_n_rows(parts), 0), dtype=np.float32)
-            )
+            packed[key] = blocks[0] if len(blocks) == 1 else np.hstack(blocks)
     return SliceDict(**packed)
 
 
@@ -164,7 +159,7 @@ def _n_rows(parts) -> int:
     return len(parts[0][1]) if parts else 0
 
 
-def _values(block, dtype) -> np.ndarray | None:
+def _values(block, dtype) -> np.ndarray:
     """``block`` as an ndarray of ``dtype``, missing values as NaN (as pandas'
     ``to_numpy(dtype, na_value=np.nan)`` gives them)."""
     if isinstance(block, pd.DataFrame):

@@ -23,6 +23,13 @@ KINDS = {
     "table-only": {"poster_column": None},
     "frozen embedding": {"freeze_backbone": True, "engine": "torch"},
     "trained backbone": {"freeze_backbone": False},
+    "poster only": {
+        "freeze_backbone": True,
+        "engine": "torch",
+        "numeric_columns": None,
+        "categorical_columns": None,
+        "list_columns": None,
+    },
 }
 
 
