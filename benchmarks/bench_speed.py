@@ -140,7 +140,7 @@ def predict_speed(args) -> None:
                 random_state=1,
             ).fit(frame, frame["Score"])
             boosting = make_pipeline(
-                clone(model.pipeline_[0]),  # the same encoder, unfitted
+                clone(model.pipeline_[:-2]),  # the same encoding steps, unfitted
                 HistGradientBoostingRegressor(random_state=1),
             ).fit(frame, frame["Score"])
             model.predict(table)  # every poster embedded: the cache is warm
