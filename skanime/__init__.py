@@ -19,11 +19,13 @@ from ._embedding import PosterEmbedder
 from ._estimator import HybridAnimeRegressor
 from ._module import HybridModule
 from ._net import HybridNet
+from ._poster_features import EmbeddingReducer, PosterPrior
 from ._posters import PosterLoader
 from ._tabular import MultiLabelEncoder, NumericEncoder, make_tabular_encoder
 from ._version import __version__
 
 __all__ = [
+    "EmbeddingReducer",
     "HybridAnimeRegressor",
     "HybridDataset",
     "HybridModule",
@@ -32,6 +34,7 @@ __all__ = [
     "NumericEncoder",
     "PosterEmbedder",
     "PosterLoader",
+    "PosterPrior",
     "clear_memory_cache",
     "make_tabular_encoder",
     "__version__",

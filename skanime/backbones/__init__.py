@@ -4,6 +4,7 @@ from . import _builtin  # noqa: F401 - registers the built-in backbones
 from ._builtin import (
     EfficientNetLite,
     EfficientNetLite0,
+    FlipAverage,
     SimpleCNN,
     TorchvisionBackbone,
     default_backbone,
@@ -30,6 +31,7 @@ __all__ = [
     "Backbone",
     "EfficientNetLite",
     "EfficientNetLite0",
+    "FlipAverage",
     "PluginWarning",
     "SimpleCNN",
     "TorchvisionBackbone",

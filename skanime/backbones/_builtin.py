@@ -16,6 +16,7 @@ from ._registry import Backbone, register_backbone
 __all__ = [
     "EfficientNetLite",
     "EfficientNetLite0",
+    "FlipAverage",
     "SimpleCNN",
     "TorchvisionBackbone",
     "default_backbone",
@@ -264,3 +265,39 @@ def efficientnet_lite2(
     return EfficientNetLite(
         variant=2, input_size=input_size, keep_classifier=keep_classifier
     )
+
+
+class FlipAverage(Backbone):
+    """A backbone whose features are averaged over the image and its mirror image.
+
+    Test-time augmentation at the price of one more pass: with a frozen backbone
+    the averaged features are computed once and cached like any other, so the
+    same flip-averaged embedding serves in training and in ``predict``.
+
+    Parameters
+    ----------
+    backbone : Backbone
+        The wrapped module; its ``out_features``, ``input_size``, ``mean``,
+        ``std`` and ``pretrained`` are this module's.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime.backbones import FlipAverage, get_backbone
+    >>> tta = FlipAverage(get_backbone("simple_cnn", input_size=16))
+    >>> image = torch.randn(1, 3, 16, 16)
+    >>> torch.allclose(tta.eval()(image), tta(image.flip(-1)), atol=1e-6)
+    True
+    """
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.out_features = int(backbone.out_features)
+        self.input_size = int(getattr(backbone, "input_size", Backbone.input_size))
+        self.mean = tuple(getattr(backbone, "mean", Backbone.mean))
+        self.std = tuple(getattr(backbone, "std", Backbone.std))
+        self.pretrained = bool(getattr(backbone, "pretrained", False))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return (self.backbone(image) + self.backbone(image.flip(-1))) / 2
