@@ -44,12 +44,19 @@ class _BlockTransformer(TransformerMixin, BaseEstimator):
     """Shared input checks of the transformers over a PosterEmbedder's block."""
 
     def _check(self, X, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        X = validate_data(self, X, dtype=np.float64, reset=reset)
+        X = validate_data(
+            self,
+            X,
+            dtype=np.float64,
+            ensure_min_features=2 if reset else 1,
+            reset=reset,
+        )
         return _split_block(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the network's dtype
         return tags
 
 
@@ -113,7 +120,8 @@ class EmbeddingReducer(_BlockTransformer):
             self.pca_, self.n_components_ = None, 0
             return self
         self.pca_ = PCA(k, whiten=self.whiten, random_state=self.random_state)
-        self.pca_.fit(posters)
+        with np.errstate(divide="ignore", invalid="ignore"):  # identical posters
+            self.pca_.fit(posters)
         # components without variance (identical posters) are dropped: whitening
         # would divide by zero
         variance = self.pca_.explained_variance_
@@ -205,7 +213,9 @@ class PosterPrior(_BlockTransformer):
 
     def _target(self, y, n: int) -> np.ndarray:
         if y is None:
-            raise ValueError("PosterPrior needs the target y to fit.")
+            raise ValueError(
+                "PosterPrior requires y to be passed, but the target y is None."
+            )
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if len(y) != n:
             raise ValueError(f"X has {n} rows but y has {len(y)}.")
@@ -222,7 +232,7 @@ class PosterPrior(_BlockTransformer):
         self.scale_ = scale if scale > 0 else 1.0
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y=None):
         """Fit the ridge regression on every training poster."""
         present, embedding = self._check(X, reset=True)
         self._fit_full(present, embedding, self._target(y, len(present)))
