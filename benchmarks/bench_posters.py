@@ -41,45 +41,31 @@ from PIL import Image
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 
-from skanime import EmbeddingReducer, HybridAnimeRegressor, PosterPrior
-from skanime.backbones import FlipAverage, get_backbone, pretrained_available
+from skanime import EmbeddingReducer, HybridAnimeRegressor
+from skanime.backbones import (
+    FlipAverage,
+    default_backbone,
+    get_backbone,
+    pretrained_available,
+)
 from skanime.datasets import PRERELEASE_COLUMNS
 
-BACKBONE = "efficientnet_lite0"
+BACKBONE = "efficientnet_lite0"  # the fine-tuning timing's
 
 
 class Variant(HybridAnimeRegressor):
-    """The hybrid with extra poster steps after its PosterEmbedder (benchmark only).
+    """The hybrid with an :class:`EmbeddingReducer` of ``reduce`` components
+    between its PosterEmbedder and the network (benchmark only; None: none)."""
 
-    ``reduce``: an :class:`EmbeddingReducer` with that many components between
-    the embedder and the network; ``prior``: a cross-fitted :class:`PosterPrior`
-    fed to the table branch as one more column.
-    """
-
-    def __init__(self, *, reduce=None, prior=False, **params):
+    def __init__(self, *, reduce=None, **params):
         super().__init__(**params)
         self.reduce = reduce
-        self.prior = prior
 
     def _poster_step(self, seed):
         step, module_params = super()._poster_step(seed)
         if self.reduce and step is not None:
             step = make_pipeline(step, EmbeddingReducer(self.reduce, random_state=seed))
         return step, module_params
-
-    def _make_pipeline(self, seed):
-        pipeline = super()._make_pipeline(seed)
-        if self.prior and self.poster_column is not None:
-            encoder = pipeline[0]
-            posters = {n: t for n, t, _ in encoder.transformers}["poster"]
-            embedder = posters.steps[0][1] if hasattr(posters, "steps") else posters
-            prior = make_pipeline(
-                embedder.__class__(**embedder.get_params()),
-                PosterPrior(random_state=seed),
-            )
-            encoder.transformers.append(("poster_prior", prior, [self.poster_column]))
-            encoder.set_output(transform="pandas")
-        return pipeline
 
 
 def grey_poster(folder: Path) -> str:
@@ -101,7 +87,10 @@ def base_params(args, seed: int) -> dict:
     }
 
 
-#: Candidates for making the poster count (chosen on seed 1).
+#: The hybrid before this benchmark: frozen Lite0 embeddings through the network.
+BEFORE = {"backbone": "efficientnet_lite0", "poster_prior": None}
+
+#: Candidates for making the poster count, as changes to BEFORE (chosen on seed 1).
 VARIANTS = {
     "drop0.5": {"module__image_dropout": 0.5},
     "drop0.9": {"module__image_dropout": 0.9},
@@ -116,35 +105,60 @@ VARIANTS = {
         "module__image_dropout": 0.5,
         "module__image_units": 4,
     },
-    "prior": {"prior": True},
-    "prior-pca30-d0.5": {"prior": True, "reduce": 30, "module__image_dropout": 0.5},
+    "prior": {"poster_prior": 1000.0},
+    "prior-pca30-d0.5": {
+        "poster_prior": 1000.0,
+        "reduce": 30,
+        "module__image_dropout": 0.5,
+    },
+    "prior3k": {"poster_prior": 3000.0},
+    "prior3k-pca30-d0.5": {
+        "poster_prior": 3000.0,
+        "reduce": 30,
+        "module__image_dropout": 0.5,
+    },
     "lite1": {"backbone": "efficientnet_lite1"},
     "lite2": {"backbone": "efficientnet_lite2"},
     "flip": {"backbone": "flip"},
+    "lite2-prior3k": {"backbone": "efficientnet_lite2", "poster_prior": 3000.0},
+    "lite2-prior3k-pca30-d0.5": {
+        "backbone": "efficientnet_lite2",
+        "poster_prior": 3000.0,
+        "reduce": 30,
+        "module__image_dropout": 0.5,
+    },
+    "lite2-prior3k-units64": {
+        "backbone": "efficientnet_lite2",
+        "poster_prior": 3000.0,
+        "module__image_units": 64,
+    },
 }
 
 
 def make_models(args, seed: int, constant_frame) -> dict:
-    """``{name: (estimator, frame_or_None)}``; None means the real frame."""
+    """``{name: (estimator, frame_or_None)}``; None means the real frame.
+
+    "hybrid" and "constant image" are HybridAnimeRegressor's defaults (backbone
+    "auto", the cross-fitted poster prior); "hybrid before" is the hybrid as it
+    was before this benchmark (BEFORE).
+    """
     common = base_params(args, seed)
     columns = dict(PRERELEASE_COLUMNS)
     no_table = dict.fromkeys(columns, None)
     models = {
         "table only": (Variant(**columns, poster_column=None, **common), None),
-        "constant image": (
-            Variant(**columns, backbone=BACKBONE, **common),
-            constant_frame,
-        ),
-        "poster only": (Variant(**no_table, backbone=BACKBONE, **common), None),
-        "hybrid": (Variant(**columns, backbone=BACKBONE, **common), None),
+        "constant image": (Variant(**columns, **common), constant_frame),
+        "poster only": (Variant(**no_table, **common), None),
+        "hybrid before": (Variant(**columns, **common, **BEFORE), None),
+        "hybrid": (Variant(**columns, **common), None),
     }
     for name in args.variants:
-        params = {"backbone": BACKBONE, **VARIANTS[name]}
+        params = {**BEFORE, **VARIANTS[name]}
         if params["backbone"] == "flip":
-            params["backbone"] = FlipAverage(get_backbone(BACKBONE))
+            params["backbone"] = FlipAverage(get_backbone("efficientnet_lite0"))
         models[f"hybrid {name}"] = (Variant(**columns, **common, **params), None)
-    if args.quick:
-        models = {k: v for k, v in models.items() if k != "poster only"}
+    for name in args.skip:
+        models.pop(name, None)
     return models
 
 
@@ -216,6 +230,29 @@ def run_setting(setting: str, frame, args) -> None:
             )
 
 
+def time_finetuning(frame, args) -> None:
+    """Seconds per epoch of training the whole backbone on the poster rows
+    (images decoded per batch, backbone lr 10x lower), against the frozen path."""
+    rows = frame[frame["poster"].notna()].reset_index(drop=True)
+    y = rows["Score"].to_numpy()
+    print(f"\nFine-tuning {BACKBONE} on {len(rows)} posters, CPU, 1 torch thread")
+    print(f"{'image side':>10}{'s / epoch':>11}")
+    for size in args.finetune_sizes:
+        model = HybridAnimeRegressor(
+            **PRERELEASE_COLUMNS,
+            backbone=BACKBONE,
+            freeze_backbone=False,
+            image_size=size,
+            max_epochs=args.finetune_epochs,
+            validation_fraction=0,
+            poster_root=args.data,
+            random_state=1,
+            optimizer__param_groups=[("backbone.*", {"lr": 1e-4})],
+        ).fit(rows, y)
+        per_epoch = np.mean(model.history_[:, "dur"])
+        print(f"{size:>10}{per_epoch:>11.1f}", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -228,7 +265,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 2, 3])
     parser.add_argument(
-        "--setting", nargs="+", choices=["posters", "all"], default=["posters", "all"]
+        "--setting", nargs="*", choices=["posters", "all"], default=["posters", "all"]
     )
     parser.add_argument(
         "--variants",
@@ -247,11 +284,23 @@ def main(argv=None) -> int:
         action="store_true",
         help="one seed's first 2 folds, 15 epochs, no poster-only model: a smoke run",
     )
+    parser.add_argument(
+        "--finetune-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="time fine-tuning epochs at these image sides (e.g. 128 224)",
+    )
+    parser.add_argument("--finetune-epochs", type=int, default=1)
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="models of the base set to leave out"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
     if args.quick:
         args.seeds, args.epochs = args.seeds[:1], 15
+        args.skip = [*args.skip, "poster only"]
     frame = load_real_data(args.data)
     if frame is None:
         return 0
@@ -263,11 +312,13 @@ def main(argv=None) -> int:
         args.grey = grey_poster(Path(folder))
         print(
             f"{len(frame)} scored anime, {frame['poster'].notna().sum()} with a "
-            f"poster; pre-release columns, frozen {BACKBONE}; CPU, "
+            f"poster; pre-release columns, frozen {default_backbone()}; CPU, "
             f"{torch.get_num_threads()} torch thread."
         )
         for setting in args.setting:
             run_setting(setting, frame, args)
+        if args.finetune_sizes:
+            time_finetuning(frame, args)
     return 0
 
 

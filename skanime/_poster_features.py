@@ -174,7 +174,8 @@ class PosterPrior(_BlockTransformer):
     ----------
     ridge_ : Pipeline or None
         ``StandardScaler`` then ``Ridge``, fitted on every training poster; None
-        when ``fit`` saw fewer than two posters (the feature is then all zeros).
+        when ``fit`` saw fewer than two posters, or posters that all give the
+        same prediction (identical images): the feature is then all zeros.
     center_, scale_ : float
         Standardisation of the prediction.
     n_features_in_ : int
@@ -228,8 +229,11 @@ class PosterPrior(_BlockTransformer):
         self.ridge_ = self._ridge().fit(embedding[present], y[present])
         fitted = self.ridge_.predict(embedding[present])
         self.center_ = float(fitted.mean())
-        scale = float(fitted.std())
-        self.scale_ = scale if scale > 0 else 1.0
+        self.scale_ = float(fitted.std())
+        if self.scale_ <= 1e-9 * max(1.0, abs(self.center_)):
+            # identical posters (a constant image): nothing to predict from, and
+            # rounding noise must not be blown up into a feature
+            self.ridge_, self.center_, self.scale_ = None, 0.0, 1.0
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

