@@ -59,6 +59,8 @@ TRUSTED_TYPES = (
     "skanime._net.HybridNet",
     "skanime._net.mean_absolute_error",
     "skanime._net.mean_absolute_percentage_error",
+    "skanime._poster_features.EmbeddingReducer",
+    "skanime._poster_features.PosterPrior",
     "skanime._posters.PosterLoader",
     "skanime._tabular.MultiLabelEncoder",
     "skanime._tabular.NumericEncoder",

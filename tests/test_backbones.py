@@ -87,6 +87,8 @@ def test_a_missing_weights_package_says_what_to_install(monkeypatch):
 
 def test_default_is_pretrained_when_installed():
     expected = "efficientnet_lite0" if pretrained_available() else "simple_cnn"
+    if lite_available(2):
+        expected = "efficientnet_lite2"
     assert default_backbone() == expected
     assert type(resolve_backbone("auto")) is type(get_backbone(expected))
 

@@ -105,3 +105,16 @@ def test_prior_of_identical_posters_is_zero():
     prior = PosterPrior(random_state=0)
     assert (prior.fit_transform(block, y) == 0).all()
     assert (prior.transform(block) == 0).all()
+
+
+def test_a_model_with_a_poster_prior_saves_and_loads_securely(anime, tmp_path):
+    from skanime import io
+
+    from .conftest import fast_model
+
+    model = fast_model(backbone="simple_cnn", freeze_backbone=True)
+    model.fit(anime, anime["Score"])
+    path = tmp_path / "model.skanime"
+    io.save(model, path)
+    assert io.get_untrusted_types(path) == []
+    np.testing.assert_array_equal(io.load(path).predict(anime), model.predict(anime))
