@@ -28,6 +28,7 @@ the pretrained backbone is absent.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -196,6 +197,12 @@ def run_setting(setting: str, frame, args) -> None:
                     keep = mask[test]
                     mae = float(np.mean(np.abs(pred[keep] - y[test][keep])))
                     errors[scope].setdefault(name, []).append(mae)
+                if args.verbose:
+                    print(
+                        f"    fold: {name} "
+                        + " ".join(f"{s} {errors[s][name][-1]:.4f}" for s in scopes),
+                        flush=True,
+                    )
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
             print(
                 f"  [{setting} seed {seed}] {name}: "
@@ -204,10 +211,21 @@ def run_setting(setting: str, frame, args) -> None:
                 ),
                 flush=True,
             )
+    if args.save:
+        Path(args.save).write_text(
+            json.dumps({"setting": setting, "errors": errors, "seconds": seconds})
+        )
+    print_table(setting, rows, has_poster, errors, seconds, args)
+
+
+def print_table(setting, rows, has_poster, errors, seconds, args) -> None:
+    """The control table: mean MAE, spread between seeds, paired differences."""
+    scopes = list(errors)
     n_runs = len(args.seeds) * (2 if args.quick else args.folds)
+    size = "" if rows is None else f"{len(rows)} rows ({has_poster.sum()} posters), "
     print(
-        f"\nSetting '{setting}': {len(rows)} rows ({has_poster.sum()} with a poster), "
-        f"{args.folds}-fold CV, seeds {args.seeds}; {n_runs} paired folds. "
+        f"\nSetting '{setting}': {size}"
+        f"{args.folds}-fold CV, {len(args.seeds)} seed(s); {n_runs} paired folds. "
         "diff = model MAE - control MAE (negative: better than the control)."
     )
     for scope in scopes:
@@ -253,6 +271,24 @@ def time_finetuning(frame, args) -> None:
         print(f"{size:>10}{per_epoch:>11.1f}", flush=True)
 
 
+def combine(files, args) -> None:
+    """One table from the ``--save`` files of runs over other seeds."""
+    runs = [json.loads(Path(f).read_text()) for f in files]
+    errors = {
+        scope: {
+            name: sum((run["errors"][scope][name] for run in runs), [])
+            for name in runs[0]["errors"][scope]
+        }
+        for scope in runs[0]["errors"]
+    }
+    seconds = {
+        name: sum(run["seconds"][name] for run in runs) for name in runs[0]["seconds"]
+    }
+    args.seeds = list(range(len(runs)))
+    print(f"Combined {len(runs)} runs (one seed each): {', '.join(map(str, files))}")
+    print_table(runs[0]["setting"], None, None, errors, seconds, args)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -295,7 +331,15 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--skip", nargs="*", default=[], help="models of the base set to leave out"
     )
+    parser.add_argument("--save", help="write the per-fold MAE to this JSON file")
+    parser.add_argument(
+        "--combine", nargs="+", help="print one table from these --save files"
+    )
+    parser.add_argument("--verbose", action="store_true", help="print every fold")
     args = parser.parse_args(argv)
+    if args.combine:
+        combine(args.combine, args)
+        return 0
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
     if args.quick:

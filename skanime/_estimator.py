@@ -91,13 +91,14 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Minimum count of a category or list label to get its own input.
     image_size : int or None, default=None
         Side of the square images the posters are resized to; None takes the
-        backbone's ``input_size`` (224 for ``efficientnet_lite0``, 64 for
-        ``simple_cnn``).
+        backbone's ``input_size`` (260 for ``efficientnet_lite2``, 224 for
+        ``efficientnet_lite0``, 64 for ``simple_cnn``).
     backbone : str or nn.Module, default="auto"
         The poster network: a name from :func:`skanime.backbones.list_backbones`,
         a module with an ``out_features`` attribute (copied, never modified), or
-        "auto": the ImageNet-pretrained ``efficientnet_lite0`` when
-        ``skanime[pretrained]`` is installed, else the paper's ``simple_cnn``.
+        "auto": the ImageNet-pretrained ``efficientnet_lite2`` when
+        ``skanime[pretrained-large]`` is installed, else ``efficientnet_lite0``
+        when ``skanime[pretrained]`` is, else the paper's ``simple_cnn``.
     freeze_backbone : bool or "auto", default="auto"
         Keep the backbone's weights fixed. A frozen backbone's poster embeddings
         are computed once by a :class:`PosterEmbedder` and cached (in memory, and
