@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from joblib import parallel_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -284,10 +285,18 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         if plain:
             super().set_params(**plain)
         if "cache_dir" in plain and hasattr(self, "pipeline_"):
-            posters = self.pipeline_[0].named_transformers_.get("poster")
-            if isinstance(posters, PosterEmbedder):
-                posters.cache_dir = plain["cache_dir"]
+            for embedder in self._fitted_embedders():
+                embedder.cache_dir = plain["cache_dir"]
         return self
+
+    def _fitted_embedders(self) -> list[PosterEmbedder]:
+        """Every fitted :class:`PosterEmbedder` of the pipeline (the poster
+        branch's, and the poster prior's second reader of the same embeddings)."""
+        found = []
+        for _, step, _ in self.pipeline_[0].transformers_:
+            parts = step.steps if isinstance(step, Pipeline) else [(None, step)]
+            found += [s for _, s in parts if isinstance(s, PosterEmbedder)]
+        return found
 
     def _column_specs(self) -> dict:
         return {
