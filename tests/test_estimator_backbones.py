@@ -17,7 +17,7 @@ def _empty_cache(empty_embedding_cache):
 
 
 def _poster_step(model):
-    return model.pipeline_[0].named_transformers_["poster"]
+    return model.pipeline_["features"].named_transformers_["poster"]
 
 
 def test_a_frozen_backbone_is_embedded_once_and_not_in_the_module(anime, computed):
