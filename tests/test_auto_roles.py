@@ -193,3 +193,12 @@ def test_roles_survive_a_secure_round_trip(fitted_model, anime, tmp_path):
     assert loaded.column_roles_ == fitted_model.column_roles_
     assert loaded.text_columns_ == ["Title"]
     np.testing.assert_allclose(loaded.predict(anime), fitted_model.predict(anime))
+
+
+def test_relative_posters_not_found_warn_naming_poster_root(raw_csv, monkeypatch):
+    from skanime.exceptions import DataWarning
+
+    monkeypatch.chdir(raw_csv.parent.parent)  # not the CSV's folder
+    raw = pd.read_csv(raw_csv)
+    with pytest.warns(DataWarning, match=r"poster_root=None\).*set poster_root="):
+        fast_model(max_epochs=1).fit(raw, raw["Score"])
