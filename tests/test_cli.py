@@ -474,4 +474,5 @@ def test_train_with_auto_columns_prints_the_inferred_roles(anime_csv, tmp_path, 
     assert main([*args, "--no-posters", "--report-dir", str(tmp_path), *FAST]) == 0
     out = capsys.readouterr().out
     assert "Producers  list" in out and "Title      text" in out
-    assert joblib.load(model).column_roles_["poster"] == []
+    saved = joblib.load(model)  # a ConformalRegressor around the estimator
+    assert saved.estimator_.column_roles_["poster"] == []
