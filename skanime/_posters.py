@@ -160,7 +160,8 @@ class PosterLoader(TransformerMixin, BaseEstimator):
 
     def _root_hint(self, value, problem: str) -> str:
         """Advice naming ``poster_root`` for a relative path that leads nowhere."""
-        if problem != "no such file" or os.path.isabs(os.fspath(value)):
+        path = os.fspath(value)
+        if problem != "no such file" or os.path.isabs(path) or "://" in str(path):
             return ""
         where = (
             f"poster_root={os.fspath(self.poster_root)!r}"
