@@ -1,6 +1,7 @@
 """``make_hybrid_pipeline``: the data's path as one scikit-learn Pipeline.
 
-``ColumnTransformer`` (numeric, categorical, lists, poster) -> :class:`PackInputs`
+(:class:`TableCleaner`, given column roles ->) ``ColumnTransformer`` (numeric,
+categorical, lists, poster) -> :class:`PackInputs`
 -> :class:`HybridNet` (-> :class:`HybridModule`). Each step gets its own
 parameters; no object is shared between steps.
 """
@@ -17,6 +18,7 @@ from ._net import HybridNet
 from ._pack import PackInputs
 from ._poster_features import PosterPrior
 from ._posters import PosterLoader
+from ._roles import ColumnRoles, TableCleaner
 from ._tabular import (
     DEFAULT_CATEGORICAL_COLUMNS,
     DEFAULT_LIST_COLUMNS,
@@ -55,23 +57,30 @@ def make_hybrid_pipeline(
     poster_root=None,
     poster_prior=3000.0,
     lr=1e-3,
-    max_epochs=20,
+    max_epochs=60,
     batch_size=64,
     validation_fraction=0.2,
-    early_stopping=False,
+    early_stopping=True,
     patience=5,
     device="cpu",
     num_workers=0,
     random_state=None,
     verbose=0,
     extra_branches=(),
+    roles: ColumnRoles | None = None,
     **net_params,
 ) -> Pipeline:
     """Build the unfitted ``[features, pack, net]`` Pipeline of the hybrid model.
 
     The parameters are those of :class:`~skanime.HybridAnimeRegressor` (which
     calls this function in ``fit``), plus ``extra_branches`` (see
-    :func:`~skanime.make_tabular_encoder`). ``random_state`` must be an int or
+    :func:`~skanime.make_tabular_encoder`) and ``roles``: a
+    :class:`~skanime.ColumnRoles` (from :func:`~skanime.infer_column_roles`)
+    puts a :class:`~skanime.TableCleaner` with those roles first, and a column
+    parameter set to "auto" takes its columns from ``roles.encoder_columns()``
+    (a text branch in ``extra_branches`` can read ``roles["text"]``, which the
+    cleaner passes through). Without ``roles``, the column parameters are used
+    as given and there is no cleaning step. ``random_state`` must be an int or
     None here: it seeds the validation split and a frozen random backbone; seed
     torch's global generator yourself for the network's initial weights.
 
@@ -88,7 +97,8 @@ def make_hybrid_pipeline(
     -------
     Pipeline
         ``[("features", ColumnTransformer), ("pack", PackInputs), ("net",
-        HybridNet)]``.
+        HybridNet)]``, with ``("clean", TableCleaner)`` first if ``roles`` is
+        given.
 
     Examples
     --------
@@ -100,7 +110,31 @@ def make_hybrid_pipeline(
     ['features', 'pack', 'net']
     >>> pipe.fit(df, df["Score"]).predict(df).shape
     (40,)
+    >>> from skanime import infer_column_roles
+    >>> pipe = make_hybrid_pipeline(
+    ...     roles=infer_column_roles(df), numeric_columns="auto",
+    ...     categorical_columns="auto", list_columns="auto", poster_column=None,
+    ...     max_epochs=1, min_frequency=1,
+    ... )
+    >>> [name for name, _ in pipe.steps]
+    ['clean', 'features', 'pack', 'net']
     """
+    specs = {
+        "numeric_columns": numeric_columns,
+        "categorical_columns": categorical_columns,
+        "list_columns": list_columns,
+        "poster_column": poster_column,
+    }
+    auto = [k for k, v in specs.items() if isinstance(v, str) and v == "auto"]
+    if auto and roles is None:
+        raise ValueError(
+            f"{', '.join(auto)}='auto' needs the column roles: pass "
+            "roles=infer_column_roles(X), or name the columns."
+        )
+    if auto:
+        resolved = roles.encoder_columns()
+        specs.update({k: resolved[k] for k in auto})
+    numeric_columns, categorical_columns, list_columns, poster_column = specs.values()
     module_params = {}
     poster_step = None
     if poster_column is not None:
@@ -170,4 +204,7 @@ def make_hybrid_pipeline(
             **net_params,
         },
     )
-    return Pipeline([("features", encoder), ("pack", PackInputs()), ("net", net)])
+    steps = [("features", encoder), ("pack", PackInputs()), ("net", net)]
+    if roles is not None:
+        steps.insert(0, ("clean", TableCleaner(roles=roles)))
+    return Pipeline(steps)

@@ -17,7 +17,7 @@ def _empty_cache(empty_embedding_cache):
 
 
 def _poster_step(model):
-    return model.pipeline_[0].named_transformers_["poster"]
+    return model.pipeline_["features"].named_transformers_["poster"]
 
 
 def test_a_frozen_backbone_is_embedded_once_and_not_in_the_module(anime, computed):
@@ -118,7 +118,7 @@ def test_a_frozen_backbone_feeds_a_cross_fitted_poster_prior_to_the_table(anime)
     model = fast_model(**frozen).fit(anime, anime["Score"])
     names = list(model.get_feature_names_out())
     assert "poster_prior__prior" in names and "poster__has_image" in names
-    prior = model.pipeline_[0].named_transformers_["poster_prior"][-1]
+    prior = model.pipeline_["features"].named_transformers_["poster_prior"][-1]
     assert isinstance(prior, PosterPrior) and prior.alpha == 3000.0
     n_embedding = model.net_.module__embedding_dim
     assert model.net_.module__n_tabular == len(names) - n_embedding - 1
