@@ -17,13 +17,16 @@ from ._cache import clear_memory_cache
 from ._dataset import HybridDataset
 from ._embedding import PosterEmbedder
 from ._estimator import HybridAnimeRegressor
+from ._franchise import FranchisePrior, franchise_key
 from ._module import HybridModule
 from ._net import HybridNet
 from ._posters import PosterLoader
 from ._tabular import MultiLabelEncoder, NumericEncoder, make_tabular_encoder
+from ._text import TitleEncoder, is_sequel
 from ._version import __version__
 
 __all__ = [
+    "FranchisePrior",
     "HybridAnimeRegressor",
     "HybridDataset",
     "HybridModule",
@@ -32,7 +35,10 @@ __all__ = [
     "NumericEncoder",
     "PosterEmbedder",
     "PosterLoader",
+    "TitleEncoder",
     "clear_memory_cache",
+    "franchise_key",
+    "is_sequel",
     "make_tabular_encoder",
     "__version__",
 ]
