@@ -163,7 +163,7 @@ def poster_features(frame, data) -> pd.DataFrame:
     """Frozen EfficientNet-Lite0 features of every poster (has_image, emb_*)."""
     from skanime import PosterEmbedder
 
-    embedder = PosterEmbedder("efficientnet_lite0", cache_dir=f"{data}/.cache")
+    embedder = PosterEmbedder("efficientnet_lite0")  # memory cache only
     block = embedder.fit_transform(frame[["poster"]])
     block = np.asarray(block)
     names = ["has_image"] + [f"emb_{i}" for i in range(block.shape[1] - 1)]
@@ -194,7 +194,7 @@ def run(frame, y, args, poster_block) -> list[dict]:
         for model_name in args.models:
             if "poster" in parts and model_name in ("lgbm", "hgb", "mean"):
                 continue
-            for seed in args.seeds:
+            for seed in args.seeds if args.cv else []:
                 splits = list(
                     KFold(args.folds, shuffle=True, random_state=seed).split(frame)
                 )
@@ -308,6 +308,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--no-temporal", dest="temporal", action="store_false")
     parser.add_argument(
+        "--no-cv", dest="cv", action="store_false", help="the temporal split only"
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="3 folds, one seed, LightGBM and the TabM net, all features",
@@ -320,8 +323,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--tabm",
         nargs="*",
-        default=[],
-        help="module params of the TabM branch, e.g. tabm_k=16",
+        default=["k=8", "hidden_units=128", "dropout=0.2"],
+        help="module params of the TabM branch (chosen on seed 1's folds)",
     )
     args = parser.parse_args(argv)
     args.tabm = {k: _number(v) for k, v in (a.split("=") for a in args.tabm)}
