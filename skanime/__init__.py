@@ -24,6 +24,7 @@ if _missing:  # pragma: no cover - depends on the environment
 _PUBLIC = {
     "ColumnRoles": "._roles",
     "EmbeddingReducer": "._poster_features",
+    "FranchisePrior": "._franchise",
     "HybridAnimeRegressor": "._estimator",
     "HybridDataset": "._dataset",
     "HybridModule": "._module",
@@ -35,8 +36,11 @@ _PUBLIC = {
     "PosterLoader": "._posters",
     "PosterPrior": "._poster_features",
     "TableCleaner": "._roles",
+    "TitleEncoder": "._text",
     "clear_memory_cache": "._cache",
+    "franchise_key": "._franchise",
     "infer_column_roles": "._roles",
+    "is_sequel": "._text",
     "make_hybrid_pipeline": "._pipeline",
     "make_tabular_encoder": "._tabular",
 }

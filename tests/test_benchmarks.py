@@ -24,6 +24,11 @@ def test_bench_accuracy_skips_without_data(tmp_path, capsys):
     assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
 
 
+def test_bench_poster_ablation_skips_without_data(tmp_path, capsys):
+    assert _load("bench_poster_ablation").main([str(tmp_path / "nowhere")]) == 0
+    assert capsys.readouterr().out.startswith("SKIPPED: no MyAnimeList data at")
+
+
 def test_bench_speed_skips_without_data(tmp_path, capsys):
     assert _load("bench_speed").main([str(tmp_path / "nowhere")]) == 0
     out = capsys.readouterr().out
