@@ -177,7 +177,12 @@ class PosterPrior(_BlockTransformer):
         when ``fit`` saw fewer than two posters, or posters that all give the
         same prediction (identical images): the feature is then all zeros.
     center_, scale_ : float
-        Standardisation of the prediction.
+        Standardisation of the prediction (the scale at least a quarter of the
+        training scores' standard deviation).
+    target_range_ : tuple of 2 floats
+        The training posters' lowest and highest score: every prediction is
+        clipped to it before standardising, so an unusual poster cannot become an
+        extreme input.
     n_features_in_ : int
 
     Examples
@@ -225,15 +230,23 @@ class PosterPrior(_BlockTransformer):
     def _fit_full(self, present, embedding, y) -> None:
         if present.sum() < 2:
             self.ridge_, self.center_, self.scale_ = None, 0.0, 1.0
+            self.target_range_ = (0.0, 0.0)
             return
         self.ridge_ = self._ridge().fit(embedding[present], y[present])
         fitted = self.ridge_.predict(embedding[present])
         self.center_ = float(fitted.mean())
         self.scale_ = float(fitted.std())
+        # predictions stay within the training scores, and the scale is at least
+        # a quarter of theirs: where the in-sample fit is nearly flat (a few,
+        # similar posters) a cross-fitted or new poster's prediction must not
+        # become an input dozens of units wide
+        self.target_range_ = (float(y[present].min()), float(y[present].max()))
         if self.scale_ <= 1e-9 * max(1.0, abs(self.center_)):
             # identical posters (a constant image): nothing to predict from, and
             # rounding noise must not be blown up into a feature
             self.ridge_, self.center_, self.scale_ = None, 0.0, 1.0
+        else:
+            self.scale_ = max(self.scale_, 0.25 * float(y[present].std()))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -261,8 +274,11 @@ class PosterPrior(_BlockTransformer):
         for train, test in folds.split(rows):
             model = self._ridge().fit(embedding[rows[train]], y[rows[train]])
             raw[test] = model.predict(embedding[rows[test]])
-        out[rows, 0] = (raw - self.center_) / self.scale_
+        out[rows, 0] = self._standardise(raw)
         return out
+
+    def _standardise(self, raw: np.ndarray) -> np.ndarray:
+        return (np.clip(raw, *self.target_range_) - self.center_) / self.scale_
 
     def transform(self, X):
         """``(n, 1)`` float32: the standardised prior, 0 without a poster."""
@@ -271,7 +287,7 @@ class PosterPrior(_BlockTransformer):
         out = np.zeros((len(present), 1), dtype=np.float32)
         if self.ridge_ is not None and present.any():
             raw = self.ridge_.predict(embedding[present])
-            out[present, 0] = (raw - self.center_) / self.scale_
+            out[present, 0] = self._standardise(raw)
         return out
 
     def get_feature_names_out(self, input_features=None):

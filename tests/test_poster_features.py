@@ -121,3 +121,18 @@ def test_a_model_with_a_poster_prior_saves_and_loads_securely(anime, tmp_path):
     io.save(model, path)
     assert io.get_untrusted_types(path) == []
     np.testing.assert_array_equal(io.load(path).predict(anime), model.predict(anime))
+
+
+def test_prior_stays_within_the_training_scores_for_an_unusual_poster():
+    """A poster unlike every other (a feature nearly constant elsewhere) made a
+    fold's ridge predict hundreds of points; the prior is bounded by the scores."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(7.0, 0.8, size=60)
+    block = _block(n=60, d=4, missing=0)
+    block[:, 1] = 1e-6 * (y - y.mean())  # tiny spread, tied to the score
+    block[5, 1] = 1.0  # one poster far outside it
+    prior = PosterPrior(alpha=1.0, random_state=0)
+    out = prior.fit_transform(block, y)
+    low, high = (np.array([y.min(), y.max()]) - prior.center_) / prior.scale_
+    assert out.min() >= low - 1e-5 and out.max() <= high + 1e-5
+    assert np.isfinite(prior.transform(block)).all()
