@@ -41,7 +41,7 @@ class _TestEveryEpoch(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         if self.encoded is None:  # the encoders are fitted before the first epoch
-            self.encoded = self.pipeline[0].transform(self.X_test)
+            self.encoded = self.pipeline[:-2].transform(self.X_test)
         pred = net.predict(self.encoded).ravel()
         self.maes.append(float(np.mean(np.abs(pred - self.y_test))))
 

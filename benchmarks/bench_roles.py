@@ -8,7 +8,7 @@ columns of :func:`skanime._roles.infer_column_roles`, and the inferred columns
 plus each column the inference ignores as post-release (``Licensors``,
 ``Status``: the control that its choice costs nothing).
 
-    python benchmarks/bench_roles.py [../shared/data/mal]
+    python benchmarks/bench_roles.py [../shared/data/mal] [--sets NAME ...]
 
 Skips (exit 0) with a message when the data folder is absent.
 """
@@ -49,7 +49,11 @@ def column_sets(frame) -> dict:
         "inferred roles": inferred,
         "inferred + Licensors": with_licensors,
         "inferred + Status": with_status,
+        DEFAULTS: None,
     }
+
+
+DEFAULTS = "HybridAnimeRegressor() defaults (auto roles)"
 
 
 def main(argv=None) -> int:
@@ -58,6 +62,9 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument(
+        "--sets", nargs="*", default=None, help="only these rows (names as printed)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     frame = load_real_data(args.data)
@@ -66,29 +73,38 @@ def main(argv=None) -> int:
     y = frame["Score"].to_numpy()
     folds = list(KFold(args.folds, shuffle=True, random_state=args.seed).split(frame))
     print(f"{len(frame)} scored anime, {args.folds}-fold CV seed {args.seed}")
-    print(f"{'columns':<24}{'model':<10}{'MAE':>8}{'+-sd':>7}{'time s':>8}")
+    print(f"{'columns':<46}{'model':<10}{'MAE':>8}{'+-sd':>7}{'time s':>8}")
     for name, columns in column_sets(frame).items():
-        models = {
-            "net": lambda c=columns: HybridAnimeRegressor(
-                **c,
-                poster_column=None,
-                max_epochs=args.epochs,
-                early_stopping=True,
-                patience=5,
-                random_state=args.seed,
-            ),
-            "HGB": lambda c=columns: make_pipeline(
-                make_tabular_encoder(**c, poster_column=None),
-                HistGradientBoostingRegressor(random_state=args.seed),
-            ),
-        }
+        if args.sets and name not in args.sets:
+            continue
+        if columns is None:  # every default of the estimator, poster aside
+            models = {
+                "net": lambda: HybridAnimeRegressor(
+                    poster_column=None, random_state=args.seed
+                )
+            }
+        else:
+            models = {
+                "net": lambda c=columns: HybridAnimeRegressor(
+                    **c,
+                    poster_column=None,
+                    max_epochs=args.epochs,
+                    early_stopping=True,
+                    patience=5,
+                    random_state=args.seed,
+                ),
+                "HGB": lambda c=columns: make_pipeline(
+                    make_tabular_encoder(**c, poster_column=None),
+                    HistGradientBoostingRegressor(random_state=args.seed),
+                ),
+            }
         for model_name, make in models.items():
             start, maes = time.perf_counter(), []
             for train, test in folds:
                 fitted = make().fit(frame.iloc[train], y[train])
                 maes.append(np.mean(np.abs(fitted.predict(frame.iloc[test]) - y[test])))
             print(
-                f"{name:<24}{model_name:<10}{np.mean(maes):>8.4f}{np.std(maes):>7.4f}"
+                f"{name:<46}{model_name:<10}{np.mean(maes):>8.4f}{np.std(maes):>7.4f}"
                 f"{time.perf_counter() - start:>8.0f}",
                 flush=True,
             )

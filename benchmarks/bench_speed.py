@@ -347,7 +347,7 @@ def cold_and_warm(frame, args) -> None:
         f"  warm fit (embeddings cached)   {fits[1]:>6.1f} s   "
         f"{fits[0] / fits[1]:.1f}x faster"
     )
-    step = model.pipeline_[0].named_transformers_["poster"]
+    step = model.pipeline_["features"].named_transformers_["poster"]
     posters_only = rows[["poster"]]
     clear_memory_cache()
     start = time.perf_counter()

@@ -23,6 +23,8 @@ if _missing:  # pragma: no cover - depends on the environment
 #: Public name -> the module that defines it.
 _PUBLIC = {
     "ColumnRoles": "._roles",
+    "EmbeddingReducer": "._poster_features",
+    "FranchisePrior": "._franchise",
     "HybridAnimeRegressor": "._estimator",
     "HybridDataset": "._dataset",
     "HybridModule": "._module",
@@ -32,9 +34,13 @@ _PUBLIC = {
     "PackInputs": "._pack",
     "PosterEmbedder": "._embedding",
     "PosterLoader": "._posters",
+    "PosterPrior": "._poster_features",
     "TableCleaner": "._roles",
+    "TitleEncoder": "._text",
     "clear_memory_cache": "._cache",
+    "franchise_key": "._franchise",
     "infer_column_roles": "._roles",
+    "is_sequel": "._text",
     "make_hybrid_pipeline": "._pipeline",
     "make_tabular_encoder": "._tabular",
 }

@@ -5,18 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._branches import make_tabular_branch
 from .backbones import resolve_backbone
 from .heads import get_head
 
 __all__ = ["HybridModule"]
-
-
-def _mlp(n_in: int, hidden_units: int, n_layers: int, dropout: float) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for _ in range(n_layers):
-        layers += [nn.Linear(n_in, hidden_units), nn.ReLU(), nn.Dropout(dropout)]
-        n_in = hidden_units
-    return nn.Sequential(*layers)
 
 
 class HybridModule(nn.Module):
@@ -71,6 +64,12 @@ class HybridModule(nn.Module):
         rows of the MyAnimeList data (pre-release columns, table only) with folds
         other than the benchmark's: wider and more regularised than the paper's
         sizes, MAE 0.427 against 0.443 for 64 units, head 32, dropout 0.1.
+    tabular_branch : str, default="mlp"
+        The tabular branch (see :mod:`skanime._branches`): ``"mlp"`` (the paper's
+        dense layers) or ``"tabm"`` (TabM-mini ensembling of one MLP, optionally
+        with periodic number embeddings).
+    tabular_options : dict or None, default=None
+        Extra keyword arguments of the branch (``{"k": 16, "d_embedding": 8}``).
     freeze_backbone : bool, default=False
         Keep the backbone's weights fixed (no gradients).
     target_mean, target_std : float, default=0.0, 1.0
@@ -94,6 +93,8 @@ class HybridModule(nn.Module):
         head: str = "mlp",
         head_units: int = 64,
         dropout: float = 0.4,
+        tabular_branch: str = "mlp",
+        tabular_options: dict | None = None,
         freeze_backbone: bool = False,
         target_mean: float = 0.0,
         target_std: float = 1.0,
@@ -103,9 +104,18 @@ class HybridModule(nn.Module):
             raise ValueError("HybridModule needs tabular inputs, a poster, or both.")
         # no tabular columns (a poster-only model): no tabular branch
         self.tabular = (
-            _mlp(n_tabular, hidden_units, n_layers, dropout) if n_tabular else None
+            make_tabular_branch(
+                tabular_branch,
+                n_tabular,
+                hidden_units=hidden_units,
+                n_layers=n_layers,
+                dropout=dropout,
+                **(tabular_options or {}),
+            )
+            if n_tabular
+            else None
         )
-        width = (hidden_units if n_layers > 0 else n_tabular) if n_tabular else 0
+        width = self.tabular.out_features if n_tabular else 0
         self.backbone: nn.Module | None = None
         self.with_image = with_image
         if with_image:

@@ -1,12 +1,14 @@
 """``make_hybrid_pipeline``: the data's path as one scikit-learn Pipeline.
 
-``ColumnTransformer`` (numeric, categorical, lists, poster) -> :class:`PackInputs`
+(:class:`TableCleaner`, given column roles ->) ``ColumnTransformer`` (numeric,
+categorical, lists, poster) -> :class:`PackInputs`
 -> :class:`HybridNet` (-> :class:`HybridModule`). Each step gets its own
 parameters; no object is shared between steps.
 """
 
 from __future__ import annotations
 
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
@@ -14,7 +16,9 @@ from skorch.dataset import ValidSplit
 from ._embedding import PosterEmbedder
 from ._net import HybridNet
 from ._pack import PackInputs
+from ._poster_features import PosterPrior
 from ._posters import PosterLoader
+from ._roles import ColumnRoles, TableCleaner
 from ._tabular import (
     DEFAULT_CATEGORICAL_COLUMNS,
     DEFAULT_LIST_COLUMNS,
@@ -51,24 +55,32 @@ def make_hybrid_pipeline(
     engine="auto",
     poster_errors="warn",
     poster_root=None,
+    poster_prior=3000.0,
     lr=1e-3,
-    max_epochs=20,
+    max_epochs=60,
     batch_size=64,
     validation_fraction=0.2,
-    early_stopping=False,
+    early_stopping=True,
     patience=5,
     device="cpu",
     num_workers=0,
     random_state=None,
     verbose=0,
     extra_branches=(),
+    roles: ColumnRoles | None = None,
     **net_params,
 ) -> Pipeline:
     """Build the unfitted ``[features, pack, net]`` Pipeline of the hybrid model.
 
     The parameters are those of :class:`~skanime.HybridAnimeRegressor` (which
     calls this function in ``fit``), plus ``extra_branches`` (see
-    :func:`~skanime.make_tabular_encoder`). ``random_state`` must be an int or
+    :func:`~skanime.make_tabular_encoder`) and ``roles``: a
+    :class:`~skanime.ColumnRoles` (from :func:`~skanime.infer_column_roles`)
+    puts a :class:`~skanime.TableCleaner` with those roles first, and a column
+    parameter set to "auto" takes its columns from ``roles.encoder_columns()``
+    (a text branch in ``extra_branches`` can read ``roles["text"]``, which the
+    cleaner passes through). Without ``roles``, the column parameters are used
+    as given and there is no cleaning step. ``random_state`` must be an int or
     None here: it seeds the validation split and a frozen random backbone; seed
     torch's global generator yourself for the network's initial weights.
 
@@ -76,13 +88,17 @@ def make_hybrid_pipeline(
     embeddings computed once and cached) or a :class:`~skanime.PosterLoader`
     (trained backbone: paths checked here, images decoded per batch by the net,
     which builds its own decoder from its backbone). The backbone is built once,
-    by the embedder or by the net's module.
+    by the embedder or by the net's module. With a frozen backbone and
+    ``poster_prior`` set, a ``poster_prior`` branch (a second reader of the same
+    cached embeddings, then :class:`~skanime.PosterPrior`) adds one cross-fitted
+    poster-only prediction to the tabular block.
 
     Returns
     -------
     Pipeline
         ``[("features", ColumnTransformer), ("pack", PackInputs), ("net",
-        HybridNet)]``.
+        HybridNet)]``, with ``("clean", TableCleaner)`` first if ``roles`` is
+        given.
 
     Examples
     --------
@@ -94,7 +110,31 @@ def make_hybrid_pipeline(
     ['features', 'pack', 'net']
     >>> pipe.fit(df, df["Score"]).predict(df).shape
     (40,)
+    >>> from skanime import infer_column_roles
+    >>> pipe = make_hybrid_pipeline(
+    ...     roles=infer_column_roles(df), numeric_columns="auto",
+    ...     categorical_columns="auto", list_columns="auto", poster_column=None,
+    ...     max_epochs=1, min_frequency=1,
+    ... )
+    >>> [name for name, _ in pipe.steps]
+    ['clean', 'features', 'pack', 'net']
     """
+    specs = {
+        "numeric_columns": numeric_columns,
+        "categorical_columns": categorical_columns,
+        "list_columns": list_columns,
+        "poster_column": poster_column,
+    }
+    auto = [k for k, v in specs.items() if isinstance(v, str) and v == "auto"]
+    if auto and roles is None:
+        raise ValueError(
+            f"{', '.join(auto)}='auto' needs the column roles: pass "
+            "roles=infer_column_roles(X), or name the columns."
+        )
+    if auto:
+        resolved = roles.encoder_columns()
+        specs.update({k: resolved[k] for k in auto})
+    numeric_columns, categorical_columns, list_columns, poster_column = specs.values()
     module_params = {}
     poster_step = None
     if poster_column is not None:
@@ -120,6 +160,15 @@ def make_hybrid_pipeline(
             )
             # a name, not a module, where it can be (so that skops can save it)
             module_params = {"module__backbone": name, "module__image_size": image_size}
+    extra_branches = list(extra_branches)
+    if isinstance(poster_step, PosterEmbedder) and poster_prior is not None:
+        prior = Pipeline(
+            [
+                ("embedder", clone(poster_step)),
+                ("prior", PosterPrior(poster_prior, random_state=random_state)),
+            ]
+        )
+        extra_branches.append(("poster_prior", prior, [poster_column]))
     encoder = make_tabular_encoder(
         numeric_columns,
         categorical_columns,
@@ -155,4 +204,7 @@ def make_hybrid_pipeline(
             **net_params,
         },
     )
-    return Pipeline([("features", encoder), ("pack", PackInputs()), ("net", net)])
+    steps = [("features", encoder), ("pack", PackInputs()), ("net", net)]
+    if roles is not None:
+        steps.insert(0, ("clean", TableCleaner(roles=roles)))
+    return Pipeline(steps)

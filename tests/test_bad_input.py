@@ -171,7 +171,9 @@ def test_every_poster_case_in_one_fit(tmp_path, anime):
 
 def test_missing_required_columns_are_named(anime):
     with pytest.raises(ColumnError, match=r"'Genres'.*'Studios'") as error:
-        fast_model().fit(anime.drop(columns=["Genres", "Studios"]), anime["Score"])
+        fast_model(list_columns=["Genres", "Themes", "Studios"]).fit(
+            anime.drop(columns=["Genres", "Studios"]), anime["Score"]
+        )
     assert "list_columns" in str(error.value)
 
 
@@ -217,7 +219,7 @@ def test_unknown_episodes_are_missing_silently_absurd_ones_with_a_count(anime):
     frame.loc[frame.index[3:5], "Episodes"] = [-4, 10**9]
     with pytest.warns(DataWarning, match=r"'Episodes': 2 value\(s\) are outside"):
         model = fast_model().fit(frame, frame["Score"])
-    encoded = model.pipeline_[0].transform(frame)
+    encoded = model.pipeline_[:-2].transform(frame)
     assert encoded["numeric__Episodes_missing"].iloc[:5].eq(1).all()
 
 
@@ -230,7 +232,7 @@ def test_categories_and_labels_never_seen_are_ignored(anime, fitted_model):
 
 def test_list_cells_with_odd_separators_and_spaces(anime):
     model = fast_model().fit(anime, anime["Score"])
-    encoder = model.pipeline_[0]
+    encoder = model.pipeline_[:-2]
     tidy = encoder.transform(anime.head(1).assign(Genres="Action, Drama"))
     genres = [c for c in tidy.columns if c.startswith("lists__Genres_")]
     for odd in ["Action;Drama", "  Action |Drama ", "Action/ Drama", "Action,,Drama"]:

@@ -24,6 +24,11 @@ def test_bench_accuracy_skips_without_data(tmp_path, capsys):
     assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
 
 
+def test_bench_poster_ablation_skips_without_data(tmp_path, capsys):
+    assert _load("bench_poster_ablation").main([str(tmp_path / "nowhere")]) == 0
+    assert capsys.readouterr().out.startswith("SKIPPED: no MyAnimeList data at")
+
+
 def test_bench_speed_skips_without_data(tmp_path, capsys):
     assert _load("bench_speed").main([str(tmp_path / "nowhere"), "--no-predict"]) == 0
     out = capsys.readouterr().out
@@ -56,8 +61,39 @@ def test_bench_intervals_skips_without_data(tmp_path, capsys):
     assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
 
 
+def test_bench_posters_skips_without_data(tmp_path, capsys):
+    assert _load("bench_posters").main([str(tmp_path / "nowhere")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
+
+
 def test_bench_roles_and_epochs_skip_without_data(tmp_path, capsys):
     for name in ("bench_roles", "bench_epochs"):
         assert _load(name).main([str(tmp_path / "nowhere")]) == 0
         out = capsys.readouterr().out
         assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
+
+
+def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
+    """--combine pools the per-fold MAE of runs over other seeds and prints each
+    model's paired difference to the constant-image control."""
+    import json
+
+    files = []
+    for seed, control in enumerate([0.50, 0.52]):
+        errors = {"constant image": [control] * 5, "hybrid": [control - 0.03] * 5}
+        path = tmp_path / f"seed{seed}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "setting": "posters",
+                    "errors": {"poster": errors},
+                    "seconds": {"constant image": 1.0, "hybrid": 1.0},
+                }
+            )
+        )
+        files.append(str(path))
+    assert _load("bench_posters").main(["--combine", *files]) == 0
+    (hybrid,) = [r for r in capsys.readouterr().out.splitlines() if "hybrid" in r]
+    assert hybrid.split()[1:4] == ["0.4800", "0.0100", "-0.0300"]
+    assert "[-0.0300, -0.0300]" in hybrid

@@ -87,7 +87,10 @@ def test_train_evaluate_predict_round_trip(suffix, anime_csv, tmp_path, capsys):
 
         assert skanime.io.get_untrusted_types(model) == []
     _png(tmp_path / "report" / "training_curves.png")
-    assert "fitted on the training split: 51 of the 60 rows" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fitted on the training split: 51 of the 60 rows" in out
+    # the fitted model's roles: --columns paper leaves Rating out, with a reason
+    assert "Column roles:" in out and "Rating     ignored" in out
     cache = tmp_path / "cache"
     clear_memory_cache()  # as in a new process: nothing embedded yet
     evaluate = ["evaluate", str(model), str(anime_csv), "--cache-dir", str(cache)]
@@ -463,3 +466,13 @@ def test_help_shows_defaults_and_version(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.startswith("skanime 0.")
+
+
+def test_train_with_auto_columns_prints_the_inferred_roles(anime_csv, tmp_path, capsys):
+    model = tmp_path / "auto.joblib"
+    args = ["train", str(anime_csv), "--out", str(model), "--columns", "auto"]
+    assert main([*args, "--no-posters", "--report-dir", str(tmp_path), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "Producers  list" in out and "Title      text" in out
+    saved = joblib.load(model)  # a ConformalRegressor around the estimator
+    assert saved.estimator_.column_roles_["poster"] == []

@@ -66,7 +66,20 @@ def test_missing_poster_column_error_says_how_to_go_tabular_only(anime):
     with pytest.raises(
         ColumnError, match=r"poster_column: 'poster'.*poster_column=None"
     ):
-        fast_model().fit(anime.drop(columns="poster"), anime["Score"])
+        fast_model(poster_column="poster").fit(
+            anime.drop(columns="poster"), anime["Score"]
+        )
+
+
+def test_auto_roles_without_a_poster_column_fit_a_tabular_only_model(anime):
+    model = fast_model().fit(anime.drop(columns="poster"), anime["Score"])
+    assert model.poster_column_ is None and model.backbone_ is None
+    assert model.net_.module_.backbone is None
+
+
+def test_predict_without_the_trained_poster_column_says_retrain(fitted_model, anime):
+    with pytest.raises(ColumnError, match=r"trained with posters.*retrain"):
+        fitted_model.predict(anime.drop(columns="poster"))
 
 
 def test_missing_column_error_names_it_and_suggests(anime):
@@ -74,7 +87,7 @@ def test_missing_column_error_names_it_and_suggests(anime):
     with pytest.raises(
         ColumnError, match=r"list_columns: 'Genres' \(did you mean 'Genre'"
     ):
-        fast_model().fit(frame, frame["Score"])
+        fast_model(list_columns=["Genres", "Themes"]).fit(frame, frame["Score"])
 
 
 def test_all_posters_missing_still_fits(anime):
@@ -196,11 +209,11 @@ def test_no_step_refers_to_another(anime):
     """The net builds its own decoder: nothing of the ColumnTransformer in it."""
     model = fast_model().fit(anime, anime["Score"])
     net = model.net_
-    loader = model.pipeline_[0].named_transformers_["poster"]
+    loader = model.pipeline_["features"].named_transformers_["poster"]
     assert net.image_decoder_ is not loader
     assert not any(value is loader for value in vars(net).values())
     model.set_params(poster_root="elsewhere")
-    assert list(model.pipeline_.named_steps) == ["features", "pack", "net"]
+    assert list(model.pipeline_.named_steps) == ["clean", "features", "pack", "net"]
 
 
 def test_numeric_arrays_with_column_selectors():

@@ -5,8 +5,8 @@ import pytest
 import torch
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
-from skanime import PosterEmbedder, PosterLoader
-from skanime.backbones import get_backbone, pretrained_available
+from skanime import PosterEmbedder, PosterLoader, PosterPrior
+from skanime.backbones import default_backbone, get_backbone, pretrained_available
 
 from .conftest import fast_model
 
@@ -17,7 +17,7 @@ def _empty_cache(empty_embedding_cache):
 
 
 def _poster_step(model):
-    return model.pipeline_[0].named_transformers_["poster"]
+    return model.pipeline_["features"].named_transformers_["poster"]
 
 
 def test_a_frozen_backbone_is_embedded_once_and_not_in_the_module(anime, computed):
@@ -87,7 +87,7 @@ def test_auto_freezes_a_pretrained_backbone_and_trains_others(anime):
 def test_default_backbone_is_the_pretrained_one_frozen(anime):
     model = fast_model(backbone="auto", image_size=32)
     model.fit(anime, anime["Score"])
-    assert model.backbone_ == "efficientnet_lite0" and model.freeze_backbone_
+    assert model.backbone_ == default_backbone() and model.freeze_backbone_
     step = _poster_step(model)
     assert step.embedding_dim_ == 1280 and step.poster_loader_.image_size == 32
     assert np.isfinite(model.predict(anime)).all()
@@ -109,3 +109,21 @@ def test_a_seed_gives_the_same_model_whether_the_backbone_was_built_or_shared(
     first = fast_model(**params).fit(anime, anime["Score"]).predict(anime)
     second = fast_model(**params).fit(anime, anime["Score"]).predict(anime)
     np.testing.assert_array_equal(first, second)
+
+
+def test_a_frozen_backbone_feeds_a_cross_fitted_poster_prior_to_the_table(anime):
+    """poster_prior adds one tabular column (not a poster__ one) after the frozen
+    embedding; None, or a trained backbone, adds none."""
+    frozen = {"backbone": "simple_cnn", "freeze_backbone": True}
+    model = fast_model(**frozen).fit(anime, anime["Score"])
+    names = list(model.get_feature_names_out())
+    assert "poster_prior__prior" in names and "poster__has_image" in names
+    prior = model.pipeline_["features"].named_transformers_["poster_prior"][-1]
+    assert isinstance(prior, PosterPrior) and prior.alpha == 3000.0
+    n_embedding = model.net_.module__embedding_dim
+    assert model.net_.module__n_tabular == len(names) - n_embedding - 1
+    assert np.isfinite(model.predict(anime)).all()
+    off = fast_model(**frozen, poster_prior=None).fit(anime, anime["Score"])
+    assert "poster_prior__prior" not in off.get_feature_names_out()
+    trained = fast_model().fit(anime, anime["Score"])
+    assert "poster_prior__prior" not in trained.get_feature_names_out()

@@ -17,14 +17,21 @@ from skanime.inspection import (
 
 
 def test_model_columns_are_the_ones_the_model_reads(fitted_model):
+    # every column of make_anime's frame with a role ("auto"), Title included:
+    # not anime_id (an identifier) nor Score (the target)
     assert set(model_columns(fitted_model)) == {
+        "Title",
         "Episodes",
+        "Duration",
+        "Year",
+        "Season",
         "Type",
         "Source",
         "Rating",
         "Genres",
         "Themes",
         "Studios",
+        "Producers",
         "poster",
     }
 

@@ -131,8 +131,12 @@ def test_html_report_embeds_everything(tmp_path, anime):
 
 def test_column_roles_prefers_the_fitted_roles(fitted_model):
     roles = column_roles(fitted_model)
-    assert roles["poster_column"] == "poster"
-    assert tuple(roles["numeric_columns"]) == ("Episodes",)
+    assert roles["poster"] == ["poster"]
+    assert roles["numeric"] == ["Episodes", "Duration", "Year"]
+    assert roles["ignored"] == [
+        "anime_id (an identifier)",
+        "Score (the target (the score itself))",
+    ]
 
     class WithRoles:
         column_roles_ = {"Episodes": "numeric"}

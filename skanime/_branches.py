@@ -1,0 +1,152 @@
+"""Tabular branches of :class:`~skanime.HybridModule`: the paper MLP and TabM-mini.
+
+A branch maps the ``(batch, n_tabular)`` float block to ``(batch, out_features)``.
+
+* ``"mlp"``: the paper's dense ReLU layers with dropout.
+* ``"tabm"``: TabM-mini (Gorishniy et al., "TabM: Advancing Tabular Deep Learning
+  with Parameter-Efficient Ensembling", ICLR 2025): ``k`` members share one MLP;
+  each member sees the input scaled by its own random-sign-initialised vector, and
+  the members' outputs are averaged. Numbers first go through periodic embeddings
+  (PLR-lite: sin/cos of learned frequencies, a shared linear layer, ReLU), which
+  lets an MLP model the sharp, non-smooth dependencies that trees find easily.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["MLPBranch", "TabMBranch", "make_tabular_branch", "TABULAR_BRANCHES"]
+
+
+class MLPBranch(nn.Sequential):
+    """The paper's tabular MLP: ``n_layers`` x (Linear, ReLU, Dropout)."""
+
+    def __init__(
+        self,
+        n_in: int,
+        *,
+        hidden_units: int = 256,
+        n_layers: int = 2,
+        dropout: float = 0.4,
+    ) -> None:
+        layers: list[nn.Module] = []
+        width = n_in
+        for _ in range(n_layers):
+            layers += [nn.Linear(width, hidden_units), nn.ReLU(), nn.Dropout(dropout)]
+            width = hidden_units
+        super().__init__(*layers)
+        self.out_features = width
+
+
+class PeriodicEmbeddings(nn.Module):
+    """Each feature ``x_j`` to ``ReLU(W [sin(2 pi c_j x_j), cos(2 pi c_j x_j)])``.
+
+    ``c_j`` holds ``n_frequencies`` learned frequencies per feature (initialised
+    from N(0, sigma)); ``W`` is one linear layer shared by all features
+    (the "lite" variant of PLR embeddings, Gorishniy et al. 2022).
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        *,
+        n_frequencies: int = 16,
+        d_embedding: int = 8,
+        sigma: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.frequencies = nn.Parameter(torch.randn(n_features, n_frequencies) * sigma)
+        self.linear = nn.Linear(2 * n_frequencies, d_embedding)
+        self.out_features = n_features * d_embedding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        angles = 2 * math.pi * self.frequencies * x.unsqueeze(-1)  # (b, n, f)
+        periodic = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+        return torch.relu(self.linear(periodic)).flatten(1)
+
+
+class TabMBranch(nn.Module):
+    """TabM-mini: ``k`` members sharing one MLP, with periodic number embeddings.
+
+    Parameters
+    ----------
+    n_in : int
+        Width of the tabular input.
+    hidden_units : int, default=256
+        Width of the shared MLP's layers.
+    n_layers : int, default=2
+        Number of shared layers.
+    dropout : float, default=0.1
+        Dropout after each layer.
+    k : int, default=16
+        Number of ensemble members (each row runs ``k`` times through the MLP).
+    d_embedding : int, default=0
+        Width of each feature's periodic embedding; 0 feeds the numbers as they are.
+    n_frequencies : int, default=16
+        Frequencies per feature of the periodic embeddings.
+    sigma : float, default=0.1
+        Scale of the frequencies' initialisation.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        *,
+        hidden_units: int = 256,
+        n_layers: int = 2,
+        dropout: float = 0.1,
+        k: int = 16,
+        d_embedding: int = 0,
+        n_frequencies: int = 16,
+        sigma: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.k = k
+        self.embeddings = (
+            PeriodicEmbeddings(
+                n_in, n_frequencies=n_frequencies, d_embedding=d_embedding, sigma=sigma
+            )
+            if d_embedding > 0
+            else None
+        )
+        width = n_in if self.embeddings is None else self.embeddings.out_features
+        # TabM-mini's only member-specific weights: an input scaling per member,
+        # initialised to random signs so that members start apart
+        self.adapters = nn.Parameter(torch.randint(0, 2, (k, width)).float() * 2 - 1)
+        self.mlp = MLPBranch(
+            width, hidden_units=hidden_units, n_layers=n_layers, dropout=dropout
+        )
+        self.out_features = self.mlp.out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.embeddings is not None:
+            x = self.embeddings(x)
+        members = x.unsqueeze(1) * self.adapters  # (batch, k, width)
+        hidden = self.mlp(members.flatten(0, 1))
+        return hidden.view(len(x), self.k, -1).mean(dim=1)
+
+
+#: Branch builders by name (``HybridModule(tabular_branch=...)``).
+TABULAR_BRANCHES: dict[str, type[nn.Module]] = {"mlp": MLPBranch, "tabm": TabMBranch}
+
+
+def make_tabular_branch(
+    name: str,
+    n_in: int,
+    *,
+    hidden_units: int,
+    n_layers: int,
+    dropout: float,
+    **options,
+) -> nn.Module:
+    """Build the tabular branch ``name`` (a key of :data:`TABULAR_BRANCHES`)."""
+    if name not in TABULAR_BRANCHES:
+        raise ValueError(
+            f"Got tabular_branch={name!r}; expected one of {sorted(TABULAR_BRANCHES)}."
+        )
+    return TABULAR_BRANCHES[name](
+        n_in, hidden_units=hidden_units, n_layers=n_layers, dropout=dropout, **options
+    )

@@ -1,0 +1,203 @@
+"""Titles as dense features: TF-IDF n-grams reduced by SVD, and a sequel flag."""
+
+from __future__ import annotations
+
+import re
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["TitleEncoder", "is_sequel"]
+
+_SEQUEL = re.compile(
+    r"(?:\b(?:\d+(?:st|nd|rd|th)|final)\s+(?:season|stage|part|cour)\b"
+    r"|\b(?:season|part|cour)\s*(?:\d+|ii|iii|iv)\b"
+    r"|\s(?:2|3|4|5|ii|iii|iv)\s*(?::|$)"
+    r"|\b(?:movie|ova|ona|special|specials|recap|zoku|shin)\b"
+    r"|:)",
+    re.IGNORECASE,
+)
+
+
+def is_sequel(title) -> bool:
+    """Whether a title reads like a sequel, spin-off or side story of a franchise.
+
+    True for season/part/cour numbers, trailing numerals, movie/OVA/special
+    markers and subtitles after a colon.
+
+    Examples
+    --------
+    >>> from skanime import is_sequel
+    >>> is_sequel("Shingeki no Kyojin Season 3"), is_sequel("Monster")
+    (True, False)
+    """
+    if title is None or (isinstance(title, float) and np.isnan(title)):
+        return False
+    return bool(_SEQUEL.search(str(title)))
+
+
+def _as_texts(column) -> list[str]:
+    return ["" if t is None or t != t else str(t) for t in column]
+
+
+class TitleEncoder(TransformerMixin, BaseEstimator):
+    """Encode a title column as TF-IDF n-grams reduced to a few dense components.
+
+    Word (or character) n-grams are TF-IDF weighted, then projected on their
+    ``n_components`` leading singular directions (:class:`TruncatedSVD`), so a
+    network gets a small dense block; a sequel flag (:func:`is_sequel`) may
+    follow.
+
+    Parameters
+    ----------
+    analyzer : {"word", "char_wb"}, default="word"
+        What the n-grams are made of.
+    ngram_range : tuple of int, default=(1, 2)
+        Smallest and largest n-gram length.
+    min_df : int, default=3
+        An n-gram must occur in at least this many training titles.
+    n_components : int, default=32
+        Width of the dense block (capped at the vocabulary size minus one).
+    sequel_flag : bool, default=True
+        Append a 0/1 column: does the title read like a sequel?
+    random_state : int, RandomState instance or None, default=None
+        Seed of the randomised SVD.
+
+    Attributes
+    ----------
+    vectorizer_ : TfidfVectorizer
+        Fitted on the training titles.
+    svd_ : TruncatedSVD or None
+        The projection; None when the vocabulary has fewer than two n-grams
+        (the block is then empty).
+    n_features_in_ : int
+        Always 1: the title column.
+    feature_names_in_ : ndarray of str
+        The title column's name, when fitted on a DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime import TitleEncoder
+    >>> X = pd.DataFrame({"Title": ["Gintama", "Gintama Season 2", "Monster",
+    ...                             "Monster Movie", "Mushishi", "Mushishi Zoku Shou"]})
+    >>> enc = TitleEncoder(min_df=1, n_components=2, random_state=0).fit(X)
+    >>> enc.transform(X).shape
+    (6, 3)
+    >>> enc.get_feature_names_out().tolist()
+    ['title_svd0', 'title_svd1', 'title_sequel']
+    """
+
+    _parameter_constraints: dict = {
+        "analyzer": [StrOptions({"word", "char_wb", "char"})],
+        "ngram_range": [tuple],
+        "min_df": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Interval(Integral, 0, None, closed="left")],
+        "sequel_flag": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        analyzer="word",
+        ngram_range=(1, 2),
+        min_df=3,
+        n_components=32,
+        sequel_flag=True,
+        random_state=None,
+    ):
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.n_components = n_components
+        self.sequel_flag = sequel_flag
+        self.random_state = random_state
+
+    def _texts(self, X, *, reset: bool) -> list[str]:
+        X = validate_data(
+            self, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_2d=True
+        )
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"TitleEncoder takes one title column; got {X.shape[1]} columns."
+            )
+        return _as_texts(X[:, 0])
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the vocabulary, its IDF weights and the SVD projection.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            The title column.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TitleEncoder
+        """
+        texts = self._texts(X, reset=True)
+        min_df = min(self.min_df, len(texts))
+        self.vectorizer_ = TfidfVectorizer(
+            analyzer=self.analyzer,
+            ngram_range=tuple(self.ngram_range),
+            min_df=min_df,
+            sublinear_tf=True,
+            dtype=np.float64,
+        )
+        try:
+            tfidf = self.vectorizer_.fit_transform(texts)
+        except ValueError:  # no n-gram reaches min_df (or no text at all)
+            self.vectorizer_ = None
+            tfidf = None
+        self.svd_ = None
+        if tfidf is not None and self.n_components > 0:
+            n = min(self.n_components, tfidf.shape[1] - 1, len(texts) - 1)
+            if n >= 1:
+                self.svd_ = TruncatedSVD(n, random_state=self.random_state).fit(tfidf)
+        return self
+
+    def transform(self, X):
+        """The dense title block (and sequel flag).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            The title column.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+        """
+        check_is_fitted(self, "svd_")
+        texts = self._texts(X, reset=False)
+        blocks = []
+        if self.svd_ is not None:
+            blocks.append(self.svd_.transform(self.vectorizer_.transform(texts)))
+        if self.sequel_flag:
+            blocks.append(np.array([[float(is_sequel(t))] for t in texts]))
+        if not blocks:
+            return np.zeros((len(texts), 0))
+        return np.hstack(blocks).astype(np.float64)
+
+    def get_feature_names_out(self, input_features=None):
+        """``title_svd0`` ... and ``title_sequel``."""
+        check_is_fitted(self, "svd_")
+        n = 0 if self.svd_ is None else self.svd_.n_components
+        names = [f"title_svd{i}" for i in range(n)]
+        if self.sequel_flag:
+            names.append("title_sequel")
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags

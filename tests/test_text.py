@@ -1,0 +1,74 @@
+"""TitleEncoder and the sequel flag."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skanime import TitleEncoder, is_sequel
+
+TITLES = pd.DataFrame(
+    {
+        "Title": [
+            "Gintama",
+            "Gintama Season 2",
+            "Monster",
+            "Monster Movie",
+            "Mushishi",
+            "Mushishi Zoku Shou",
+            "Haikyuu!!",
+            "Haikyuu!! 2nd Season",
+            None,
+            "Aria",
+        ]
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "title, sequel",
+    [
+        ("Haikyuu!! 2nd Season", True),
+        ("Shingeki no Kyojin: The Final Season", True),
+        ("Mobile Suit Gundam III", True),
+        ("Noragami OVA", True),
+        ("Monster", False),
+        ("Steins;Gate", False),
+        (None, False),
+    ],
+)
+def test_is_sequel(title, sequel):
+    assert is_sequel(title) is sequel
+
+
+def test_dense_block_and_flag():
+    enc = TitleEncoder(min_df=2, n_components=3, random_state=0).fit(TITLES)
+    out = enc.transform(TITLES)
+    assert out.shape == (10, 4) and np.isfinite(out).all()
+    assert out[:, -1].tolist() == [float(is_sequel(t)) for t in TITLES["Title"]]
+    # titles sharing words land close together; the missing title is all zeros
+    assert np.allclose(out[8, :3], 0)
+    near = np.linalg.norm(out[0, :3] - out[1, :3])
+    far = np.linalg.norm(out[0, :3] - out[9, :3])
+    assert near < far
+
+
+def test_char_ngrams_and_no_flag():
+    enc = TitleEncoder(
+        analyzer="char_wb",
+        ngram_range=(2, 3),
+        min_df=1,
+        n_components=5,
+        sequel_flag=False,
+    ).fit(TITLES)
+    assert enc.transform(TITLES).shape == (10, 5)
+    assert enc.get_feature_names_out()[-1] == "title_svd4"
+
+
+def test_no_vocabulary_gives_only_the_flag():
+    enc = TitleEncoder(min_df=50).fit(TITLES)
+    assert enc.transform(TITLES).shape == (10, 1)
+
+
+def test_one_column_only():
+    with pytest.raises(ValueError, match="one title column"):
+        TitleEncoder().fit(pd.DataFrame({"a": ["x", "y"], "b": ["z", "w"]}))
