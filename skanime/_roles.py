@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._parsing import parse_aired, parse_duration, parse_numbers, season_of_month
-from ._tabular import PLACEHOLDERS, _as_frame, is_null
+from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, is_null
 from .exceptions import ColumnError
 
 __all__ = ["ROLES", "ColumnRoles", "TableCleaner", "infer_column_roles", "to_pandas"]
@@ -588,7 +588,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 out[year], out[season] = _dates(series)
             else:
                 out[column] = pd.Series(
-                    [_text_or_nan(v) for v in series], index=frame.index, dtype=object
+                    _clean_texts(series), index=frame.index, dtype=object
                 )
         return pd.DataFrame(out, index=frame.index)
 
@@ -609,6 +609,15 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.transformer_tags.preserves_dtype = []  # a frame of mixed columns
         return tags
+
+
+def _clean_texts(series: pd.Series) -> list | np.ndarray:
+    """:func:`_text_or_nan` of each cell; once per distinct text in a text column."""
+    codes, uniques = _factorize_text(series)
+    if codes is None:
+        return [_text_or_nan(v) for v in series]
+    cleaned = np.array([_text_or_nan(u) for u in uniques] + [np.nan], dtype=object)
+    return cleaned[codes]
 
 
 def _text_or_nan(value):

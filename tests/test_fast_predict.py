@@ -192,3 +192,12 @@ def test_one_hot_encodes_as_scikit_learn(params):
         fast = _one_hot(encoder, frame)
         assert fast is not None and fast.dtype == np.float64
         np.testing.assert_array_equal(fast, encoder.transform(frame))
+
+
+def test_table_cleaner_cleans_text_once_per_value_as_cell_by_cell():
+    from skanime._roles import _clean_texts, _text_or_nan
+
+    cells = [" Action  Drama", None, "Unknown", "", np.nan, "x", " x "] * 2
+    expected = pd.Series([_text_or_nan(c) for c in cells], dtype=object)
+    for column in (pd.Series(cells, dtype="string"), pd.Series(cells, dtype=object)):
+        assert pd.Series(_clean_texts(column), dtype=object).equals(expected)
