@@ -183,7 +183,9 @@ class TitleEncoder(TransformerMixin, BaseEstimator):
         texts = self._texts(X, reset=False)
         blocks = []
         if self.svd_ is not None:
-            blocks.append(self.svd_.transform(self.vectorizer_.transform(texts)))
+            # TruncatedSVD.transform's product, without its per-call validation
+            tfidf = self.vectorizer_.transform(texts)
+            blocks.append(np.asarray(tfidf @ self.svd_.components_.T))
         if self.sequel_flag:
             blocks.append(np.array([[float(is_sequel(t))] for t in texts]))
         if not blocks:
