@@ -27,8 +27,7 @@ from _common import load_real_data
 from sklearn.model_selection import KFold
 from skorch.callbacks import Callback
 
-from skanime import HybridAnimeRegressor
-from skanime.datasets import PRERELEASE_COLUMNS
+from skanime import HybridAnimeRegressor, _estimator
 
 
 class _TestEveryEpoch(Callback):
@@ -41,7 +40,7 @@ class _TestEveryEpoch(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         if self.encoded is None:  # the encoders are fitted before the first epoch
-            self.encoded = self.pipeline[:-2].transform(self.X_test)
+            self.encoded = self.pipeline[:-1].transform(self.X_test)
         pred = net.predict(self.encoded).ravel()
         self.maes.append(float(np.mean(np.abs(pred - self.y_test))))
 
@@ -49,11 +48,20 @@ class _TestEveryEpoch(Callback):
 class _Recording(HybridAnimeRegressor):
     """The estimator with the recording callback added to its net."""
 
-    def _make_pipeline(self, seed):
-        pipeline = super()._make_pipeline(seed)
-        self._recorder = _TestEveryEpoch(pipeline, self._X_test, self._y_test)
-        pipeline[-1].callbacks = [*pipeline[-1].callbacks, self._recorder]
-        return pipeline
+    def _fit(self, X, y):
+        original = _estimator.make_hybrid_pipeline
+
+        def recording(**params):
+            pipeline = original(**params)
+            self._recorder = _TestEveryEpoch(pipeline, self._X_test, self._y_test)
+            pipeline[-1].callbacks = [*pipeline[-1].callbacks, self._recorder]
+            return pipeline
+
+        _estimator.make_hybrid_pipeline = recording  # this benchmark's process only
+        try:
+            return super()._fit(X, y)
+        finally:
+            _estimator.make_hybrid_pipeline = original
 
 
 def replay(valid_loss: np.ndarray, patience: int | None) -> tuple[int, int]:
@@ -74,7 +82,7 @@ def main(argv=None) -> int:
     parser.add_argument("data", nargs="?", default="../shared/data/mal")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--no-posters", action="store_true")
     parser.add_argument("--validation-fraction", type=float, default=0.15 / 0.85)
     args = parser.parse_args(argv)
@@ -88,8 +96,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     folds = KFold(args.folds, shuffle=True, random_state=args.seed).split(frame)
     for k, (train, test) in enumerate(folds, start=1):
-        model = _Recording(
-            **PRERELEASE_COLUMNS,
+        model = _Recording(  # the shipped defaults: roles inferred, title branches
             poster_column=None if args.no_posters else "poster",
             cache_dir=cache,
             max_epochs=args.epochs,
@@ -112,7 +119,8 @@ def main(argv=None) -> int:
     )
     print(f"{'rule':<34}{'kept':>6}{'trained':>9}{'test MAE':>10}{'+-sd':>7}")
     rules = [(f"fixed {e} epochs", ("fixed", e)) for e in (5, 10, 20, args.epochs)]
-    rules += [(f"patience {p}, restore best", ("patience", p)) for p in (2, 3, 5, 8)]
+    patiences = (3, 5, 8, 12, 20)
+    rules += [(f"patience {p}, restore best", ("patience", p)) for p in patiences]
     for name, (kind, value) in rules:
         kept, trained, maes = [], [], []
         for valid, test_mae in curves:

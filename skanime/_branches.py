@@ -1,6 +1,11 @@
-"""Tabular branches of :class:`~skanime.HybridModule`: the paper MLP and TabM-mini.
+"""Tabular branches of :class:`~skanime.HybridModule`, chosen by name.
 
-A branch maps the ``(batch, n_tabular)`` float block to ``(batch, out_features)``.
+A branch builder ``builder(n_in, *, hidden_units, n_layers, dropout, **options)``
+returns an ``nn.Module`` mapping the ``(batch, n_in)`` float block to ``(batch,
+out_features)``, with an ``out_features`` attribute. Built-ins register in
+:data:`TABULAR_BRANCHES`; other packages add theirs through the entry-point group
+``skanime.tabular_branches``, as for backbones and heads (see
+``docs/backbone_plugins.md``).
 
 * ``"mlp"``: the paper's dense ReLU layers with dropout.
 * ``"tabm"``: TabM-mini (Gorishniy et al., "TabM: Advancing Tabular Deep Learning
@@ -14,13 +19,83 @@ A branch maps the ``(batch, n_tabular)`` float block to ``(batch, out_features)`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-__all__ = ["MLPBranch", "TabMBranch", "make_tabular_branch", "TABULAR_BRANCHES"]
+from ._registry import Registry, UnknownNameError
+
+__all__ = [
+    "TABULAR_BRANCHES",
+    "MLPBranch",
+    "TabMBranch",
+    "UnknownTabularBranchError",
+    "get_tabular_branch",
+    "list_tabular_branches",
+    "make_tabular_branch",
+    "register_tabular_branch",
+]
 
 
+class UnknownTabularBranchError(UnknownNameError):
+    """No tabular branch is registered under that name."""
+
+
+#: The registry of tabular branches (entry-point group ``skanime.tabular_branches``).
+TABULAR_BRANCHES: Registry[nn.Module] = Registry(
+    "tabular branch", "skanime.tabular_branches", UnknownTabularBranchError
+)
+
+
+def register_tabular_branch(
+    name: str,
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Register a branch builder ``builder(n_in, *, hidden_units, n_layers,
+    dropout, **options)`` under ``name`` (a decorator; a class works too).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from skanime.tabular_branches import list_tabular_branches
+    >>> list_tabular_branches()
+    ['mlp', 'tabm']
+    """
+    return TABULAR_BRANCHES.register(name)
+
+
+def list_tabular_branches(pattern: str | None = None) -> list[str]:
+    """Sorted names of the registered tabular branches (glob ``pattern``)."""
+    return TABULAR_BRANCHES.list(pattern)
+
+
+def get_tabular_branch(
+    name: str,
+    n_in: int,
+    *,
+    hidden_units: int = 256,
+    n_layers: int = 2,
+    dropout: float = 0.4,
+    **options,
+) -> nn.Module:
+    """Build the tabular branch ``name`` for an ``n_in``-wide input.
+
+    Raises
+    ------
+    UnknownTabularBranchError
+        Naming the registered branches (and the closest name).
+    """
+    return TABULAR_BRANCHES.get(
+        name,
+        n_in=n_in,
+        hidden_units=hidden_units,
+        n_layers=n_layers,
+        dropout=dropout,
+        **options,
+    )
+
+
+@register_tabular_branch("mlp")
 class MLPBranch(nn.Sequential):
     """The paper's tabular MLP: ``n_layers`` x (Linear, ReLU, Dropout)."""
 
@@ -68,6 +143,7 @@ class PeriodicEmbeddings(nn.Module):
         return torch.relu(self.linear(periodic)).flatten(1)
 
 
+@register_tabular_branch("tabm")
 class TabMBranch(nn.Module):
     """TabM-mini: ``k`` members sharing one MLP, with periodic number embeddings.
 
@@ -129,24 +205,5 @@ class TabMBranch(nn.Module):
         return hidden.view(len(x), self.k, -1).mean(dim=1)
 
 
-#: Branch builders by name (``HybridModule(tabular_branch=...)``).
-TABULAR_BRANCHES: dict[str, type[nn.Module]] = {"mlp": MLPBranch, "tabm": TabMBranch}
-
-
-def make_tabular_branch(
-    name: str,
-    n_in: int,
-    *,
-    hidden_units: int,
-    n_layers: int,
-    dropout: float,
-    **options,
-) -> nn.Module:
-    """Build the tabular branch ``name`` (a key of :data:`TABULAR_BRANCHES`)."""
-    if name not in TABULAR_BRANCHES:
-        raise ValueError(
-            f"Got tabular_branch={name!r}; expected one of {sorted(TABULAR_BRANCHES)}."
-        )
-    return TABULAR_BRANCHES[name](
-        n_in, hidden_units=hidden_units, n_layers=n_layers, dropout=dropout, **options
-    )
+#: Kept for code that calls it by this name: :func:`get_tabular_branch`.
+make_tabular_branch = get_tabular_branch

@@ -81,10 +81,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     list_columns : "auto", sequence of str, callable or None, default="auto"
         Comma-separated list columns, multi-hot encoded.
     text_columns : "auto", sequence of str, callable or None, default="auto"
-        Free-text columns (titles). Recorded in ``column_roles_`` and
-        ``text_columns_``, and passed through the pipeline's ``clean`` step for a
-        text branch (``make_hybrid_pipeline(extra_branches=...)``); the default
-        pipeline does not encode them yet.
+        Free-text columns (titles; "auto" finds ``Title``), read by the
+        ``title_features`` and ``franchise_prior`` branches. None leaves text out.
     poster_column : "auto", str or None, default="auto"
         Column of poster paths; ``None`` fits a tabular-only model, "auto" takes
         the column judged to hold image paths or URLs (``poster``, ``Image URL``,
@@ -98,6 +96,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         (e.g. :func:`~sklearn.compose.make_column_selector`) is called on ``X``.
         Raw columns (numbers as text, dates, durations) are cleaned by a
         :class:`TableCleaner`, the pipeline's first step.
+    %(title_features)s
+    %(franchise_prior)s
     min_frequency : int, default=5
         Minimum count of a category or list label to get its own input.
     image_size : int or None, default=None
@@ -131,17 +131,21 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         alone, through the network, barely does (``docs/benchmarks.md``).
     lr : float, default=1e-3
         Adam's learning rate.
+    %(weight_decay)s
     max_epochs : int, default=60
-        The most epochs; early stopping usually ends sooner (10 to 15 epochs on
-        MyAnimeList's table, see docs/benchmarks.md).
-    batch_size : int, default=64
+        The most epochs; early stopping usually ends sooner (20 to 30 epochs on
+        MyAnimeList, see docs/benchmarks.md).
+    batch_size : int, default=256
+        ``batch_size``, ``weight_decay`` and ``patience`` were chosen by 5-fold
+        CV on MyAnimeList with title and franchise features (seed 1, not the
+        benchmark's folds; ``docs/benchmarks.md``).
     validation_fraction : float, default=0.2
         Share of the training rows held out to score each epoch (``history_``); 0
         disables validation (and early stopping).
     early_stopping : bool, default=True
         Stop when the validation loss has not improved for ``patience`` epochs and
         restore the best epoch's weights (needs ``validation_fraction > 0``).
-    patience : int, default=5
+    patience : int, default=12
     device : str, default="cpu"
         Torch device, e.g. "cuda".
     num_workers : int, default=0
@@ -188,6 +192,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         The columns of ``X`` the model reads (every role but ``ignored``):
         ``predict`` needs them.
 
+    The paper's setup (its five columns, the poster, the tabular MLP, no title
+    features) is ``HybridAnimeRegressor(**PAPER_COLUMNS, text_columns=None,
+    backbone="simple_cnn")`` with :data:`skanime.datasets.PAPER_COLUMNS`
+    (``module__tabular_branch="mlp"`` is the default branch).
+
     Examples
     --------
     >>> from skanime import HybridAnimeRegressor
@@ -200,6 +209,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     (['Genres', 'Themes', 'Studios', 'Producers'], 'poster')
     >>> model.column_roles_.ignored
     {'anime_id': 'an identifier', 'Score': 'the target (the score itself)'}
+    >>> model.text_columns_
+    ['Title']
     """
 
     _parameter_constraints = {
@@ -208,6 +219,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "list_columns": [StrOptions({"auto"}), list, tuple, callable, None],
         "text_columns": [StrOptions({"auto"}), list, tuple, callable, None],
         "poster_column": [str, None],
+        "title_features": ["boolean"],
+        "franchise_prior": ["boolean"],
         "min_frequency": [Interval(Integral, 1, None, closed="left")],
         "image_size": [Interval(Integral, 8, None, closed="left"), None],
         "backbone": [str, nn.Module],
@@ -218,6 +231,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "poster_root": [str, os.PathLike, None],
         "poster_prior": [Interval(Real, 0, None, closed="neither"), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -238,6 +252,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         list_columns="auto",
         text_columns="auto",
         poster_column="auto",
+        title_features=True,
+        franchise_prior=True,
         min_frequency=5,
         image_size=None,
         backbone="auto",
@@ -248,11 +264,12 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         poster_root=None,
         poster_prior=3000.0,
         lr=1e-3,
+        weight_decay=1e-3,
         max_epochs=60,
-        batch_size=64,
+        batch_size=256,
         validation_fraction=0.2,
         early_stopping=True,
-        patience=5,
+        patience=12,
         device="cpu",
         num_workers=0,
         random_state=None,
@@ -265,6 +282,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.list_columns = list_columns
         self.text_columns = text_columns
         self.poster_column = poster_column
+        self.title_features = title_features
+        self.franchise_prior = franchise_prior
         self.min_frequency = min_frequency
         self.image_size = image_size
         self.backbone = backbone
@@ -275,6 +294,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.poster_root = poster_root
         self.poster_prior = poster_prior
         self.lr = lr
+        self.weight_decay = weight_decay
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
@@ -360,6 +380,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             if callable(value):
                 value = [str(c) for c in value(X)]
             explicit[role] = value
+        if not (self.title_features or self.franchise_prior):
+            explicit["text"] = None  # no branch reads text: predict must not need it
         if "numeric" in explicit:  # a numeric list is complete (see numeric_columns)
             explicit.setdefault("date", None)
             explicit.setdefault("duration", None)
@@ -440,7 +462,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 torch.manual_seed(seed)
             pipeline = make_hybrid_pipeline(
                 **self._pipeline_params(),
-                **{k: v for k, v in columns.items() if k != "text_columns"},
+                **columns,
                 roles=roles,
                 random_state=seed,
             )

@@ -116,6 +116,9 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
         Fitted on the keys of the training titles.
     counts_ : dict of str to int
         Number of training titles per key.
+    priors_ : dict of str to float
+        ``encoder_``'s full-data encoding of each key, for a fast ``transform``
+        (an unseen key gets ``encoder_.target_mean_``).
     n_features_in_ : int
         Always 1: the title column.
     feature_names_in_ : ndarray of str
@@ -204,6 +207,15 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
         self.encoder_ = self._encoder()
         cross_fitted = self.encoder_.fit_transform(keys.reshape(-1, 1), y)
         self.counts_ = dict(pd.Series(keys).value_counts())
+        # the full-data encodings as a plain lookup: transform on a few rows
+        # (one anime at predict time) then costs a dict look-up, not an encoder
+        self.priors_ = dict(
+            zip(
+                self.encoder_.categories_[0].tolist(),
+                self.encoder_.encodings_[0].tolist(),
+                strict=True,
+            )
+        )
         return cross_fitted
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -245,7 +257,8 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "encoder_")
         keys = self._keys(X, reset=False)
-        prior = self.encoder_.transform(keys.reshape(-1, 1))
+        default = float(self.encoder_.target_mean_)  # an unseen franchise
+        prior = np.array([self.priors_.get(k, default) for k in keys], dtype=float)
         counts = np.array([self.counts_.get(k, 0) for k in keys], dtype=np.float64)
         return self._output(prior, counts)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._branches import make_tabular_branch
+from ._branches import get_tabular_branch
 from .backbones import resolve_backbone
 from .heads import get_head
 
@@ -65,9 +65,11 @@ class HybridModule(nn.Module):
         other than the benchmark's: wider and more regularised than the paper's
         sizes, MAE 0.427 against 0.443 for 64 units, head 32, dropout 0.1.
     tabular_branch : str, default="mlp"
-        The tabular branch (see :mod:`skanime._branches`): ``"mlp"`` (the paper's
-        dense layers) or ``"tabm"`` (TabM-mini ensembling of one MLP, optionally
-        with periodic number embeddings).
+        The tabular branch, by name (:func:`skanime.tabular_branches.
+        list_tabular_branches`, plugins included): ``"mlp"`` (the paper's dense
+        layers; the default, best on MyAnimeList with title and franchise
+        features, seed-1 folds, ``docs/benchmarks.md``) or ``"tabm"`` (TabM-mini
+        ensembling of one MLP, optionally with periodic number embeddings).
     tabular_options : dict or None, default=None
         Extra keyword arguments of the branch (``{"k": 16, "d_embedding": 8}``).
     freeze_backbone : bool, default=False
@@ -104,7 +106,7 @@ class HybridModule(nn.Module):
             raise ValueError("HybridModule needs tabular inputs, a poster, or both.")
         # no tabular columns (a poster-only model): no tabular branch
         self.tabular = (
-            make_tabular_branch(
+            get_tabular_branch(
                 tabular_branch,
                 n_tabular,
                 hidden_units=hidden_units,

@@ -1,7 +1,7 @@
 """``make_hybrid_pipeline``: the data's path as one scikit-learn Pipeline.
 
 (:class:`TableCleaner`, given column roles ->) ``ColumnTransformer`` (numeric,
-categorical, lists, poster) -> :class:`PackInputs`
+categorical, lists, poster, title, franchise prior) -> :class:`PackInputs`
 -> :class:`HybridNet` (-> :class:`HybridModule`). Each step gets its own
 parameters; no object is shared between steps.
 """
@@ -9,11 +9,13 @@ parameters; no object is shared between steps.
 from __future__ import annotations
 
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 from ._embedding import PosterEmbedder
+from ._franchise import FranchisePrior
 from ._net import HybridNet
 from ._pack import PackInputs
 from ._poster_features import PosterPrior
@@ -24,11 +26,13 @@ from ._tabular import (
     DEFAULT_LIST_COLUMNS,
     DEFAULT_NUMERIC_COLUMNS,
     DEFAULT_POSTER_COLUMN,
+    DEFAULT_TEXT_COLUMNS,
     make_tabular_encoder,
 )
+from ._text import TitleEncoder
 from .backbones import backbone_name, is_pretrained
 
-__all__ = ["make_hybrid_pipeline", "resolve_freeze"]
+__all__ = ["make_hybrid_pipeline", "resolve_freeze", "title_branches"]
 
 
 def resolve_freeze(backbone, freeze_backbone) -> bool:
@@ -47,6 +51,9 @@ def make_hybrid_pipeline(
     categorical_columns=DEFAULT_CATEGORICAL_COLUMNS,
     list_columns=DEFAULT_LIST_COLUMNS,
     poster_column=DEFAULT_POSTER_COLUMN,
+    text_columns=DEFAULT_TEXT_COLUMNS,
+    title_features=True,
+    franchise_prior=True,
     min_frequency=5,
     image_size=None,
     backbone="auto",
@@ -57,11 +64,12 @@ def make_hybrid_pipeline(
     poster_root=None,
     poster_prior=3000.0,
     lr=1e-3,
+    weight_decay=1e-3,
     max_epochs=60,
-    batch_size=64,
+    batch_size=256,
     validation_fraction=0.2,
     early_stopping=True,
-    patience=5,
+    patience=12,
     device="cpu",
     num_workers=0,
     random_state=None,
@@ -93,6 +101,15 @@ def make_hybrid_pipeline(
     cached embeddings, then :class:`~skanime.PosterPrior`) adds one cross-fitted
     poster-only prediction to the tabular block.
 
+    Each text column gets a ``title`` branch (``title_features``: a
+    :class:`~skanime.TitleEncoder`, then a ``StandardScaler``; named
+    ``title_<column>`` when there are several) and the first text column a
+    ``franchise_prior`` branch (``franchise_prior``: a
+    :class:`~skanime.FranchisePrior`, cross-fitted inside ``fit_transform`` so
+    that no training row sees its own score, then a ``StandardScaler``). Both
+    join the tabular block. ``text_columns=()`` (or both flags False) leaves
+    the titles out.
+
     Returns
     -------
     Pipeline
@@ -110,6 +127,9 @@ def make_hybrid_pipeline(
     ['features', 'pack', 'net']
     >>> pipe.fit(df, df["Score"]).predict(df).shape
     (40,)
+    >>> names = [name for name, *_ in pipe["features"].transformers_]
+    >>> "title" in names and "franchise_prior" in names
+    True
     >>> from skanime import infer_column_roles
     >>> pipe = make_hybrid_pipeline(
     ...     roles=infer_column_roles(df), numeric_columns="auto",
@@ -124,6 +144,7 @@ def make_hybrid_pipeline(
         "categorical_columns": categorical_columns,
         "list_columns": list_columns,
         "poster_column": poster_column,
+        "text_columns": text_columns,
     }
     auto = [k for k, v in specs.items() if isinstance(v, str) and v == "auto"]
     if auto and roles is None:
@@ -134,7 +155,9 @@ def make_hybrid_pipeline(
     if auto:
         resolved = roles.encoder_columns()
         specs.update({k: resolved[k] for k in auto})
-    numeric_columns, categorical_columns, list_columns, poster_column = specs.values()
+    numeric_columns, categorical_columns, list_columns, poster_column, text_columns = (
+        specs.values()
+    )
     module_params = {}
     poster_step = None
     if poster_column is not None:
@@ -169,6 +192,12 @@ def make_hybrid_pipeline(
             ]
         )
         extra_branches.append(("poster_prior", prior, [poster_column]))
+    extra_branches += title_branches(
+        text_columns,
+        title_features=title_features,
+        franchise_prior=franchise_prior,
+        random_state=random_state,
+    )
     encoder = make_tabular_encoder(
         numeric_columns,
         categorical_columns,
@@ -198,6 +227,7 @@ def make_hybrid_pipeline(
         poster_errors=poster_errors,
         **{
             **module_params,
+            "optimizer__weight_decay": weight_decay,
             "iterator_train__shuffle": True,
             "iterator_train__num_workers": num_workers,
             "iterator_valid__num_workers": num_workers,
@@ -208,3 +238,30 @@ def make_hybrid_pipeline(
     if roles is not None:
         steps.insert(0, ("clean", TableCleaner(roles=roles)))
     return Pipeline(steps)
+
+
+def title_branches(
+    text_columns, *, title_features=True, franchise_prior=True, random_state=None
+) -> list[tuple]:
+    """The ``(name, transformer, columns)`` branches of the text columns.
+
+    A ``title`` branch per text column (``title_<column>`` with several) and a
+    ``franchise_prior`` branch on the first one; see :func:`make_hybrid_pipeline`.
+    """
+    if text_columns is None:
+        text_columns = ()
+    columns = [text_columns] if isinstance(text_columns, str) else list(text_columns)
+    branches = []
+    if title_features:
+        for column in columns:
+            name = "title" if len(columns) == 1 else f"title_{column}"
+            encoder = make_pipeline(
+                TitleEncoder(random_state=random_state), StandardScaler()
+            )
+            branches.append((name, encoder, [column]))
+    if franchise_prior and columns:
+        prior = make_pipeline(
+            FranchisePrior(random_state=random_state), StandardScaler()
+        )
+        branches.append(("franchise_prior", prior, [columns[0]]))
+    return branches

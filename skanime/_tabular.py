@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_CATEGORICAL_COLUMNS",
     "DEFAULT_LIST_COLUMNS",
     "DEFAULT_POSTER_COLUMN",
+    "DEFAULT_TEXT_COLUMNS",
     "PLACEHOLDERS",
     "NumericEncoder",
     "MultiLabelEncoder",
@@ -43,6 +44,8 @@ DEFAULT_CATEGORICAL_COLUMNS = ("Type", "Source", "Rating")
 DEFAULT_LIST_COLUMNS = ("Genres", "Themes", "Studios")
 #: The column holding each anime's poster path.
 DEFAULT_POSTER_COLUMN = "poster"
+#: Free-text columns read by the title branches of :func:`make_hybrid_pipeline`.
+DEFAULT_TEXT_COLUMNS = ("Title",)
 
 #: Plausible ranges of the numeric columns of ``anime.csv``: a value outside is a
 #: scraping error and is treated as missing (with a warning).

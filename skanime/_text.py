@@ -161,7 +161,10 @@ class TitleEncoder(TransformerMixin, BaseEstimator):
         if tfidf is not None and self.n_components > 0:
             n = min(self.n_components, tfidf.shape[1] - 1, len(texts) - 1)
             if n >= 1:
-                self.svd_ = TruncatedSVD(n, random_state=self.random_state).fit(tfidf)
+                svd = TruncatedSVD(n, random_state=self.random_state)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    # constant titles have no variance to explain: not an error
+                    self.svd_ = svd.fit(tfidf)
         return self
 
     def transform(self, X):
@@ -180,7 +183,9 @@ class TitleEncoder(TransformerMixin, BaseEstimator):
         texts = self._texts(X, reset=False)
         blocks = []
         if self.svd_ is not None:
-            blocks.append(self.svd_.transform(self.vectorizer_.transform(texts)))
+            # TruncatedSVD.transform's product, without its per-call validation
+            tfidf = self.vectorizer_.transform(texts)
+            blocks.append(np.asarray(tfidf @ self.svd_.components_.T))
         if self.sequel_flag:
             blocks.append(np.array([[float(is_sequel(t))] for t in texts]))
         if not blocks:

@@ -37,16 +37,18 @@ SECURE_SUFFIX = ".skanime"
 #: Confidence levels whose coverage the HTML report shows.
 REPORT_LEVELS = (0.8, 0.9)
 
-#: ``--epochs`` and ``--patience`` defaults, chosen on real data (seed-1 folds of
-#: benchmarks/bench_epochs.py): validation MAE stops improving after about 10
-#: epochs, and restoring the best epoch's weights costs no accuracy.
-MAX_EPOCHS, PATIENCE = 60, 5
+#: ``--epochs``, ``--patience`` and ``--batch-size`` defaults: the estimator's,
+#: chosen on real data (seed-1 folds of benchmarks/bench_accuracy.py, with title
+#: and franchise features); restoring the best epoch's weights costs no accuracy.
+MAX_EPOCHS, PATIENCE, BATCH_SIZE = 60, 12, 256
 
 
 def _column_sets() -> dict:
     from .datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS
 
-    return {"paper": PAPER_COLUMNS, "prerelease": PRERELEASE_COLUMNS, "auto": {}}
+    # the paper had no title features: "paper" reproduces its setup
+    paper = {**PAPER_COLUMNS, "text_columns": None}
+    return {"paper": paper, "prerelease": PRERELEASE_COLUMNS, "auto": {}}
 
 
 def _say(message: str) -> None:
@@ -759,8 +761,9 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "--columns",
         choices=COLUMN_SET_NAMES,
         default="prerelease",
-        help="input columns: 'paper' (the paper's five), 'prerelease' (every "
-        "column known before release, see skanime.datasets.PRERELEASE_COLUMNS) or "
+        help="input columns: 'paper' (the paper's five, no title features), "
+        "'prerelease' (every column known before release, see "
+        "skanime.datasets.PRERELEASE_COLUMNS, and the title) or "
         "'auto' (every column gets an inferred role, as HybridAnimeRegressor() "
         "does); training prints each column's role",
     )
@@ -783,7 +786,9 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "validation loss and keep the best epoch's weights (0: train every epoch "
         "and keep the last)",
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="rows per batch")
+    parser.add_argument(
+        "--batch-size", type=int, default=BATCH_SIZE, help="rows per batch"
+    )
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
     parser.add_argument(
         "--backbone",

@@ -1,26 +1,77 @@
-"""Tabular branches of HybridModule: the paper's MLP and TabM-mini."""
+"""Tabular branches of HybridModule: the registry, its contract, MLP and TabM-mini."""
 
 import numpy as np
 import pytest
 import torch
+from sklearn.model_selection import GridSearchCV
+from torch import nn
 
 from skanime import HybridModule, HybridNet
-from skanime._branches import TABULAR_BRANCHES, TabMBranch, make_tabular_branch
+from skanime.datasets import make_anime
+from skanime.tabular_branches import (
+    TABULAR_BRANCHES,
+    MLPBranch,
+    TabMBranch,
+    UnknownTabularBranchError,
+    get_tabular_branch,
+    list_tabular_branches,
+    register_tabular_branch,
+)
+
+from .conftest import fast_model
 
 
-@pytest.mark.parametrize("name", sorted(TABULAR_BRANCHES))
-@pytest.mark.parametrize("options", [{}, {"d_embedding": 3, "n_frequencies": 2}])
+def test_builtins_are_listed_and_filterable():
+    assert list_tabular_branches() == ["mlp", "tabm"]
+    assert list_tabular_branches("tab*") == ["tabm"]
+
+
+def test_duplicate_names_are_refused():
+    with pytest.raises(ValueError, match="already registered"):
+        register_tabular_branch("mlp")(MLPBranch)
+
+
+def test_unknown_name_lists_the_available_ones():
+    with pytest.raises(UnknownTabularBranchError, match=r"'tabn'.*Did you mean 'tabm'"):
+        get_tabular_branch("tabn", 3)
+
+
+#: Every registered branch, with options that exercise its optional parts.
+_CASES = [(name, {}) for name in list_tabular_branches()] + [
+    ("tabm", {"k": 3, "d_embedding": 3, "n_frequencies": 2})
+]
+
+
+@pytest.mark.parametrize(("name", "options"), _CASES)
 def test_branch_contract(name, options):
-    if name == "mlp" and options:
-        pytest.skip("the MLP has no embedding options")
-    branch = make_tabular_branch(
+    """Every registered branch: (b, out_features) output, finite, gradients reach
+    every parameter, and a batch of one works."""
+    branch = get_tabular_branch(
         name, 5, hidden_units=7, n_layers=2, dropout=0.0, **options
     )
+    assert isinstance(branch, nn.Module) and branch.out_features > 0
     x = torch.randn(4, 5)
     out = branch(x)
     assert out.shape == (4, branch.out_features) and torch.isfinite(out).all()
     out.sum().backward()
-    assert all(p.grad is not None for p in branch.parameters() if p.requires_grad)
+    grads = [p.grad for p in branch.parameters() if p.requires_grad]
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert branch.eval()(torch.randn(1, 5)).shape == (1, branch.out_features)
+
+
+def test_a_registered_branch_is_selectable_by_name():
+    @register_tabular_branch("test_linear")
+    def linear(n_in, *, hidden_units, n_layers, dropout):
+        layer = nn.Linear(n_in, hidden_units)
+        layer.out_features = hidden_units
+        return layer
+
+    try:
+        module = HybridModule(4, with_image=False, tabular_branch="test_linear")
+        assert isinstance(module.tabular, nn.Linear)
+        assert module(torch.randn(2, 4)).shape == (2, 1)
+    finally:
+        TABULAR_BRANCHES._builders.pop("test_linear")
 
 
 def test_tabm_members_differ_and_are_averaged():
@@ -32,7 +83,7 @@ def test_tabm_members_differ_and_are_averaged():
 
 
 def test_unknown_branch():
-    with pytest.raises(ValueError, match="tabular_branch='forest'.*mlp"):
+    with pytest.raises(UnknownTabularBranchError, match="'forest'.*mlp, tabm"):
         HybridModule(4, with_image=False, tabular_branch="forest")
 
 
@@ -51,3 +102,22 @@ def test_hybrid_net_trains_a_tabm_branch():
     ).fit(X, y)
     assert isinstance(net.module_.tabular, TabMBranch)
     assert net.predict(X).shape == (64,)
+
+
+def test_grid_search_over_the_tabular_branch():
+    """module__tabular_branch is a grid-searchable parameter of the estimator."""
+    df = make_anime(48, random_state=0)
+    params = {"poster_column": None, "max_epochs": 1, "validation_fraction": 0}
+    search = GridSearchCV(
+        fast_model(**params),
+        {"module__tabular_branch": ["mlp", "tabm"]},
+        cv=2,
+        scoring="neg_mean_absolute_error",
+        error_score="raise",
+    ).fit(df, df["Score"])
+    assert len(search.cv_results_["params"]) == 2
+    best = search.best_estimator_.net_.module_.tabular
+    kind = {"mlp": MLPBranch, "tabm": TabMBranch}
+    assert type(best) is kind[search.best_params_["module__tabular_branch"]]
+    tabm = fast_model(**params, module__tabular_branch="tabm").fit(df, df["Score"])
+    assert isinstance(tabm.net_.module_.tabular, TabMBranch)

@@ -239,8 +239,9 @@ def test_no_input_at_all_is_a_column_error(anime):
         categorical_columns=None,
         list_columns=None,
         poster_column=None,
+        text_columns=None,
     )
-    with pytest.raises(ColumnError, match="no input features"):
+    with pytest.raises(ColumnError, match="No column of X can be used"):
         model.fit(anime, anime["Score"])
 
 

@@ -93,3 +93,16 @@ def test_errors():
         )
     with pytest.raises(ValueError, match="needs y"):
         FranchisePrior().fit_transform(_titles(4, 0))
+
+
+def test_transform_matches_the_encoder():
+    """transform's look-up gives exactly the fitted TargetEncoder's encodings."""
+    X = _titles(40, 10)
+    y = np.r_[np.linspace(1, 9, 40), np.full(10, 8.0)]
+    prior = FranchisePrior(cv=5, random_state=0).fit(X, y)
+    new = pd.concat([X, pd.DataFrame({"Title": ["Never Seen", None]})])
+    from skanime import franchise_key
+
+    keys = np.array([[franchise_key(t)] for t in new["Title"]], dtype=object)
+    expected = prior.encoder_.transform(keys)[:, 0]
+    assert np.allclose(prior.transform(new)[:, 0], expected)

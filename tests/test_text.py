@@ -72,3 +72,13 @@ def test_no_vocabulary_gives_only_the_flag():
 def test_one_column_only():
     with pytest.raises(ValueError, match="one title column"):
         TitleEncoder().fit(pd.DataFrame({"a": ["x", "y"], "b": ["z", "w"]}))
+
+
+def test_transform_is_the_svd_projection():
+    words = ["alpha", "beta", "gamma", "delta", "omega"]
+    titles = [f"{words[i % 5]} {words[i % 3]} saga {words[i % 4]}" for i in range(30)]
+    X = pd.DataFrame({"Title": titles})
+    enc = TitleEncoder(min_df=1, n_components=4, random_state=0).fit(X)
+    assert enc.svd_.n_components == 4
+    expected = enc.svd_.transform(enc.vectorizer_.transform(titles))
+    assert np.allclose(enc.transform(X)[:, :4], expected)

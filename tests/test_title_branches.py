@@ -1,0 +1,121 @@
+"""The title and franchise-prior branches wired into the default model, and the
+paper's mode without them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skanime import FranchisePrior, TitleEncoder, make_hybrid_pipeline
+from skanime.datasets import PAPER_COLUMNS, make_anime
+from skanime.tabular_branches import MLPBranch
+
+from .conftest import fast_model
+
+_TABLE = {"poster_column": None, "validation_fraction": 0, "max_epochs": 1}
+
+
+def _branches(model) -> dict:
+    return {
+        name: step
+        for name, step, _ in model.pipeline_["features"].transformers_
+        if name != "remainder"
+    }
+
+
+def _franchise_frame(n=48):
+    """make_anime rows whose titles form franchises of four."""
+    df = make_anime(n, random_state=0)
+    df["Title"] = [
+        f"Saga {i // 4}" + (f" Season {i % 4 + 1}" if i % 4 else "") for i in range(n)
+    ]
+    return df
+
+
+def test_defaults_encode_the_title_and_its_franchise():
+    df = _franchise_frame()
+    model = fast_model(**_TABLE).fit(df, df["Score"])
+    assert model.text_columns_ == ["Title"]
+    assert "Title" in model.required_columns_
+    branches = _branches(model)
+    assert isinstance(branches["title"][0], TitleEncoder)
+    assert isinstance(branches["franchise_prior"][0], FranchisePrior)
+    names = list(model.get_feature_names_out())
+    assert "title__title_sequel" in names
+    assert {
+        "franchise_prior__franchise_prior",
+        "franchise_prior__franchise_count",
+    } <= set(names)
+    # they reach the network's tabular block (PackInputs routes them there)
+    assert model.net_.module_.tabular[0].in_features == len(names)
+    with pytest.raises(Exception, match="Title"):
+        model.predict(df.drop(columns="Title"))
+
+
+def test_switched_off_titles_are_neither_read_nor_required():
+    df = make_anime(32, random_state=0)
+    model = fast_model(**_TABLE, title_features=False, franchise_prior=False)
+    model.fit(df, df["Score"])
+    assert not {"title", "franchise_prior"} & set(_branches(model))
+    assert model.text_columns_ == [] and "Title" not in model.required_columns_
+    assert "Title" in model.column_roles_.ignored
+    assert model.predict(df.drop(columns="Title")).shape == (32,)
+    only_title = fast_model(**_TABLE, franchise_prior=False).fit(df, df["Score"])
+    assert set(_branches(only_title)) >= {"title"}
+    assert "franchise_prior" not in _branches(only_title)
+
+
+def test_the_prior_never_sees_a_rows_own_score_inside_the_model():
+    """Changing one training row's score changes its franchise mates' prior at
+    fit, never its own (cross-fitting in the features step's fit_transform)."""
+    df = _franchise_frame()
+    y = df["Score"].to_numpy(dtype=float)
+    pipe = make_hybrid_pipeline(**_TABLE, min_frequency=1, random_state=0)
+
+    def raw_prior(target):
+        features = pipe["features"]
+        out = np.asarray(features.fit_transform(df, target))
+        names = list(features.get_feature_names_out())
+        block = [
+            names.index(f"franchise_prior__franchise_{k}") for k in ("prior", "count")
+        ]
+        scaler = features.named_transformers_["franchise_prior"][-1]
+        return scaler.inverse_transform(out[:, block])[:, 0]
+
+    changed = y.copy()
+    changed[5] = 10.0 if y[5] < 5.5 else 1.0
+    before, after = raw_prior(y), raw_prior(changed)
+    assert before[5] == pytest.approx(after[5])
+    mates = [4, 6, 7]  # "Saga 1 ..." with row 5
+    assert not np.allclose(before[mates], after[mates])
+
+
+def test_several_text_columns_get_one_title_branch_each():
+    df = make_anime(32, random_state=0)
+    df["Synopsis"] = [f"story number {i % 5} of the saga" for i in range(32)]
+    model = fast_model(**_TABLE, text_columns=["Title", "Synopsis"])
+    model.fit(df, df["Score"])
+    branches = _branches(model)
+    assert {"title_Title", "title_Synopsis", "franchise_prior"} <= set(branches)
+    assert model.pipeline_["features"].named_transformers_["franchise_prior"]
+    cols = {n: c for n, _, c in model.pipeline_["features"].transformers_}
+    assert cols["franchise_prior"] == ["Title"]
+
+
+def test_paper_mode_reads_the_papers_columns_with_its_mlp():
+    df = make_anime(32, random_state=0)
+    model = fast_model(**PAPER_COLUMNS, text_columns=None, max_epochs=1)
+    model.fit(df, df["Score"])
+    assert sorted(model.required_columns_) == sorted(
+        ["Episodes", "Type", "Source", "Genres", "Studios", "poster"]
+    )
+    assert set(_branches(model)) == {"numeric", "categorical", "lists", "poster"}
+    assert isinstance(model.net_.module_.tabular, MLPBranch)
+
+
+def test_tiny_and_constant_titles_fit():
+    """Fewer titles than SVD components, one shared title, missing titles."""
+    df = make_anime(8, random_state=0)
+    df["Title"] = ["Same"] * 7 + [None]
+    model = fast_model(**_TABLE, batch_size=4).fit(df, df["Score"])
+    assert np.isfinite(model.predict(df)).all()
+    assert np.isfinite(model.predict(pd.concat([df.iloc[:1]] * 2))).all()
