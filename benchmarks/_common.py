@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +11,19 @@ from pathlib import Path
 
 from skanime.datasets import load_mal
 from skanime.exceptions import DataWarning
+
+
+def benchmark_parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser described by ``doc``'s first line, with the data folder
+    as its optional positional argument."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(
+        "data",
+        nargs="?",
+        default="../shared/data/mal",
+        help="folder with anime.csv and posters/",
+    )
+    return parser
 
 
 def load_real_data(folder):

@@ -33,14 +33,13 @@ Skips (exit 0) with a message when the data folder is absent.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
-from _common import load_real_data
+from _common import benchmark_parser, load_real_data
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
@@ -295,13 +294,7 @@ def summary(rows) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "data",
-        nargs="?",
-        default="../shared/data/mal",
-        help="folder with anime.csv and posters/",
-    )
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
         "--seeds",

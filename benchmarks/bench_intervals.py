@@ -18,13 +18,12 @@ Skips (exit 0) with a message when the data folder is absent.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import numpy as np
 import torch
-from _common import load_real_data
+from _common import benchmark_parser, load_real_data
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
@@ -88,13 +87,7 @@ def run(frame, model, seeds, folds, calibration_size) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "data",
-        nargs="?",
-        default="../shared/data/mal",
-        help="folder with anime.csv and posters/",
-    )
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--calibration-size", type=float, default=0.2)

@@ -27,7 +27,6 @@ the pretrained backbone is absent.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import load_real_data
+from _common import benchmark_parser, load_real_data
 from PIL import Image
 from sklearn.model_selection import KFold
 
@@ -289,13 +288,7 @@ def combine(files, args) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "data",
-        nargs="?",
-        default="../shared/data/mal",
-        help="folder with anime.csv and posters/",
-    )
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 2, 3])
