@@ -4,6 +4,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -55,8 +57,9 @@ def test_bench_memory_runs_on_generated_data(tmp_path, capsys):
     assert "streamed" in out and "cached" in out
 
 
-def test_bench_intervals_skips_without_data(tmp_path, capsys):
-    assert _load("bench_intervals").main([str(tmp_path / "nowhere")]) == 0
+@pytest.mark.parametrize("name", ["bench_intervals", "bench_importance"])
+def test_bench_intervals_and_importance_skip_without_data(name, tmp_path, capsys):
+    assert _load(name).main([str(tmp_path / "nowhere")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
 
