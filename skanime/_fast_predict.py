@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.helper import SliceDict
 
 from ._pack import PackInputs, pack_arrays
@@ -85,6 +85,14 @@ def _transform(transformer, X):
         ]
         if not steps:
             return _as_output(X)
+        if type(steps[-1]) is StandardScaler and len(steps) > 1:
+            # a branch that ends in scaling (the title branches): no frame is
+            # needed between the steps, as the scaler's arithmetic ignores names
+            for step in steps[:-1]:
+                X = _as_output(_unwrapped_transform(step, X))
+                if X is None or isinstance(X, pd.DataFrame):
+                    return None
+            return _scale(steps[-1], X)
         for step in steps[:-1]:
             X = step.transform(X)  # as the pipeline makes it, names and all
         transformer = steps[-1]
@@ -95,8 +103,28 @@ def _transform(transformer, X):
         encoded = _one_hot(transformer, X)
         if encoded is not None:
             return encoded
+    return _as_output(_unwrapped_transform(transformer, X))
+
+
+def _unwrapped_transform(transformer, X):
+    """``transformer.transform(X)`` without scikit-learn's output wrapping."""
     method = type(transformer).transform
-    return _as_output(getattr(method, "__wrapped__", method)(transformer, X))
+    return getattr(method, "__wrapped__", method)(transformer, X)
+
+
+def _scale(scaler: StandardScaler, X: np.ndarray) -> np.ndarray | None:
+    """``scaler.transform(X)`` for a dense float array: the same arithmetic
+    (a float copy, minus ``mean_``, divided by ``scale_``, in place) without its
+    checks."""
+    if sp.issparse(X) or X.shape[1] != scaler.n_features_in_:
+        return None
+    dtype = X.dtype if X.dtype in (np.float64, np.float32, np.float16) else np.float64
+    X = np.array(X, dtype=dtype, copy=True)
+    if scaler.with_mean:
+        X -= scaler.mean_
+    if scaler.with_std:
+        X /= scaler.scale_
+    return X
 
 
 def _one_hot(encoder: OneHotEncoder, X) -> np.ndarray | None:

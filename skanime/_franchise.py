@@ -22,6 +22,8 @@ from sklearn.preprocessing import TargetEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._utils import fitted_text_column
+
 __all__ = ["FranchisePrior", "franchise_key"]
 
 _ROMAN = r"(?:ii|iii|iv|v|vi|vii|viii|ix|x)"
@@ -71,7 +73,7 @@ def franchise_key(title) -> str:
     >>> franchise_key("Natsume Yuujinchou Roku")
     'natsume yuujinchou roku'
     """
-    if title is None or (isinstance(title, float) and np.isnan(title)):
+    if title is None or title is pd.NA or (isinstance(title, float) and title != title):
         return ""
     text = unicodedata.normalize("NFKD", str(title))
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
@@ -152,6 +154,8 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def _keys(self, X, *, reset: bool) -> np.ndarray:
+        if not reset and (values := fitted_text_column(self, X)) is not None:
+            return np.array([franchise_key(t) for t in values], dtype=object)
         X = validate_data(
             self,
             X,

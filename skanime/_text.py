@@ -6,11 +6,14 @@ import re
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._utils import fitted_text_column
 
 __all__ = ["TitleEncoder", "is_sequel"]
 
@@ -42,7 +45,11 @@ def is_sequel(title) -> bool:
 
 
 def _as_texts(column) -> list[str]:
-    return ["" if t is None or t != t else str(t) for t in column]
+    """Each cell as text; a missing one (None, NaN, pandas' NA) as ""."""
+    return [
+        "" if t is None or t is pd.NA or (isinstance(t, float) and t != t) else str(t)
+        for t in column
+    ]
 
 
 class TitleEncoder(TransformerMixin, BaseEstimator):
@@ -119,6 +126,8 @@ class TitleEncoder(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def _texts(self, X, *, reset: bool) -> list[str]:
+        if not reset and (values := fitted_text_column(self, X)) is not None:
+            return _as_texts(values)
         X = validate_data(
             self, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_2d=True
         )

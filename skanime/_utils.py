@@ -22,6 +22,7 @@ __all__ = [
     "clean_text",
     "derive_seed",
     "dump_tensors",
+    "fitted_text_column",
     "is_missing",
     "is_null",
     "load_tensors",
@@ -112,3 +113,28 @@ def positional_names(n: int) -> list[str]:
     ['x0', 'x1', 'x2']
     """
     return [f"x{i}" for i in range(n)]
+
+
+def fitted_text_column(estimator, X) -> np.ndarray | None:
+    """The one text column of ``X`` as an object array (missing values as NaN)
+    when ``X`` is a DataFrame with exactly the columns ``estimator`` was fitted on,
+    else None (the caller validates ``X`` itself). A shortcut past per-call
+    validation for transformers of a single column, at predict time.
+
+    >>> class Fitted:
+    ...     feature_names_in_ = np.array(["Title"], dtype=object)
+    >>> fitted_text_column(Fitted(), pd.DataFrame({"Title": ["Monster", None]}))
+    array(['Monster', nan], dtype=object)
+    >>> fitted_text_column(Fitted(), pd.DataFrame({"Name": ["Monster"]})) is None
+    True
+    """
+    names = getattr(estimator, "feature_names_in_", None)
+    if (
+        not isinstance(X, pd.DataFrame)
+        or names is None
+        or len(names) != 1
+        or X.shape[1] != 1
+        or X.columns[0] != names[0]
+    ):
+        return None
+    return X.iloc[:, 0].to_numpy(dtype=object, na_value=np.nan)

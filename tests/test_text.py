@@ -82,3 +82,29 @@ def test_transform_is_the_svd_projection():
     assert enc.svd_.n_components == 4
     expected = enc.svd_.transform(enc.vectorizer_.transform(titles))
     assert np.allclose(enc.transform(X)[:, :4], expected)
+
+
+@pytest.mark.parametrize("dtype", [object, "str", "string"])
+def test_transform_of_the_fitted_column_skips_validation_with_the_same_result(dtype):
+    """A frame with exactly the fitted column takes a shortcut past validation;
+    it must give what the validated path gives, missing titles included."""
+    from skanime import FranchisePrior
+
+    titles = [
+        "Gintama",
+        "Gintama Season 2",
+        "Monster",
+        None,
+        "Monster Movie",
+        "Mushishi",
+    ]
+    X = pd.DataFrame({"Title": pd.Series(titles, dtype=dtype)})
+    y = [9.0, 9.1, 8.9, 6.0, 8.5, 8.7]
+    for encoder in (
+        TitleEncoder(min_df=1, n_components=2, random_state=0),
+        FranchisePrior(cv=2, random_state=0),
+    ):
+        encoder.fit(X, y)
+        shortcut = encoder.transform(X)
+        validated = encoder.transform(X.to_numpy(dtype=object, na_value=np.nan))
+        np.testing.assert_array_equal(shortcut, validated)
