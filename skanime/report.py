@@ -63,6 +63,15 @@ def _pyplot():
     return plt
 
 
+def _save_figure(fig, path) -> Path:
+    """Lay ``fig`` out, write it to ``path`` as a PNG (atomically), close it."""
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    _pyplot().close(fig)
+    return Path(path)
+
+
 def plot_history(history, path: str | os.PathLike) -> Path:
     """The paper's figures 4–6 in one row: loss, MAE and MAPE per epoch.
 
@@ -95,11 +104,7 @@ def plot_history(history, path: str | os.PathLike) -> Path:
         ax.set(title=f"Training and validation {label}", xlabel="epoch", ylabel=label)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save_figure(fig, path)
 
 
 def plot_predictions(y_true, y_pred, path: str | os.PathLike, title: str = "") -> Path:
@@ -126,11 +131,7 @@ def plot_predictions(y_true, y_pred, path: str | os.PathLike, title: str = "") -
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save_figure(fig, path)
 
 
 # -- the HTML report ------------------------------------------------------------------
@@ -241,25 +242,16 @@ def plot_residuals(
     if not present:
         axes[0].set_axis_off()
         axes[0].text(0.5, 0.5, f"X has none of {list(by)}", ha="center")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save_figure(fig, path)
 
 
 def plot_importance(importances, path: str | os.PathLike) -> Path:
     """:func:`skanime.inspection.plot_column_importance`, saved as a PNG."""
     from .inspection import plot_column_importance
 
-    plt = _pyplot()
+    _pyplot()  # the Agg backend before the figure is made
     ax = plot_column_importance(importances)
-    fig = ax.figure
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save_figure(ax.figure, path)
 
 
 def _html_table(frame, *, index: bool = False, floatfmt: str = "{:.3f}") -> str:
@@ -444,8 +436,4 @@ def plot_intervals(y_true, y_pred, intervals, path: str | os.PathLike, level=Non
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save_figure(fig, path)
