@@ -20,9 +20,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import TargetEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._utils import fitted_text_column
+from ._utils import title_column
 
 __all__ = ["FranchisePrior", "franchise_key"]
 
@@ -154,21 +154,8 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def _keys(self, X, *, reset: bool) -> np.ndarray:
-        if not reset and (values := fitted_text_column(self, X)) is not None:
-            return np.array([franchise_key(t) for t in values], dtype=object)
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=None,
-            ensure_all_finite=False,
-            ensure_2d=True,
-        )
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"FranchisePrior takes one title column; got {X.shape[1]} columns."
-            )
-        return np.array([franchise_key(t) for t in X[:, 0]], dtype=object)
+        titles = title_column(self, X, reset=reset)
+        return np.array([franchise_key(t) for t in titles], dtype=object)
 
     def _encoder(self) -> TargetEncoder:
         return TargetEncoder(

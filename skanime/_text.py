@@ -11,9 +11,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._utils import fitted_text_column
+from ._utils import title_column
 
 __all__ = ["TitleEncoder", "is_sequel"]
 
@@ -126,16 +126,7 @@ class TitleEncoder(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def _texts(self, X, *, reset: bool) -> list[str]:
-        if not reset and (values := fitted_text_column(self, X)) is not None:
-            return _as_texts(values)
-        X = validate_data(
-            self, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_2d=True
-        )
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"TitleEncoder takes one title column; got {X.shape[1]} columns."
-            )
-        return _as_texts(X[:, 0])
+        return _as_texts(title_column(self, X, reset=reset))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils.validation import validate_data
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -22,7 +23,7 @@ __all__ = [
     "clean_text",
     "derive_seed",
     "dump_tensors",
-    "fitted_text_column",
+    "title_column",
     "is_missing",
     "is_null",
     "load_tensors",
@@ -115,26 +116,35 @@ def positional_names(n: int) -> list[str]:
     return [f"x{i}" for i in range(n)]
 
 
-def fitted_text_column(estimator, X) -> np.ndarray | None:
-    """The one text column of ``X`` as an object array (missing values as NaN)
-    when ``X`` is a DataFrame with exactly the columns ``estimator`` was fitted on,
-    else None (the caller validates ``X`` itself). A shortcut past per-call
-    validation for transformers of a single column, at predict time.
+def title_column(estimator, X, *, reset: bool) -> np.ndarray:
+    """The one title column of ``X`` as an object array (missing values as NaN),
+    validated as scikit-learn does (``reset`` as in ``validate_data``).
+
+    At predict time (``reset=False``) a DataFrame with exactly the column
+    ``estimator`` was fitted on skips the per-call validation.
 
     >>> class Fitted:
     ...     feature_names_in_ = np.array(["Title"], dtype=object)
-    >>> fitted_text_column(Fitted(), pd.DataFrame({"Title": ["Monster", None]}))
+    ...     n_features_in_ = 1
+    >>> title_column(Fitted(), pd.DataFrame({"Title": ["Monster", None]}), reset=False)
     array(['Monster', nan], dtype=object)
-    >>> fitted_text_column(Fitted(), pd.DataFrame({"Name": ["Monster"]})) is None
-    True
     """
     names = getattr(estimator, "feature_names_in_", None)
     if (
-        not isinstance(X, pd.DataFrame)
-        or names is None
-        or len(names) != 1
-        or X.shape[1] != 1
-        or X.columns[0] != names[0]
+        not reset
+        and isinstance(X, pd.DataFrame)
+        and names is not None
+        and len(names) == 1
+        and X.shape[1] == 1
+        and X.columns[0] == names[0]
     ):
-        return None
-    return X.iloc[:, 0].to_numpy(dtype=object, na_value=np.nan)
+        return X.iloc[:, 0].to_numpy(dtype=object, na_value=np.nan)
+    X = validate_data(
+        estimator, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_2d=True
+    )
+    if X.shape[1] != 1:
+        raise ValueError(
+            f"{type(estimator).__name__} takes one title column; got {X.shape[1]} "
+            "columns."
+        )
+    return X[:, 0]
