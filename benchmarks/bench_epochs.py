@@ -16,14 +16,13 @@ Skips (exit 0) with a message when the data folder is absent.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 
 import numpy as np
 import torch
-from _common import load_real_data
+from _common import benchmark_parser, load_real_data
 from sklearn.model_selection import KFold
 from skorch.callbacks import Callback
 
@@ -78,8 +77,7 @@ def replay(valid_loss: np.ndarray, patience: int | None) -> tuple[int, int]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default="../shared/data/mal")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=60)

@@ -15,13 +15,12 @@ Skips (exit 0) with a message when the data folder is absent.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import numpy as np
 import torch
-from _common import load_real_data
+from _common import benchmark_parser, load_real_data
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
@@ -57,8 +56,7 @@ DEFAULTS = "HybridAnimeRegressor() defaults (auto roles)"
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default="../shared/data/mal")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=30)
