@@ -68,3 +68,20 @@ def anime(tmp_path_factory):
 def fitted_model(anime):
     """A fitted hybrid model; tests must not modify it."""
     return fast_model().fit(anime, anime["Score"])
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A client of a local Dask cluster: two worker processes on 127.0.0.1."""
+    distributed = pytest.importorskip("distributed", reason="needs dask[distributed]")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

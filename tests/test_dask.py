@@ -16,21 +16,6 @@ distributed = pytest.importorskip("distributed", reason="needs dask[distributed]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def _embeddings_in_memory() -> int:
     from skanime._cache import memory_cache
 
@@ -47,15 +32,15 @@ def _search(model):
     )
 
 
-def test_grid_search_on_dask_equals_the_local_run(cluster, anime):
+def test_grid_search_on_dask_equals_the_local_run(dask_client, anime):
     model = fast_model(freeze_backbone=True, engine="torch")
     with joblib.parallel_config("dask"):
         remote = _search(model).fit(anime, anime["Score"])
     # the workers did the fitting: they hold poster embeddings in their memory
     # caches, and torch there uses one thread each (no oversubscription)
-    cached = cluster.run(_embeddings_in_memory)
+    cached = dask_client.run(_embeddings_in_memory)
     assert len(cached) == 2 and all(n > 0 for n in cached.values())
-    threads_there = cluster.run(torch.get_num_threads)
+    threads_there = dask_client.run(torch.get_num_threads)
     assert set(threads_there.values()) == {1}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in a worker (float sums depend on threads)
@@ -73,9 +58,9 @@ def test_grid_search_on_dask_equals_the_local_run(cluster, anime):
 
 
 def test_workers_share_poster_embeddings_through_the_disk_cache(
-    cluster, anime, tmp_path
+    dask_client, anime, tmp_path
 ):
-    cluster.run(clear_memory_cache)  # embeddings must come from disk or be made
+    dask_client.run(clear_memory_cache)  # embeddings must come from disk or be made
     model = fast_model(freeze_backbone=True, engine="torch", cache_dir=tmp_path)
     with joblib.parallel_config("dask"):
         _search(model).fit(anime, anime["Score"])

@@ -11,7 +11,6 @@ from skanime import io
 
 from .conftest import fast_model
 
-distributed = pytest.importorskip("distributed", reason="needs dask[distributed]")
 dd = pytest.importorskip("dask.dataframe", reason="needs dask[dataframe]")
 
 pytestmark = pytest.mark.slow
@@ -32,28 +31,21 @@ def predict_partition(part: pd.DataFrame, path) -> pd.Series:
     [{"poster_column": None}, {"freeze_backbone": True, "engine": "torch"}],
     ids=["table-only", "frozen embedding"],
 )
-def test_scoring_a_table_on_a_local_cluster_equals_predict(params, anime, tmp_path):
+def test_scoring_a_table_on_a_local_cluster_equals_predict(
+    params, anime, tmp_path, dask_client
+):
     model = fast_model(**params).fit(anime, anime["Score"])
     path = tmp_path / "model.skops"
     io.save(model, path)
     table = pd.concat([anime] * 5, ignore_index=True)  # 200 rows, 4 partitions
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        frame = dd.from_pandas(table, npartitions=4)
-        scores = frame.map_partitions(
-            predict_partition, str(path), meta=("score", "f8")
-        ).compute()
-        # the partitions were scored in the workers, each loading the file once
-        loaded = client.run(lambda: load_model.cache_info().currsize)
-        assert sum(loaded.values()) >= 1
+    dask_client.run(load_model.cache_clear)  # as in fresh workers
+    frame = dd.from_pandas(table, npartitions=4)
+    scores = frame.map_partitions(
+        predict_partition, str(path), meta=("score", "f8")
+    ).compute()
+    # the partitions were scored in the workers, each loading the file once
+    loaded = dask_client.run(lambda: load_model.cache_info().currsize)
+    assert sum(loaded.values()) >= 1
     assert scores.index.equals(table.index)
     # the workers run torch on one thread, as this test session does
     np.testing.assert_array_equal(scores.to_numpy(), model.predict(table))
