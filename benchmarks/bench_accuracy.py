@@ -216,19 +216,16 @@ def run(frame, y, args, poster_block) -> list[dict]:
                 preds, secs = evaluate(
                     model_name, parts, frame, y, splits, seed, args, poster_block
                 )
-                m = regression_metrics(y, preds)
-                mp = regression_metrics(y[has_poster], preds[has_poster])
                 rows.append(
-                    {
-                        "split": f"cv{seed}",
-                        "features": label,
-                        "model": model_name,
-                        "mae": m["mae"],
-                        "mse": m["mse"],
-                        "mape": m["mape"],
-                        "mae_poster": mp["mae"],
-                        "seconds": secs / len(splits),
-                    }
+                    _row(
+                        f"cv{seed}",
+                        label,
+                        model_name,
+                        y,
+                        preds,
+                        has_poster,
+                        secs / len(splits),
+                    )
                 )
                 print(_line(rows[-1]), flush=True)
             if args.temporal:
@@ -245,23 +242,35 @@ def run(frame, y, args, poster_block) -> list[dict]:
                     args,
                     poster_block,
                 )
-                m = regression_metrics(y[test], preds[test])
-                hp = has_poster[test]
-                mp = regression_metrics(y[test][hp], preds[test][hp])
                 rows.append(
-                    {
-                        "split": "temporal",
-                        "features": label,
-                        "model": model_name,
-                        "mae": m["mae"],
-                        "mse": m["mse"],
-                        "mape": m["mape"],
-                        "mae_poster": mp["mae"],
-                        "seconds": secs,
-                    }
+                    _row(
+                        "temporal",
+                        label,
+                        model_name,
+                        y[test],
+                        preds[test],
+                        has_poster[test],
+                        secs,
+                    )
                 )
                 print(_line(rows[-1]), flush=True)
     return rows
+
+
+def _row(split, features, model, y, preds, has_poster, seconds) -> dict:
+    """One table row: MAE, MSE and MAPE on ``y``, MAE on its poster rows."""
+    m = regression_metrics(y, preds)
+    mp = regression_metrics(y[has_poster], preds[has_poster])
+    return {
+        "split": split,
+        "features": features,
+        "model": model,
+        "mae": m["mae"],
+        "mse": m["mse"],
+        "mape": m["mape"],
+        "mae_poster": mp["mae"],
+        "seconds": seconds,
+    }
 
 
 def _line(r) -> str:
