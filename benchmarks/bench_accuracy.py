@@ -40,6 +40,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from _common import benchmark_parser, load_real_data
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
@@ -128,10 +129,80 @@ def make_model(name, parts, seed, args, poster_block=None):
         from skanime import HybridAnimeRegressor
 
         return HybridAnimeRegressor(
-            poster_root=args.data, cache_dir=args.cache_dir, random_state=seed
+            poster_root=args.data,
+            cache_dir=args.cache_dir,
+            random_state=seed,
+            **_list_columns(args),
         )
+    if name in ("lgbm-hybrid", "hgb-hybrid"):
+        if name == "lgbm-hybrid":
+            from lightgbm import LGBMRegressor
+
+            booster = LGBMRegressor(random_state=seed, **LGBM_PARAMS)
+        else:
+            booster = HistGradientBoostingRegressor(random_state=seed)
+        return Pipeline([("features", HybridInputs(seed, args)), ("model", booster)])
     branch = {"mlp": "mlp", "tabm": "tabm"}[name]
     return Pipeline([("features", feats), ("net", make_net(branch, seed, args))])
+
+
+def _list_columns(args) -> dict:
+    """``list_columns`` with Licensors (``--licensors``), or nothing (auto)."""
+    if not args.licensors:
+        return {}
+    return {"list_columns": [*PRERELEASE_COLUMNS["list_columns"], "Licensors"]}
+
+
+class HybridInputs(TransformerMixin, BaseEstimator):
+    """The shipped model's own encoding steps, as a boosting model's features.
+
+    Fits ``make_hybrid_pipeline``'s steps before the network (roles inferred from
+    the raw frame, as ``HybridAnimeRegressor`` does; the title, franchise,
+    title-neighbour, label and poster priors, cross-fitted inside ``fit``) and
+    hands on the network's tabular block and its has-poster flag: exactly what
+    the network reads, but the 1280 raw poster-embedding columns (which the
+    poster prior summarises).
+    """
+
+    def __init__(self, seed, args):
+        self.seed = seed
+        self.args = args
+
+    def _steps(self, X):
+        from skanime import infer_column_roles, make_hybrid_pipeline
+
+        roles = infer_column_roles(X, explicit=_explicit_roles(self.args))
+        return make_hybrid_pipeline(
+            roles=roles,
+            **{f"{k}_columns": "auto" for k in ("numeric", "categorical", "list")},
+            text_columns="auto",
+            poster_column="auto",
+            poster_root=self.args.data,
+            cache_dir=self.args.cache_dir,
+            random_state=self.seed,
+        )[:-1]
+
+    @staticmethod
+    def _block(packed):
+        parts = [np.asarray(packed["tabular"])]
+        if "has_image" in packed:
+            parts.append(np.asarray(packed["has_image"]).reshape(-1, 1))
+        return np.hstack(parts)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        self.steps_ = self._steps(X)
+        return self._block(self.steps_.fit_transform(X, y))
+
+    def fit(self, X, y=None):
+        self.fit_transform(X, y)
+        return self
+
+    def transform(self, X):
+        return self._block(self.steps_.transform(X))
+
+
+def _explicit_roles(args) -> dict:
+    return {"list": _list_columns(args)["list_columns"]} if args.licensors else {}
 
 
 def make_net(branch, seed, args):
@@ -188,7 +259,8 @@ def evaluate(model_name, parts, frame, y, splits, seed, args, poster_block):
             continue
         model = make_model(model_name, parts, seed, args, poster_block)
         # the shipped model reads the raw frame, as a user would give it
-        X = frame[args.raw_columns] if model_name == "default" else frame
+        raw = model_name in ("default", "lgbm-hybrid", "hgb-hybrid")
+        X = frame[args.raw_columns] if raw else frame
         start = time.perf_counter()
         model.fit(X.iloc[train], y[train])
         seconds += time.perf_counter() - start
@@ -205,7 +277,8 @@ def run(frame, y, args, poster_block) -> list[dict]:
             if "poster" in parts and model_name in ("lgbm", "hgb", "mean"):
                 continue
             label = fset
-            if model_name == "default":  # its own features: once, as "shipped"
+            if model_name in ("default", "lgbm-hybrid", "hgb-hybrid"):
+                # the shipped model's own features: once, as "shipped"
                 if fset != args.features[0]:
                     continue
                 label = "shipped"
@@ -316,8 +389,25 @@ def main(argv=None) -> int:
         "--models",
         nargs="+",
         default=["mean", "hgb", "lgbm", "mlp", "tabm"],
-        choices=["mean", "hgb", "lgbm", "mlp", "tabm", "default"],
-        help="default: HybridAnimeRegressor() as shipped, on the raw columns",
+        choices=[
+            "mean",
+            "hgb",
+            "lgbm",
+            "mlp",
+            "tabm",
+            "default",
+            "lgbm-hybrid",
+            "hgb-hybrid",
+        ],
+        help="default: HybridAnimeRegressor() as shipped, on the raw columns; "
+        "lgbm-hybrid, hgb-hybrid: boosting on the shipped model's own encoded "
+        "inputs (see HybridInputs)",
+    )
+    parser.add_argument(
+        "--licensors",
+        action="store_true",
+        help="the shipped model (and lgbm-hybrid) also read Licensors, which the "
+        "inferred roles leave out",
     )
     parser.add_argument(
         "--cache-dir",

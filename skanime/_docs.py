@@ -42,6 +42,24 @@ PARAMETER_DOCS = {
         cross-fitted inside ``fit`` so that no training row sees its own score.
         Worth about 0.02-0.03 MAE on MyAnimeList (``docs/benchmarks.md``). No
         effect without a text column.""",
+    "title_neighbors": """title_neighbors : bool, default=True
+        Add what the training anime with the most similar titles scored
+        (character n-gram similarity to the first text column,
+        :class:`TitleNeighborPrior`), cross-fitted inside ``fit`` so that no
+        training row sees its own score. It finds the related titles that a
+        franchise key misses ("Gintama'", "Gintama°"). No effect without a text
+        column.""",
+    "label_priors": """label_priors : bool, default=True
+        Add the (shrunk, cross-fitted) mean score of each row's labels in every
+        list column (studios, producers, genres, ...; :class:`LabelTargetEncoder`),
+        beside their multi-hot inputs: what boosting reads from a label by
+        splitting on it, given to the network directly.""",
+    "n_members": """n_members : int, default=5
+        Train an ensemble of this many networks (each with its own tabular
+        branch, image projection and head, its own initial weights and its own
+        loss, on the same batches; one shared poster backbone) and predict their
+        mean (``module__n_members`` of :class:`HybridModule`). Fit time grows
+        about in proportion; 1 is one network, as in the paper.""",
     "weight_decay": """weight_decay : float, default=1e-3
         Adam's L2 penalty on the network's weights (``optimizer__weight_decay``
         overrides it).""",

@@ -82,7 +82,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Comma-separated list columns, multi-hot encoded.
     text_columns : "auto", sequence of str, callable or None, default="auto"
         Free-text columns (titles; "auto" finds ``Title``), read by the
-        ``title_features`` and ``franchise_prior`` branches. None leaves text out.
+        ``title_features``, ``franchise_prior`` and ``title_neighbors`` branches.
+        None leaves text out.
     poster_column : "auto", str or None, default="auto"
         Column of poster paths; ``None`` fits a tabular-only model, "auto" takes
         the column judged to hold image paths or URLs (``poster``, ``Image URL``,
@@ -98,6 +99,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         :class:`TableCleaner`, the pipeline's first step.
     %(title_features)s
     %(franchise_prior)s
+    %(title_neighbors)s
+    %(label_priors)s
     min_frequency : int, default=5
         Minimum count of a category or list label to get its own input.
     image_size : int or None, default=None
@@ -129,12 +132,14 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         by 5-fold CV on the poster rows of the MyAnimeList data (seed 1, not the
         benchmark's): it beats a constant-image control where the embedding
         alone, through the network, barely does (``docs/benchmarks.md``).
+    %(n_members)s
     lr : float, default=1e-3
         Adam's learning rate.
     %(weight_decay)s
-    max_epochs : int, default=60
-        The most epochs; early stopping usually ends sooner (20 to 30 epochs on
-        MyAnimeList, see docs/benchmarks.md).
+    max_epochs : int, default=150
+        The most epochs; early stopping usually ends sooner (25 to 55 epochs on
+        MyAnimeList with the 5-member ensemble, which trains longer than one
+        network did; see docs/benchmarks.md).
     batch_size : int, default=256
         ``batch_size``, ``weight_decay`` and ``patience`` were chosen by 5-fold
         CV on MyAnimeList with title and franchise features (seed 1, not the
@@ -192,9 +197,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         The columns of ``X`` the model reads (every role but ``ignored``):
         ``predict`` needs them.
 
-    The paper's setup (its five columns, the poster, the tabular MLP, no title
-    features) is ``HybridAnimeRegressor(**PAPER_COLUMNS, text_columns=None,
-    backbone="simple_cnn")`` with :data:`skanime.datasets.PAPER_COLUMNS`
+    The paper's setup (its five columns, the poster, one tabular MLP, no title
+    features, no label priors) is ``HybridAnimeRegressor(**PAPER_COLUMNS,
+    **PAPER_MODEL, backbone="simple_cnn")`` with
+    :data:`skanime.datasets.PAPER_COLUMNS` and :data:`~skanime.datasets.PAPER_MODEL`
     (``module__tabular_branch="mlp"`` is the default branch).
 
     Examples
@@ -221,6 +227,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "poster_column": [str, None],
         "title_features": ["boolean"],
         "franchise_prior": ["boolean"],
+        "title_neighbors": ["boolean"],
+        "label_priors": ["boolean"],
         "min_frequency": [Interval(Integral, 1, None, closed="left")],
         "image_size": [Interval(Integral, 8, None, closed="left"), None],
         "backbone": [str, nn.Module],
@@ -230,6 +238,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "poster_errors": [StrOptions({"warn", "raise"})],
         "poster_root": [str, os.PathLike, None],
         "poster_prior": [Interval(Real, 0, None, closed="neither"), None],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -254,6 +263,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         poster_column="auto",
         title_features=True,
         franchise_prior=True,
+        title_neighbors=True,
+        label_priors=True,
         min_frequency=5,
         image_size=None,
         backbone="auto",
@@ -263,9 +274,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         poster_errors="warn",
         poster_root=None,
         poster_prior=3000.0,
+        n_members=5,
         lr=1e-3,
         weight_decay=1e-3,
-        max_epochs=60,
+        max_epochs=150,
         batch_size=256,
         validation_fraction=0.2,
         early_stopping=True,
@@ -284,6 +296,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.poster_column = poster_column
         self.title_features = title_features
         self.franchise_prior = franchise_prior
+        self.title_neighbors = title_neighbors
+        self.label_priors = label_priors
         self.min_frequency = min_frequency
         self.image_size = image_size
         self.backbone = backbone
@@ -293,6 +307,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.poster_errors = poster_errors
         self.poster_root = poster_root
         self.poster_prior = poster_prior
+        self.n_members = n_members
         self.lr = lr
         self.weight_decay = weight_decay
         self.max_epochs = max_epochs
@@ -380,7 +395,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             if callable(value):
                 value = [str(c) for c in value(X)]
             explicit[role] = value
-        if not (self.title_features or self.franchise_prior):
+        if not (self.title_features or self.franchise_prior or self.title_neighbors):
             explicit["text"] = None  # no branch reads text: predict must not need it
         if "numeric" in explicit:  # a numeric list is complete (see numeric_columns)
             explicit.setdefault("date", None)

@@ -74,6 +74,13 @@ class HybridModule(nn.Module):
         Extra keyword arguments of the branch (``{"k": 16, "d_embedding": 8}``).
     freeze_backbone : bool, default=False
         Keep the backbone's weights fixed (no gradients).
+    n_members : int, default=1
+        An ensemble of this many networks (tabular branch, image projection and
+        head each; one shared backbone), initialised one after the other from
+        torch's random state and trained together on the same batches, each on
+        its own loss. The output is their mean; in training mode, with more than
+        one member, ``forward`` returns ``(mean, members)``, the members' scores
+        of shape ``(batch, n_members)``, for :meth:`HybridNet.get_loss`.
     target_mean, target_std : float, default=0.0, 1.0
         The head predicts a standardised score which is mapped back with these;
         :class:`HybridNet` sets them from the training target, so losses and metrics
@@ -98,28 +105,20 @@ class HybridModule(nn.Module):
         tabular_branch: str = "mlp",
         tabular_options: dict | None = None,
         freeze_backbone: bool = False,
+        n_members: int = 1,
         target_mean: float = 0.0,
         target_std: float = 1.0,
     ) -> None:
         super().__init__()
         if n_tabular == 0 and not with_image:
             raise ValueError("HybridModule needs tabular inputs, a poster, or both.")
-        # no tabular columns (a poster-only model): no tabular branch
-        self.tabular = (
-            get_tabular_branch(
-                tabular_branch,
-                n_tabular,
-                hidden_units=hidden_units,
-                n_layers=n_layers,
-                dropout=dropout,
-                **(tabular_options or {}),
-            )
-            if n_tabular
-            else None
-        )
-        width = self.tabular.out_features if n_tabular else 0
+        if isinstance(n_members, bool) or not isinstance(n_members, int):
+            raise ValueError(f"n_members must be a positive int; got {n_members!r}.")
+        if n_members < 1:
+            raise ValueError(f"n_members must be a positive int; got {n_members!r}.")
         self.backbone: nn.Module | None = None
         self.with_image = with_image
+        n_image = 0
         if with_image:
             if embedding_dim > 0:
                 n_image = embedding_dim
@@ -131,14 +130,43 @@ class HybridModule(nn.Module):
                 n_image = self.backbone.out_features
             if image_dropout is None:
                 image_dropout = 0.8 if embedding_dim > 0 else 0.0
-            self.image_projection = nn.Sequential(
-                nn.Dropout(image_dropout), nn.Linear(n_image, image_units), nn.ReLU()
+        # members draw their initial weights one after the other from torch's RNG
+        self.members = nn.ModuleList(
+            _Member(
+                n_tabular,
+                n_image,
+                hidden_units=hidden_units,
+                image_units=image_units,
+                image_dropout=image_dropout or 0.0,
+                n_layers=n_layers,
+                head=head,
+                head_units=head_units,
+                dropout=dropout,
+                tabular_branch=tabular_branch,
+                tabular_options=tabular_options,
             )
-            width += image_units + 1
+            for _ in range(n_members)
+        )
+        self.image_units = image_units if with_image else 0
         self.freeze_backbone = freeze_backbone
-        self.head = get_head(head, width, units=head_units, dropout=dropout)
         self.register_buffer("target_mean", torch.tensor(float(target_mean)))
         self.register_buffer("target_std", torch.tensor(float(target_std)))
+
+    # the first member's parts, by their names before ensembling
+    @property
+    def tabular(self) -> nn.Module | None:
+        """The first member's tabular branch (None without tabular inputs)."""
+        return self.members[0].tabular
+
+    @property
+    def image_projection(self) -> nn.Module | None:
+        """The first member's projection of the image features."""
+        return self.members[0].image_projection
+
+    @property
+    def head(self) -> nn.Module:
+        """The first member's fusion head."""
+        return self.members[0].head
 
     def forward(
         self,
@@ -147,7 +175,7 @@ class HybridModule(nn.Module):
         has_image: torch.Tensor | None = None,
         embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        parts = [] if self.tabular is None else [self.tabular(tabular)]
+        features = present = None
         if self.with_image:
             given = image if self.backbone is not None else embedding
             if given is None:
@@ -159,17 +187,23 @@ class HybridModule(nn.Module):
             if has_image is None:
                 has_image = torch.ones(len(given), 1, device=given.device)
             has_image = has_image.reshape(-1, 1).to(self.target_mean.dtype)
-            # the backbone runs only on the rows that have a poster
+            # the backbone runs once, only on the rows that have a poster
             present = has_image[:, 0] > 0
-            features = has_image.new_zeros(
-                len(given), self.image_projection[1].out_features
-            )
             if present.any():
-                encoded = self.image_projection(self._image_features(given[present]))
-                features = features.index_put((present,), encoded)
-            parts += [features, has_image]
-        standardised = self.head(torch.cat(parts, dim=1))
-        return standardised * self.target_std + self.target_mean
+                features = self._image_features(given[present])
+        standardised = torch.cat(
+            [
+                member(tabular, features, present, has_image, self.image_units)
+                for member in self.members
+            ],
+            dim=1,
+        )
+        scores = standardised * self.target_std + self.target_mean
+        mean = scores.mean(dim=1, keepdim=True)
+        if self.training and len(self.members) > 1:
+            # each member is trained on its own loss (see HybridNet.get_loss)
+            return mean, scores
+        return mean
 
     def _image_features(self, given: torch.Tensor) -> torch.Tensor:
         if self.backbone is None:
@@ -184,3 +218,63 @@ class HybridModule(nn.Module):
         if self.backbone is not None and self.freeze_backbone:
             self.backbone.eval()
         return self
+
+
+class _Member(nn.Module):
+    """One member of the ensemble: tabular branch, image projection and head."""
+
+    def __init__(
+        self,
+        n_tabular: int,
+        n_image: int,
+        *,
+        hidden_units: int,
+        image_units: int,
+        image_dropout: float,
+        n_layers: int,
+        head: str,
+        head_units: int,
+        dropout: float,
+        tabular_branch: str,
+        tabular_options: dict | None,
+    ) -> None:
+        super().__init__()
+        # no tabular columns (a poster-only model): no tabular branch
+        self.tabular = (
+            get_tabular_branch(
+                tabular_branch,
+                n_tabular,
+                hidden_units=hidden_units,
+                n_layers=n_layers,
+                dropout=dropout,
+                **(tabular_options or {}),
+            )
+            if n_tabular
+            else None
+        )
+        width = self.tabular.out_features if n_tabular else 0
+        self.image_projection = None
+        if n_image:
+            self.image_projection = nn.Sequential(
+                nn.Dropout(image_dropout), nn.Linear(n_image, image_units), nn.ReLU()
+            )
+            width += image_units + 1
+        self.head = get_head(head, width, units=head_units, dropout=dropout)
+
+    def forward(
+        self,
+        tabular: torch.Tensor,
+        image: torch.Tensor | None,
+        present: torch.Tensor | None,
+        has_image: torch.Tensor | None,
+        image_units: int,
+    ) -> torch.Tensor:
+        """The member's standardised score, ``(batch, 1)``; ``image`` holds the
+        backbone's features of the rows where ``present`` is True."""
+        parts = [] if self.tabular is None else [self.tabular(tabular)]
+        if self.image_projection is not None:
+            features = has_image.new_zeros(len(has_image), image_units)
+            if image is not None:
+                features = features.index_put((present,), self.image_projection(image))
+            parts += [features, has_image]
+        return self.head(torch.cat(parts, dim=1))

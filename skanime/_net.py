@@ -413,7 +413,20 @@ class HybridNet(NeuralNetRegressor):
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """MSE loss; raises :class:`ShapeMismatchError` unless the shapes match."""
+        """The criterion (MSE) of the prediction; raises :class:`ShapeMismatchError`
+        unless the shapes match.
+
+        An ensemble's ``(mean, members)`` output (a :class:`HybridModule` with
+        ``n_members > 1`` in training mode) is scored member by member, so that
+        each member learns on its own rather than the ensemble as one wider
+        network: the loss's value is the mean of the members' losses, its
+        gradient that of their sum, which gives every member the gradient it
+        would get alone (with a mean, Adam's ``weight_decay`` would weigh
+        ``n_members`` times as much against each member's data).
+        """
+        members = None
+        if isinstance(y_pred, tuple):
+            y_pred, members = y_pred
         y_true = torch.as_tensor(y_true, device=y_pred.device)
         if y_pred.shape != y_true.shape:
             raise ShapeMismatchError(
@@ -421,7 +434,15 @@ class HybridNet(NeuralNetRegressor):
                 f"shape {tuple(y_true.shape)}; the loss would broadcast. Reshape y to "
                 "(n_samples, 1)."
             )
-        return super().get_loss(y_pred, y_true.to(y_pred.dtype), X=X, training=training)
+        y_true = y_true.to(y_pred.dtype)
+        if members is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        # (n, 1) -> (n, k), explicitly: one target column per member
+        mean = super().get_loss(
+            members, y_true.expand_as(members), X=X, training=training
+        )
+        total = mean * members.shape[1]
+        return total - (total - mean).detach()
 
     # -- persistence: weights as tensors only, loaded with weights_only=True -----
     def __getstate__(self):

@@ -1,7 +1,8 @@
 """``make_hybrid_pipeline``: the data's path as one scikit-learn Pipeline.
 
 (:class:`TableCleaner`, given column roles ->) ``ColumnTransformer`` (numeric,
-categorical, lists, poster, title, franchise prior) -> :class:`PackInputs`
+categorical, lists, poster, title, franchise prior, title neighbours, label
+priors) -> :class:`PackInputs`
 -> :class:`HybridNet` (-> :class:`HybridModule`). Each step gets its own
 parameters; no object is shared between steps.
 """
@@ -16,6 +17,8 @@ from skorch.dataset import ValidSplit
 
 from ._embedding import PosterEmbedder
 from ._franchise import FranchisePrior
+from ._label_prior import LabelTargetEncoder
+from ._neighbors import TitleNeighborPrior
 from ._net import HybridNet
 from ._pack import PackInputs
 from ._poster_features import PosterPrior
@@ -54,6 +57,8 @@ def make_hybrid_pipeline(
     text_columns=DEFAULT_TEXT_COLUMNS,
     title_features=True,
     franchise_prior=True,
+    title_neighbors=True,
+    label_priors=True,
     min_frequency=5,
     image_size=None,
     backbone="auto",
@@ -63,9 +68,10 @@ def make_hybrid_pipeline(
     poster_errors="warn",
     poster_root=None,
     poster_prior=3000.0,
+    n_members=5,
     lr=1e-3,
     weight_decay=1e-3,
-    max_epochs=60,
+    max_epochs=150,
     batch_size=256,
     validation_fraction=0.2,
     early_stopping=True,
@@ -106,9 +112,15 @@ def make_hybrid_pipeline(
     ``title_<column>`` when there are several) and the first text column a
     ``franchise_prior`` branch (``franchise_prior``: a
     :class:`~skanime.FranchisePrior`, cross-fitted inside ``fit_transform`` so
-    that no training row sees its own score, then a ``StandardScaler``). Both
-    join the tabular block. ``text_columns=()`` (or both flags False) leaves
-    the titles out.
+    that no training row sees its own score, then a ``StandardScaler``) and a
+    ``title_neighbors`` branch (``title_neighbors``: a
+    :class:`~skanime.TitleNeighborPrior`, cross-fitted the same way). The list
+    columns get a ``label_priors`` branch (``label_priors``: a
+    :class:`~skanime.LabelTargetEncoder`, cross-fitted, then a
+    ``StandardScaler``) beside their multi-hot encoding. All join the tabular
+    block. ``text_columns=()`` (or every title flag False) leaves the titles
+    out. ``n_members`` networks are trained as one ensemble
+    (``module__n_members`` of :class:`~skanime.HybridModule`).
 
     Returns
     -------
@@ -128,8 +140,9 @@ def make_hybrid_pipeline(
     >>> pipe.fit(df, df["Score"]).predict(df).shape
     (40,)
     >>> names = [name for name, *_ in pipe["features"].transformers_]
-    >>> "title" in names and "franchise_prior" in names
-    True
+    >>> sorted(set(names) & {"title", "franchise_prior", "title_neighbors",
+    ...                      "label_priors"})
+    ['franchise_prior', 'label_priors', 'title', 'title_neighbors']
     >>> from skanime import infer_column_roles
     >>> pipe = make_hybrid_pipeline(
     ...     roles=infer_column_roles(df), numeric_columns="auto",
@@ -196,8 +209,15 @@ def make_hybrid_pipeline(
         text_columns,
         title_features=title_features,
         franchise_prior=franchise_prior,
+        title_neighbors=title_neighbors,
         random_state=random_state,
     )
+    list_names = _named_columns(list_columns)
+    if label_priors and list_names:
+        encoder = LabelTargetEncoder(random_state=random_state)
+        extra_branches.append(
+            ("label_priors", make_pipeline(encoder, StandardScaler()), list_names)
+        )
     encoder = make_tabular_encoder(
         numeric_columns,
         categorical_columns,
@@ -227,6 +247,7 @@ def make_hybrid_pipeline(
         poster_errors=poster_errors,
         **{
             **module_params,
+            "module__n_members": n_members,
             "optimizer__weight_decay": weight_decay,
             "iterator_train__shuffle": True,
             "iterator_train__num_workers": num_workers,
@@ -241,12 +262,18 @@ def make_hybrid_pipeline(
 
 
 def title_branches(
-    text_columns, *, title_features=True, franchise_prior=True, random_state=None
+    text_columns,
+    *,
+    title_features=True,
+    franchise_prior=True,
+    title_neighbors=True,
+    random_state=None,
 ) -> list[tuple]:
     """The ``(name, transformer, columns)`` branches of the text columns.
 
-    A ``title`` branch per text column (``title_<column>`` with several) and a
-    ``franchise_prior`` branch on the first one; see :func:`make_hybrid_pipeline`.
+    A ``title`` branch per text column (``title_<column>`` with several), and
+    ``franchise_prior`` and ``title_neighbors`` branches on the first one; see
+    :func:`make_hybrid_pipeline`.
     """
     if text_columns is None:
         text_columns = ()
@@ -264,4 +291,17 @@ def title_branches(
             FranchisePrior(random_state=random_state), StandardScaler()
         )
         branches.append(("franchise_prior", prior, [columns[0]]))
+    if title_neighbors and columns:
+        neighbors = make_pipeline(
+            TitleNeighborPrior(random_state=random_state), StandardScaler()
+        )
+        branches.append(("title_neighbors", neighbors, [columns[0]]))
     return branches
+
+
+def _named_columns(columns) -> list:
+    """``columns`` as a list of names; [] for None or a callable (which
+    :func:`make_tabular_encoder` resolves itself)."""
+    if columns is None or callable(columns):
+        return []
+    return [columns] if isinstance(columns, str) else list(columns)

@@ -40,14 +40,14 @@ REPORT_LEVELS = (0.8, 0.9)
 #: ``--epochs``, ``--patience`` and ``--batch-size`` defaults: the estimator's,
 #: chosen on real data (seed-1 folds of benchmarks/bench_accuracy.py, with title
 #: and franchise features); restoring the best epoch's weights costs no accuracy.
-MAX_EPOCHS, PATIENCE, BATCH_SIZE = 60, 12, 256
+MAX_EPOCHS, PATIENCE, BATCH_SIZE = 150, 12, 256
 
 
 def _column_sets() -> dict:
-    from .datasets import PAPER_COLUMNS, PRERELEASE_COLUMNS
+    from .datasets import PAPER_COLUMNS, PAPER_MODEL, PRERELEASE_COLUMNS
 
     # the paper had no title features: "paper" reproduces its setup
-    paper = {**PAPER_COLUMNS, "text_columns": None}
+    paper = {**PAPER_COLUMNS, **PAPER_MODEL}
     return {"paper": paper, "prerelease": PRERELEASE_COLUMNS, "auto": {}}
 
 

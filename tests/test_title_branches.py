@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from skanime import FranchisePrior, TitleEncoder, make_hybrid_pipeline
-from skanime.datasets import PAPER_COLUMNS, make_anime
+from skanime.datasets import PAPER_COLUMNS, PAPER_MODEL, make_anime
 from skanime.tabular_branches import MLPBranch
 
 from .conftest import fast_model
@@ -53,9 +53,11 @@ def test_defaults_encode_the_title_and_its_franchise():
 
 def test_switched_off_titles_are_neither_read_nor_required():
     df = make_anime(32, random_state=0)
-    model = fast_model(**_TABLE, title_features=False, franchise_prior=False)
+    model = fast_model(
+        **_TABLE, title_features=False, franchise_prior=False, title_neighbors=False
+    )
     model.fit(df, df["Score"])
-    assert not {"title", "franchise_prior"} & set(_branches(model))
+    assert not {"title", "franchise_prior", "title_neighbors"} & set(_branches(model))
     assert model.text_columns_ == [] and "Title" not in model.required_columns_
     assert "Title" in model.column_roles_.ignored
     assert model.predict(df.drop(columns="Title")).shape == (32,)
@@ -89,6 +91,28 @@ def test_the_prior_never_sees_a_rows_own_score_inside_the_model():
     assert not np.allclose(before[mates], after[mates])
 
 
+@pytest.mark.parametrize("branch", ["title_neighbors", "label_priors"])
+def test_no_cross_fitted_branch_sees_a_rows_own_score_inside_the_model(branch):
+    """As above, for every cross-fitted branch of the default pipeline: a row's
+    own features at fit are the same whatever its score."""
+    df = _franchise_frame()
+    y = df["Score"].to_numpy(dtype=float)
+    pipe = make_hybrid_pipeline(**_TABLE, min_frequency=1, random_state=0)
+
+    def raw_block(target):
+        features = pipe["features"]
+        out = np.asarray(features.fit_transform(df, target))
+        block = features.output_indices_[branch]
+        scaler = features.named_transformers_[branch][-1]
+        return scaler.inverse_transform(out[:, block])
+
+    changed = y.copy()
+    changed[5] = 10.0 if y[5] < 5.5 else 1.0
+    before, after = raw_block(y), raw_block(changed)
+    np.testing.assert_allclose(before[5], after[5])
+    assert not np.allclose(before, after)  # other folds' rows do see it
+
+
 def test_several_text_columns_get_one_title_branch_each():
     df = make_anime(32, random_state=0)
     df["Synopsis"] = [f"story number {i % 5} of the saga" for i in range(32)]
@@ -103,13 +127,14 @@ def test_several_text_columns_get_one_title_branch_each():
 
 def test_paper_mode_reads_the_papers_columns_with_its_mlp():
     df = make_anime(32, random_state=0)
-    model = fast_model(**PAPER_COLUMNS, text_columns=None, max_epochs=1)
+    model = fast_model(**PAPER_COLUMNS, **PAPER_MODEL, max_epochs=1)
     model.fit(df, df["Score"])
     assert sorted(model.required_columns_) == sorted(
         ["Episodes", "Type", "Source", "Genres", "Studios", "poster"]
     )
     assert set(_branches(model)) == {"numeric", "categorical", "lists", "poster"}
     assert isinstance(model.net_.module_.tabular, MLPBranch)
+    assert len(model.net_.module_.members) == 1
 
 
 def test_tiny_and_constant_titles_fit():

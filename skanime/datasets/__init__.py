@@ -3,6 +3,7 @@
 from ._download import DownloadSummary, download_posters
 from ._mal import (
     PAPER_COLUMNS,
+    PAPER_MODEL,
     PRERELEASE_COLUMNS,
     load_mal,
     parse_aired,
@@ -14,6 +15,7 @@ __all__ = [
     "DownloadSummary",
     "download_posters",
     "PAPER_COLUMNS",
+    "PAPER_MODEL",
     "PRERELEASE_COLUMNS",
     "load_mal",
     "make_anime",

@@ -16,6 +16,7 @@ from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 __all__ = [
     "load_mal",
     "PAPER_COLUMNS",
+    "PAPER_MODEL",
     "PRERELEASE_COLUMNS",
     "parse_duration",
     "parse_aired",
@@ -27,6 +28,10 @@ PAPER_COLUMNS = {
     "categorical_columns": ("Type", "Source"),
     "list_columns": ("Genres", "Studios"),
 }
+#: The paper's model beside its columns: no title branches, no label priors, one
+#: network rather than an ensemble (``HybridAnimeRegressor(**PAPER_COLUMNS,
+#: **PAPER_MODEL)``).
+PAPER_MODEL = {"text_columns": None, "label_priors": False, "n_members": 1}
 #: Every column of :func:`load_mal`'s frame known before an anime is released.
 PRERELEASE_COLUMNS = {
     "numeric_columns": ("Episodes", "Duration", "Year"),

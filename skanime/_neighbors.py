@@ -1,0 +1,216 @@
+"""The nearest-title prior: the scores of the training anime with the most similar
+titles, cross-fitted.
+
+A franchise key (:class:`~skanime.FranchisePrior`) groups titles that reduce to the
+same stem; many related titles do not ("Gintama'", "Gintama°", "Gintama.").
+:class:`TitleNeighborPrior` compares titles by character n-gram TF-IDF (cosine
+similarity) and describes each title by the scores of its ``k`` nearest training
+titles.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import KFold
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._utils import title_column
+
+__all__ = ["TitleNeighborPrior"]
+
+#: Titles compared at once in ``transform`` (bounds the dense similarity block).
+_CHUNK_ROWS = 2048
+
+_FEATURES = ("neighbor_mean", "neighbor_nearest", "neighbor_max_sim", "neighbor_sim")
+
+
+class TitleNeighborPrior(TransformerMixin, BaseEstimator):
+    """Scores of the training anime whose titles are most alike, as features.
+
+    Titles are compared by the cosine similarity of their character n-gram TF-IDF
+    vectors (``analyzer="char_wb"``). For each title, of its ``k`` most similar
+    training titles, the transformer outputs:
+
+    * ``neighbor_mean``: their scores' mean weighted by squared similarity,
+    * ``neighbor_nearest``: the most similar title's score,
+
+    both minus the training mean, and ``neighbor_max_sim`` and ``neighbor_sim``,
+    the highest and the mean similarity (how much the first two can be trusted).
+    ``fit_transform`` cross-fits: a training row's neighbours come from the other
+    folds only, so no row's own score reaches its features, and a model
+    downstream sees at fit what it will see at predict time. ``transform``
+    searches every training title.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=10
+        The ``k`` nearest training titles described.
+    ngram_range : tuple of int, default=(3, 4)
+        Character n-gram lengths.
+    cv : int, default=5
+        Folds of the cross-fitting in ``fit_transform``.
+    random_state : int, RandomState instance or None, default=None
+        Shuffling of the cross-fitting folds.
+
+    Attributes
+    ----------
+    vectorizer_ : TfidfVectorizer
+        Fitted on the training titles.
+    train_vectors_ : sparse matrix of shape (n_train, n_ngrams)
+        The training titles' TF-IDF vectors (unit length).
+    train_scores_ : ndarray of shape (n_train,)
+        The training scores.
+    target_mean_ : float
+        The training scores' mean.
+    n_features_in_ : int
+        Always 1: the title column.
+    feature_names_in_ : ndarray of str
+        The title column's name, when fitted on a DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime import TitleNeighborPrior
+    >>> X = pd.DataFrame({"Title": ["Gintama", "Gintama'", "Gintama.",
+    ...                             "Monster", "Mushishi", "Mushishi Zoku Shou"]})
+    >>> y = [9.0, 9.1, 8.9, 8.7, 8.6, 8.8]
+    >>> prior = TitleNeighborPrior(n_neighbors=2, cv=2, random_state=0).fit(X, y)
+    >>> new = prior.transform(pd.DataFrame({"Title": ["Gintama°"]}))
+    >>> new.shape
+    (1, 4)
+    >>> bool(new[0, 1] > 0)  # its nearest title is a Gintama, above the mean
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "ngram_range": [tuple],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_neighbors=10, ngram_range=(3, 4), cv=5, random_state=None):
+        self.n_neighbors = n_neighbors
+        self.ngram_range = ngram_range
+        self.cv = cv
+        self.random_state = random_state
+
+    def _titles(self, X, *, reset: bool) -> np.ndarray:
+        titles = title_column(self, X, reset=reset)
+        return np.array(
+            ["" if isinstance(t, float) else str(t) for t in titles], dtype=object
+        )
+
+    def _describe(self, vectors, neighbors, scores) -> np.ndarray:
+        """The four features of each row of ``vectors`` against ``neighbors``
+        (whose ``scores`` give the mean subtracted: a fold's own, when cross-fitting,
+        so that not even the mean holds a row's score)."""
+        out = np.zeros((vectors.shape[0], len(_FEATURES)))
+        k = min(self.n_neighbors, neighbors.shape[0])
+        if k == 0:
+            return out
+        for start in range(0, vectors.shape[0], _CHUNK_ROWS):
+            block = (vectors[start : start + _CHUNK_ROWS] @ neighbors.T).toarray()
+            nearest = np.argpartition(-block, k - 1, axis=1)[:, :k]
+            sims = np.take_along_axis(block, nearest, axis=1)
+            found = scores[nearest]
+            weights = sims**2 + 1e-9
+            rows = slice(start, start + len(block))
+            out[rows, 0] = (weights * found).sum(1) / weights.sum(1)
+            out[rows, 1] = found[np.arange(len(block)), sims.argmax(1)]
+            out[rows, 2] = sims.max(1)
+            out[rows, 3] = sims.mean(1)
+        out[:, :2] -= scores.mean()
+        return out
+
+    def _fit(self, X, y):
+        titles = self._titles(X, reset=True)
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if len(y) != len(titles):
+            raise ValueError(
+                f"X has {len(titles)} rows but y has {len(y)}: they must match."
+            )
+        self.vectorizer_ = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=self.ngram_range, sublinear_tf=True
+        )
+        self.train_vectors_ = self.vectorizer_.fit_transform(titles)
+        self.train_scores_ = y
+        self.target_mean_ = float(y.mean())
+        return titles, y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Learn the training titles' vectors and scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            The title column.
+        y : array-like of shape (n_samples,)
+            The scores.
+
+        Returns
+        -------
+        self : TitleNeighborPrior
+        """
+        self._fit(X, y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, and return the cross-fitted features of the training rows.
+
+        A row's neighbours come from the folds it is not in, so no row's own
+        score reaches its features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            The title column.
+        y : array-like of shape (n_samples,)
+            The scores.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 4)
+        """
+        if y is None:
+            raise ValueError("TitleNeighborPrior needs y (the scores) to fit.")
+        titles, y = self._fit(X, y)
+        out = np.zeros((len(titles), len(_FEATURES)))
+        n_splits = min(self.cv, len(titles))
+        if n_splits < 2:
+            return out
+        folds = KFold(n_splits, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(titles):
+            out[test] = self._describe(
+                self.train_vectors_[test], self.train_vectors_[train], y[train]
+            )
+        return out
+
+    def transform(self, X):
+        """The features of new titles, against every training title.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            The title column.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 4)
+        """
+        check_is_fitted(self, "vectorizer_")
+        vectors = self.vectorizer_.transform(self._titles(X, reset=False))
+        return self._describe(vectors, self.train_vectors_, self.train_scores_)
+
+    def get_feature_names_out(self, input_features=None):
+        """``neighbor_mean``, ``neighbor_nearest``, ``neighbor_max_sim``,
+        ``neighbor_sim``."""
+        check_is_fitted(self, "vectorizer_")
+        return np.asarray(_FEATURES, dtype=object)
