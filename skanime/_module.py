@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
+import numpy as np
 import torch
 from torch import nn
 
 from ._branches import get_tabular_branch
-from .backbones import resolve_backbone
+from .backbones import backbone_blocks, resolve_backbone
 from .heads import get_head
 
 __all__ = ["HybridModule"]
@@ -72,8 +75,17 @@ class HybridModule(nn.Module):
         ensembling of one MLP, optionally with periodic number embeddings).
     tabular_options : dict or None, default=None
         Extra keyword arguments of the branch (``{"k": 16, "d_embedding": 8}``).
-    freeze_backbone : bool, default=False
-        Keep the backbone's weights fixed (no gradients).
+    freeze_backbone : bool or int, default=False
+        Keep the backbone's weights fixed (no gradients), or, an int ``N >= 1``,
+        train only its last ``N`` blocks (:meth:`Backbone.blocks
+        <skanime.backbones.Backbone.blocks>`) and keep the earlier ones fixed,
+        their batch norms in eval mode.
+    poster_head : bool, default=False
+        Add a linear head on the projected image features that predicts the
+        score from the poster alone. In training mode ``forward`` then returns
+        ``(score, poster_score, has_image)`` for :class:`HybridNet`'s auxiliary
+        loss (``poster_aux_weight``); in eval mode (``predict``) the score only.
+        No effect without a poster branch.
     target_mean, target_std : float, default=0.0, 1.0
         The head predicts a standardised score which is mapped back with these;
         :class:`HybridNet` sets them from the training target, so losses and metrics
@@ -97,7 +109,8 @@ class HybridModule(nn.Module):
         dropout: float = 0.4,
         tabular_branch: str = "mlp",
         tabular_options: dict | None = None,
-        freeze_backbone: bool = False,
+        freeze_backbone: bool | int = False,
+        poster_head: bool = False,
         target_mean: float = 0.0,
         target_std: float = 1.0,
     ) -> None:
@@ -126,8 +139,7 @@ class HybridModule(nn.Module):
             else:
                 self.backbone = resolve_backbone(backbone, input_size=image_size)
                 self.backbone.to(memory_format=torch.channels_last)
-                if freeze_backbone:
-                    self.backbone.requires_grad_(False)
+                _freeze(self.backbone, freeze_backbone)
                 n_image = self.backbone.out_features
             if image_dropout is None:
                 image_dropout = 0.8 if embedding_dim > 0 else 0.0
@@ -135,6 +147,9 @@ class HybridModule(nn.Module):
                 nn.Dropout(image_dropout), nn.Linear(n_image, image_units), nn.ReLU()
             )
             width += image_units + 1
+        self.poster_head = (
+            nn.Linear(image_units, 1) if with_image and poster_head else None
+        )
         self.freeze_backbone = freeze_backbone
         self.head = get_head(head, width, units=head_units, dropout=dropout)
         self.register_buffer("target_mean", torch.tensor(float(target_mean)))
@@ -169,7 +184,11 @@ class HybridModule(nn.Module):
                 features = features.index_put((present,), encoded)
             parts += [features, has_image]
         standardised = self.head(torch.cat(parts, dim=1))
-        return standardised * self.target_std + self.target_mean
+        score = standardised * self.target_std + self.target_mean
+        if self.training and self.poster_head is not None:
+            poster_score = self.poster_head(features) * self.target_std
+            return score, poster_score + self.target_mean, has_image
+        return score
 
     def _image_features(self, given: torch.Tensor) -> torch.Tensor:
         if self.backbone is None:
@@ -178,9 +197,41 @@ class HybridModule(nn.Module):
         return self.backbone(image)
 
     def train(self, mode: bool = True) -> HybridModule:
-        """Training mode, except for a frozen backbone (its batch norms keep their
-        running statistics, as a fixed feature extractor should)."""
+        """Training mode, except for the frozen part of the backbone (its batch
+        norms keep their running statistics, as a fixed feature extractor
+        should)."""
         super().train(mode)
-        if self.backbone is not None and self.freeze_backbone:
-            self.backbone.eval()
+        if self.backbone is not None:
+            trained = _trained_blocks(self.backbone, self.freeze_backbone)
+            if trained is not None:
+                self.backbone.eval()
+                for block in trained:
+                    block.train(mode)
         return self
+
+
+def _trained_blocks(backbone: nn.Module, freeze: bool | int) -> list[nn.Module] | None:
+    """The blocks of ``backbone`` that ``freeze`` (``freeze_backbone``) trains:
+    None for all of the backbone (False), none (True), or the last ``freeze``
+    blocks, everything else being fixed; a clear ``ValueError`` for any other
+    value."""
+    if isinstance(freeze, bool | np.bool_):
+        return [] if freeze else None
+    blocks = backbone_blocks(backbone)
+    if not isinstance(freeze, Integral) or not 1 <= freeze <= len(blocks):
+        raise ValueError(
+            f"Got freeze_backbone={freeze!r}; expected True, False or the number "
+            f"of last blocks to train, from 1 to {len(blocks)} for this backbone "
+            f"({type(backbone).__name__})."
+        )
+    return blocks[len(blocks) - int(freeze) :]
+
+
+def _freeze(backbone: nn.Module, freeze: bool | int) -> None:
+    """Turn off the gradients of what ``freeze`` keeps fixed (see
+    :func:`_trained_blocks`)."""
+    trained = _trained_blocks(backbone, freeze)
+    if trained is not None:
+        backbone.requires_grad_(False)
+        for block in trained:
+            block.requires_grad_(True)

@@ -22,6 +22,7 @@ from torch.utils.data import (
     Subset,
 )
 
+from ._augment import AugmentedPosters, PosterAugmentation
 from ._dataset import HybridDataset, _writable
 from ._docs import substitute
 from ._metrics import mean_absolute_percentage_error as percentage_error
@@ -142,12 +143,16 @@ class HybridNet(NeuralNetRegressor):
     * A ``KeyboardInterrupt`` (Ctrl-C) during training propagates out of ``fit``
       and ``partial_fit``, as in any scikit-learn estimator (skorch itself would
       return normally with a partly trained network).
+    * Optionally, training-time augmentation of the posters (``augment``) and an
+      auxiliary poster-only loss (``poster_aux_weight``).
 
     Parameters
     ----------
     module : type or nn.Module, default=HybridModule
     %(poster_root)s
     %(poster_errors)s
+    %(augment)s
+    %(poster_aux_weight)s
     criterion, optimizer, train_split, **kwargs
         As in skorch (defaults: ``MSELoss``, ``Adam``, a 20%% validation split).
 
@@ -179,6 +184,8 @@ class HybridNet(NeuralNetRegressor):
         train_split=DEFAULT_TRAIN_SPLIT,
         poster_root=None,
         poster_errors="warn",
+        augment=False,
+        poster_aux_weight=0.0,
         **kwargs,
     ):
         super().__init__(
@@ -191,6 +198,8 @@ class HybridNet(NeuralNetRegressor):
         )
         self.poster_root = poster_root
         self.poster_errors = poster_errors
+        self.augment = augment
+        self.poster_aux_weight = poster_aux_weight
 
     @property
     def _default_callbacks(self):
@@ -238,7 +247,10 @@ class HybridNet(NeuralNetRegressor):
             self.module_ = torch.nn.Linear(1, 1)  # replaced at on_train_begin
             self.image_decoder_ = None
             return self
-        super().initialize_module()
+        kwargs = self.get_params_for("module")
+        if self.poster_aux_weight:
+            kwargs["poster_head"] = True  # the auxiliary loss's poster-only output
+        self.module_ = self.initialized_instance(self.module, kwargs)
         backbone = getattr(self.module_, "backbone", None)
         self.image_decoder_ = (
             None
@@ -381,6 +393,8 @@ class HybridNet(NeuralNetRegressor):
         indices and reads each batch at once: the same batches and the same random
         draws as row-by-row loading, several times faster."""
         base = dataset.dataset if isinstance(dataset, Subset) else dataset
+        if training and self.augment:
+            dataset = self._augmented(dataset, base)
         iterator = self.iterator_train if training else self.iterator_valid
         if not (
             isinstance(base, HybridDataset)
@@ -402,6 +416,22 @@ class HybridNet(NeuralNetRegressor):
         )
         return DataLoader(dataset, sampler=batches, batch_size=None, **kwargs)
 
+    def _augmented(self, dataset, base) -> AugmentedPosters:
+        """The training rows with their posters augmented (``augment=True``)."""
+        decoder = getattr(self, "image_decoder_", None)
+        if not isinstance(base, HybridDataset) or base.paths is None or decoder is None:
+            raise ValueError(
+                "augment=True needs posters decoded per batch for a backbone "
+                "trained inside the network; this net gets "
+                f"{'cached embeddings' if decoder is None else 'another dataset'}. "
+                "Use freeze_backbone=False (or a number of blocks) with augment, "
+                "or augment=False."
+            )
+        transform = PosterAugmentation(
+            decoder.image_size, mean=decoder.mean, std=decoder.std
+        )
+        return AugmentedPosters(dataset, transform)
+
     @staticmethod
     def _as_target(y) -> np.ndarray:
         """``y`` as finite float32 of shape ``(n, 1)``, the network output's shape."""
@@ -413,15 +443,34 @@ class HybridNet(NeuralNetRegressor):
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """MSE loss; raises :class:`ShapeMismatchError` unless the shapes match."""
-        y_true = torch.as_tensor(y_true, device=y_pred.device)
+        """MSE loss; raises :class:`ShapeMismatchError` unless the shapes match.
+
+        With ``poster_aux_weight`` > 0, in training the module also gives its
+        poster-only output (see :class:`HybridModule`'s ``poster_head``), and
+        the loss is ``MSE(score) + poster_aux_weight * MSE(poster score)``, the
+        second over the rows that have a poster.
+        """
+        poster_score = None
+        if isinstance(y_pred, tuple):
+            y_pred, poster_score, has_image = y_pred
+        y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
         if y_pred.shape != y_true.shape:
             raise ShapeMismatchError(
                 f"Network output has shape {tuple(y_pred.shape)} but the target has "
                 f"shape {tuple(y_true.shape)}; the loss would broadcast. Reshape y to "
                 "(n_samples, 1)."
             )
-        return super().get_loss(y_pred, y_true.to(y_pred.dtype), X=X, training=training)
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if poster_score is None or not self.poster_aux_weight:
+            return loss
+        present = has_image.reshape(-1) > 0
+        if not present.any():
+            return loss
+        # both (k, 1): the rows with a poster
+        poster_loss = super().get_loss(
+            poster_score[present], y_true[present], X=X, training=training
+        )
+        return loss + self.poster_aux_weight * poster_loss
 
     # -- persistence: weights as tensors only, loaded with weights_only=True -----
     def __getstate__(self):
@@ -448,6 +497,9 @@ class HybridNet(NeuralNetRegressor):
         net trained on a GPU loads on a machine without one (on the CPU, with a
         warning)."""
         state = dict(state)
+        # parameters added since the persistence format was set, at their defaults
+        state.setdefault("augment", False)
+        state.setdefault("poster_aux_weight", 0.0)
         blob = state.pop(_TORCH_STATE, None)
         device = state.get("device", "cpu")
         map_location = get_map_location(device)
