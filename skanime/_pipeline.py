@@ -42,20 +42,18 @@ def resolve_freeze(backbone, freeze_backbone) -> bool | int:
     """``freeze_backbone`` with "auto" resolved (pretrained backbones are frozen):
     True, False, or the number of last blocks to train (an int >= 1)."""
     if isinstance(freeze_backbone, str) and freeze_backbone == "auto":
-        pass
-    elif isinstance(freeze_backbone, bool | np.bool_):
+        name = backbone_name(backbone)
+        if isinstance(name, str):
+            return is_pretrained(name)
+        return bool(getattr(name, "pretrained", False))
+    if isinstance(freeze_backbone, bool | np.bool_):
         return bool(freeze_backbone)
-    elif isinstance(freeze_backbone, Integral) and freeze_backbone >= 1:
+    if isinstance(freeze_backbone, Integral) and freeze_backbone >= 1:
         return int(freeze_backbone)
-    else:
-        raise ValueError(
-            f"Got freeze_backbone={freeze_backbone!r}; expected True, False, "
-            '"auto" or the number of last backbone blocks to train (an int >= 1).'
-        )
-    name = backbone_name(backbone)
-    if isinstance(name, str):
-        return is_pretrained(name)
-    return bool(getattr(name, "pretrained", False))
+    raise ValueError(
+        f"Got freeze_backbone={freeze_backbone!r}; expected True, False, "
+        '"auto" or the number of last backbone blocks to train (an int >= 1).'
+    )
 
 
 def make_hybrid_pipeline(
