@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from skanime import HybridModule, HybridNet
+from skanime import io as skio
 from skanime._augment import AugmentedPosters
 from skanime.backbones import backbone_blocks, child_blocks
 
@@ -266,3 +267,15 @@ def test_poster_aux_weight_trains_differently_and_predicts_the_main_score(
     loaded = pickle.loads(pickle.dumps(model))
     assert isinstance(loaded.net_.module_.poster_head, nn.Linear)
     np.testing.assert_array_equal(loaded.predict(anime), predictions)
+
+
+def test_a_partly_fine_tuned_model_saves_and_loads_securely(anime, tmp_path):
+    model = fast_model(
+        freeze_backbone=2, augment=True, backbone_lr=1e-4, poster_aux_weight=0.5
+    ).fit(anime, anime["Score"])
+    skio.save(model, tmp_path / "model.skanime")
+    assert skio.get_untrusted_types(tmp_path / "model.skanime") == []
+    loaded = skio.load(tmp_path / "model.skanime")
+    np.testing.assert_array_equal(loaded.predict(anime), model.predict(anime))
+    assert loaded.freeze_backbone_ == 2
+    assert [g["lr"] for g in loaded.net_.optimizer_.param_groups] == [1e-4, 1e-3]
