@@ -146,21 +146,25 @@ VARIANTS = {
 }
 
 #: Fine-tuning Lite0 inside the network: the last blocks, images decoded per
-#: batch at 128 px (96 px with the suffix), the backbone at a 10x lower rate;
-#: few epochs (at most 15, patience 5), as each costs seconds per poster batch.
-FINETUNE = {
-    "freeze_backbone": 2,
-    "image_size": 128,
-    "backbone_lr": 1e-4,
-    "max_epochs": 15,
-    "patience": 5,
-}
+#: batch at 128 px (96 px with the suffix), the backbone at a 10x lower rate.
+#: The epochs are the other models' (a 15-epoch cap would undertrain the table
+#: branch too: table only, seed 1, poster rows, MAE 0.441 against 0.435).
+FINETUNE = {"freeze_backbone": 2, "image_size": 128, "backbone_lr": 1e-4}
 VARIANTS.update(
     {
         "finetune_last1": {**FINETUNE, "freeze_backbone": 1},
         "finetune_last2": FINETUNE,
         "finetune_last2_aug": {**FINETUNE, "augment": True},
         "finetune_last2_aug96": {**FINETUNE, "augment": True, "image_size": 96},
+        # the trained blocks' batch norms kept on their pretrained statistics,
+        # and the frozen path's dropout on the 1280 image features
+        "finetune_last2_aug96_bn_d0.8": {
+            **FINETUNE,
+            "augment": True,
+            "image_size": 96,
+            "module__freeze_batch_norm": True,
+            "module__image_dropout": 0.8,
+        },
         "finetune_last2_aug_aux": {
             **FINETUNE,
             "augment": True,

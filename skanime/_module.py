@@ -80,6 +80,14 @@ class HybridModule(nn.Module):
         train only its last ``N`` blocks (:meth:`Backbone.blocks
         <skanime.backbones.Backbone.blocks>`) and keep the earlier ones fixed,
         their batch norms in eval mode.
+    freeze_batch_norm : bool, default=False
+        Keep every batch norm of a trained backbone in eval mode: its running
+        statistics stay as they are (the pretrained ones) while its affine
+        weights and the convolutions train. For a pretrained backbone fine-tuned
+        on a few hundred posters in a few batches per epoch (EfficientNet-Lite's
+        batch norms update their statistics with momentum 0.01), training on
+        batch statistics and predicting with barely moved running ones does not
+        match; this keeps the two the same.
     poster_head : bool, default=False
         Add a linear head on the projected image features that predicts the
         score from the poster alone. In training mode ``forward`` then returns
@@ -110,6 +118,7 @@ class HybridModule(nn.Module):
         tabular_branch: str = "mlp",
         tabular_options: dict | None = None,
         freeze_backbone: bool | int = False,
+        freeze_batch_norm: bool = False,
         poster_head: bool = False,
         target_mean: float = 0.0,
         target_std: float = 1.0,
@@ -151,6 +160,7 @@ class HybridModule(nn.Module):
             nn.Linear(image_units, 1) if with_image and poster_head else None
         )
         self.freeze_backbone = freeze_backbone
+        self.freeze_batch_norm = freeze_batch_norm
         self.head = get_head(head, width, units=head_units, dropout=dropout)
         self.register_buffer("target_mean", torch.tensor(float(target_mean)))
         self.register_buffer("target_std", torch.tensor(float(target_std)))
@@ -199,7 +209,8 @@ class HybridModule(nn.Module):
     def train(self, mode: bool = True) -> HybridModule:
         """Training mode, except for the frozen part of the backbone (its batch
         norms keep their running statistics, as a fixed feature extractor
-        should)."""
+        should), and every batch norm of the backbone with
+        ``freeze_batch_norm``."""
         super().train(mode)
         if self.backbone is not None:
             trained = _trained_blocks(self.backbone, self.freeze_backbone)
@@ -207,6 +218,10 @@ class HybridModule(nn.Module):
                 self.backbone.eval()
                 for block in trained:
                     block.train(mode)
+            if self.freeze_batch_norm:
+                for layer in self.backbone.modules():
+                    if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                        layer.eval()
         return self
 
 

@@ -66,6 +66,17 @@ def test_frozen_blocks_keep_their_batch_norm_statistics():
     assert not torch.equal(last_bn.running_mean, before_last)
 
 
+def test_freeze_batch_norm_keeps_the_statistics_of_trained_blocks_too():
+    module = _module(freeze_backbone=1, freeze_batch_norm=True).train()
+    last_bn = module.backbone.features[9]
+    assert not last_bn.training and module.head.training
+    before = last_bn.running_mean.clone()
+    module(**_inputs()).sum().backward()
+    torch.testing.assert_close(last_bn.running_mean, before)
+    assert last_bn.weight.grad is not None  # its affine weights still train
+    assert module.backbone.features[8].weight.grad is not None
+
+
 def test_a_plugin_backbone_without_blocks_falls_back_to_its_children():
     class Plugin(nn.Module):  # not a skanime Backbone: no blocks() method
         out_features = 8
