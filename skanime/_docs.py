@@ -63,6 +63,20 @@ PARAMETER_DOCS = {
     "weight_decay": """weight_decay : float, default=1e-3
         Adam's L2 penalty on the network's weights (``optimizer__weight_decay``
         overrides it).""",
+    "augment": """augment : bool, default=False
+        Augment the posters of the training batches (a random resized crop of
+        70-100% of the area, a horizontal flip, a light colour jitter;
+        ``torchvision.transforms.v2``), drawn from torch's generator (seeded by
+        ``random_state``). Validation rows and ``predict`` are never augmented.
+        Needs a backbone trained inside the network (``freeze_backbone`` False
+        or a number of blocks): with frozen, cached embeddings it is an error.""",
+    "poster_aux_weight": """poster_aux_weight : float, default=0.0
+        Weight of an auxiliary loss: a linear head on the image features
+        predicts the score from the poster alone, and the training loss is
+        ``MSE(score) + poster_aux_weight * MSE(poster-only score)``, the second
+        over the rows with a poster, so the image branch must learn what the
+        poster predicts. ``predict`` returns the main score only; the
+        validation loss is the main MSE. 0 adds no head.""",
 }
 
 

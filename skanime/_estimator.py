@@ -18,7 +18,7 @@ from ._docs import substitute
 from ._embedding import PosterEmbedder
 from ._fast_predict import encode_for_net
 from ._net import HybridNet
-from ._pipeline import make_hybrid_pipeline
+from ._pipeline import make_hybrid_pipeline, resolve_freeze
 from ._roles import ColumnRoles, infer_column_roles
 from ._utils import derive_seed
 from ._validation import (
@@ -113,12 +113,18 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "auto": the ImageNet-pretrained ``efficientnet_lite2`` when
         ``skanime[pretrained-large]`` is installed, else ``efficientnet_lite0``
         when ``skanime[pretrained]`` is, else the paper's ``simple_cnn``.
-    freeze_backbone : bool or "auto", default="auto"
+    freeze_backbone : bool, int or "auto", default="auto"
         Keep the backbone's weights fixed. A frozen backbone's poster embeddings
         are computed once by a :class:`PosterEmbedder` and cached (in memory, and
         in ``cache_dir`` if set), so later fits, folds and grid candidates reuse
-        them; a trainable one is fine-tuned on images decoded per batch. "auto"
-        freezes pretrained backbones and trains the others.
+        them; a trainable one is fine-tuned on images decoded per batch. An int
+        ``N >= 1`` fine-tunes only the backbone's last ``N`` blocks
+        (:meth:`Backbone.blocks <skanime.backbones.Backbone.blocks>`; for
+        EfficientNet-Lite, the last ``N`` MBConv blocks and the head
+        convolution) on images decoded per batch, like False, and keeps the
+        earlier blocks fixed with their batch norms in eval mode; more than
+        the backbone has is an error. "auto" freezes pretrained backbones and
+        trains the others.
     %(cache_dir)s
         Used with a frozen backbone only.
     %(engine)s
@@ -133,6 +139,14 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         benchmark's): it beats a constant-image control where the embedding
         alone, through the network, barely does (``docs/benchmarks.md``).
     %(n_members)s
+    %(augment)s
+    %(poster_aux_weight)s
+    backbone_lr : float or None, default=None
+        A learning rate of its own for a backbone trained inside the network
+        (typically 10x lower than ``lr`` for a pretrained one): the optimizer
+        group ``("backbone.*", {"lr": backbone_lr})``, added after any
+        ``optimizer__param_groups``. None: the backbone trains at ``lr``. An
+        error with a frozen backbone.
     lr : float, default=1e-3
         Adam's learning rate.
     %(weight_decay)s
@@ -188,8 +202,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         ``valid_mae``, ``train_mape``, ``valid_mape`` (percent), ``dur``.
     backbone_ : str, nn.Module or None
         The backbone used ("auto" resolved to a name); None without posters.
-    freeze_backbone_ : bool or None
-        Whether it was frozen (its embeddings cached); None without posters.
+    freeze_backbone_ : bool, int or None
+        Whether it was frozen (True: its embeddings cached), trained (False), or
+        how many of its last blocks were trained (an int); None without posters.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame.
@@ -232,13 +247,20 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "min_frequency": [Interval(Integral, 1, None, closed="left")],
         "image_size": [Interval(Integral, 8, None, closed="left"), None],
         "backbone": [str, nn.Module],
-        "freeze_backbone": ["boolean", StrOptions({"auto"})],
+        "freeze_backbone": [
+            "boolean",
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "cache_dir": [str, os.PathLike, None],
         "engine": [StrOptions({"auto", "torch", "onnx"})],
         "poster_errors": [StrOptions({"warn", "raise"})],
         "poster_root": [str, os.PathLike, None],
         "poster_prior": [Interval(Real, 0, None, closed="neither"), None],
         "n_members": [Interval(Integral, 1, None, closed="left")],
+        "augment": ["boolean"],
+        "poster_aux_weight": [Interval(Real, 0, None, closed="left")],
+        "backbone_lr": [Interval(Real, 0, None, closed="neither"), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -275,6 +297,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         poster_root=None,
         poster_prior=3000.0,
         n_members=5,
+        augment=False,
+        poster_aux_weight=0.0,
+        backbone_lr=None,
         lr=1e-3,
         weight_decay=1e-3,
         max_epochs=150,
@@ -308,6 +333,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.poster_root = poster_root
         self.poster_prior = poster_prior
         self.n_members = n_members
+        self.augment = augment
+        self.poster_aux_weight = poster_aux_weight
+        self.backbone_lr = backbone_lr
         self.lr = lr
         self.weight_decay = weight_decay
         self.max_epochs = max_epochs
@@ -495,8 +523,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             self.backbone_ = self.freeze_backbone_ = None
         else:
             self.backbone_ = backbone_name(self.backbone)
-            posters = pipeline["features"].named_transformers_["poster"]
-            self.freeze_backbone_ = isinstance(posters, PosterEmbedder)
+            self.freeze_backbone_ = resolve_freeze(self.backbone, self.freeze_backbone)
         return self
 
     def _check_fitted(self):
@@ -561,6 +588,13 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         state = dict(state)
         version = state.pop("_skanime_version", "unknown")
         saved_format = state.pop("_skanime_format", None)
+        # parameters added within this format, at their defaults
+        for key, default in (
+            ("augment", False),
+            ("poster_aux_weight", 0.0),
+            ("backbone_lr", None),
+        ):
+            state.setdefault(key, default)
         if saved_format != PERSISTENCE_FORMAT:
             raise IncompatibleModelError(
                 f"This model was saved by skanime {version} (persistence format "

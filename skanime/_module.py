@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
+import numpy as np
 import torch
 from torch import nn
 
 from ._branches import get_tabular_branch
-from .backbones import resolve_backbone
+from .backbones import backbone_blocks, resolve_backbone
 from .heads import get_head
 
 __all__ = ["HybridModule"]
@@ -72,15 +75,35 @@ class HybridModule(nn.Module):
         ensembling of one MLP, optionally with periodic number embeddings).
     tabular_options : dict or None, default=None
         Extra keyword arguments of the branch (``{"k": 16, "d_embedding": 8}``).
-    freeze_backbone : bool, default=False
-        Keep the backbone's weights fixed (no gradients).
+    freeze_backbone : bool or int, default=False
+        Keep the backbone's weights fixed (no gradients), or, an int ``N >= 1``,
+        train only its last ``N`` blocks (:meth:`Backbone.blocks
+        <skanime.backbones.Backbone.blocks>`) and keep the earlier ones fixed,
+        their batch norms in eval mode.
+    freeze_batch_norm : bool, default=False
+        Keep every batch norm of a trained backbone in eval mode: its running
+        statistics stay as they are (the pretrained ones) while its affine
+        weights and the convolutions train. For a pretrained backbone fine-tuned
+        on a few hundred posters in a few batches per epoch (EfficientNet-Lite's
+        batch norms update their statistics with momentum 0.01), training on
+        batch statistics and predicting with barely moved running ones does not
+        match; this keeps the two the same.
+    poster_head : bool, default=False
+        Add a linear head on the projected image features that predicts the
+        score from the poster alone. In training mode ``forward`` then returns
+        ``(score, members, poster_scores, has_image)`` for :class:`HybridNet`'s
+        auxiliary loss (``poster_aux_weight``): one poster head per member,
+        ``poster_scores`` of shape ``(batch, n_members)``; in eval mode
+        (``predict``) the score only. No effect without a poster branch.
     n_members : int, default=1
         An ensemble of this many networks (tabular branch, image projection and
         head each; one shared backbone), initialised one after the other from
         torch's random state and trained together on the same batches, each on
         its own loss. The output is their mean; in training mode, with more than
-        one member, ``forward`` returns ``(mean, members)``, the members' scores
-        of shape ``(batch, n_members)``, for :meth:`HybridNet.get_loss`.
+        one member or a ``poster_head``, ``forward`` returns ``(mean, members,
+        poster_scores, has_image)``: the members' scores of shape ``(batch,
+        n_members)``, their poster heads' scores and the poster flags (empty
+        tensors where there are none), for :meth:`HybridNet.get_loss`.
     target_mean, target_std : float, default=0.0, 1.0
         The head predicts a standardised score which is mapped back with these;
         :class:`HybridNet` sets them from the training target, so losses and metrics
@@ -104,7 +127,9 @@ class HybridModule(nn.Module):
         dropout: float = 0.4,
         tabular_branch: str = "mlp",
         tabular_options: dict | None = None,
-        freeze_backbone: bool = False,
+        freeze_backbone: bool | int = False,
+        freeze_batch_norm: bool = False,
+        poster_head: bool = False,
         n_members: int = 1,
         target_mean: float = 0.0,
         target_std: float = 1.0,
@@ -125,8 +150,7 @@ class HybridModule(nn.Module):
             else:
                 self.backbone = resolve_backbone(backbone, input_size=image_size)
                 self.backbone.to(memory_format=torch.channels_last)
-                if freeze_backbone:
-                    self.backbone.requires_grad_(False)
+                _freeze(self.backbone, freeze_backbone)
                 n_image = self.backbone.out_features
             if image_dropout is None:
                 image_dropout = 0.8 if embedding_dim > 0 else 0.0
@@ -144,11 +168,13 @@ class HybridModule(nn.Module):
                 dropout=dropout,
                 tabular_branch=tabular_branch,
                 tabular_options=tabular_options,
+                poster_head=poster_head,
             )
             for _ in range(n_members)
         )
         self.image_units = image_units if with_image else 0
         self.freeze_backbone = freeze_backbone
+        self.freeze_batch_norm = freeze_batch_norm
         self.register_buffer("target_mean", torch.tensor(float(target_mean)))
         self.register_buffer("target_std", torch.tensor(float(target_std)))
 
@@ -167,6 +193,11 @@ class HybridModule(nn.Module):
     def head(self) -> nn.Module:
         """The first member's fusion head."""
         return self.members[0].head
+
+    @property
+    def poster_head(self) -> nn.Module | None:
+        """The first member's poster-only head (None without ``poster_head``)."""
+        return self.members[0].poster_head
 
     def forward(
         self,
@@ -191,18 +222,27 @@ class HybridModule(nn.Module):
             present = has_image[:, 0] > 0
             if present.any():
                 features = self._image_features(given[present])
-        standardised = torch.cat(
-            [
-                member(tabular, features, present, has_image, self.image_units)
-                for member in self.members
-            ],
-            dim=1,
-        )
-        scores = standardised * self.target_std + self.target_mean
+        outputs = [
+            member(tabular, features, present, has_image, self.image_units)
+            for member in self.members
+        ]
+        scale = self.target_std
+        scores = torch.cat([o[0] for o in outputs], dim=1) * scale + self.target_mean
         mean = scores.mean(dim=1, keepdim=True)
-        if self.training and len(self.members) > 1:
-            # each member is trained on its own loss (see HybridNet.get_loss)
-            return mean, scores
+        poster = None
+        if outputs[0][1] is not None:
+            poster = torch.cat([o[1] for o in outputs], dim=1) * scale
+            poster = poster + self.target_mean
+        if self.training and (len(self.members) > 1 or poster is not None):
+            # each member is trained on its own loss (see HybridNet.get_loss);
+            # tensors only (empty where absent), as skorch moves them as a tuple
+            empty = mean.new_zeros(0)
+            return (
+                mean,
+                scores,
+                empty if poster is None else poster,
+                empty if has_image is None else has_image,
+            )
         return mean
 
     def _image_features(self, given: torch.Tensor) -> torch.Tensor:
@@ -212,11 +252,21 @@ class HybridModule(nn.Module):
         return self.backbone(image)
 
     def train(self, mode: bool = True) -> HybridModule:
-        """Training mode, except for a frozen backbone (its batch norms keep their
-        running statistics, as a fixed feature extractor should)."""
+        """Training mode, except for the frozen part of the backbone (its batch
+        norms keep their running statistics, as a fixed feature extractor
+        should), and every batch norm of the backbone with
+        ``freeze_batch_norm``."""
         super().train(mode)
-        if self.backbone is not None and self.freeze_backbone:
-            self.backbone.eval()
+        if self.backbone is not None:
+            trained = _trained_blocks(self.backbone, self.freeze_backbone)
+            if trained is not None:
+                self.backbone.eval()
+                for block in trained:
+                    block.train(mode)
+            if self.freeze_batch_norm:
+                for layer in self.backbone.modules():
+                    if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                        layer.eval()
         return self
 
 
@@ -237,6 +287,7 @@ class _Member(nn.Module):
         dropout: float,
         tabular_branch: str,
         tabular_options: dict | None,
+        poster_head: bool = False,
     ) -> None:
         super().__init__()
         # no tabular columns (a poster-only model): no tabular branch
@@ -259,6 +310,9 @@ class _Member(nn.Module):
                 nn.Dropout(image_dropout), nn.Linear(n_image, image_units), nn.ReLU()
             )
             width += image_units + 1
+        self.poster_head = (
+            nn.Linear(image_units, 1) if n_image and poster_head else None
+        )
         self.head = get_head(head, width, units=head_units, dropout=dropout)
 
     def forward(
@@ -268,13 +322,44 @@ class _Member(nn.Module):
         present: torch.Tensor | None,
         has_image: torch.Tensor | None,
         image_units: int,
-    ) -> torch.Tensor:
-        """The member's standardised score, ``(batch, 1)``; ``image`` holds the
-        backbone's features of the rows where ``present`` is True."""
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The member's standardised score, ``(batch, 1)``, and its poster
+        head's (None without one); ``image`` holds the backbone's features of
+        the rows where ``present`` is True."""
         parts = [] if self.tabular is None else [self.tabular(tabular)]
+        poster = None
         if self.image_projection is not None:
             features = has_image.new_zeros(len(has_image), image_units)
             if image is not None:
                 features = features.index_put((present,), self.image_projection(image))
             parts += [features, has_image]
-        return self.head(torch.cat(parts, dim=1))
+            if self.poster_head is not None:
+                poster = self.poster_head(features)
+        return self.head(torch.cat(parts, dim=1)), poster
+
+
+def _trained_blocks(backbone: nn.Module, freeze: bool | int) -> list[nn.Module] | None:
+    """The blocks of ``backbone`` that ``freeze`` (``freeze_backbone``) trains:
+    None for all of the backbone (False), none (True), or the last ``freeze``
+    blocks, everything else being fixed; a clear ``ValueError`` for any other
+    value."""
+    if isinstance(freeze, bool | np.bool_):
+        return [] if freeze else None
+    blocks = backbone_blocks(backbone)
+    if not isinstance(freeze, Integral) or not 1 <= freeze <= len(blocks):
+        raise ValueError(
+            f"Got freeze_backbone={freeze!r}; expected True, False or the number "
+            f"of last blocks to train, from 1 to {len(blocks)} for this backbone "
+            f"({type(backbone).__name__})."
+        )
+    return blocks[len(blocks) - int(freeze) :]
+
+
+def _freeze(backbone: nn.Module, freeze: bool | int) -> None:
+    """Turn off the gradients of what ``freeze`` keeps fixed (see
+    :func:`_trained_blocks`)."""
+    trained = _trained_blocks(backbone, freeze)
+    if trained is not None:
+        backbone.requires_grad_(False)
+        for block in trained:
+            block.requires_grad_(True)

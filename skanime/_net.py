@@ -22,6 +22,7 @@ from torch.utils.data import (
     Subset,
 )
 
+from ._augment import AugmentedPosters, PosterAugmentation
 from ._dataset import HybridDataset, _writable
 from ._docs import substitute
 from ._metrics import mean_absolute_percentage_error as percentage_error
@@ -142,12 +143,16 @@ class HybridNet(NeuralNetRegressor):
     * A ``KeyboardInterrupt`` (Ctrl-C) during training propagates out of ``fit``
       and ``partial_fit``, as in any scikit-learn estimator (skorch itself would
       return normally with a partly trained network).
+    * Optionally, training-time augmentation of the posters (``augment``) and an
+      auxiliary poster-only loss (``poster_aux_weight``).
 
     Parameters
     ----------
     module : type or nn.Module, default=HybridModule
     %(poster_root)s
     %(poster_errors)s
+    %(augment)s
+    %(poster_aux_weight)s
     criterion, optimizer, train_split, **kwargs
         As in skorch (defaults: ``MSELoss``, ``Adam``, a 20%% validation split).
 
@@ -179,6 +184,8 @@ class HybridNet(NeuralNetRegressor):
         train_split=DEFAULT_TRAIN_SPLIT,
         poster_root=None,
         poster_errors="warn",
+        augment=False,
+        poster_aux_weight=0.0,
         **kwargs,
     ):
         super().__init__(
@@ -191,6 +198,8 @@ class HybridNet(NeuralNetRegressor):
         )
         self.poster_root = poster_root
         self.poster_errors = poster_errors
+        self.augment = augment
+        self.poster_aux_weight = poster_aux_weight
 
     @property
     def _default_callbacks(self):
@@ -238,7 +247,10 @@ class HybridNet(NeuralNetRegressor):
             self.module_ = torch.nn.Linear(1, 1)  # replaced at on_train_begin
             self.image_decoder_ = None
             return self
-        super().initialize_module()
+        kwargs = self.get_params_for("module")
+        if self.poster_aux_weight:
+            kwargs["poster_head"] = True  # the auxiliary loss's poster-only output
+        self.module_ = self.initialized_instance(self.module, kwargs)
         backbone = getattr(self.module_, "backbone", None)
         self.image_decoder_ = (
             None
@@ -381,6 +393,8 @@ class HybridNet(NeuralNetRegressor):
         indices and reads each batch at once: the same batches and the same random
         draws as row-by-row loading, several times faster."""
         base = dataset.dataset if isinstance(dataset, Subset) else dataset
+        if training and self.augment:
+            dataset = self._augmented(dataset, base)
         iterator = self.iterator_train if training else self.iterator_valid
         if not (
             isinstance(base, HybridDataset)
@@ -402,6 +416,22 @@ class HybridNet(NeuralNetRegressor):
         )
         return DataLoader(dataset, sampler=batches, batch_size=None, **kwargs)
 
+    def _augmented(self, dataset, base) -> AugmentedPosters:
+        """The training rows with their posters augmented (``augment=True``)."""
+        decoder = getattr(self, "image_decoder_", None)
+        if not isinstance(base, HybridDataset) or base.paths is None or decoder is None:
+            raise ValueError(
+                "augment=True needs posters decoded per batch for a backbone "
+                "trained inside the network; this net gets "
+                f"{'cached embeddings' if decoder is None else 'another dataset'}. "
+                "Use freeze_backbone=False (or a number of blocks) with augment, "
+                "or augment=False."
+            )
+        transform = PosterAugmentation(
+            decoder.image_size, mean=decoder.mean, std=decoder.std
+        )
+        return AugmentedPosters(dataset, transform)
+
     @staticmethod
     def _as_target(y) -> np.ndarray:
         """``y`` as finite float32 of shape ``(n, 1)``, the network output's shape."""
@@ -416,32 +446,54 @@ class HybridNet(NeuralNetRegressor):
         """The criterion (MSE) of the prediction; raises :class:`ShapeMismatchError`
         unless the shapes match.
 
-        An ensemble's ``(mean, members)`` output (a :class:`HybridModule` with
-        ``n_members > 1`` in training mode) is scored member by member, so that
-        each member learns on its own rather than the ensemble as one wider
-        network: the loss's value is the mean of the members' losses, its
-        gradient that of their sum, which gives every member the gradient it
-        would get alone (with a mean, Adam's ``weight_decay`` would weigh
-        ``n_members`` times as much against each member's data).
+        In training mode a :class:`HybridModule` with ``n_members > 1`` or a
+        ``poster_head`` returns ``(mean, members, poster_scores, has_image)``. The
+        ensemble is scored member by member, so that each member learns on its
+        own rather than the ensemble as one wider network: the loss's value is
+        the mean of the members' losses, its gradient that of their sum, which
+        gives every member the gradient it would get alone (with a mean, Adam's
+        ``weight_decay`` would weigh ``n_members`` times as much against each
+        member's data). With ``poster_aux_weight`` > 0 the loss adds
+        ``poster_aux_weight`` times the same loss of the members' poster-only
+        scores, over the rows that have a poster.
         """
-        members = None
+        members = poster_scores = has_image = None
         if isinstance(y_pred, tuple):
-            y_pred, members = y_pred
-        y_true = torch.as_tensor(y_true, device=y_pred.device)
+            y_pred, members, poster_scores, has_image = y_pred
+        y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
         if y_pred.shape != y_true.shape:
             raise ShapeMismatchError(
                 f"Network output has shape {tuple(y_pred.shape)} but the target has "
                 f"shape {tuple(y_true.shape)}; the loss would broadcast. Reshape y to "
                 "(n_samples, 1)."
             )
-        y_true = y_true.to(y_pred.dtype)
-        if members is None:
-            return super().get_loss(y_pred, y_true, X=X, training=training)
+        loss = self._members_loss(
+            y_pred if members is None else members, y_true, X, training
+        )
+        if poster_scores is None or not poster_scores.numel():
+            return loss
+        if not self.poster_aux_weight:
+            return loss
+        present = has_image.reshape(-1) > 0
+        if not present.any():
+            return loss
+        # (k, n_members) against (k, 1): the rows with a poster
+        poster_loss = self._members_loss(
+            poster_scores[present], y_true[present], X, training
+        )
+        return loss + self.poster_aux_weight * poster_loss
+
+    def _members_loss(self, scores, y_true, X, training):
+        """The criterion of ``scores`` ``(n, k)`` against ``y_true`` ``(n, 1)``:
+        the members' mean loss as its value, their summed loss as its gradient
+        (see :meth:`get_loss`)."""
         # (n, 1) -> (n, k), explicitly: one target column per member
         mean = super().get_loss(
-            members, y_true.expand_as(members), X=X, training=training
+            scores, y_true.expand_as(scores), X=X, training=training
         )
-        total = mean * members.shape[1]
+        if scores.shape[1] == 1:
+            return mean
+        total = mean * scores.shape[1]
         return total - (total - mean).detach()
 
     # -- persistence: weights as tensors only, loaded with weights_only=True -----
@@ -469,6 +521,9 @@ class HybridNet(NeuralNetRegressor):
         net trained on a GPU loads on a machine without one (on the CPU, with a
         warning)."""
         state = dict(state)
+        # parameters added since the persistence format was set, at their defaults
+        state.setdefault("augment", False)
+        state.setdefault("poster_aux_weight", 0.0)
         blob = state.pop(_TORCH_STATE, None)
         device = state.get("device", "cpu")
         map_location = get_map_location(device)

@@ -9,6 +9,9 @@ parameters; no object is shared between steps.
 
 from __future__ import annotations
 
+from numbers import Integral
+
+import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -38,14 +41,22 @@ from .backbones import backbone_name, is_pretrained
 __all__ = ["make_hybrid_pipeline", "resolve_freeze", "title_branches"]
 
 
-def resolve_freeze(backbone, freeze_backbone) -> bool:
-    """``freeze_backbone`` with "auto" resolved: pretrained backbones are frozen."""
-    if freeze_backbone != "auto":
+def resolve_freeze(backbone, freeze_backbone) -> bool | int:
+    """``freeze_backbone`` with "auto" resolved (pretrained backbones are frozen):
+    True, False, or the number of last blocks to train (an int >= 1)."""
+    if isinstance(freeze_backbone, str) and freeze_backbone == "auto":
+        name = backbone_name(backbone)
+        if isinstance(name, str):
+            return is_pretrained(name)
+        return bool(getattr(name, "pretrained", False))
+    if isinstance(freeze_backbone, bool | np.bool_):
         return bool(freeze_backbone)
-    name = backbone_name(backbone)
-    if isinstance(name, str):
-        return is_pretrained(name)
-    return bool(getattr(name, "pretrained", False))
+    if isinstance(freeze_backbone, Integral) and freeze_backbone >= 1:
+        return int(freeze_backbone)
+    raise ValueError(
+        f"Got freeze_backbone={freeze_backbone!r}; expected True, False, "
+        '"auto" or the number of last backbone blocks to train (an int >= 1).'
+    )
 
 
 def make_hybrid_pipeline(
@@ -69,6 +80,9 @@ def make_hybrid_pipeline(
     poster_root=None,
     poster_prior=3000.0,
     n_members=5,
+    augment=False,
+    poster_aux_weight=0.0,
+    backbone_lr=None,
     lr=1e-3,
     weight_decay=1e-3,
     max_epochs=150,
@@ -105,7 +119,10 @@ def make_hybrid_pipeline(
     by the embedder or by the net's module. With a frozen backbone and
     ``poster_prior`` set, a ``poster_prior`` branch (a second reader of the same
     cached embeddings, then :class:`~skanime.PosterPrior`) adds one cross-fitted
-    poster-only prediction to the tabular block.
+    poster-only prediction to the tabular block. ``augment`` and ``backbone_lr``
+    need a trained backbone (``freeze_backbone`` False or a number of blocks):
+    with a frozen one they are a ``ValueError``. ``backbone_lr`` adds the group
+    ``("backbone.*", {"lr": backbone_lr})`` after any ``optimizer__param_groups``.
 
     Each text column gets a ``title`` branch (``title_features``: a
     :class:`~skanime.TitleEncoder`, then a ``StandardScaler``; named
@@ -173,9 +190,14 @@ def make_hybrid_pipeline(
     )
     module_params = {}
     poster_step = None
+    net_params = dict(net_params)
     if poster_column is not None:
         name = backbone_name(backbone)
-        if resolve_freeze(backbone, freeze_backbone):
+        freeze = resolve_freeze(backbone, freeze_backbone)
+        if freeze is True:
+            _check_trained_only(
+                augment=(augment, False), backbone_lr=(backbone_lr, None)
+            )
             poster_step = PosterEmbedder(
                 name,
                 image_size=image_size,
@@ -196,6 +218,13 @@ def make_hybrid_pipeline(
             )
             # a name, not a module, where it can be (so that skops can save it)
             module_params = {"module__backbone": name, "module__image_size": image_size}
+            if freeze is not False:  # a number of last blocks to train
+                module_params["module__freeze_backbone"] = freeze
+            if backbone_lr is not None:
+                net_params["optimizer__param_groups"] = [
+                    *net_params.get("optimizer__param_groups", []),
+                    ("backbone.*", {"lr": backbone_lr}),
+                ]
     extra_branches = list(extra_branches)
     if isinstance(poster_step, PosterEmbedder) and poster_prior is not None:
         prior = Pipeline(
@@ -245,6 +274,8 @@ def make_hybrid_pipeline(
         verbose=verbose,
         poster_root=poster_root,
         poster_errors=poster_errors,
+        augment=bool(augment) and poster_column is not None,
+        poster_aux_weight=poster_aux_weight,
         **{
             **module_params,
             "module__n_members": n_members,
@@ -259,6 +290,19 @@ def make_hybrid_pipeline(
     if roles is not None:
         steps.insert(0, ("clean", TableCleaner(roles=roles)))
     return Pipeline(steps)
+
+
+def _check_trained_only(**params) -> None:
+    """Refuse ``name=(value, default)`` pairs set away from their default: they
+    need a backbone trained inside the network, and this one is frozen."""
+    for name, (value, default) in params.items():
+        if value != default:
+            raise ValueError(
+                f"Got {name}={value!r} with a frozen backbone, whose poster "
+                "embeddings are computed once and cached: it needs a backbone "
+                "trained inside the network. Set freeze_backbone=False (or the "
+                f"number of last blocks to train), or leave {name} at {default!r}."
+            )
 
 
 def title_branches(

@@ -14,6 +14,7 @@ from skanime.backbones import (
     Backbone,
     UnknownBackboneError,
     accepts_input_size,
+    backbone_blocks,
     default_backbone,
     get_backbone,
     list_backbones,
@@ -77,6 +78,29 @@ def test_backbone_contract(name):
     assert torch.isfinite(features).all()
     features.sum().backward()
     assert image.grad is not None and image.grad.abs().sum() > 0
+    _check_blocks(backbone, image.detach())
+
+
+def _check_blocks(backbone, image):
+    """``blocks()`` holds every parameter exactly once, in the order the forward
+    pass reaches them (``freeze_backbone=N`` trains the last N)."""
+    blocks = backbone_blocks(backbone)
+    assert blocks
+    owned = [id(p) for block in blocks for p in block.parameters()]
+    assert sorted(owned) == sorted(id(p) for p in backbone.parameters())
+    reached = []
+    hooks = [
+        next(
+            m for m in block.modules() if next(m.children(), None) is None
+        ).register_forward_hook(lambda *_, i=i: reached.append(i))
+        for i, block in enumerate(blocks)
+    ]
+    with torch.no_grad():
+        backbone.eval()(image)
+    for hook in hooks:
+        hook.remove()
+    first_reached = list(dict.fromkeys(reached))
+    assert first_reached == sorted(first_reached) == list(range(len(blocks)))
 
 
 def test_a_missing_weights_package_says_what_to_install(monkeypatch):

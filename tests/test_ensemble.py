@@ -30,7 +30,8 @@ def test_members_start_from_their_own_weights():
 def test_forward_is_the_members_mean_and_their_scores_in_training():
     module = _module(3, dropout=0.0)
     x = torch.randn(5, 6)
-    mean, members = module.train()(x)
+    mean, members, poster, flags = module.train()(x)
+    assert poster.numel() == 0 and flags.numel() == 0  # no poster branch
     assert mean.shape == (5, 1) and members.shape == (5, 3)
     torch.testing.assert_close(mean, members.mean(dim=1, keepdim=True))
     evaluated = module.eval()(x)
@@ -52,9 +53,10 @@ def test_loss_is_the_mean_of_the_members_losses():
     ).fit(X, y)
     module = net.module_.train()
     module.zero_grad()
-    mean, members = module(torch.from_numpy(X["tabular"]))
+    output = module(torch.from_numpy(X["tabular"]))
+    mean, members = output[:2]
     target = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
-    loss = net.get_loss((mean, members), target, training=True)
+    loss = net.get_loss(output, target, training=True)
     expected = ((members - target) ** 2).mean()
     torch.testing.assert_close(loss, expected)
     # not the loss of the mean, which would train the members as one network
@@ -64,7 +66,7 @@ def test_loss_is_the_mean_of_the_members_losses():
     first = next(module.members[0].parameters())
     together = first.grad.clone()
     module.zero_grad()
-    _, members = module(torch.from_numpy(X["tabular"]))
+    members = module(torch.from_numpy(X["tabular"]))[1]
     ((members[:, :1] - target) ** 2).mean().backward()
     torch.testing.assert_close(together, first.grad)
 
@@ -94,7 +96,7 @@ def test_estimator_ensemble_fits_predicts_and_is_the_mean(anime):
                     None,
                     None,
                     0,
-                )
+                )[0]
                 for m in module.members
             ],
             dim=1,

@@ -23,6 +23,17 @@ KINDS = {
     "table-only": {"poster_column": None},
     "frozen embedding": {"freeze_backbone": True, "engine": "torch"},
     "trained backbone": {"freeze_backbone": False},
+    "last blocks, augmented, auxiliary loss": {
+        "freeze_backbone": 2,
+        "augment": True,
+        "backbone_lr": 1e-4,
+        "poster_aux_weight": 0.5,
+    },
+    "frozen embedding, auxiliary loss": {
+        "freeze_backbone": True,
+        "engine": "torch",
+        "poster_aux_weight": 0.5,
+    },
     "poster only": {
         "freeze_backbone": True,
         "engine": "torch",

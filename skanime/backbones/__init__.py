@@ -17,6 +17,8 @@ from ._registry import (
     PluginWarning,
     UnknownBackboneError,
     accepts_input_size,
+    backbone_blocks,
+    child_blocks,
     get_backbone,
     is_pretrained,
     list_backbones,
@@ -26,7 +28,9 @@ from ._resolve import backbone_name, resolve_backbone
 
 __all__ = [
     "accepts_input_size",
+    "backbone_blocks",
     "backbone_name",
+    "child_blocks",
     "ENTRY_POINT_GROUP",
     "Backbone",
     "EfficientNetLite",

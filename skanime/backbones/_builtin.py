@@ -11,7 +11,7 @@ import io
 import torch
 from torch import nn
 
-from ._registry import Backbone, register_backbone
+from ._registry import Backbone, backbone_blocks, register_backbone
 
 __all__ = [
     "EfficientNetLite",
@@ -60,6 +60,11 @@ class SimpleCNN(Backbone):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.features(image)
+
+    def blocks(self) -> list[nn.Module]:
+        """One block per convolution, with its batch norm, ReLU and pooling."""
+        layers = list(self.features)[:-2]  # not the global pooling and flatten
+        return [nn.Sequential(*layers[i : i + 4]) for i in range(0, len(layers), 4)]
 
 
 class TorchvisionBackbone(Backbone):
@@ -222,6 +227,16 @@ class EfficientNetLite(Backbone):
         features = self.network.extract_features(image)
         return features.mean(dim=(2, 3))
 
+    def blocks(self) -> list[nn.Module]:
+        """The 16 MBConv blocks (Lite0; more for Lite1 and Lite2), the stem in
+        the first and the 1x1 head convolution to 1280 features in the last: so
+        ``freeze_backbone=2`` trains the last two blocks and the head."""
+        net = self.network
+        inner = list(net._blocks)
+        first = nn.ModuleList([net._conv_stem, net._bn0, inner[0]])
+        last = nn.ModuleList([inner[-1], net._conv_head, net._bn1])
+        return [first, *inner[1:-1], last]
+
     def classify(self, image: torch.Tensor) -> torch.Tensor:
         """ImageNet logits ``(b, 1000)``; needs ``keep_classifier=True``."""
         if self.classifier is None:
@@ -309,3 +324,7 @@ class FlipAverage(Backbone):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return (self.backbone(image) + self.backbone(image.flip(-1))) / 2
+
+    def blocks(self) -> list[nn.Module]:
+        """The wrapped backbone's blocks."""
+        return backbone_blocks(self.backbone)

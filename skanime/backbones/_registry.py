@@ -17,6 +17,8 @@ from .._utils import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "Backbone",
+    "backbone_blocks",
+    "child_blocks",
     "register_backbone",
     "list_backbones",
     "get_backbone",
@@ -51,6 +53,9 @@ class Backbone(nn.Module):
     pretrained : bool
         Whether it comes with trained weights; ``HybridAnimeRegressor`` freezes a
         pretrained backbone by default and trains any other one.
+
+    Override :meth:`blocks` where the children in order are not the right
+    stages to fine-tune (``freeze_backbone=N`` trains the last ``N``).
     """
 
     out_features: int
@@ -58,6 +63,50 @@ class Backbone(nn.Module):
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     pretrained: bool = False
+
+    def blocks(self) -> list[nn.Module]:
+        """The backbone's stages in order, from the image to the features.
+
+        ``HybridAnimeRegressor(freeze_backbone=N)`` trains the last ``N`` and
+        keeps the others frozen, their batch norms in eval mode. Every parameter
+        should belong to one block (a parameter in none stays frozen). By
+        default, :func:`child_blocks`: the children that hold parameters.
+        """
+        return child_blocks(self)
+
+
+def child_blocks(module: nn.Module) -> list[nn.Module]:
+    """The children of ``module`` that hold parameters, in order; where only one
+    child does (a wrapped network, an ``nn.Sequential`` of layers), those of
+    that child, and so on down.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from skanime.backbones import child_blocks
+    >>> layers = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3))
+    >>> net = nn.Sequential(layers)
+    >>> [type(block).__name__ for block in child_blocks(net)]
+    ['Conv2d', 'Conv2d']
+    """
+    while True:
+        holders = [
+            child
+            for child in module.children()
+            if any(True for _ in child.parameters())
+        ]
+        if len(holders) != 1:
+            return holders
+        module = holders[0]
+
+
+def backbone_blocks(backbone: nn.Module) -> list[nn.Module]:
+    """The blocks of any backbone module: its ``blocks()`` where it has that
+    method (every :class:`Backbone` does), else :func:`child_blocks`."""
+    method = getattr(backbone, "blocks", None)
+    if callable(method) and not isinstance(method, nn.Module):
+        return list(method())
+    return child_blocks(backbone)
 
 
 #: The registry behind the functions below.
