@@ -456,7 +456,7 @@ def test_help_shows_defaults_and_version(capsys):
         main(["train", "--help"])
     assert exit_.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "--epochs EPOCHS most epochs to train" in out and "(default: 60)" in out
+    assert "--epochs EPOCHS most epochs to train" in out and "(default: 150)" in out
     assert "(default: 12)" in out  # patience
     assert "data CSV such as anime.csv" in out  # positional arguments described
     with pytest.raises(SystemExit):
