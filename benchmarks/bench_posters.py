@@ -332,8 +332,11 @@ def combine(files, args) -> None:
     seconds = {
         name: sum(run["seconds"][name] for run in runs) for name in runs[0]["seconds"]
     }
-    args.seeds = list(range(len(runs)))
-    print(f"Combined {len(runs)} runs (one seed each): {', '.join(map(str, files))}")
+    # a run may hold several seeds: one per args.folds paired folds
+    first = next(iter(errors.values()))
+    n_seeds = len(next(iter(first.values()))) // args.folds
+    args.seeds = list(range(n_seeds))
+    print(f"Combined {len(runs)} runs ({n_seeds} seeds): {', '.join(map(str, files))}")
     print_table(runs[0]["setting"], None, None, errors, seconds, args)
 
 
