@@ -143,6 +143,76 @@ class PeriodicEmbeddings(nn.Module):
         return torch.relu(self.linear(periodic)).flatten(1)
 
 
+class ContinuousEmbedding(nn.Module):
+    """Periodic embeddings of the continuous columns of the tabular block, the
+    other (0/1) columns passed on as they are.
+
+    The continuous columns (numbers, priors, title components) go through
+    :class:`PeriodicEmbeddings`, which lets the branch after it model the sharp,
+    non-smooth dependencies that trees find by splitting; the one-hot and
+    multi-hot columns, most of the block, gain nothing from it and stay as they
+    are, so the layer after stays narrow.
+
+    Parameters
+    ----------
+    n_in : int
+        Width of the tabular block.
+    continuous : sequence of int
+        Indices of its continuous columns.
+    d_embedding, n_frequencies, sigma
+        As in :class:`PeriodicEmbeddings`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime._branches import ContinuousEmbedding
+    >>> embed = ContinuousEmbedding(5, [0, 3], d_embedding=4)
+    >>> embed.out_features, embed(torch.randn(2, 5)).shape
+    (11, torch.Size([2, 11]))
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        continuous,
+        *,
+        d_embedding: int = 8,
+        n_frequencies: int = 16,
+        sigma: float = 0.1,
+    ) -> None:
+        super().__init__()
+        chosen = torch.zeros(n_in, dtype=torch.bool)
+        chosen[torch.as_tensor(list(continuous), dtype=torch.long)] = True
+        self.register_buffer("continuous", torch.nonzero(chosen).reshape(-1))
+        self.register_buffer("others", torch.nonzero(~chosen).reshape(-1))
+        self.periodic = PeriodicEmbeddings(
+            len(self.continuous),
+            n_frequencies=n_frequencies,
+            d_embedding=d_embedding,
+            sigma=sigma,
+        )
+        self.out_features = self.periodic.out_features + len(self.others)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        embedded = self.periodic(x[:, self.continuous])
+        return torch.cat([embedded, x[:, self.others]], dim=1)
+
+
+def continuous_columns(tabular) -> list[int]:
+    """Indices of the columns of a 2-D array with more than two distinct values
+    (numbers, priors, components), as opposed to 0/1 indicator columns.
+
+    >>> import numpy as np
+    >>> continuous_columns(np.array([[0, 1.5, 1], [1, 2.5, 0], [0, 0.1, 1]]))
+    [1]
+    """
+    import numpy as np
+
+    values = np.sort(np.asarray(tabular), axis=0)
+    changes = (values[1:] != values[:-1]).sum(axis=0)
+    return [int(j) for j in np.flatnonzero(changes >= 2)]
+
+
 @register_tabular_branch("tabm")
 class TabMBranch(nn.Module):
     """TabM-mini: ``k`` members sharing one MLP, with periodic number embeddings.

@@ -60,6 +60,14 @@ PARAMETER_DOCS = {
         loss, on the same batches; one shared poster backbone) and predict their
         mean (``module__n_members`` of :class:`HybridModule`). Fit time grows
         about in proportion; 1 is one network, as in the paper.""",
+    "numeric_embedding": """numeric_embedding : int, default=8
+        Embed each continuous input of the tabular block (numbers, priors, title
+        components: the columns with more than two distinct values in the
+        training data) with periodic embeddings of this width before the
+        tabular branch (PLR-lite, Gorishniy et al. 2022;
+        ``module__numeric_embedding``); the 0/1 columns pass as they are. It lets
+        the network model the sharp dependencies that trees find by splitting.
+        0 feeds the columns as they are.""",
     "weight_decay": """weight_decay : float, default=1e-3
         Adam's L2 penalty on the network's weights (``optimizer__weight_decay``
         overrides it).""",

@@ -139,6 +139,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         benchmark's): it beats a constant-image control where the embedding
         alone, through the network, barely does (``docs/benchmarks.md``).
     %(n_members)s
+    %(numeric_embedding)s
     %(augment)s
     %(poster_aux_weight)s
     backbone_lr : float or None, default=None
@@ -258,6 +259,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "poster_root": [str, os.PathLike, None],
         "poster_prior": [Interval(Real, 0, None, closed="neither"), None],
         "n_members": [Interval(Integral, 1, None, closed="left")],
+        "numeric_embedding": [Interval(Integral, 0, None, closed="left")],
         "augment": ["boolean"],
         "poster_aux_weight": [Interval(Real, 0, None, closed="left")],
         "backbone_lr": [Interval(Real, 0, None, closed="neither"), None],
@@ -297,6 +299,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         poster_root=None,
         poster_prior=3000.0,
         n_members=5,
+        numeric_embedding=8,
         augment=False,
         poster_aux_weight=0.0,
         backbone_lr=None,
@@ -333,6 +336,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.poster_root = poster_root
         self.poster_prior = poster_prior
         self.n_members = n_members
+        self.numeric_embedding = numeric_embedding
         self.augment = augment
         self.poster_aux_weight = poster_aux_weight
         self.backbone_lr = backbone_lr

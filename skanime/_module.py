@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._branches import get_tabular_branch
+from ._branches import ContinuousEmbedding, get_tabular_branch
 from .backbones import backbone_blocks, resolve_backbone
 from .heads import get_head
 
@@ -104,6 +104,15 @@ class HybridModule(nn.Module):
         poster_scores, has_image)``: the members' scores of shape ``(batch,
         n_members)``, their poster heads' scores and the poster flags (empty
         tensors where there are none), for :meth:`HybridNet.get_loss`.
+    numeric_embedding : int, default=0
+        With ``continuous_columns``: the width of each continuous column's
+        periodic embedding (:class:`~skanime._branches.ContinuousEmbedding`,
+        PLR-lite) in front of every member's tabular branch; 0 feeds the columns
+        as they are.
+    continuous_columns : list of int or None, default=None
+        The tabular block's continuous columns (more than two distinct values:
+        numbers, priors, title components); :class:`HybridNet` sets them from the
+        training data.
     target_mean, target_std : float, default=0.0, 1.0
         The head predicts a standardised score which is mapped back with these;
         :class:`HybridNet` sets them from the training target, so losses and metrics
@@ -131,6 +140,8 @@ class HybridModule(nn.Module):
         freeze_batch_norm: bool = False,
         poster_head: bool = False,
         n_members: int = 1,
+        numeric_embedding: int = 0,
+        continuous_columns: list[int] | None = None,
         target_mean: float = 0.0,
         target_std: float = 1.0,
     ) -> None:
@@ -169,6 +180,8 @@ class HybridModule(nn.Module):
                 tabular_branch=tabular_branch,
                 tabular_options=tabular_options,
                 poster_head=poster_head,
+                numeric_embedding=numeric_embedding,
+                continuous_columns=continuous_columns,
             )
             for _ in range(n_members)
         )
@@ -288,13 +301,23 @@ class _Member(nn.Module):
         tabular_branch: str,
         tabular_options: dict | None,
         poster_head: bool = False,
+        numeric_embedding: int = 0,
+        continuous_columns: list[int] | None = None,
     ) -> None:
         super().__init__()
+        # the continuous columns embedded before the branch, when asked and found
+        self.embed = None
+        n_branch = n_tabular
+        if n_tabular and numeric_embedding > 0 and continuous_columns:
+            self.embed = ContinuousEmbedding(
+                n_tabular, continuous_columns, d_embedding=numeric_embedding
+            )
+            n_branch = self.embed.out_features
         # no tabular columns (a poster-only model): no tabular branch
         self.tabular = (
             get_tabular_branch(
                 tabular_branch,
-                n_tabular,
+                n_branch,
                 hidden_units=hidden_units,
                 n_layers=n_layers,
                 dropout=dropout,
@@ -326,6 +349,8 @@ class _Member(nn.Module):
         """The member's standardised score, ``(batch, 1)``, and its poster
         head's (None without one); ``image`` holds the backbone's features of
         the rows where ``present`` is True."""
+        if self.embed is not None:
+            tabular = self.embed(tabular)
         parts = [] if self.tabular is None else [self.tabular(tabular)]
         poster = None
         if self.image_projection is not None:

@@ -23,6 +23,7 @@ from torch.utils.data import (
 )
 
 from ._augment import AugmentedPosters, PosterAugmentation
+from ._branches import continuous_columns
 from ._dataset import HybridDataset, _writable
 from ._docs import substitute
 from ._metrics import mean_absolute_percentage_error as percentage_error
@@ -98,7 +99,8 @@ class InputShapeSetter(Callback):
     Like skorch's ``InputShapeSetter``, at ``on_train_begin`` of a freshly
     initialised :class:`HybridNet` (``fit``, the first ``partial_fit``) it reads the
     packed input and the target and sets ``module__n_tabular``,
-    ``module__with_image``, ``module__embedding_dim``, ``module__target_mean`` and
+    ``module__with_image``, ``module__embedding_dim``,
+    ``module__continuous_columns``, ``module__target_mean`` and
     ``module__target_std``, then builds the module, criterion and optimizer for
     them. Later ``partial_fit`` calls and warm starts keep the trained module.
     """
@@ -360,6 +362,7 @@ class HybridNet(NeuralNetRegressor):
             "module__n_tabular": tabular.shape[1],
             "module__with_image": paths is not None or embedding is not None,
             "module__embedding_dim": 0 if embedding is None else embedding.shape[1],
+            "module__continuous_columns": continuous_columns(tabular),
             "module__target_mean": float(y.mean()),
             "module__target_std": std if std > 0 else 1.0,
         }

@@ -80,6 +80,7 @@ def make_hybrid_pipeline(
     poster_root=None,
     poster_prior=3000.0,
     n_members=5,
+    numeric_embedding=8,
     augment=False,
     poster_aux_weight=0.0,
     backbone_lr=None,
@@ -279,6 +280,7 @@ def make_hybrid_pipeline(
         **{
             **module_params,
             "module__n_members": n_members,
+            "module__numeric_embedding": numeric_embedding,
             "optimizer__weight_decay": weight_decay,
             "iterator_train__shuffle": True,
             "iterator_train__num_workers": num_workers,

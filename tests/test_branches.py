@@ -121,3 +121,44 @@ def test_grid_search_over_the_tabular_branch():
     assert type(best) is kind[search.best_params_["module__tabular_branch"]]
     tabm = fast_model(**params, module__tabular_branch="tabm").fit(df, df["Score"])
     assert isinstance(tabm.net_.module_.tabular, TabMBranch)
+
+
+# -- periodic embeddings of the continuous columns ------------------------------------
+def test_continuous_embedding_embeds_only_the_continuous_columns():
+    from skanime._branches import ContinuousEmbedding
+
+    torch.manual_seed(0)
+    embed = ContinuousEmbedding(5, [1, 3], d_embedding=4)
+    x = torch.randn(6, 5)
+    out = embed(x)
+    assert out.shape == (6, 2 * 4 + 3) == (6, embed.out_features)
+    # the 0/1 columns come last, as they were
+    torch.testing.assert_close(out[:, 8:], x[:, [0, 2, 4]])
+    out.sum().backward()
+    assert embed.periodic.frequencies.grad.abs().sum() > 0
+
+
+def test_the_net_finds_the_continuous_columns_and_embeds_them():
+    rng = np.random.default_rng(0)
+    tabular = np.c_[
+        rng.normal(size=40),
+        rng.integers(0, 2, 40),
+        rng.normal(size=40),
+        rng.integers(0, 2, 40),
+    ].astype(np.float32)
+    y = rng.normal(7, 1, 40)
+    net = HybridNet(
+        module__numeric_embedding=4, max_epochs=1, train_split=None, verbose=0
+    ).fit({"tabular": tabular}, y)
+    assert net.module__continuous_columns == [0, 2]
+    embed = net.module_.members[0].embed
+    assert embed.continuous.tolist() == [0, 2] and embed.others.tolist() == [1, 3]
+    plain = HybridNet(max_epochs=1, train_split=None, verbose=0)
+    assert plain.fit({"tabular": tabular}, y).module_.members[0].embed is None
+
+
+def test_numeric_embedding_zero_feeds_the_columns_as_they_are(anime):
+    model = fast_model(numeric_embedding=0, n_members=1).fit(anime, anime["Score"])
+    assert model.net_.module_.members[0].embed is None
+    embedded = fast_model(n_members=1).fit(anime, anime["Score"])
+    assert embedded.net_.module_.members[0].embed is not None

@@ -31,7 +31,12 @@ PAPER_COLUMNS = {
 #: The paper's model beside its columns: no title branches, no label priors, one
 #: network rather than an ensemble (``HybridAnimeRegressor(**PAPER_COLUMNS,
 #: **PAPER_MODEL)``).
-PAPER_MODEL = {"text_columns": None, "label_priors": False, "n_members": 1}
+PAPER_MODEL = {
+    "text_columns": None,
+    "label_priors": False,
+    "n_members": 1,
+    "numeric_embedding": 0,
+}
 #: Every column of :func:`load_mal`'s frame known before an anime is released.
 PRERELEASE_COLUMNS = {
     "numeric_columns": ("Episodes", "Duration", "Year"),
