@@ -19,7 +19,7 @@ from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils import title_column
+from ._utils import is_null, title_column
 
 __all__ = ["TitleNeighborPrior"]
 
@@ -59,8 +59,9 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    vectorizer_ : TfidfVectorizer
-        Fitted on the training titles.
+    vectorizer_ : TfidfVectorizer or None
+        Fitted on the training titles; None when they hold no n-gram at all
+        (every title missing), and then every feature is 0.
     train_vectors_ : sparse matrix of shape (n_train, n_ngrams)
         The training titles' TF-IDF vectors (unit length).
     train_scores_ : ndarray of shape (n_train,)
@@ -102,15 +103,15 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
 
     def _titles(self, X, *, reset: bool) -> np.ndarray:
         titles = title_column(self, X, reset=reset)
-        return np.array(
-            ["" if isinstance(t, float) else str(t) for t in titles], dtype=object
-        )
+        return np.array(["" if is_null(t) else str(t) for t in titles], dtype=object)
 
     def _describe(self, vectors, neighbors, scores) -> np.ndarray:
         """The four features of each row of ``vectors`` against ``neighbors``
         (whose ``scores`` give the mean subtracted: a fold's own, when cross-fitting,
         so that not even the mean holds a row's score)."""
         out = np.zeros((vectors.shape[0], len(_FEATURES)))
+        if neighbors is None:
+            return out
         k = min(self.n_neighbors, neighbors.shape[0])
         if k == 0:
             return out
@@ -138,7 +139,11 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
         self.vectorizer_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=self.ngram_range, sublinear_tf=True
         )
-        self.train_vectors_ = self.vectorizer_.fit_transform(titles)
+        try:
+            self.train_vectors_ = self.vectorizer_.fit_transform(titles)
+        except ValueError:  # no n-gram at all (every title missing or too short)
+            self.vectorizer_ = None
+            self.train_vectors_ = None
         self.train_scores_ = y
         self.target_mean_ = float(y.mean())
         return titles, y
@@ -184,7 +189,7 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
         titles, y = self._fit(X, y)
         out = np.zeros((len(titles), len(_FEATURES)))
         n_splits = min(self.cv, len(titles))
-        if n_splits < 2:
+        if n_splits < 2 or self.vectorizer_ is None:
             return out
         folds = KFold(n_splits, shuffle=True, random_state=self.random_state)
         for train, test in folds.split(titles):
@@ -205,12 +210,15 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, 4)
         """
-        check_is_fitted(self, "vectorizer_")
-        vectors = self.vectorizer_.transform(self._titles(X, reset=False))
+        check_is_fitted(self, "train_scores_")
+        titles = self._titles(X, reset=False)
+        if self.vectorizer_ is None:
+            return np.zeros((len(titles), len(_FEATURES)))
+        vectors = self.vectorizer_.transform(titles)
         return self._describe(vectors, self.train_vectors_, self.train_scores_)
 
     def get_feature_names_out(self, input_features=None):
         """``neighbor_mean``, ``neighbor_nearest``, ``neighbor_max_sim``,
         ``neighbor_sim``."""
-        check_is_fitted(self, "vectorizer_")
+        check_is_fitted(self, "train_scores_")
         return np.asarray(_FEATURES, dtype=object)

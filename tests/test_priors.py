@@ -128,3 +128,11 @@ def test_priors_need_y_and_matching_rows(Encoder):
         Encoder().fit_transform(X)
     with pytest.raises(ValueError, match="rows but y has"):
         clone(Encoder()).fit(X, np.ones(len(X) - 1))
+
+
+def test_neighbor_prior_without_any_title_gives_zeros():
+    X = pd.DataFrame({"Title": [None, None, None, None]})
+    prior = TitleNeighborPrior(cv=2, random_state=0)
+    out = prior.fit_transform(X, [5.0, 6.0, 7.0, 8.0])
+    assert prior.vectorizer_ is None and np.all(out == 0)
+    assert np.all(prior.transform(pd.DataFrame({"Title": ["Monster"]})) == 0)
