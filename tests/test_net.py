@@ -246,6 +246,9 @@ def test_a_seed_gives_the_weights_of_a_single_build():
 
 _INTERRUPTED_CHILD = """
 import os, signal, sys
+# as in an interactive shell, whatever this test runs under (a background job
+# inherits SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import torch
 torch.set_num_threads(1)
 from skanime import HybridAnimeRegressor, HybridNet
