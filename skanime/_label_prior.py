@@ -14,11 +14,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import split_labels
+from ._utils import cross_fit, split_labels
 
 __all__ = ["LabelTargetEncoder"]
 
@@ -154,15 +153,14 @@ class LabelTargetEncoder(TransformerMixin, BaseEstimator):
         if y is None:
             raise ValueError("LabelTargetEncoder needs y (the scores) to fit.")
         columns, y = self._fit(X, y)
-        out = np.zeros((len(y), 2 * len(columns)))
-        n_splits = min(self.cv, len(y))
-        if n_splits < 2:
-            return out
-        folds = KFold(n_splits, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(y):
+
+        def encode(train, test):
             learned = self._learn(_rows(columns, train), y[train])
-            out[test] = self._encode(_rows(columns, test), learned)
-        return out
+            return self._encode(_rows(columns, test), learned)
+
+        return cross_fit(
+            len(y), 2 * len(columns), encode, cv=self.cv, random_state=self.random_state
+        )
 
     def transform(self, X):
         """The encodings of new rows, learned from every training row.

@@ -15,11 +15,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils import is_null, title_column
+from ._utils import cross_fit, is_null, title_column
 
 __all__ = ["TitleNeighborPrior"]
 
@@ -187,16 +186,16 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
         if y is None:
             raise ValueError("TitleNeighborPrior needs y (the scores) to fit.")
         titles, y = self._fit(X, y)
-        out = np.zeros((len(titles), len(_FEATURES)))
-        n_splits = min(self.cv, len(titles))
-        if n_splits < 2 or self.vectorizer_ is None:
-            return out
-        folds = KFold(n_splits, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(titles):
-            out[test] = self._describe(
-                self.train_vectors_[test], self.train_vectors_[train], y[train]
-            )
-        return out
+        if self.vectorizer_ is None:
+            return np.zeros((len(titles), len(_FEATURES)))
+        vectors = self.train_vectors_
+        return cross_fit(
+            len(titles),
+            len(_FEATURES),
+            lambda train, test: self._describe(vectors[test], vectors[train], y[train]),
+            cv=self.cv,
+            random_state=self.random_state,
+        )
 
     def transform(self, X):
         """The features of new titles, against every training title.

@@ -81,6 +81,29 @@ def split_labels(cell, separators: re.Pattern = LIST_SEPARATORS) -> list[str]:
     return [label for label in labels if label is not None]
 
 
+def cross_fit(n_rows: int, width: int, encode, *, cv: int, random_state) -> np.ndarray:
+    """Out-of-fold encodings of ``n_rows`` training rows, ``(n_rows, width)``.
+
+    For each of ``cv`` shuffled folds (fewer with fewer rows; zeros with under
+    two), ``encode(train, test)`` returns the ``test`` rows' encoding learned
+    from the ``train`` rows only, so that no row's own target reaches it.
+
+    >>> cross_fit(4, 1, lambda train, test: np.full((len(test), 1), len(train)),
+    ...           cv=2, random_state=0).ravel().tolist()
+    [2.0, 2.0, 2.0, 2.0]
+    """
+    from sklearn.model_selection import KFold
+
+    out = np.zeros((n_rows, width))
+    n_splits = min(cv, n_rows)
+    if n_splits < 2:
+        return out
+    folds = KFold(n_splits, shuffle=True, random_state=random_state)
+    for train, test in folds.split(np.empty((n_rows, 1))):
+        out[test] = encode(train, test)
+    return out
+
+
 def derive_seed(random_state) -> int | None:
     """An int seed drawn from ``random_state`` (None stays None).
 
