@@ -592,13 +592,6 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         state = dict(state)
         version = state.pop("_skanime_version", "unknown")
         saved_format = state.pop("_skanime_format", None)
-        # parameters added within this format, at their defaults
-        for key, default in (
-            ("augment", False),
-            ("poster_aux_weight", 0.0),
-            ("backbone_lr", None),
-        ):
-            state.setdefault(key, default)
         if saved_format != PERSISTENCE_FORMAT:
             raise IncompatibleModelError(
                 f"This model was saved by skanime {version} (persistence format "

@@ -148,9 +148,9 @@ class HybridModule(nn.Module):
         super().__init__()
         if n_tabular == 0 and not with_image:
             raise ValueError("HybridModule needs tabular inputs, a poster, or both.")
-        if isinstance(n_members, bool) or not isinstance(n_members, int):
-            raise ValueError(f"n_members must be a positive int; got {n_members!r}.")
-        if n_members < 1:
+        if isinstance(n_members, bool) or not (
+            isinstance(n_members, int) and n_members >= 1
+        ):
             raise ValueError(f"n_members must be a positive int; got {n_members!r}.")
         self.backbone: nn.Module | None = None
         self.with_image = with_image
@@ -185,7 +185,6 @@ class HybridModule(nn.Module):
             )
             for _ in range(n_members)
         )
-        self.image_units = image_units if with_image else 0
         self.freeze_backbone = freeze_backbone
         self.freeze_batch_norm = freeze_batch_norm
         self.register_buffer("target_mean", torch.tensor(float(target_mean)))
@@ -236,8 +235,7 @@ class HybridModule(nn.Module):
             if present.any():
                 features = self._image_features(given[present])
         outputs = [
-            member(tabular, features, present, has_image, self.image_units)
-            for member in self.members
+            member(tabular, features, present, has_image) for member in self.members
         ]
         scale = self.target_std
         scores = torch.cat([o[0] for o in outputs], dim=1) * scale + self.target_mean
@@ -344,7 +342,6 @@ class _Member(nn.Module):
         image: torch.Tensor | None,
         present: torch.Tensor | None,
         has_image: torch.Tensor | None,
-        image_units: int,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The member's standardised score, ``(batch, 1)``, and its poster
         head's (None without one); ``image`` holds the backbone's features of
@@ -354,7 +351,8 @@ class _Member(nn.Module):
         parts = [] if self.tabular is None else [self.tabular(tabular)]
         poster = None
         if self.image_projection is not None:
-            features = has_image.new_zeros(len(has_image), image_units)
+            width = self.image_projection[1].out_features
+            features = has_image.new_zeros(len(has_image), width)
             if image is not None:
                 features = features.index_put((present,), self.image_projection(image))
             parts += [features, has_image]

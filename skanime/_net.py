@@ -473,9 +473,12 @@ class HybridNet(NeuralNetRegressor):
         loss = self._members_loss(
             y_pred if members is None else members, y_true, X, training
         )
-        if poster_scores is None or not poster_scores.numel():
-            return loss
-        if not self.poster_aux_weight:
+        # no auxiliary loss asked for, or no poster head (an empty placeholder)
+        if (
+            not self.poster_aux_weight
+            or poster_scores is None
+            or not len(poster_scores)
+        ):
             return loss
         present = has_image.reshape(-1) > 0
         if not present.any():
@@ -524,9 +527,6 @@ class HybridNet(NeuralNetRegressor):
         net trained on a GPU loads on a machine without one (on the CPU, with a
         warning)."""
         state = dict(state)
-        # parameters added since the persistence format was set, at their defaults
-        state.setdefault("augment", False)
-        state.setdefault("poster_aux_weight", 0.0)
         blob = state.pop(_TORCH_STATE, None)
         device = state.get("device", "cpu")
         map_location = get_map_location(device)

@@ -95,7 +95,6 @@ def test_estimator_ensemble_fits_predicts_and_is_the_mean(anime):
                     None,
                     None,
                     None,
-                    0,
                 )[0]
                 for m in module.members
             ],
