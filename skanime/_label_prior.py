@@ -15,9 +15,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._utils import cross_fit, split_labels
+from ._utils import cross_fit, object_columns, positional_names, split_labels
 
 __all__ = ["LabelTargetEncoder"]
 
@@ -77,9 +77,7 @@ class LabelTargetEncoder(TransformerMixin, BaseEstimator):
 
     def _labels(self, X, *, reset: bool) -> list[list[list[str]]]:
         """Per column, per row, the row's labels."""
-        X = validate_data(
-            self, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_2d=True
-        )
+        X = object_columns(self, X, reset=reset)
         return [[split_labels(value) for value in column] for column in X.T]
 
     def _learn(self, columns, y) -> list[dict]:
@@ -182,7 +180,7 @@ class LabelTargetEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "encodings_")
         names = getattr(self, "feature_names_in_", None)
         if names is None:
-            names = [f"x{i}" for i in range(self.n_features_in_)]
+            names = positional_names(self.n_features_in_)
         return np.asarray(
             [f"{c}_{kind}" for c in names for kind in ("mean", "extreme")],
             dtype=object,

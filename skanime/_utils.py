@@ -139,6 +139,34 @@ def positional_names(n: int) -> list[str]:
     return [f"x{i}" for i in range(n)]
 
 
+def object_columns(estimator, X, *, reset: bool) -> np.ndarray:
+    """``X`` as a 2-D object array (missing values as NaN), validated as
+    scikit-learn does (``reset`` as in ``validate_data``).
+
+    At predict time (``reset=False``) a DataFrame with exactly the columns
+    ``estimator`` was fitted on skips the per-call validation.
+
+    >>> class Fitted:
+    ...     feature_names_in_ = np.array(["Studios"], dtype=object)
+    ...     n_features_in_ = 1
+    >>> object_columns(Fitted(), pd.DataFrame({"Studios": ["Bones", None]}),
+    ...                reset=False).tolist()
+    [['Bones'], [nan]]
+    """
+    names = getattr(estimator, "feature_names_in_", None)
+    if (
+        not reset
+        and isinstance(X, pd.DataFrame)
+        and names is not None
+        and X.shape[1] == len(names)
+        and (X.columns == names).all()
+    ):
+        return X.to_numpy(dtype=object, na_value=np.nan)
+    return validate_data(
+        estimator, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_2d=True
+    )
+
+
 def title_column(estimator, X, *, reset: bool) -> np.ndarray:
     """The one title column of ``X`` as an object array (missing values as NaN),
     validated as scikit-learn does (``reset`` as in ``validate_data``).
@@ -152,19 +180,7 @@ def title_column(estimator, X, *, reset: bool) -> np.ndarray:
     >>> title_column(Fitted(), pd.DataFrame({"Title": ["Monster", None]}), reset=False)
     array(['Monster', nan], dtype=object)
     """
-    names = getattr(estimator, "feature_names_in_", None)
-    if (
-        not reset
-        and isinstance(X, pd.DataFrame)
-        and names is not None
-        and len(names) == 1
-        and X.shape[1] == 1
-        and X.columns[0] == names[0]
-    ):
-        return X.iloc[:, 0].to_numpy(dtype=object, na_value=np.nan)
-    X = validate_data(
-        estimator, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_2d=True
-    )
+    X = object_columns(estimator, X, reset=reset)
     if X.shape[1] != 1:
         raise ValueError(
             f"{type(estimator).__name__} takes one title column; got {X.shape[1]} "
