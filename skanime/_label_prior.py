@@ -101,7 +101,7 @@ class LabelTargetEncoder(TransformerMixin, BaseEstimator):
             for i, labels in enumerate(column):
                 values = [known[label] for label in labels if label in known]
                 if values:
-                    out[i, 2 * j] = np.mean(values)
+                    out[i, 2 * j] = sum(values) / len(values)
                     out[i, 2 * j + 1] = max(values, key=abs)
         return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval
@@ -36,9 +37,11 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
     training titles, the transformer outputs:
 
     * ``neighbor_mean``: their scores' mean weighted by squared similarity,
-    * ``neighbor_nearest``: the most similar title's score,
+    * ``neighbor_nearest``: the most similar title's score (the mean score of
+      the titles tied as most similar),
 
-    both minus the training mean, and ``neighbor_max_sim`` and ``neighbor_sim``,
+    both minus the training mean (0 for a title that shares no n-gram with any
+    training title), and ``neighbor_max_sim`` and ``neighbor_sim``,
     the highest and the mean similarity (how much the first two can be trusted).
     ``fit_transform`` cross-fits: a training row's neighbours come from the other
     folds only, so no row's own score reaches its features, and a model
@@ -114,18 +117,23 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
         k = min(self.n_neighbors, neighbors.shape[0])
         if k == 0:
             return out
+        mean = scores.mean()
         for start in range(0, vectors.shape[0], _CHUNK_ROWS):
-            block = (vectors[start : start + _CHUNK_ROWS] @ neighbors.T).toarray()
-            nearest = np.argpartition(-block, k - 1, axis=1)[:, :k]
-            sims = np.take_along_axis(block, nearest, axis=1)
-            found = scores[nearest]
-            weights = sims**2 + 1e-9
+            block = torch.from_numpy(
+                (vectors[start : start + _CHUNK_ROWS] @ neighbors.T).toarray()
+            )
+            # the k largest similarities, most similar first
+            top, nearest = torch.topk(block, k, dim=1)
+            sims, found = top.numpy(), scores[nearest.numpy()] - mean
+            # a title that shares no n-gram with another has no neighbour (its
+            # first two features stay 0, the mean); the equally nearest share
+            weights = sims**2
+            tied = (sims == sims[:, :1]) & (sims > 0)
             rows = slice(start, start + len(block))
-            out[rows, 0] = (weights * found).sum(1) / weights.sum(1)
-            out[rows, 1] = found[np.arange(len(block)), sims.argmax(1)]
-            out[rows, 2] = sims.max(1)
+            out[rows, 0] = _ratio((weights * found).sum(1), weights.sum(1))
+            out[rows, 1] = _ratio((tied * found).sum(1), tied.sum(1))
+            out[rows, 2] = sims[:, 0]
             out[rows, 3] = sims.mean(1)
-        out[:, :2] -= scores.mean()
         return out
 
     def _fit(self, X, y):
@@ -221,3 +229,9 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
         ``neighbor_sim``."""
         check_is_fitted(self, "train_scores_")
         return np.asarray(_FEATURES, dtype=object)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator``, 0 where the denominator is 0."""
+    safe = np.where(denominator > 0, denominator, 1)
+    return np.where(denominator > 0, numerator / safe, 0.0)

@@ -589,7 +589,8 @@ class HybridNet(NeuralNetRegressor):
         n_rows = len(inputs["tabular"])
         out = np.empty(n_rows, dtype=np.float32)
         with small_batch_threads(n_rows), torch.inference_mode():
-            self._set_training(False)
+            if any(layer.training for layer in self.module_.modules()):
+                self._set_training(False)  # walks every layer: skipped when done
             for start in range(0, n_rows, INFERENCE_ROWS):
                 chunk = {
                     key: torch.from_numpy(value[start : start + INFERENCE_ROWS]).to(

@@ -212,3 +212,14 @@ def test_table_cleaner_cleans_text_once_per_value_as_cell_by_cell():
     expected = pd.Series([_text_or_nan(c) for c in cells], dtype=object)
     for column in (pd.Series(cells, dtype="string"), pd.Series(cells, dtype=object)):
         assert pd.Series(_clean_texts(column), dtype=object).equals(expected)
+
+
+def test_predict_puts_a_module_left_in_training_mode_in_eval_mode(anime):
+    """predict skips the walk over the layers when they are all in eval mode,
+    but never predicts with a layer in training mode (dropout on)."""
+    model = fast_model(poster_column=None, module__dropout=0.5)
+    model.fit(anime, anime["Score"])
+    expected = model.predict(anime)
+    model.net_.module_.members[0].train()  # one branch left in training mode
+    np.testing.assert_array_equal(model.predict(anime), expected)
+    assert not any(layer.training for layer in model.net_.module_.modules())

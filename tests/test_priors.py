@@ -68,6 +68,28 @@ def test_neighbor_prior_finds_the_related_titles():
     assert new[1, 2] == 0  # a missing title is similar to nothing
 
 
+def test_neighbor_prior_titles_tied_as_nearest_share_it():
+    """Two training titles equally similar to a new one: the nearest score is
+    their mean, whichever the search returns first."""
+    X = pd.DataFrame({"Title": ["Mushishi", "Mushishi", "Monster", "Berserk"]})
+    y = np.array([8.0, 9.0, 6.0, 7.0])
+    prior = TitleNeighborPrior(n_neighbors=2, cv=2, random_state=0).fit(X, y)
+    out = prior.transform(pd.DataFrame({"Title": ["Mushishi"]}))
+    assert out[0, 1] == pytest.approx(8.5 - y.mean())
+    assert out[0, 0] == pytest.approx(8.5 - y.mean())  # equal weights
+    assert out[0, 2] == pytest.approx(1.0)
+
+
+def test_neighbor_prior_title_sharing_nothing_has_no_neighbour():
+    """A title with no n-gram in common with any training title gets the mean
+    (0) for the neighbour scores, not the scores of arbitrary titles."""
+    X = pd.DataFrame({"Title": ["Gintama", "Gintama'", "Monster"]})
+    y = np.array([9.0, 9.1, 3.0])
+    prior = TitleNeighborPrior(n_neighbors=2, cv=2, random_state=0).fit(X, y)
+    out = prior.transform(pd.DataFrame({"Title": ["Zzzz"]}))
+    np.testing.assert_array_equal(out, np.zeros((1, 4)))
+
+
 def test_neighbor_prior_transform_in_chunks(monkeypatch):
     X = _titles()
     y = np.linspace(5, 9, len(X))
