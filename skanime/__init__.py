@@ -28,6 +28,7 @@ _PUBLIC = {
     "HybridAnimeRegressor": "._estimator",
     "HybridDataset": "._dataset",
     "HybridModule": "._module",
+    "MemberFolds": "._member_folds",
     "HybridNet": "._net",
     "LabelTargetEncoder": "._label_prior",
     "MultiLabelEncoder": "._tabular",

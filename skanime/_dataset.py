@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 __all__ = ["HybridDataset"]
+
+
+def _folds(fold, n_rows: int) -> np.ndarray:
+    """``fold`` as writable int64 of shape ``(n_rows,)``."""
+    fold = _writable(np.ascontiguousarray(fold, dtype=np.int64))
+    if fold.shape != (n_rows,):
+        raise ValueError(
+            f"fold has shape {fold.shape}; it must be ({n_rows},), one per row."
+        )
+    return fold
 
 
 def _writable(array: np.ndarray) -> np.ndarray:
@@ -38,12 +50,25 @@ class HybridDataset(Dataset):
     has_image : ndarray of shape (n, 1), default=None
         With ``embedding``: 1 where a row has a poster, 0 where it is missing (its
         embedding is zeros); all ones if None.
+    fold : ndarray of shape (n,) of int, default=None
+        Each row's fold for :class:`~skanime.MemberFolds`: the ensemble member
+        that does not train on the row and scores it for early stopping. Items
+        then hold it as ``fold`` (int64), which :class:`~skanime.HybridNet`
+        reads and does not pass to the module.
     """
 
     def __init__(
-        self, tabular, paths=None, y=None, loader=None, embedding=None, has_image=None
+        self,
+        tabular,
+        paths=None,
+        y=None,
+        loader=None,
+        embedding=None,
+        has_image=None,
+        fold=None,
     ):
         self.tabular = _writable(np.ascontiguousarray(tabular, dtype=np.float32))
+        self.fold = None if fold is None else _folds(fold, len(self.tabular))
         self.paths = paths
         self.embedding = (
             None
@@ -117,9 +142,18 @@ class HybridDataset(Dataset):
         """What the arrays hold for a row (an int) or a batch (an index array):
         the tabular values, the embedding with its flag, and the target."""
         x = {"tabular": torch.from_numpy(self.tabular[index])}
+        if self.fold is not None:
+            x["fold"] = torch.as_tensor(self.fold[index])
         if self.embedding is not None:
             x["has_image"] = torch.from_numpy(self.has_image[index])
             x["embedding"] = torch.from_numpy(self.embedding[index])
         if self.y is None:
             return x, torch.zeros(*np.shape(index), 1)
         return x, torch.from_numpy(self.y[index])
+
+
+def with_folds(dataset: HybridDataset, fold) -> HybridDataset:
+    """A shallow copy of ``dataset`` (the same arrays) whose items carry ``fold``."""
+    folded = copy.copy(dataset)
+    folded.fold = _folds(fold, len(dataset))
+    return folded

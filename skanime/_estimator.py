@@ -17,6 +17,7 @@ from torch import nn
 from ._docs import substitute
 from ._embedding import PosterEmbedder
 from ._fast_predict import encode_for_net
+from ._member_folds import MemberFolds
 from ._net import HybridNet
 from ._pipeline import make_hybrid_pipeline, resolve_freeze
 from ._roles import ColumnRoles, infer_column_roles
@@ -159,13 +160,23 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         ``batch_size``, ``weight_decay`` and ``patience`` were chosen by 5-fold
         CV on MyAnimeList with title and franchise features (seed 1, not the
         benchmark's folds; ``docs/benchmarks.md``).
-    validation_fraction : float, default=0.2
-        Share of the training rows held out to score each epoch (``history_``); 0
-        disables validation (and early stopping).
+    validation_fraction : "folds" or float, default="folds"
+        How each epoch is scored (``history_``) for early stopping. "folds": the
+        rows are dealt into ``n_members`` folds, member ``j`` never trains on
+        fold ``j``, and every row is scored by the member that did not train on
+        it (:class:`~skanime.MemberFolds`); so every row trains the ensemble and
+        every row scores it (a single member holds out 20%%). A float: that share
+        of the rows is held out from every member. 0 disables validation (and
+        early stopping).
     early_stopping : bool, default=True
         Stop when the validation loss has not improved for ``patience`` epochs and
-        restore the best epoch's weights (needs ``validation_fraction > 0``).
+        restore the best epoch's weights (needs validation).
     patience : int, default=12
+    lr_schedule : "plateau" or None, default="plateau"
+        "plateau": the learning rate drops to 0.3 times its value after 4 epochs
+        without a better validation loss (torch's ``ReduceLROnPlateau`` through
+        skorch's ``LRScheduler``, callback ``lr_schedule``; needs validation).
+        None: a constant learning rate.
     device : str, default="cpu"
         Torch device, e.g. "cuda".
     num_workers : int, default=0
@@ -267,9 +278,13 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "validation_fraction": [
+            Interval(Real, 0, 1, closed="left"),
+            StrOptions({"folds"}),
+        ],
         "early_stopping": ["boolean"],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "lr_schedule": [StrOptions({"plateau"}), None],
         "device": [str, torch.device],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
@@ -307,9 +322,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         weight_decay=1e-3,
         max_epochs=150,
         batch_size=256,
-        validation_fraction=0.2,
+        validation_fraction="folds",
         early_stopping=True,
         patience=12,
+        lr_schedule="plateau",
         device="cpu",
         num_workers=0,
         random_state=None,
@@ -347,6 +363,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.patience = patience
+        self.lr_schedule = lr_schedule
         self.device = device
         self.num_workers = num_workers
         self.random_state = random_state
@@ -492,7 +509,15 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 f"HybridAnimeRegressor needs at least 2 samples to fit; got {len(X)} "
                 "sample."
             )
-        if (
+        if self.validation_fraction == "folds":
+            n_folds = MemberFolds(self.n_members).n_folds
+            if len(X) < n_folds:
+                raise DataError(
+                    f"validation_fraction='folds' deals the rows into {n_folds} "
+                    f"folds, but there are {len(X)} samples; use more rows or "
+                    "validation_fraction=0."
+                )
+        elif (
             self.validation_fraction > 0
             and round(len(X) * self.validation_fraction) < 1
         ):

@@ -218,6 +218,35 @@ class HybridModule(nn.Module):
         has_image: torch.Tensor | None = None,
         embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        scores, poster, has_image = self._scores(tabular, image, has_image, embedding)
+        mean = scores.mean(dim=1, keepdim=True)
+        if self.training and (len(self.members) > 1 or poster is not None):
+            # each member is trained on its own loss (see HybridNet.get_loss);
+            # tensors only (empty where absent), as skorch moves them as a tuple
+            empty = mean.new_zeros(0)
+            return (
+                mean,
+                scores,
+                empty if poster is None else poster,
+                empty if has_image is None else has_image,
+            )
+        return mean
+
+    def member_scores(
+        self,
+        tabular: torch.Tensor,
+        image: torch.Tensor | None = None,
+        has_image: torch.Tensor | None = None,
+        embedding: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Every member's score, ``(batch, n_members)``, in training or eval mode
+        (``forward`` in eval mode returns their mean)."""
+        return self._scores(tabular, image, has_image, embedding)[0]
+
+    def _scores(self, tabular, image, has_image, embedding):
+        """The members' scores ``(batch, n_members)``, their poster-only scores
+        (None without poster heads) and the ``(batch, 1)`` poster flag (None
+        without a poster branch)."""
         features = present = None
         if self.with_image:
             given = image if self.backbone is not None else embedding
@@ -239,22 +268,11 @@ class HybridModule(nn.Module):
         ]
         scale = self.target_std
         scores = torch.cat([o[0] for o in outputs], dim=1) * scale + self.target_mean
-        mean = scores.mean(dim=1, keepdim=True)
         poster = None
         if outputs[0][1] is not None:
             poster = torch.cat([o[1] for o in outputs], dim=1) * scale
             poster = poster + self.target_mean
-        if self.training and (len(self.members) > 1 or poster is not None):
-            # each member is trained on its own loss (see HybridNet.get_loss);
-            # tensors only (empty where absent), as skorch moves them as a tuple
-            empty = mean.new_zeros(0)
-            return (
-                mean,
-                scores,
-                empty if poster is None else poster,
-                empty if has_image is None else has_image,
-            )
-        return mean
+        return scores, poster, has_image
 
     def _image_features(self, given: torch.Tensor) -> torch.Tensor:
         if self.backbone is None:

@@ -13,7 +13,7 @@ from sklearn.utils import check_array
 from skorch import NeuralNetRegressor
 from skorch.callbacks import Callback, EpochScoring
 from skorch.dataset import ValidSplit, unpack_data
-from skorch.utils import get_map_location, to_device, to_numpy
+from skorch.utils import get_map_location, to_device, to_numpy, to_tensor
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
@@ -64,6 +64,21 @@ def mean_absolute_error(net, X, y) -> float:
 def mean_absolute_percentage_error(net, X, y) -> float:
     """MAPE of ``net`` on ``(X, y)`` in percent, as the paper gives it."""
     return percentage_error(*_truth_and_prediction(net, X, y))
+
+
+def _folds_of(X, n_members: int) -> torch.Tensor | None:
+    """The rows' ``fold`` in a batch's ``X`` (see :class:`~skanime.MemberFolds`),
+    checked against the module's ``n_members``."""
+    fold = X.get("fold") if isinstance(X, dict) else None
+    if fold is None:
+        return None
+    fold = torch.as_tensor(fold).reshape(-1)
+    if len(fold) and int(fold.max()) >= n_members:
+        raise ValueError(
+            f"The rows carry fold {int(fold.max())} but the module has {n_members} "
+            "members: give MemberFolds the module's n_members."
+        )
+    return fold
 
 
 class TrainingInterrupted(BaseException):
@@ -485,22 +500,67 @@ class HybridNet(NeuralNetRegressor):
             return loss
         # (k, n_members) against (k, 1): the rows with a poster
         poster_loss = self._members_loss(
-            poster_scores[present], y_true[present], X, training
+            poster_scores[present], y_true[present], X, training, rows=present
         )
         return loss + self.poster_aux_weight * poster_loss
 
-    def _members_loss(self, scores, y_true, X, training):
+    def _members_loss(self, scores, y_true, X, training, rows=None):
         """The criterion of ``scores`` ``(n, k)`` against ``y_true`` ``(n, 1)``:
         the members' mean loss as its value, their summed loss as its gradient
-        (see :meth:`get_loss`)."""
-        # (n, 1) -> (n, k), explicitly: one target column per member
-        mean = super().get_loss(
-            scores, y_true.expand_as(scores), X=X, training=training
-        )
+        (see :meth:`get_loss`). Where the batch's rows carry their fold (from
+        :class:`~skanime.MemberFolds`), member ``j`` is scored on the rows
+        outside fold ``j`` only; ``rows`` selects the rows of ``X`` that
+        ``scores`` are for."""
+        fold = _folds_of(X, scores.shape[1])
+        if fold is None or scores.shape[1] == 1:
+            mean = super().get_loss(
+                scores, y_true.expand_as(scores), X=X, training=training
+            )
+        else:
+            fold = fold.to(scores.device)
+            fold = fold if rows is None else fold[rows]
+            losses = [
+                super(HybridNet, self).get_loss(
+                    scores[fold != j, j : j + 1],
+                    y_true[fold != j],
+                    X=X,
+                    training=training,
+                )
+                for j in range(scores.shape[1])
+                if bool((fold != j).any())
+            ]
+            if not losses:
+                return scores.sum() * 0.0
+            mean = torch.stack(losses).mean()
         if scores.shape[1] == 1:
             return mean
         total = mean * scores.shape[1]
         return total - (total - mean).detach()
+
+    def infer(self, x, **fit_params):
+        """skorch's ``infer``, without the rows' ``fold`` (it is not the module's
+        input; :meth:`get_loss` reads it)."""
+        if isinstance(x, dict) and "fold" in x:
+            x = {key: value for key, value in x.items() if key != "fold"}
+        return super().infer(x, **fit_params)
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's validation step; where the rows carry their fold (from
+        :class:`~skanime.MemberFolds`), each row's prediction and loss are those
+        of the member that did not train on it."""
+        Xi, yi = unpack_data(batch)
+        fold = _folds_of(Xi, len(self.module_.members))
+        if fold is None:
+            return super().validation_step(batch, **fit_params)
+        self._set_training(False)
+        inputs = {key: value for key, value in Xi.items() if key != "fold"}
+        with torch.no_grad():
+            inputs = to_tensor(inputs, device=self.device)
+            scores = self.module_.member_scores(**inputs, **fit_params)
+            fold = fold.to(scores.device).reshape(-1, 1)
+            y_pred = scores.gather(1, fold)
+            loss = self.get_loss(y_pred, yi, X=None, training=False)
+        return {"loss": loss, "y_pred": y_pred}
 
     # -- persistence: weights as tensors only, loaded with weights_only=True -----
     def __getstate__(self):

@@ -21,12 +21,14 @@ from skorch.dataset import ValidSplit
 from ._embedding import PosterEmbedder
 from ._franchise import FranchisePrior
 from ._label_prior import LabelTargetEncoder
+from ._member_folds import MemberFolds
 from ._neighbors import TitleNeighborPrior
 from ._net import HybridNet
 from ._pack import PackInputs
 from ._poster_features import PosterPrior
 from ._posters import PosterLoader
 from ._roles import ColumnRoles, TableCleaner
+from ._schedule import plateau_schedule
 from ._tabular import (
     DEFAULT_CATEGORICAL_COLUMNS,
     DEFAULT_LIST_COLUMNS,
@@ -88,7 +90,8 @@ def make_hybrid_pipeline(
     weight_decay=1e-3,
     max_epochs=150,
     batch_size=256,
-    validation_fraction=0.2,
+    validation_fraction="folds",
+    lr_schedule="plateau",
     early_stopping=True,
     patience=12,
     device="cpu",
@@ -259,8 +262,13 @@ def make_hybrid_pipeline(
     )
     callbacks = []
     train_split = None
-    if validation_fraction > 0:
+    if validation_fraction == "folds":
+        train_split = MemberFolds(n_members, random_state=random_state)
+    elif validation_fraction > 0:
         train_split = ValidSplit(validation_fraction, random_state=random_state)
+    if train_split is not None and lr_schedule == "plateau":
+        callbacks.append(("lr_schedule", plateau_schedule()))
+    if train_split is not None:
         if early_stopping:
             callbacks.append(
                 ("early_stopping", EarlyStopping(patience=patience, load_best=True))

@@ -392,7 +392,7 @@ def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
 def _kept_epoch(model) -> str:
     """ ", keeping epoch k (the best validation loss)" when early stopping did."""
     model = _point_model(model)
-    if not model.early_stopping or model.validation_fraction <= 0:
+    if not model.early_stopping or model.validation_fraction == 0:
         return ""
     losses = list(model.history_[:, "valid_loss"])
     best = min(range(len(losses)), key=losses.__getitem__)

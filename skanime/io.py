@@ -78,6 +78,7 @@ TRUSTED_TYPES = (
     "skanime._estimator.HybridAnimeRegressor",
     "skanime._franchise.FranchisePrior",
     "skanime._label_prior.LabelTargetEncoder",
+    "skanime._member_folds.MemberFolds",
     "skanime._neighbors.TitleNeighborPrior",
     "skanime.intervals.ConformalRegressor",
     "skanime._module.HybridModule",
@@ -90,6 +91,7 @@ TRUSTED_TYPES = (
     "skanime._poster_features.PosterPrior",
     "skanime._posters.PosterLoader",
     "skanime._roles.ColumnRoles",
+    "skanime._schedule.PlateauSchedule",
     "skanime._roles.TableCleaner",
     "skanime._tabular.MultiLabelEncoder",
     "skanime._tabular.NumericEncoder",
@@ -111,6 +113,7 @@ TRUSTED_TYPES = (
     "skorch.utils.to_numpy",
     "torch.nn.modules.loss.MSELoss",
     "torch.optim.adam.Adam",
+    "torch.optim.lr_scheduler.ReduceLROnPlateau",
     "torch.utils.data.dataloader.DataLoader",
 )
 

@@ -117,6 +117,9 @@ def test_paper_mode_reads_the_papers_columns_with_its_mlp():
     assert set(_branches(model)) == {"numeric", "categorical", "lists", "poster"}
     assert isinstance(model.net_.module_.tabular, MLPBranch)
     assert len(model.net_.module_.members) == 1
+    # one network, a 20% hold-out, a constant learning rate
+    assert model.net_.train_split.n_members == 1  # MemberFolds' 20% hold-out
+    assert "lr_schedule" not in dict(model.net_.callbacks_)
 
 
 def test_tiny_and_constant_titles_fit():
