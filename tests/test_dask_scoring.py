@@ -47,5 +47,6 @@ def test_scoring_a_table_on_a_local_cluster_equals_predict(
     loaded = dask_client.run(lambda: load_model.cache_info().currsize)
     assert sum(loaded.values()) >= 1
     assert scores.index.equals(table.index)
-    # the workers run torch on one thread, as this test session does
-    np.testing.assert_array_equal(scores.to_numpy(), model.predict(table))
+    # the workers run torch on one thread, as this test session does; a batch of
+    # 50 rows may round differently in float32's last bit than one of 200
+    np.testing.assert_allclose(scores.to_numpy(), model.predict(table), rtol=1e-6)
