@@ -62,11 +62,19 @@ def _branch_outputs(features: ColumnTransformer, X: pd.DataFrame):
             continue
         if isinstance(transformer, str) or not _is_name_list(columns):
             return None  # "passthrough", positional or boolean selections
-        values = _transform(transformer, X[list(columns)])
+        values = _transform(transformer, _columns(X, columns))
         if values is None or values.shape != (len(X), width):
             return None
         parts.append((out_slice, values))
     return parts
+
+
+def _columns(X: pd.DataFrame, columns) -> pd.DataFrame:
+    """``X[list(columns)]``, by position: several times faster on a few rows."""
+    positions = X.columns.get_indexer(list(columns))
+    if (positions < 0).any():
+        return X[list(columns)]  # raises the usual KeyError
+    return X.take(positions, axis=1)
 
 
 def _is_name_list(columns) -> bool:
