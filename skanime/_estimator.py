@@ -153,9 +153,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Adam's learning rate.
     %(weight_decay)s
     max_epochs : int, default=150
-        The most epochs; early stopping usually ends sooner (25 to 55 epochs on
-        MyAnimeList with the 5-member ensemble, which trains longer than one
-        network did; see docs/benchmarks.md).
+        The most epochs; early stopping usually ends sooner (30 to 50 epochs on
+        MyAnimeList with the default ensemble, seed-1 folds; see
+        docs/benchmarks.md).
     batch_size : int, default=256
         ``batch_size``, ``weight_decay`` and ``patience`` were chosen by 5-fold
         CV on MyAnimeList with title and franchise features (seed 1, not the
