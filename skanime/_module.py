@@ -234,18 +234,13 @@ class HybridModule(nn.Module):
             )
         return mean
 
-    def member_scores(
-        self,
-        tabular: torch.Tensor,
-        image: torch.Tensor | None = None,
-        has_image: torch.Tensor | None = None,
-        embedding: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Every member's score, ``(batch, n_members)``, in training or eval mode
-        (``forward`` in eval mode returns their mean)."""
-        return self._scores(tabular, image, has_image, embedding)[0]
+    def member_scores(self, **inputs: torch.Tensor | None) -> torch.Tensor:
+        """Every member's score, ``(batch, n_members)``, in training or eval mode,
+        from :meth:`forward`'s inputs (``forward`` in eval mode returns their
+        mean)."""
+        return self._scores(**inputs)[0]
 
-    def _scores(self, tabular, image, has_image, embedding):
+    def _scores(self, tabular, image=None, has_image=None, embedding=None):
         """The members' scores ``(batch, n_members)``, their poster-only scores
         (None without poster heads) and the ``(batch, 1)`` poster flag (None
         without a poster branch)."""

@@ -89,7 +89,7 @@ def test_validation_scores_each_row_by_the_member_that_did_not_train_on_it():
     ).fit(X, y)
     module = net.module_.eval()
     with torch.no_grad():
-        scores = module.member_scores(torch.from_numpy(X["tabular"])).numpy()
+        scores = module.member_scores(tabular=torch.from_numpy(X["tabular"])).numpy()
     oof = scores[np.arange(40), split.folds(40)]
     assert net.history[-1, "valid_loss"] == pytest.approx(np.mean((oof - y) ** 2))
     assert net.history[-1, "valid_mae"] == pytest.approx(np.mean(np.abs(oof - y)))
