@@ -22,7 +22,7 @@ from sklearn.preprocessing import TargetEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils import title_column
+from ._utils import as_scores, title_column
 
 __all__ = ["FranchisePrior", "franchise_key"]
 
@@ -190,11 +190,7 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
 
     def _fit(self, X, y) -> np.ndarray:
         keys = self._keys(X, reset=True)
-        y = np.asarray(y, dtype=np.float64).reshape(-1)
-        if len(y) != len(keys):
-            raise ValueError(
-                f"X has {len(keys)} rows but y has {len(y)}: they must match."
-            )
+        y = as_scores(y, len(keys))
         self.encoder_ = self._encoder()
         cross_fitted = self.encoder_.fit_transform(keys.reshape(-1, 1), y)
         self.counts_ = dict(pd.Series(keys).value_counts())

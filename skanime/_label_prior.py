@@ -17,7 +17,13 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils import cross_fit, object_columns, positional_names, split_labels
+from ._utils import (
+    as_scores,
+    cross_fit,
+    object_columns,
+    positional_names,
+    split_labels,
+)
 
 __all__ = ["LabelTargetEncoder"]
 
@@ -107,11 +113,7 @@ class LabelTargetEncoder(TransformerMixin, BaseEstimator):
 
     def _fit(self, X, y):
         columns = self._labels(X, reset=True)
-        y = np.asarray(y, dtype=np.float64).reshape(-1)
-        if columns and len(columns[0]) != len(y):
-            raise ValueError(
-                f"X has {len(columns[0])} rows but y has {len(y)}: they must match."
-            )
+        y = as_scores(y, len(columns[0]) if columns else None)
         self.encodings_ = self._learn(columns, y)
         return columns, y
 

@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils import cross_fit, is_null, title_column
+from ._utils import as_scores, cross_fit, is_null, title_column
 
 __all__ = ["TitleNeighborPrior"]
 
@@ -138,11 +138,7 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
 
     def _fit(self, X, y):
         titles = self._titles(X, reset=True)
-        y = np.asarray(y, dtype=np.float64).reshape(-1)
-        if len(y) != len(titles):
-            raise ValueError(
-                f"X has {len(titles)} rows but y has {len(y)}: they must match."
-            )
+        y = as_scores(y, len(titles))
         self.vectorizer_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=self.ngram_range, sublinear_tf=True
         )

@@ -26,6 +26,8 @@ from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._utils import as_scores
+
 __all__ = ["EmbeddingReducer", "PosterPrior"]
 
 
@@ -222,10 +224,7 @@ class PosterPrior(_BlockTransformer):
             raise ValueError(
                 "PosterPrior requires y to be passed, but the target y is None."
             )
-        y = np.asarray(y, dtype=np.float64).reshape(-1)
-        if len(y) != n:
-            raise ValueError(f"X has {n} rows but y has {len(y)}.")
-        return y
+        return as_scores(y, n)
 
     def _fit_full(self, present, embedding, y) -> None:
         if present.sum() < 2:

@@ -104,6 +104,19 @@ def cross_fit(n_rows: int, width: int, encode, *, cv: int, random_state) -> np.n
     return out
 
 
+def as_scores(y, n_rows: int | None) -> np.ndarray:
+    """``y`` as float64 of shape ``(n,)``; a ``ValueError`` unless ``n`` is
+    ``n_rows`` (None: any length), the number of rows of ``X``.
+
+    >>> as_scores([[7.0], [8.5]], 2).tolist()
+    [7.0, 8.5]
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if n_rows is not None and len(y) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(y)}: they must match.")
+    return y
+
+
 def derive_seed(random_state) -> int | None:
     """An int seed drawn from ``random_state`` (None stays None).
 
