@@ -81,6 +81,13 @@ def _folds_of(X, n_members: int) -> torch.Tensor | None:
     return fold
 
 
+def _without_fold(X):
+    """A batch's ``X`` without the rows' ``fold``, which is not a module input."""
+    if isinstance(X, dict) and "fold" in X:
+        return {key: value for key, value in X.items() if key != "fold"}
+    return X
+
+
 class TrainingInterrupted(BaseException):
     """Ctrl-C during :meth:`HybridNet.fit_loop`; re-raised as ``KeyboardInterrupt``
     (not a ``KeyboardInterrupt`` itself, which skorch would catch)."""
@@ -540,9 +547,7 @@ class HybridNet(NeuralNetRegressor):
     def infer(self, x, **fit_params):
         """skorch's ``infer``, without the rows' ``fold`` (it is not the module's
         input; :meth:`get_loss` reads it)."""
-        if isinstance(x, dict) and "fold" in x:
-            x = {key: value for key, value in x.items() if key != "fold"}
-        return super().infer(x, **fit_params)
+        return super().infer(_without_fold(x), **fit_params)
 
     def validation_step(self, batch, **fit_params):
         """skorch's validation step; where the rows carry their fold (from
@@ -553,9 +558,8 @@ class HybridNet(NeuralNetRegressor):
         if fold is None:
             return super().validation_step(batch, **fit_params)
         self._set_training(False)
-        inputs = {key: value for key, value in Xi.items() if key != "fold"}
         with torch.no_grad():
-            inputs = to_tensor(inputs, device=self.device)
+            inputs = to_tensor(_without_fold(Xi), device=self.device)
             scores = self.module_.member_scores(**inputs, **fit_params)
             fold = fold.to(scores.device).reshape(-1, 1)
             y_pred = scores.gather(1, fold)
