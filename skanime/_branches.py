@@ -24,6 +24,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ._layers import FastDropout, PartlySparseLinear
 from ._registry import Registry, UnknownNameError
 
 __all__ = [
@@ -97,7 +98,13 @@ def get_tabular_branch(
 
 @register_tabular_branch("mlp")
 class MLPBranch(nn.Sequential):
-    """The paper's tabular MLP: ``n_layers`` x (Linear, ReLU, Dropout)."""
+    """The paper's tabular MLP: ``n_layers`` x (Linear, ReLU, Dropout).
+
+    ``n_dense``: where the input's columns from ``n_dense`` on are mostly-zero
+    indicators (as after :class:`ContinuousEmbedding`), the first layer is a
+    :class:`~skanime._layers.PartlySparseLinear` that multiplies only their
+    non-zero entries; the same weights and outputs as ``nn.Linear``, faster.
+    """
 
     def __init__(
         self,
@@ -106,11 +113,17 @@ class MLPBranch(nn.Sequential):
         hidden_units: int = 256,
         n_layers: int = 2,
         dropout: float = 0.4,
+        n_dense: int | None = None,
     ) -> None:
         layers: list[nn.Module] = []
         width = n_in
-        for _ in range(n_layers):
-            layers += [nn.Linear(width, hidden_units), nn.ReLU(), nn.Dropout(dropout)]
+        for i in range(n_layers):
+            linear = (
+                nn.Linear(width, hidden_units)
+                if i or n_dense is None
+                else PartlySparseLinear(width, hidden_units, n_dense=n_dense)
+            )
+            layers += [linear, nn.ReLU(), FastDropout(dropout)]
             width = hidden_units
         super().__init__(*layers)
         self.out_features = width
@@ -194,8 +207,9 @@ class ContinuousEmbedding(nn.Module):
         self.out_features = self.periodic.out_features + len(self.others)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        embedded = self.periodic(x[:, self.continuous])
-        return torch.cat([embedded, x[:, self.others]], dim=1)
+        # index_select: several times faster than x[:, index] on the CPU
+        embedded = self.periodic(x.index_select(1, self.continuous))
+        return torch.cat([embedded, x.index_select(1, self.others)], dim=1)
 
 
 def continuous_columns(tabular) -> list[int]:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ._branches import ContinuousEmbedding, get_tabular_branch
+from ._layers import FastDropout
 from .backbones import backbone_blocks, resolve_backbone
 from .heads import get_head
 
@@ -219,8 +220,11 @@ class HybridModule(nn.Module):
         image: torch.Tensor | None = None,
         has_image: torch.Tensor | None = None,
         embedding: torch.Tensor | None = None,
+        fold: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        scores, poster, has_image = self._scores(tabular, image, has_image, embedding)
+        scores, poster, has_image = self._scores(
+            tabular, image, has_image, embedding, fold=fold
+        )
         mean = scores.mean(dim=1, keepdim=True)
         if self.training and (len(self.members) > 1 or poster is not None):
             # each member is trained on its own loss (see HybridNet.get_loss);
@@ -240,29 +244,78 @@ class HybridModule(nn.Module):
         mean)."""
         return self._scores(**inputs)[0]
 
-    def _scores(self, tabular, image=None, has_image=None, embedding=None):
+    def held_out_scores(
+        self, fold: torch.Tensor, **inputs: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Each row's score by one member, ``(batch, 1)``: member ``j`` scores the
+        rows whose ``fold`` is ``j`` (the fold it did not train on, with
+        :class:`~skanime.MemberFolds`), and only those, so that scoring every row
+        costs one member's forward pass rather than all of them."""
+        features, present, has_image = self._image_inputs(**inputs)
+        tabular = inputs["tabular"]
+        fold = fold.reshape(-1).to(tabular.device)
+        scores = tabular.new_zeros(len(tabular), 1, dtype=self.target_mean.dtype)
+        every = _every_row(features, present)
+        for j, member in enumerate(self.members):
+            rows = torch.nonzero(fold == j).reshape(-1)
+            if len(rows):
+                scores[rows] = member(
+                    *_rows_of(rows, tabular, every, present, has_image)
+                )[0]
+        return scores * self.target_std + self.target_mean
+
+    def _image_inputs(self, tabular, image=None, has_image=None, embedding=None):
+        """The image features of the rows with a poster (None where none has one
+        or there is no poster branch), the boolean mask of those rows and the
+        ``(batch, 1)`` poster flag (both None without a poster branch)."""
+        if not self.with_image:
+            return None, None, None
+        given = image if self.backbone is not None else embedding
+        if given is None:
+            raise ValueError(
+                "This HybridModule has a poster branch but was given no "
+                f"{'image' if self.backbone is not None else 'embedding'}; fit "
+                "it without a poster column for a tabular-only model."
+            )
+        if has_image is None:
+            has_image = torch.ones(len(given), 1, device=given.device)
+        has_image = has_image.reshape(-1, 1).to(self.target_mean.dtype)
+        # the backbone runs once, only on the rows that have a poster
+        present = has_image[:, 0] > 0
+        features = self._image_features(given[present]) if present.any() else None
+        return features, present, has_image
+
+    def _scores(self, tabular, image=None, has_image=None, embedding=None, fold=None):
         """The members' scores ``(batch, n_members)``, their poster-only scores
         (None without poster heads) and the ``(batch, 1)`` poster flag (None
-        without a poster branch)."""
-        features = present = None
-        if self.with_image:
-            given = image if self.backbone is not None else embedding
-            if given is None:
-                raise ValueError(
-                    "This HybridModule has a poster branch but was given no "
-                    f"{'image' if self.backbone is not None else 'embedding'}; fit "
-                    "it without a poster column for a tabular-only model."
+        without a poster branch). With ``fold`` (the rows' folds of
+        :class:`~skanime.MemberFolds`) in training mode, member ``j`` runs on
+        the rows outside fold ``j`` only, the ones its loss counts, and scores
+        the others 0."""
+        features, present, has_image = self._image_inputs(
+            tabular, image, has_image, embedding
+        )
+        if fold is None or not self.training or len(self.members) == 1:
+            outputs = [
+                member(tabular, features, present, has_image) for member in self.members
+            ]
+        else:
+            fold = fold.reshape(-1).to(tabular.device)
+            every = _every_row(features, present)
+            outputs = []
+            for j, member in enumerate(self.members):
+                rows = torch.nonzero(fold != j).reshape(-1)
+                score, poster = member(
+                    *_rows_of(rows, tabular, every, present, has_image)
                 )
-            if has_image is None:
-                has_image = torch.ones(len(given), 1, device=given.device)
-            has_image = has_image.reshape(-1, 1).to(self.target_mean.dtype)
-            # the backbone runs once, only on the rows that have a poster
-            present = has_image[:, 0] > 0
-            if present.any():
-                features = self._image_features(given[present])
-        outputs = [
-            member(tabular, features, present, has_image) for member in self.members
-        ]
+                outputs.append(
+                    (
+                        _scattered(score, rows, len(tabular)),
+                        None
+                        if poster is None
+                        else _scattered(poster, rows, len(tabular)),
+                    )
+                )
         scale = self.target_std
         scores = torch.cat([o[0] for o in outputs], dim=1) * scale + self.target_mean
         poster = None
@@ -296,6 +349,31 @@ class HybridModule(nn.Module):
         return self
 
 
+def _every_row(features, present):
+    """The image features of the rows with a poster, spread over every row of
+    the batch (zero elsewhere); None without any."""
+    if features is None:
+        return None
+    every = features.new_zeros(len(present), features.shape[1])
+    every[present] = features
+    return every
+
+
+def _rows_of(rows, tabular, every, present, has_image):
+    """A member's inputs ``(tabular, image, present, has_image)`` for the batch
+    rows ``rows`` (indices), from :func:`_every_row`'s image features."""
+    if has_image is None:
+        return tabular[rows], None, None, None
+    present = present[rows]
+    image = every[rows][present] if every is not None and present.any() else None
+    return tabular[rows], image, present, has_image[rows]
+
+
+def _scattered(scores, rows, n_rows):
+    """``(len(rows), 1)`` scores placed at ``rows`` of ``(n_rows, 1)`` zeros."""
+    return scores.new_zeros(n_rows, scores.shape[1]).index_copy(0, rows, scores)
+
+
 class _Member(nn.Module):
     """One member of the ensemble: tabular branch, image projection and head."""
 
@@ -326,6 +404,10 @@ class _Member(nn.Module):
                 n_tabular, continuous_columns, d_embedding=numeric_embedding
             )
             n_branch = self.embed.out_features
+        options = dict(tabular_options or {})
+        if self.embed is not None and tabular_branch == "mlp":
+            # the embedding's output leads, the (mostly zero) indicators follow
+            options.setdefault("n_dense", self.embed.periodic.out_features)
         # no tabular columns (a poster-only model): no tabular branch
         self.tabular = (
             get_tabular_branch(
@@ -334,7 +416,7 @@ class _Member(nn.Module):
                 hidden_units=hidden_units,
                 n_layers=n_layers,
                 dropout=dropout,
-                **(tabular_options or {}),
+                **options,
             )
             if n_tabular
             else None
@@ -343,7 +425,7 @@ class _Member(nn.Module):
         self.image_projection = None
         if n_image:
             self.image_projection = nn.Sequential(
-                nn.Dropout(image_dropout), nn.Linear(n_image, image_units), nn.ReLU()
+                FastDropout(image_dropout), nn.Linear(n_image, image_units), nn.ReLU()
             )
             width += image_units + 1
         self.poster_head = (

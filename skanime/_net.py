@@ -88,6 +88,16 @@ def _without_fold(X):
     return X
 
 
+def _fused_adam_supports(param_groups) -> bool:
+    """Whether every parameter of ``param_groups`` (skorch's groups, dicts with
+    ``"params"``) is a floating-point tensor on the CPU or a CUDA device, which
+    torch's fused Adam kernels cover."""
+    params = [p for group in param_groups for p in group["params"]]
+    return bool(params) and all(
+        p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params
+    )
+
+
 class TrainingInterrupted(BaseException):
     """Ctrl-C during :meth:`HybridNet.fit_loop`; re-raised as ``KeyboardInterrupt``
     (not a ``KeyboardInterrupt`` itself, which skorch would catch)."""
@@ -287,6 +297,23 @@ class HybridNet(NeuralNetRegressor):
             )
         )
         return self
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """skorch's optimizer arguments, with ``fused=True`` for Adam and AdamW
+        where torch has a fused kernel for every parameter (float tensors on the
+        CPU or a CUDA device) and neither ``fused`` nor ``foreach`` was given:
+        the same update, several times faster than the per-tensor loop that is
+        torch's default on the CPU (an ensemble's step took 14 ms, fused 2 ms)."""
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if (
+            prefix == "optimizer"
+            and self.optimizer in (torch.optim.Adam, torch.optim.AdamW)
+            and "fused" not in kwargs
+            and "foreach" not in kwargs
+            and _fused_adam_supports(args[0] if args else [])
+        ):
+            kwargs["fused"] = True
+        return args, kwargs
 
     # -- Ctrl-C: propagate, as every scikit-learn estimator does ------------------
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
@@ -545,8 +572,18 @@ class HybridNet(NeuralNetRegressor):
         return total - (total - mean).detach()
 
     def infer(self, x, **fit_params):
-        """skorch's ``infer``, without the rows' ``fold`` (it is not the module's
-        input; :meth:`get_loss` reads it)."""
+        """skorch's ``infer``; the rows' ``fold`` (from
+        :class:`~skanime.MemberFolds`) goes to a :class:`HybridModule` in
+        training mode, whose members then skip the rows they do not learn from,
+        and is dropped otherwise (:meth:`get_loss` reads it from the batch)."""
+        if (
+            isinstance(x, dict)
+            and "fold" in x
+            and self.module_.training
+            and isinstance(self.module_, HybridModule)
+        ):
+            x = {**x, "fold": _folds_of(x, len(self.module_.members))}
+            return super().infer(x, **fit_params)
         return super().infer(_without_fold(x), **fit_params)
 
     def validation_step(self, batch, **fit_params):
@@ -560,9 +597,7 @@ class HybridNet(NeuralNetRegressor):
         self._set_training(False)
         with torch.no_grad():
             inputs = to_tensor(_without_fold(Xi), device=self.device)
-            scores = self.module_.member_scores(**inputs, **fit_params)
-            fold = fold.to(scores.device).reshape(-1, 1)
-            y_pred = scores.gather(1, fold)
+            y_pred = self.module_.held_out_scores(fold, **inputs, **fit_params)
             loss = self.get_loss(y_pred, yi, X=None, training=False)
         return {"loss": loss, "y_pred": y_pred}
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from ._layers import FastDropout
 from ._registry import Registry, UnknownNameError
 
 __all__ = ["HEADS", "UnknownHeadError", "get_head", "list_heads", "register_head"]
@@ -45,11 +46,11 @@ def get_head(name: str, n_inputs: int, *, units: int, dropout: float) -> nn.Modu
 def mlp_head(n_inputs: int, *, units: int, dropout: float) -> nn.Module:
     """The paper's dense head: one hidden ReLU layer with dropout (the default)."""
     return nn.Sequential(
-        nn.Linear(n_inputs, units), nn.ReLU(), nn.Dropout(dropout), nn.Linear(units, 1)
+        nn.Linear(n_inputs, units), nn.ReLU(), FastDropout(dropout), nn.Linear(units, 1)
     )
 
 
 @register_head("linear")
 def linear_head(n_inputs: int, *, units: int, dropout: float) -> nn.Module:
     """A single linear layer on the concatenation (``units`` is unused)."""
-    return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_inputs, 1))
+    return nn.Sequential(FastDropout(dropout), nn.Linear(n_inputs, 1))

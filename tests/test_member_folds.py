@@ -7,7 +7,7 @@ import torch
 from skorch.dataset import ValidSplit
 
 import skanime.io as skio
-from skanime import HybridDataset, HybridNet, MemberFolds
+from skanime import HybridDataset, HybridModule, HybridNet, MemberFolds
 from skanime.exceptions import DataError
 
 from .conftest import fast_model
@@ -154,3 +154,43 @@ def test_folds_for_another_number_of_members_is_a_clear_error():
     net = HybridNet(module__n_members=2, max_epochs=1, train_split=MemberFolds(3))
     with pytest.raises(ValueError, match="give MemberFolds the module's n_members"):
         net.fit(X, y)
+
+
+def _module_and_inputs(n=30, seed=0):
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    module = HybridModule(
+        4, embedding_dim=6, n_members=3, hidden_units=8, dropout=0.0, image_dropout=0.0
+    )
+    has_image = (rng.random(n) < 0.5).astype(np.float32)
+    inputs = {
+        "tabular": torch.tensor(rng.normal(size=(n, 4)), dtype=torch.float32),
+        "has_image": torch.tensor(has_image),
+        "embedding": torch.tensor(rng.normal(size=(n, 6)), dtype=torch.float32),
+    }
+    fold = torch.tensor(MemberFolds(3, random_state=seed).folds(n))
+    return module, inputs, fold
+
+
+def test_held_out_scores_are_each_rows_own_members_score():
+    module, inputs, fold = _module_and_inputs()
+    module.eval()
+    with torch.no_grad():
+        every = module.member_scores(**inputs)
+        held_out = module.held_out_scores(fold, **inputs)
+    torch.testing.assert_close(held_out, every.gather(1, fold.reshape(-1, 1)))
+
+
+def test_in_training_a_member_runs_only_on_the_rows_it_learns_from():
+    module, inputs, fold = _module_and_inputs(seed=1)
+    module.train()  # dropout 0: training mode computes the same scores
+    every = module.member_scores(**inputs)
+    _, scores, _, _ = module(**inputs, fold=fold)
+    for j in range(3):
+        own = fold == j
+        assert torch.count_nonzero(scores[own, j]) == 0
+        torch.testing.assert_close(scores[~own, j], every[~own, j])
+    # no gradient reaches a member from the rows of its own fold
+    scores[fold == 0, 0].sum().backward()
+    grads = [p.grad for p in module.members[0].parameters() if p.grad is not None]
+    assert all(torch.count_nonzero(g) == 0 for g in grads)
