@@ -171,7 +171,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     early_stopping : bool, default=True
         Stop when the validation loss has not improved for ``patience`` epochs and
         restore the best epoch's weights (needs validation).
-    patience : int, default=12
+    patience : int, default=8
+        8 and 12 stopped at the same best epoch on every seed-1 fold (the
+        plateau schedule has cut the rate twice by then); 8 fits about 11%%
+        faster.
     lr_schedule : "plateau" or None, default="plateau"
         "plateau": the learning rate drops to 0.3 times its value after 4 epochs
         without a better validation loss (torch's ``ReduceLROnPlateau`` through
@@ -324,7 +327,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         batch_size=256,
         validation_fraction="folds",
         early_stopping=True,
-        patience=12,
+        patience=8,
         lr_schedule="plateau",
         device="cpu",
         num_workers=0,

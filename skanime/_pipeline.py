@@ -93,7 +93,7 @@ def make_hybrid_pipeline(
     validation_fraction="folds",
     lr_schedule="plateau",
     early_stopping=True,
-    patience=12,
+    patience=8,
     device="cpu",
     num_workers=0,
     random_state=None,

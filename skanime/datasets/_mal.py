@@ -38,6 +38,7 @@ PAPER_MODEL = {
     "n_members": 1,
     "numeric_embedding": 0,
     "lr_schedule": None,
+    "patience": 12,
     "module__hidden_units": 256,
     "module__dropout": 0.4,
 }
