@@ -404,23 +404,25 @@ def _kept_epoch(model) -> str:
 def _model_from_args(args, **extra) -> HybridAnimeRegressor:
     from ._estimator import HybridAnimeRegressor
 
-    columns = _column_sets()[args.columns]
+    # the command line's options win over the column set's (PAPER_MODEL's patience)
     return HybridAnimeRegressor(
-        **columns,
-        poster_column=None if args.no_posters else "poster",
-        max_epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        image_size=args.image_size,
-        backbone=args.backbone,
-        cache_dir=args.cache_dir,
-        early_stopping=args.patience > 0,
-        patience=max(args.patience, 1),
-        num_workers=args.num_workers,
-        device=args.device,
-        random_state=args.seed,
-        verbose=1,
-        **extra,
+        **{
+            **_column_sets()[args.columns],
+            "poster_column": None if args.no_posters else "poster",
+            "max_epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "image_size": args.image_size,
+            "backbone": args.backbone,
+            "cache_dir": args.cache_dir,
+            "early_stopping": args.patience > 0,
+            "patience": max(args.patience, 1),
+            "num_workers": args.num_workers,
+            "device": args.device,
+            "random_state": args.seed,
+            "verbose": 1,
+            **extra,
+        }
     )
 
 

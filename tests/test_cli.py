@@ -476,3 +476,24 @@ def test_train_with_auto_columns_prints_the_inferred_roles(anime_csv, tmp_path, 
     assert "Producers  list" in out and "Title      text" in out
     saved = joblib.load(model)  # a ConformalRegressor around the estimator
     assert saved.estimator_.column_roles_["poster"] == []
+
+
+@pytest.mark.parametrize("patience", ["3", "12"])
+def test_the_command_lines_patience_wins_over_the_paper_sets(patience, tmp_path):
+    from skanime.cli import _model_from_args, build_parser
+
+    args = build_parser().parse_args(
+        [
+            "train",
+            str(tmp_path / "a.csv"),
+            "--out",
+            str(tmp_path / "m.joblib"),
+            "--columns",
+            "paper",
+            "--patience",
+            patience,
+        ]
+    )
+    model = _model_from_args(args)
+    assert model.patience == int(patience)
+    assert model.n_members == 1  # the rest of PAPER_MODEL still applies
