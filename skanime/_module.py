@@ -259,9 +259,7 @@ class HybridModule(nn.Module):
         for j, member in enumerate(self.members):
             rows = torch.nonzero(fold == j).reshape(-1)
             if len(rows):
-                scores[rows] = member(
-                    *_rows_of(rows, tabular, every, present, has_image)
-                )[0]
+                scores += _on_rows(member, rows, tabular, every, present, has_image)[0]
         return scores * self.target_std + self.target_mean
 
     def _image_inputs(self, tabular, image=None, has_image=None, embedding=None):
@@ -302,20 +300,17 @@ class HybridModule(nn.Module):
         else:
             fold = fold.reshape(-1).to(tabular.device)
             every = _every_row(features, present)
-            outputs = []
-            for j, member in enumerate(self.members):
-                rows = torch.nonzero(fold != j).reshape(-1)
-                score, poster = member(
-                    *_rows_of(rows, tabular, every, present, has_image)
+            outputs = [
+                _on_rows(
+                    member,
+                    torch.nonzero(fold != j).reshape(-1),
+                    tabular,
+                    every,
+                    present,
+                    has_image,
                 )
-                outputs.append(
-                    (
-                        _scattered(score, rows, len(tabular)),
-                        None
-                        if poster is None
-                        else _scattered(poster, rows, len(tabular)),
-                    )
-                )
+                for j, member in enumerate(self.members)
+            ]
         scale = self.target_std
         scores = torch.cat([o[0] for o in outputs], dim=1) * scale + self.target_mean
         poster = None
@@ -359,19 +354,24 @@ def _every_row(features, present):
     return every
 
 
-def _rows_of(rows, tabular, every, present, has_image):
-    """A member's inputs ``(tabular, image, present, has_image)`` for the batch
-    rows ``rows`` (indices), from :func:`_every_row`'s image features."""
-    if has_image is None:
-        return tabular[rows], None, None, None
-    present = present[rows]
-    image = every[rows][present] if every is not None and present.any() else None
-    return tabular[rows], image, present, has_image[rows]
-
-
-def _scattered(scores, rows, n_rows):
-    """``(len(rows), 1)`` scores placed at ``rows`` of ``(n_rows, 1)`` zeros."""
-    return scores.new_zeros(n_rows, scores.shape[1]).index_copy(0, rows, scores)
+def _on_rows(member, rows, tabular, every, present, has_image):
+    """``member``'s outputs ``(score, poster)`` run on the batch rows ``rows``
+    (indices) only, placed at those rows of zeros the batch's length (``poster``
+    None without a poster head); ``every`` holds :func:`_every_row`'s image
+    features."""
+    image = member_present = member_has_image = None
+    if has_image is not None:
+        member_present = present[rows]
+        member_has_image = has_image[rows]
+        if every is not None and member_present.any():
+            image = every[rows][member_present]
+    outputs = member(tabular[rows], image, member_present, member_has_image)
+    return tuple(
+        None
+        if out is None
+        else out.new_zeros(len(tabular), out.shape[1]).index_copy(0, rows, out)
+        for out in outputs
+    )
 
 
 class _Member(nn.Module):
