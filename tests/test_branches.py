@@ -1,5 +1,7 @@
 """Tabular branches of HybridModule: the registry, its contract, MLP and TabM-mini."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -136,6 +138,41 @@ def test_continuous_embedding_embeds_only_the_continuous_columns():
     torch.testing.assert_close(out[:, 8:], x[:, [0, 2, 4]])
     out.sum().backward()
     assert embed.periodic.frequencies.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("lite", [False, True])
+def test_periodic_embeddings_give_each_feature_its_own_linear_layer(lite):
+    """PLR: feature j's block reads only x_j, through W_j (unless lite, where
+    every feature shares one W)."""
+    from skanime._branches import PeriodicEmbeddings
+
+    torch.manual_seed(0)
+    embed = PeriodicEmbeddings(3, n_frequencies=4, d_embedding=2, lite=lite)
+    x = torch.randn(5, 3)
+    out = embed(x)
+    assert out.shape == (5, 6) == (5, embed.out_features)
+    moved = x.clone()
+    moved[:, 1] += 1.0
+    changed = (embed(moved) - out).abs().sum(0).reshape(3, 2).sum(1) > 0
+    assert changed.tolist() == [False, True, False]
+    # one feature's output through its own layer, written out
+    angles = 2 * math.pi * embed.frequencies[2] * x[:, 2:3]
+    v = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+    if lite:
+        expected = torch.relu(embed.linear(v))
+    else:
+        expected = torch.relu(v @ embed.weight[2] + embed.bias[2])
+    torch.testing.assert_close(out[:, 4:], expected)
+    out.sum().backward()
+    grads = [p.grad for p in embed.parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    if not lite:
+        # a change to feature 0's layer leaves the other blocks as they were
+        with torch.no_grad():
+            embed.weight[0] += 1.0
+            after = embed(x)
+        assert not torch.allclose(after[:, :2], out[:, :2])
+        torch.testing.assert_close(after[:, 2:], out[:, 2:])
 
 
 def test_the_net_finds_the_continuous_columns_and_embeds_them():
