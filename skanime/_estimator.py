@@ -149,6 +149,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         group ``("backbone.*", {"lr": backbone_lr})``, added after any
         ``optimizer__param_groups``. None: the backbone trains at ``lr``. An
         error with a frozen backbone.
+    %(loss)s
+    %(huber_delta)s
     lr : float, default=1e-3
         Adam's learning rate.
     %(weight_decay)s
@@ -213,7 +215,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     poster_column_ : str or None
         The resolved poster column.
     history_ : skorch.History
-        Per-epoch ``train_loss``, ``valid_loss`` (MSE), ``train_mae``,
+        Per-epoch ``train_loss``, ``valid_loss`` (the ``loss``), ``train_mae``,
         ``valid_mae``, ``train_mape``, ``valid_mape`` (percent), ``dur``.
     backbone_ : str, nn.Module or None
         The backbone used ("auto" resolved to a name); None without posters.
@@ -277,6 +279,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "augment": ["boolean"],
         "poster_aux_weight": [Interval(Real, 0, None, closed="left")],
         "backbone_lr": [Interval(Real, 0, None, closed="neither"), None],
+        "loss": [StrOptions({"huber", "squared_error"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -321,6 +325,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         augment=False,
         poster_aux_weight=0.0,
         backbone_lr=None,
+        loss="huber",
+        huber_delta=0.5,
         lr=1e-3,
         weight_decay=1e-3,
         max_epochs=150,
@@ -359,6 +365,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.augment = augment
         self.poster_aux_weight = poster_aux_weight
         self.backbone_lr = backbone_lr
+        self.loss = loss
+        self.huber_delta = huber_delta
         self.lr = lr
         self.weight_decay = weight_decay
         self.max_epochs = max_epochs

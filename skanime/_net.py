@@ -495,8 +495,8 @@ class HybridNet(NeuralNetRegressor):
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The criterion (MSE) of the prediction; raises :class:`ShapeMismatchError`
-        unless the shapes match.
+        """The criterion (MSE or Huber) of the prediction; raises
+        :class:`ShapeMismatchError` unless the shapes match.
 
         In training mode a :class:`HybridModule` with ``n_members > 1`` or a
         ``poster_head`` returns ``(mean, members, poster_scores, has_image)``. The

@@ -12,6 +12,7 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
+import torch
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -86,6 +87,8 @@ def make_hybrid_pipeline(
     augment=False,
     poster_aux_weight=0.0,
     backbone_lr=None,
+    loss="huber",
+    huber_delta=0.5,
     lr=1e-3,
     weight_decay=1e-3,
     max_epochs=150,
@@ -273,6 +276,12 @@ def make_hybrid_pipeline(
             callbacks.append(
                 ("early_stopping", EarlyStopping(patience=patience, load_best=True))
             )
+    if loss == "huber":
+        criterion = {"criterion": torch.nn.HuberLoss, "criterion__delta": huber_delta}
+    elif loss == "squared_error":
+        criterion = {"criterion": torch.nn.MSELoss}
+    else:
+        raise ValueError(f'loss must be "huber" or "squared_error"; got {loss!r}.')
     net = HybridNet(
         lr=lr,
         max_epochs=max_epochs,
@@ -286,6 +295,7 @@ def make_hybrid_pipeline(
         augment=bool(augment) and poster_column is not None,
         poster_aux_weight=poster_aux_weight,
         **{
+            **criterion,
             **module_params,
             "module__n_members": n_members,
             "module__numeric_embedding": numeric_embedding,

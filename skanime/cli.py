@@ -165,7 +165,13 @@ def run_experiment(
     from sklearn.model_selection import train_test_split
 
     from .intervals import ConformalRegressor
-    from .report import format_table, plot_history, plot_predictions, regression_metrics
+    from .report import (
+        format_table,
+        loss_label,
+        plot_history,
+        plot_predictions,
+        regression_metrics,
+    )
 
     y = np.asarray(y, dtype=np.float64)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -215,7 +221,9 @@ def run_experiment(
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
-        plot_history(model.history_, staging / "training_curves.png")
+        plot_history(
+            model.history_, staging / "training_curves.png", loss=loss_label(model)
+        )
         plot_predictions(y_test, y_pred, staging / "predicted_vs_actual.png")
         write_report(
             model,
@@ -645,14 +653,17 @@ def cmd_evaluate(args) -> None:
 
 
 def _evaluate_report(model, frame, y, y_pred, rows, args) -> None:
-    from .report import plot_history, plot_predictions
+    from .report import loss_label, plot_history, plot_predictions
 
     out_dir = Path(args.report_dir)
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
-        history = getattr(_point_model(model), "history_", None)
+        point = _point_model(model)
+        history = getattr(point, "history_", None)
         if history is not None and len(history):
-            plot_history(history, staging / "training_curves.png")
+            plot_history(
+                history, staging / "training_curves.png", loss=loss_label(point)
+            )
         plot_predictions(
             y, y_pred, staging / "predicted_vs_actual.png", title="Predicted vs actual"
         )

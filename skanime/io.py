@@ -111,6 +111,7 @@ TRUSTED_TYPES = (
     "skorch.utils._indexing_ndframe",
     "skorch.utils._indexing_other",
     "skorch.utils.to_numpy",
+    "torch.nn.modules.loss.HuberLoss",
     "torch.nn.modules.loss.MSELoss",
     "torch.optim.adam.Adam",
     "torch.optim.lr_scheduler.ReduceLROnPlateau",

@@ -18,6 +18,7 @@ from ._metrics import mean_absolute_percentage_error
 __all__ = [
     "regression_metrics",
     "format_table",
+    "loss_label",
     "plot_history",
     "plot_predictions",
     "atomic_path",
@@ -72,7 +73,25 @@ def _save_figure(fig, path) -> Path:
     return Path(path)
 
 
-def plot_history(history, path: str | os.PathLike) -> Path:
+def loss_label(model) -> str:
+    """The name of the loss ``model`` trained with, for a plot's label: "MSE",
+    "Huber" (with its delta), or "loss" for a model without a ``loss``
+    parameter.
+
+    >>> from skanime import HybridAnimeRegressor
+    >>> from skanime.report import loss_label
+    >>> loss_label(HybridAnimeRegressor())
+    'Huber, delta 0.5'
+    >>> loss_label(HybridAnimeRegressor(loss="squared_error"))
+    'MSE'
+    """
+    loss = getattr(model, "loss", None)
+    if loss == "huber":
+        return f"Huber, delta {model.huber_delta:g}"
+    return "MSE" if loss == "squared_error" else "loss"
+
+
+def plot_history(history, path: str | os.PathLike, loss: str = "MSE") -> Path:
     """The paper's figures 4–6 in one row: loss, MAE and MAPE per epoch.
 
     Parameters
@@ -81,13 +100,15 @@ def plot_history(history, path: str | os.PathLike) -> Path:
         ``model.history_``.
     path : str or path-like
         The PNG file to write.
+    loss : str, default="MSE"
+        The loss's name in the first plot's labels (:func:`loss_label`).
     """
     plt = _pyplot()
     epochs = history[:, "epoch"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, (key, label) in zip(
         axes,
-        [("loss", "Loss (MSE)"), ("mae", "MAE"), ("mape", "MAPE (%)")],
+        [("loss", f"Loss ({loss})"), ("mae", "MAE"), ("mape", "MAPE (%)")],
         strict=True,
     ):
         for split in ("train", "valid"):

@@ -39,6 +39,7 @@ PAPER_MODEL = {
     "numeric_embedding": 0,
     "lr_schedule": None,
     "patience": 12,
+    "loss": "squared_error",
     "module__hidden_units": 256,
     "module__dropout": 0.4,
 }
