@@ -16,7 +16,8 @@ def test_fast_dropout_keeps_the_expected_share_and_scales_it():
     x = torch.ones(200, 500)
     out = layer(x)
     assert abs(float((out == 0).float().mean()) - 0.3) < 0.01
-    np.testing.assert_allclose(out[out != 0].unique().numpy(), [1 / 0.7], rtol=1e-6)
+    # p is rounded to a multiple of 1/65536: the scale is 1 / 0.7 within 1e-4
+    np.testing.assert_allclose(out[out != 0].unique().numpy(), [1 / 0.7], rtol=1e-4)
     assert abs(float(out.mean()) - 1.0) < 0.02  # unbiased, as nn.Dropout
 
 
