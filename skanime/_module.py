@@ -451,7 +451,9 @@ class _Member(nn.Module):
             width = self.image_projection[1].out_features
             features = has_image.new_zeros(len(has_image), width)
             if image is not None:
-                features = features.index_put((present,), self.image_projection(image))
+                projected = self.image_projection(image)
+                # under bfloat16 autocast the projection is bfloat16
+                features = features.index_put((present,), projected.to(features.dtype))
             parts += [features, has_image]
             if self.poster_head is not None:
                 poster = self.poster_head(features)

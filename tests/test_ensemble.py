@@ -108,3 +108,23 @@ def test_estimator_ensemble_fits_predicts_and_is_the_mean(anime):
 def test_n_members_is_validated_by_the_estimator(anime):
     with pytest.raises(ValueError, match="n_members"):
         fast_model(n_members=0).fit(anime, anime["Score"])
+
+
+def test_members_with_poster_embeddings_run_under_bfloat16_autocast():
+    """The image projection's bfloat16 output joins the float32 features of the
+    rows without a poster (an index_put of mismatched dtypes fails)."""
+    torch.manual_seed(0)
+    module = HybridModule(
+        6, embedding_dim=5, hidden_units=8, head_units=4, image_units=3, n_members=2
+    )
+    has_image = torch.tensor([[1.0], [0.0], [1.0], [0.0]])
+    inputs = {
+        "tabular": torch.randn(4, 6),
+        "has_image": has_image,
+        "embedding": torch.randn(4, 5) * has_image,
+    }
+    module.eval()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = module(**inputs)
+    assert out.shape == (4, 1) and torch.isfinite(out).all()
+    torch.testing.assert_close(out.float(), module(**inputs), atol=0.05, rtol=0.05)
