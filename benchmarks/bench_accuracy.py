@@ -348,8 +348,8 @@ def _row(split, features, model, y, preds, has_poster, seconds) -> dict:
 
 def _line(r) -> str:
     return (
-        f"{r['split']:<9}{r['features']:<12}{r['model']:<7}{r['mae']:>7.3f}"
-        f"{r['mse']:>7.3f}{r['mape']:>7.2f}{r['mae_poster']:>8.3f}{r['seconds']:>8.1f}"
+        f"{r['split']:<9}{r['features']:<12}{r['model']:<7}{r['mae']:>8.4f}"
+        f"{r['mse']:>7.3f}{r['mape']:>7.2f}{r['mae_poster']:>8.4f}{r['seconds']:>8.1f}"
     )
 
 
@@ -358,7 +358,7 @@ def summary(rows) -> None:
     cv = table[table["split"].str.startswith("cv")]
     print("\nSummary: 5-fold CV, mean +- sd over seeds; temporal split")
     print(
-        f"{'features':<12}{'model':<7}{'MAE':>7}{'+-sd':>7}{'MSE':>7}{'MAPE':>7}"
+        f"{'features':<12}{'model':<7}{'MAE':>8}{'+-sd':>7}{'MSE':>7}{'MAPE':>7}"
         f"{'poster':>8}{'fit s':>7}{'temporal':>9}"
     )
     for (fset, model), g in cv.groupby(["features", "model"], sort=False):
@@ -367,9 +367,9 @@ def summary(rows) -> None:
             & (table.features == fset)
             & (table.model == model)
         ]
-        tmae = f"{t['mae'].iloc[0]:>9.3f}" if len(t) else f"{'-':>9}"
+        tmae = f"{t['mae'].iloc[0]:>9.4f}" if len(t) else f"{'-':>9}"
         print(
-            f"{fset:<12}{model:<7}{g.mae.mean():>7.3f}{g.mae.std(ddof=0):>7.3f}"
+            f"{fset:<12}{model:<7}{g.mae.mean():>8.4f}{g.mae.std(ddof=0):>7.4f}"
             f"{g.mse.mean():>7.3f}{g.mape.mean():>7.2f}{g.mae_poster.mean():>8.3f}"
             f"{g.seconds.mean():>7.1f}{tmae}"
         )
@@ -465,7 +465,7 @@ def main(argv=None) -> int:
         f"{args.folds}-fold CV, seeds {args.seeds}; Members is not used."
     )
     print(
-        f"{'split':<9}{'features':<12}{'model':<7}{'MAE':>7}{'MSE':>7}{'MAPE':>7}"
+        f"{'split':<9}{'features':<12}{'model':<7}{'MAE':>8}{'MSE':>7}{'MAPE':>7}"
         f"{'poster':>8}{'fit s':>8}"
     )
     rows = run(frame, y, args, poster_block)

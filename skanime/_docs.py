@@ -64,7 +64,8 @@ PARAMETER_DOCS = {
         Embed each continuous input of the tabular block (numbers, priors, title
         components: the columns with more than two distinct values in the
         training data) with periodic embeddings of this width before the
-        tabular branch (PLR-lite, Gorishniy et al. 2022;
+        tabular branch (PLR: a linear layer per feature, frequencies
+        initialised from N(0, 0.3); Gorishniy et al. 2022;
         ``module__numeric_embedding``); the 0/1 columns pass as they are. It lets
         the network model the sharp dependencies that trees find by splitting.
         0 feeds the columns as they are.""",
