@@ -94,10 +94,11 @@ PARAMETER_DOCS = {
     "poster_aux_weight": """poster_aux_weight : float, default=0.0
         Weight of an auxiliary loss: a linear head on the image features
         predicts the score from the poster alone, and the training loss is
-        ``MSE(score) + poster_aux_weight * MSE(poster-only score)``, the second
-        over the rows with a poster, so the image branch must learn what the
-        poster predicts. ``predict`` returns the main score only; the
-        validation loss is the main MSE. 0 adds no head.""",
+        ``loss(score) + poster_aux_weight * loss(poster-only score)`` (the
+        net's criterion: Huber or MSE), the second over the rows with a poster,
+        so the image branch must learn what the poster predicts. ``predict``
+        returns the main score only; the validation loss is the main score's.
+        0 adds no head.""",
 }
 
 
