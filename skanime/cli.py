@@ -222,7 +222,9 @@ def run_experiment(
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
         plot_history(
-            model.history_, staging / "training_curves.png", loss=loss_label(model)
+            model.history_,
+            staging / "training_curves.png",
+            loss=loss_label(_point_model(model)),
         )
         plot_predictions(y_test, y_pred, staging / "predicted_vs_actual.png")
         write_report(

@@ -74,21 +74,29 @@ def _save_figure(fig, path) -> Path:
 
 
 def loss_label(model) -> str:
-    """The name of the loss ``model`` trained with, for a plot's label: "MSE",
-    "Huber" (with its delta), or "loss" for a model without a ``loss``
-    parameter.
+    """The name of the criterion a fitted model (or its ``HybridNet``) trained
+    with, for a plot's label: "MSE", "Huber, delta d", or "loss" for any other.
+
+    It is read from the fitted criterion, so a ``criterion__delta`` given
+    beside ``huber_delta`` shows as the delta that was used.
 
     >>> from skanime import HybridAnimeRegressor
+    >>> from skanime.datasets import make_anime
     >>> from skanime.report import loss_label
-    >>> loss_label(HybridAnimeRegressor())
+    >>> df = make_anime(30, random_state=0)
+    >>> params = dict(poster_column=None, min_frequency=1, max_epochs=1)
+    >>> loss_label(HybridAnimeRegressor(**params).fit(df, df["Score"]))
     'Huber, delta 0.5'
-    >>> loss_label(HybridAnimeRegressor(loss="squared_error"))
+    >>> mse = HybridAnimeRegressor(**params, loss="squared_error")
+    >>> loss_label(mse.fit(df, df["Score"]))
     'MSE'
     """
-    loss = getattr(model, "loss", None)
-    if loss == "huber":
-        return f"Huber, delta {model.huber_delta:g}"
-    return "MSE" if loss == "squared_error" else "loss"
+    import torch
+
+    criterion = getattr(getattr(model, "net_", model), "criterion_", None)
+    if isinstance(criterion, torch.nn.HuberLoss):
+        return f"Huber, delta {criterion.delta:g}"
+    return "MSE" if isinstance(criterion, torch.nn.MSELoss) else "loss"
 
 
 def plot_history(history, path: str | os.PathLike, loss: str = "MSE") -> Path:

@@ -497,3 +497,27 @@ def test_the_command_lines_patience_wins_over_the_paper_sets(patience, tmp_path)
     model = _model_from_args(args)
     assert model.patience == int(patience)
     assert model.n_members == 1  # the rest of PAPER_MODEL still applies
+
+
+def test_the_training_curves_name_the_loss_of_a_calibrated_model(
+    anime_csv, tmp_path, monkeypatch
+):
+    """`skanime train` saves a ConformalRegressor (10% calibration rows by
+    default); its curves are labelled with the wrapped model's criterion."""
+    import skanime.report
+
+    plot_history = skanime.report.plot_history
+    labels = []
+
+    def recording(history, path, loss="MSE"):
+        labels.append(loss)
+        return plot_history(history, path, loss=loss)
+
+    monkeypatch.setattr(skanime.report, "plot_history", recording)
+    model, report = tmp_path / "model.skanime", tmp_path / "report"
+    argv = ["train", str(anime_csv), "--out", str(model), *FAST]
+    assert main([*argv, "--report-dir", str(report), "--importance-repeats", "0"]) == 0
+    assert (
+        main(["evaluate", str(model), str(anime_csv), "--report-dir", str(report)]) == 0
+    )
+    assert labels == ["Huber, delta 0.5", "Huber, delta 0.5"]

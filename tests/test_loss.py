@@ -56,3 +56,16 @@ def test_a_bad_loss_is_refused_by_name(anime, params, name):
 def test_make_hybrid_pipeline_refuses_an_unknown_loss():
     with pytest.raises(ValueError, match="loss must be"):
         make_hybrid_pipeline(poster_column=None, loss="l1")
+
+
+def test_loss_label_names_the_criterion_that_was_used(anime):
+    from skanime.intervals import ConformalRegressor
+    from skanime.report import loss_label
+
+    model = fast_model(huber_delta=0.2, criterion__delta=0.7, poster_column=None)
+    model.fit(anime, anime["Score"])
+    assert loss_label(model) == loss_label(model.net_) == "Huber, delta 0.7"
+    mse = fast_model(loss="squared_error", poster_column=None)
+    assert loss_label(mse.fit(anime, anime["Score"])) == "MSE"
+    # an unfitted model, or a wrapper without a net of its own, has no criterion
+    assert loss_label(fast_model()) == loss_label(ConformalRegressor(mse)) == "loss"
