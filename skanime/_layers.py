@@ -39,7 +39,7 @@ class FastDropout(nn.Dropout):
         if not self.training or self.p == 0:
             return x
         threshold = round(self.p * 65536)
-        if self.p == 1 or threshold == 65536:
+        if threshold == 65536:  # p == 1, or within 1/131072 of it
             return x * 0.0
         words = torch.empty((x.numel() + 3) // 4, dtype=torch.int64, device=x.device)
         # every bit random (random_() alone leaves the sign bit 0)
