@@ -103,7 +103,8 @@ class MLPBranch(nn.Sequential):
     ``n_dense``: where the input's columns from ``n_dense`` on are mostly-zero
     indicators (as after :class:`ContinuousEmbedding`), the first layer is a
     :class:`~skanime._layers.PartlySparseLinear` that multiplies only their
-    non-zero entries; the same weights and outputs as ``nn.Linear``, faster.
+    non-zero entries; the outputs of ``nn.Linear`` from the same initial
+    weights, faster.
     """
 
     def __init__(

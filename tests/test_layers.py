@@ -53,12 +53,19 @@ def _sparse_input(n=64, n_dense=5, n_sparse=30, seed=0):
     return torch.tensor(np.hstack([dense, sparse]), dtype=torch.float32)
 
 
+def _linear_like(layer):
+    dense = nn.Linear(layer.in_features, layer.out_features)
+    with torch.no_grad():
+        dense.weight.copy_(layer.weight)
+        dense.bias.copy_(layer.bias)
+    return dense
+
+
 def test_partly_sparse_linear_matches_linear_in_output_and_gradients():
     torch.manual_seed(0)
     x = _sparse_input()
     layer = PartlySparseLinear(35, 8, n_dense=5)
-    dense = nn.Linear(35, 8)
-    dense.load_state_dict(layer.state_dict())
+    dense = _linear_like(layer)
     x1 = x.clone().requires_grad_(True)
     x2 = x.clone().requires_grad_(True)
     out1, out2 = layer(x1), dense(x2)
@@ -66,8 +73,13 @@ def test_partly_sparse_linear_matches_linear_in_output_and_gradients():
     weights = torch.randn_like(out1)
     (out1 * weights).sum().backward()
     (out2 * weights).sum().backward()
+    grad = dense.weight.grad
     torch.testing.assert_close(
-        layer.weight.grad, dense.weight.grad, rtol=1e-5, atol=1e-5
+        layer.dense_weight.grad, grad[:, :5], rtol=1e-5, atol=1e-5
+    )
+    # the indicators' weights are stored one row per column
+    torch.testing.assert_close(
+        layer.sparse_weight.grad, grad[:, 5:].T, rtol=1e-5, atol=1e-5
     )
     torch.testing.assert_close(layer.bias.grad, dense.bias.grad)
     # the dense columns get their gradient; the sparse ones (data) none
@@ -81,7 +93,14 @@ def test_partly_sparse_linear_same_initial_weights_as_linear():
     torch.manual_seed(3)
     b = nn.Linear(12, 4)
     assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+    assert a.sparse_weight.shape == (10, 4) and a.sparse_weight.is_contiguous()
     assert "n_dense=2" in repr(a)
+    # every parameter is the layer's own: the optimiser sees three
+    assert [name for name, _ in a.named_parameters()] == [
+        "dense_weight",
+        "sparse_weight",
+        "bias",
+    ]
 
 
 @pytest.mark.parametrize("n_dense", [0, 35])
