@@ -96,7 +96,7 @@ def make_hybrid_pipeline(
     validation_fraction="folds",
     lr_schedule="plateau",
     early_stopping=True,
-    patience=8,
+    patience=6,
     device="cpu",
     num_workers=0,
     random_state=None,

@@ -40,7 +40,7 @@ REPORT_LEVELS = (0.8, 0.9)
 #: ``--epochs``, ``--patience`` and ``--batch-size`` defaults, chosen on real data
 #: (seed-1 folds of benchmarks/bench_accuracy.py, with title and franchise
 #: features) for the CLI's hold-out (``--valid-size``); the estimator's member
-#: folds stop with patience 8. Restoring the best epoch's weights costs no
+#: folds stop with patience 6. Restoring the best epoch's weights costs no
 #: accuracy.
 MAX_EPOCHS, PATIENCE, BATCH_SIZE = 150, 12, 256
 
