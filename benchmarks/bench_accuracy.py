@@ -25,7 +25,13 @@ random_state=seed)``) for each seed, mean +- sd over seeds, and the temporal spl
 
     python benchmarks/bench_accuracy.py [../shared/data/mal] [--seeds 0 2 3]
         [--folds 5] [--models lgbm mlp default] [--features table text prior]
-        [--quick] [--no-temporal]
+        [--parts table text prior poster] [--quick] [--no-temporal]
+
+``--parts`` is issue 13's ablation of the shipped models (``default``,
+``lgbm-hybrid``, ``hgb-hybrid``), each step adding to the one before:
+``table`` (the table, its label priors and a has-poster flag), ``text`` (the
+title features), ``prior`` (the franchise and title-neighbour priors) and
+``poster`` (the poster pixels: the model as shipped, the default).
 
 Seed 1 is the one used to choose defaults; the reported table uses 0, 2 and 3.
 Skips (exit 0) with a message when the data folder is absent.
@@ -62,6 +68,31 @@ FEATURE_SETS = {
     "text+prior": ("text", "prior"),
     "all": ("text", "prior", "poster"),
 }
+#: Issue 13's ablation of the shipped model (``--parts``), cumulative: the
+#: parameters of ``HybridAnimeRegressor`` (and of the boosting models'
+#: ``HybridInputs``) that leave a part out. The label priors stay in every
+#: step (they encode the table's own columns). Below ``poster`` the poster
+#: column is replaced by a 0/1 ``has_poster`` column: the selection signal
+#: stays in every step, and the last one adds only what the pixels are worth.
+SHIPPED_PARTS = {
+    "table": {
+        "title_features": False,
+        "franchise_prior": False,
+        "title_neighbors": False,
+    },
+    "text": {"franchise_prior": False, "title_neighbors": False},
+    "prior": {},
+    "poster": {},
+}
+#: How ``--parts`` label the shipped models' rows.
+PART_LABELS = {
+    "table": "table+flag",
+    "text": "+text",
+    "prior": "+prior",
+    "poster": "shipped",
+}
+#: The models that read the raw frame through the shipped model's own steps.
+SHIPPED_MODELS = ("default", "lgbm-hybrid", "hgb-hybrid")
 LGBM_PARAMS = {
     "n_estimators": 1500,
     "learning_rate": 0.02,
@@ -107,7 +138,7 @@ def _table_columns():
         yield from COLUMNS[key]
 
 
-def make_model(name, parts, seed, args, poster_block=None):
+def make_model(name, parts, seed, args, poster_block=None, part="poster"):
     feats = features(parts, seed, poster_block=poster_block)
     if name == "lgbm":
         from lightgbm import LGBMRegressor
@@ -133,6 +164,7 @@ def make_model(name, parts, seed, args, poster_block=None):
             cache_dir=args.cache_dir,
             random_state=seed,
             **_list_columns(args),
+            **_part_params(part),
         )
     if name in ("lgbm-hybrid", "hgb-hybrid"):
         if name == "lgbm-hybrid":
@@ -141,9 +173,27 @@ def make_model(name, parts, seed, args, poster_block=None):
             booster = LGBMRegressor(random_state=seed, **LGBM_PARAMS)
         else:
             booster = HistGradientBoostingRegressor(random_state=seed)
-        return Pipeline([("features", HybridInputs(seed, args)), ("model", booster)])
+        inputs = HybridInputs(seed, args, part=part)
+        return Pipeline([("features", inputs), ("model", booster)])
     branch = {"mlp": "mlp", "tabm": "tabm"}[name]
     return Pipeline([("features", feats), ("net", make_net(branch, seed, args))])
+
+
+def _part_params(part) -> dict:
+    """``HybridAnimeRegressor``'s parameters for one step of ``--parts``."""
+    params = dict(SHIPPED_PARTS[part])
+    if part != "poster":
+        params["poster_column"] = None
+    return params
+
+
+def _part_frame(X, part):
+    """The raw columns for one step of ``--parts``: below ``poster``, a 0/1
+    ``has_poster`` column instead of the poster paths."""
+    if part == "poster":
+        return X
+    flag = X["poster"].notna().astype(np.float64)
+    return X.drop(columns="poster").assign(has_poster=flag)
 
 
 def _list_columns(args) -> dict:
@@ -164,22 +214,27 @@ class HybridInputs(TransformerMixin, BaseEstimator):
     poster prior summarises).
     """
 
-    def __init__(self, seed, args):
+    def __init__(self, seed, args, part="poster"):
         self.seed = seed
         self.args = args
+        self.part = part
 
     def _steps(self, X):
         from skanime import infer_column_roles, make_hybrid_pipeline
 
         roles = infer_column_roles(X, explicit=_explicit_roles(self.args))
+        params = {
+            **{f"{k}_columns": "auto" for k in ("numeric", "categorical", "list")},
+            "text_columns": "auto",
+            "poster_column": "auto",
+            **_part_params(self.part),
+        }
         return make_hybrid_pipeline(
             roles=roles,
-            **{f"{k}_columns": "auto" for k in ("numeric", "categorical", "list")},
-            text_columns="auto",
-            poster_column="auto",
             poster_root=self.args.data,
             cache_dir=self.args.cache_dir,
             random_state=self.seed,
+            **params,
         )[:-1]
 
     @staticmethod
@@ -249,7 +304,9 @@ def poster_features(frame, data) -> pd.DataFrame:
     return pd.DataFrame(block, columns=names, index=frame.index)
 
 
-def evaluate(model_name, parts, frame, y, splits, seed, args, poster_block):
+def evaluate(
+    model_name, parts, frame, y, splits, seed, args, poster_block, part="poster"
+):
     """Predictions on the test rows of every split, and the total fit seconds."""
     preds = np.full(len(frame), np.nan)
     seconds = 0.0
@@ -257,10 +314,10 @@ def evaluate(model_name, parts, frame, y, splits, seed, args, poster_block):
         if model_name == "mean":
             preds[test] = y[train].mean()
             continue
-        model = make_model(model_name, parts, seed, args, poster_block)
+        model = make_model(model_name, parts, seed, args, poster_block, part)
         # the shipped model reads the raw frame, as a user would give it
-        raw = model_name in ("default", "lgbm-hybrid", "hgb-hybrid")
-        X = frame[args.raw_columns] if raw else frame
+        raw = model_name in SHIPPED_MODELS
+        X = _part_frame(frame[args.raw_columns], part) if raw else frame
         start = time.perf_counter()
         model.fit(X.iloc[train], y[train])
         seconds += time.perf_counter() - start
@@ -268,65 +325,71 @@ def evaluate(model_name, parts, frame, y, splits, seed, args, poster_block):
     return preds, seconds
 
 
+def _runs(args):
+    """(feature set, model, ``--parts`` step, label) of every model to fit."""
+    for fset in args.features:
+        for model_name in args.models:
+            if "poster" in FEATURE_SETS[fset] and model_name in ("lgbm", "hgb", "mean"):
+                continue
+            if model_name not in SHIPPED_MODELS:
+                yield fset, model_name, "poster", fset
+            # the shipped model's own features: once per step of --parts
+            elif fset == args.features[0]:
+                for part in args.parts:
+                    yield fset, model_name, part, PART_LABELS[part]
+
+
 def run(frame, y, args, poster_block) -> list[dict]:
     rows = []
     has_poster = frame["poster"].notna().to_numpy()
-    for fset in args.features:
+    for fset, model_name, part, label in _runs(args):
         parts = FEATURE_SETS[fset]
-        for model_name in args.models:
-            if "poster" in parts and model_name in ("lgbm", "hgb", "mean"):
-                continue
-            label = fset
-            if model_name in ("default", "lgbm-hybrid", "hgb-hybrid"):
-                # the shipped model's own features: once, as "shipped"
-                if fset != args.features[0]:
-                    continue
-                label = "shipped"
-            for seed in args.seeds if args.cv else []:
-                splits = list(
-                    KFold(args.folds, shuffle=True, random_state=seed).split(frame)
-                )
-                preds, secs = evaluate(
-                    model_name, parts, frame, y, splits, seed, args, poster_block
-                )
-                rows.append(
-                    _row(
-                        f"cv{seed}",
-                        label,
-                        model_name,
-                        y,
-                        preds,
-                        has_poster,
-                        secs / len(splits),
-                    )
-                )
-                print(_line(rows[-1]), flush=True)
-            if args.temporal:
-                year = frame["Year"].to_numpy()
-                train = np.flatnonzero(year < 2016)
-                test = np.flatnonzero(year >= 2016)
-                preds, secs = evaluate(
+        for seed in args.seeds if args.cv else []:
+            splits = list(
+                KFold(args.folds, shuffle=True, random_state=seed).split(frame)
+            )
+            preds, secs = evaluate(
+                model_name, parts, frame, y, splits, seed, args, poster_block, part
+            )
+            rows.append(
+                _row(
+                    f"cv{seed}",
+                    label,
                     model_name,
-                    parts,
-                    frame,
                     y,
-                    [(train, test)],
-                    args.seeds[0],
-                    args,
-                    poster_block,
+                    preds,
+                    has_poster,
+                    secs / len(splits),
                 )
-                rows.append(
-                    _row(
-                        "temporal",
-                        label,
-                        model_name,
-                        y[test],
-                        preds[test],
-                        has_poster[test],
-                        secs,
-                    )
+            )
+            print(_line(rows[-1]), flush=True)
+        if args.temporal:
+            year = frame["Year"].to_numpy()
+            train = np.flatnonzero(year < 2016)
+            test = np.flatnonzero(year >= 2016)
+            preds, secs = evaluate(
+                model_name,
+                parts,
+                frame,
+                y,
+                [(train, test)],
+                args.seeds[0],
+                args,
+                poster_block,
+                part,
+            )
+            rows.append(
+                _row(
+                    "temporal",
+                    label,
+                    model_name,
+                    y[test],
+                    preds[test],
+                    has_poster[test],
+                    secs,
                 )
-                print(_line(rows[-1]), flush=True)
+            )
+            print(_line(rows[-1]), flush=True)
     return rows
 
 
@@ -419,6 +482,16 @@ def main(argv=None) -> int:
         nargs="+",
         default=["table", "text", "text+prior", "all"],
         choices=sorted(FEATURE_SETS),
+    )
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        default=["poster"],
+        choices=list(SHIPPED_PARTS),
+        help="issue 13's ablation of the shipped models (default, lgbm-hybrid, "
+        "hgb-hybrid), cumulative: table (with the has-poster flag and the label "
+        "priors), +text (title features), +prior (franchise and title-neighbour "
+        "priors), poster (the pixels too: as shipped, the default)",
     )
     parser.add_argument("--no-temporal", dest="temporal", action="store_false")
     parser.add_argument(

@@ -4,6 +4,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -100,3 +101,56 @@ def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
     (hybrid,) = [r for r in capsys.readouterr().out.splitlines() if "hybrid" in r]
     assert hybrid.split()[1:4] == ["0.4800", "0.0100", "-0.0300"]
     assert "[-0.0300, -0.0300]" in hybrid
+
+
+def test_bench_accuracy_parts_add_one_part_at_a_time(tmp_path):
+    """Issue 13's ablation (--parts): below "poster" the poster paths become a
+    0/1 has_poster column, which boosting's inputs then carry; "text" adds the
+    title features to the table; "poster" is the model as shipped."""
+    import argparse
+
+    from skanime.datasets import make_anime
+
+    module = _load("bench_accuracy")
+    frame = make_anime(80, random_state=0, poster_dir=tmp_path).drop(columns="Score")
+    frame.loc[::3, "poster"] = None
+    flag = frame["poster"].notna().to_numpy(float)
+
+    table = module._part_frame(frame, "table")
+    assert "poster" not in table and (table["has_poster"].to_numpy() == flag).all()
+    assert module._part_frame(frame, "poster") is frame
+    assert module._part_params("poster") == {}
+    assert module._part_params("prior") == {"poster_column": None}
+
+    args = argparse.Namespace(data=str(tmp_path), cache_dir=None, licensors=False)
+    y = np.linspace(5, 9, len(frame))
+    blocks = {
+        part: module.HybridInputs(0, args, part=part).fit_transform(
+            module._part_frame(frame, part), y
+        )
+        for part in ("table", "text")
+    }
+    # the title features (SVD components and a sequel flag) join the table
+    assert blocks["text"].shape[1] > blocks["table"].shape[1]
+
+    # the flag reaches boosting among the table's (scaled) columns
+    def is_flag(column):
+        return (
+            all(len(np.unique(column[flag == v])) == 1 for v in (0, 1))
+            and len(np.unique(column)) == 2
+        )
+
+    assert any(is_flag(column) for column in blocks["table"].T)
+
+    runs = module._runs(
+        argparse.Namespace(
+            features=["text+prior"],
+            models=["lgbm", "default"],
+            parts=["table", "poster"],
+        )
+    )
+    assert [(model, part, label) for _, model, part, label in runs] == [
+        ("lgbm", "poster", "text+prior"),
+        ("default", "table", "table+flag"),
+        ("default", "poster", "shipped"),
+    ]
