@@ -155,10 +155,12 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Adam's learning rate.
     %(weight_decay)s
     max_epochs : int, default=150
-        The most epochs; early stopping usually ends sooner (30 to 50 epochs on
-        MyAnimeList with the default ensemble, seed-1 folds; see
+        The most epochs; early stopping usually ends sooner (20 to 40 epochs on
+        MyAnimeList's CV folds with the default ensemble; see
         docs/benchmarks.md).
     batch_size : int, default=256
+        Rows per training step (validation over in-memory inputs reads 8,192
+        rows a batch, unless ``iterator_valid__batch_size`` says otherwise).
         ``batch_size``, ``weight_decay`` and ``patience`` were chosen by 5-fold
         CV on MyAnimeList with title and franchise features (seed 1, not the
         benchmark's folds; ``docs/benchmarks.md``).

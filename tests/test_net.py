@@ -201,6 +201,34 @@ def test_batched_loading_gives_the_same_model_as_row_by_row():
     np.testing.assert_array_equal(*predictions)
 
 
+def test_validation_reads_large_batches_unless_told_otherwise():
+    """Without a gradient to keep, validation over an in-memory dataset reads
+    INFERENCE_ROWS rows a batch; training keeps batch_size, and an explicit
+    iterator_valid__batch_size wins. The validation loss is the same."""
+    from skanime._net import INFERENCE_ROWS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = X[:, 0] * 2 + 6
+    losses, sizes = [], []
+    for given in ({}, {"iterator_valid__batch_size": 8}):
+        torch.manual_seed(0)
+        np.random.seed(0)  # skorch's validation split
+        net = HybridNet(max_epochs=2, batch_size=8, verbose=0, **given).fit(X, y)
+        dataset = net.get_dataset(X)
+        valid = net.get_iterator(dataset, training=False)
+        sizes.append(valid.sampler.batch_size)
+        assert net.get_iterator(dataset, training=True).sampler.batch_size == 8
+        losses.append(net.history_[:, "valid_loss"])
+    assert sizes == [INFERENCE_ROWS, 8]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+    # a batch_size above it is kept
+    big = HybridNet(batch_size=INFERENCE_ROWS + 1, max_epochs=1, verbose=0)
+    big.fit(X, y)
+    valid = big.get_iterator(big.get_dataset(X), training=False)
+    assert valid.sampler.batch_size == INFERENCE_ROWS + 1
+
+
 def test_a_poster_dataset_is_read_row_by_row():
     from skanime import HybridDataset, PosterLoader
 
