@@ -71,17 +71,19 @@ FEATURE_SETS = {
 #: Issue 13's ablation of the shipped model (``--parts``), cumulative: the
 #: parameters of ``HybridAnimeRegressor`` (and of the boosting models'
 #: ``HybridInputs``) that leave a part out. The label priors stay in every
-#: step (they encode the table's own columns). Below ``poster`` the poster
-#: column is replaced by a 0/1 ``has_poster`` column: the selection signal
-#: stays in every step, and the last one adds only what the pixels are worth.
+#: step (they encode the table's own columns). Without the poster column, a
+#: 0/1 ``has_poster`` column takes its place (``_part_frame``): the selection
+#: signal stays in every step, and the last one adds only what the pixels are
+#: worth.
 SHIPPED_PARTS = {
     "table": {
         "title_features": False,
         "franchise_prior": False,
         "title_neighbors": False,
+        "poster_column": None,
     },
-    "text": {"franchise_prior": False, "title_neighbors": False},
-    "prior": {},
+    "text": {"franchise_prior": False, "title_neighbors": False, "poster_column": None},
+    "prior": {"poster_column": None},
     "poster": {},
 }
 #: How ``--parts`` label the shipped models' rows.
@@ -181,16 +183,13 @@ def make_model(name, parts, seed, args, poster_block=None, part="poster"):
 
 def _part_params(part) -> dict:
     """``HybridAnimeRegressor``'s parameters for one step of ``--parts``."""
-    params = dict(SHIPPED_PARTS[part])
-    if part != "poster":
-        params["poster_column"] = None
-    return params
+    return dict(SHIPPED_PARTS[part])
 
 
 def _part_frame(X, part):
-    """The raw columns for one step of ``--parts``: below ``poster``, a 0/1
-    ``has_poster`` column instead of the poster paths."""
-    if part == "poster":
+    """The raw columns for one step of ``--parts``: where it leaves the poster
+    column out, a 0/1 ``has_poster`` column instead of the poster paths."""
+    if SHIPPED_PARTS[part].get("poster_column", "auto") is not None:
         return X
     flag = X["poster"].notna().astype(np.float64)
     return X.drop(columns="poster").assign(has_poster=flag)
@@ -310,14 +309,14 @@ def evaluate(
     """Predictions on the test rows of every split, and the total fit seconds."""
     preds = np.full(len(frame), np.nan)
     seconds = 0.0
+    # the shipped model reads the raw frame, as a user would give it
+    raw = model_name in SHIPPED_MODELS
+    X = _part_frame(frame[args.raw_columns], part) if raw else frame
     for train, test in splits:
         if model_name == "mean":
             preds[test] = y[train].mean()
             continue
         model = make_model(model_name, parts, seed, args, poster_block, part)
-        # the shipped model reads the raw frame, as a user would give it
-        raw = model_name in SHIPPED_MODELS
-        X = _part_frame(frame[args.raw_columns], part) if raw else frame
         start = time.perf_counter()
         model.fit(X.iloc[train], y[train])
         seconds += time.perf_counter() - start
