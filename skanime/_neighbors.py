@@ -25,6 +25,9 @@ __all__ = ["TitleNeighborPrior"]
 
 #: Titles compared at once in ``transform`` (bounds the dense similarity block).
 _CHUNK_ROWS = 2048
+#: Below this many titles, the similarities are computed as ``(train @ X.T).T``
+#: (no conversion of the training matrix; slower per row than ``X @ train.T``).
+_FEW_ROWS = 64
 
 _FEATURES = ("neighbor_mean", "neighbor_nearest", "neighbor_max_sim", "neighbor_sim")
 
@@ -119,9 +122,14 @@ class TitleNeighborPrior(TransformerMixin, BaseEstimator):
             return out
         mean = scores.mean()
         for start in range(0, vectors.shape[0], _CHUNK_ROWS):
-            block = torch.from_numpy(
-                (vectors[start : start + _CHUNK_ROWS] @ neighbors.T).toarray()
-            )
+            chunk = vectors[start : start + _CHUNK_ROWS]
+            if chunk.shape[0] < _FEW_ROWS:
+                # scipy would first convert the transposed training matrix to
+                # CSR, about 2 ms: most of a one-row transform
+                block = (neighbors @ chunk.T).T.toarray()
+            else:
+                block = (chunk @ neighbors.T).toarray()
+            block = torch.from_numpy(block)
             # the k largest similarities, most similar first
             top, nearest = torch.topk(block, k, dim=1)
             sims, found = top.numpy(), scores[nearest.numpy()] - mean

@@ -10,6 +10,8 @@ groups them by branch into the dict that :class:`~skanime.HybridNet` hands to
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -120,26 +122,21 @@ def pack_arrays(pack: PackInputs, parts) -> SliceDict | None:
     hold the fitted columns in order.
     """
     check_is_fitted(pack)
-    position = {name: i for i, name in enumerate(pack.feature_names_in_)}
+    layout = _layout(pack, tuple((s.start, s.stop, v.shape[1]) for s, v in parts))
+    if layout is None:
+        return None  # columns missing, or not in the table's order
     packed = {}
-    for key, columns in pack.blocks_.items():
-        wanted = [position[c] for c in columns]
+    for key, pieces_of, names in layout:
         pieces = []
-        for out_slice, values in parts:
-            start, stop = out_slice.start, out_slice.stop
-            local = [i - start for i in wanted if start <= i < stop]
-            if not local:
-                continue
-            if local == list(range(values.shape[1])):
+        for i, local in pieces_of:
+            values = parts[i][1]
+            if local is None:
                 pieces.append(values)
             elif isinstance(values, pd.DataFrame):
                 pieces.append(values.iloc[:, local])
             else:
                 pieces.append(values[:, local])
-        if sum(piece.shape[1] for piece in pieces) != len(columns):
-            return None  # columns missing, or not in the table's order
         if key == "poster":
-            names = [str(c).split("__", 1)[-1] for c in columns]
             if len(pieces) != 1:
                 return None
             packed.update(
@@ -153,6 +150,41 @@ def pack_arrays(pack: PackInputs, parts) -> SliceDict | None:
             blocks = [_values(piece, np.float32) for piece in pieces]
             packed[key] = blocks[0] if len(blocks) == 1 else np.hstack(blocks)
     return SliceDict(**packed)
+
+
+#: ``pack -> (its blocks_, the parts' shapes, layout)``: the last layout of each
+#: fitted PackInputs, recomputed when it is refitted or the parts change.
+_LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _layout(pack: PackInputs, shapes: tuple) -> list | None:
+    """Per input: ``(key, [(part index, column indices or None for all)],
+    poster column names)`` for parts of ``shapes`` (``(start, stop, width)``
+    each), or None where they do not hold the fitted columns in order."""
+    cached = _LAYOUTS.get(pack)
+    if cached is not None and cached[0] is pack.blocks_ and cached[1] == shapes:
+        return cached[2]
+    position = {name: i for i, name in enumerate(pack.feature_names_in_)}
+    layout = []
+    for key, columns in pack.blocks_.items():
+        wanted = np.fromiter((position[c] for c in columns), dtype=np.intp)
+        pieces_of, found = [], 0
+        for i, (start, stop, width) in enumerate(shapes):
+            local = wanted[(wanted >= start) & (wanted < stop)] - start
+            if not len(local):
+                continue
+            found += len(local)
+            whole = len(local) == width and (local == np.arange(width)).all()
+            pieces_of.append((i, None if whole else local))
+        if found != len(columns):
+            layout = None
+            break
+        names = (
+            [str(c).split("__", 1)[-1] for c in columns] if key == "poster" else None
+        )
+        layout.append((key, pieces_of, names))
+    _LAYOUTS[pack] = (pack.blocks_, shapes, layout)
+    return layout
 
 
 def _n_rows(parts) -> int:

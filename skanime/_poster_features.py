@@ -26,7 +26,7 @@ from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import as_scores
+from ._utils import as_scores, float_columns
 
 __all__ = ["EmbeddingReducer", "PosterPrior"]
 
@@ -46,13 +46,12 @@ class _BlockTransformer(TransformerMixin, BaseEstimator):
     """Shared input checks of the transformers over a PosterEmbedder's block."""
 
     def _check(self, X, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        X = validate_data(
-            self,
-            X,
-            dtype=np.float64,
-            ensure_min_features=2 if reset else 1,
-            reset=reset,
-        )
+        if reset:
+            X = validate_data(
+                self, X, dtype=np.float64, ensure_min_features=2, reset=True
+            )
+        else:
+            X = float_columns(self, X, reset=False)
         return _split_block(X)
 
     def __sklearn_tags__(self):

@@ -93,6 +93,25 @@ def test_extra_branches_pack_as_in_the_pipeline(anime):
     np.testing.assert_array_equal(fast, pipe[:-1].transform(anime)["tabular"])
 
 
+def test_a_refitted_pipeline_packs_its_new_columns(anime):
+    """The packing layout is remembered per fitted PackInputs; refitting the
+    same pipeline (here without one branch, and on fewer rows: fewer labels,
+    so fewer columns) must not reuse the old one."""
+    pipe = make_hybrid_pipeline(
+        poster_column=None, min_frequency=1, max_epochs=1, random_state=0
+    )
+    widths = []
+    for rows in (slice(None), slice(0, 12)):
+        X, y = anime.iloc[rows], anime["Score"].iloc[rows]
+        pipe.fit(X, y)
+        pipe.set_params(features__title_neighbors="drop")  # for the next fit
+        fast = encode_for_net(pipe, anime)
+        slow = pipe[:-1].transform(anime)
+        np.testing.assert_array_equal(fast["tabular"], slow["tabular"])
+        widths.append(fast["tabular"].shape[1])
+    assert widths[1] < widths[0]
+
+
 def test_a_layout_it_does_not_know_is_left_to_the_pipeline(anime):
     year = list(anime.columns).index("Year")
     pipe = make_hybrid_pipeline(

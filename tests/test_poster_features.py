@@ -1,5 +1,7 @@
 """EmbeddingReducer and PosterPrior: the steps after a PosterEmbedder."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
@@ -136,3 +138,29 @@ def test_prior_stays_within_the_training_scores_for_an_unusual_poster():
     low, high = (np.array([y.min(), y.max()]) - prior.center_) / prior.scale_
     assert out.min() >= low - 1e-5 and out.max() <= high + 1e-5
     assert np.isfinite(prior.transform(block)).all()
+
+
+@pytest.mark.parametrize("step", [PosterPrior(random_state=0), EmbeddingReducer(2)])
+def test_a_frame_of_the_fitted_columns_is_read_as_validation_would(step):
+    """At predict, a DataFrame with the fitted columns skips the per-column
+    checks (float_columns): the same output as an array, and a missing value,
+    a text column or columns out of order are still refused."""
+    import pandas as pd
+
+    block = _block(n=40, d=5, missing=8)
+    names = ["has_image"] + [f"emb_{j}" for j in range(5)]
+    frame = pd.DataFrame(block, columns=names)
+    y = 7 + block[:, 1]
+    step.fit(frame, y)
+    with warnings.catch_warnings():  # an array has no names to check
+        warnings.simplefilter("ignore", UserWarning)
+        expected = step.transform(block)
+    np.testing.assert_array_equal(step.transform(frame), expected)
+    with_nan = frame.copy()
+    with_nan.iloc[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        step.transform(with_nan)
+    with pytest.raises(ValueError, match="could not convert"):
+        step.transform(frame.astype({"emb_0": object}).assign(emb_0="x"))
+    with pytest.raises(ValueError, match="feature names"):
+        step.transform(frame[names[::-1]])

@@ -99,6 +99,20 @@ def test_neighbor_prior_transform_in_chunks(monkeypatch):
     np.testing.assert_allclose(prior.transform(X), whole)
 
 
+def test_neighbor_prior_few_rows_give_what_many_rows_give(monkeypatch):
+    """A few titles are compared as ``(train @ X.T).T``, many as
+    ``X @ train.T``: the same similarities, so the same features."""
+    X = _titles()
+    y = np.linspace(5, 9, len(X))
+    prior = TitleNeighborPrior(n_neighbors=4, random_state=0).fit(X, y)
+    monkeypatch.setattr(neighbors_module, "_FEW_ROWS", 0)
+    many = prior.transform(X)
+    monkeypatch.setattr(neighbors_module, "_FEW_ROWS", len(X) + 1)
+    few = prior.transform(X)
+    np.testing.assert_allclose(few, many, rtol=0, atol=1e-12)
+    assert np.abs(many[:, 0]).max() > 0.1  # the features are not all zero
+
+
 def test_neighbor_prior_with_fewer_training_rows_than_neighbors():
     X = pd.DataFrame({"Title": ["A show", "B show", "C film"]})
     out = TitleNeighborPrior(n_neighbors=10, cv=2, random_state=0).fit_transform(
