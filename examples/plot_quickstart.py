@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 
 from skanime import HybridAnimeRegressor
 from skanime.datasets import PRERELEASE_COLUMNS, make_anime
-from skanime.report import format_table, loss_label, plot_history, regression_metrics
+from skanime.report import format_table, plot_history, regression_metrics
 
 df = make_anime(800, random_state=0)  # synthetic: the score depends on the poster too
 train, test = train_test_split(df, test_size=0.2, random_state=0)
@@ -33,5 +33,5 @@ print(format_table(rows, title="Test set"))
 
 # %%
 # Loss, MAE and MAPE per epoch, as in the paper's figures.
-curves = plot_history(hybrid.history_, "quickstart_curves.png", loss=loss_label(hybrid))
+curves = plot_history(hybrid, "quickstart_curves.png")  # names the loss itself
 print("curves:", curves)

@@ -99,24 +99,51 @@ def loss_label(model) -> str:
     return "MSE" if isinstance(criterion, torch.nn.MSELoss) else "loss"
 
 
-def plot_history(history, path: str | os.PathLike, loss: str = "MSE") -> Path:
+def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> Path:
     """The paper's figures 4–6 in one row: loss, MAE and MAPE per epoch.
 
     Parameters
     ----------
-    history : skorch.History
-        ``model.history_``.
+    history : fitted HybridAnimeRegressor, HybridNet or skorch.History
+        The model (its ``history_``, or a net's ``history``), or the history
+        itself. A ``ConformalRegressor`` gives its point model's.
     path : str or path-like
         The PNG file to write.
-    loss : str, default="MSE"
-        The loss's name in the first plot's labels (:func:`loss_label`).
+    loss : str, default=None
+        The loss's name in the first plot's labels. None reads it from the
+        model (:func:`loss_label`: "Huber, delta 0.5", "MSE"); given a bare
+        history, the label is just "Loss".
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skanime import HybridAnimeRegressor
+    >>> from skanime.datasets import make_anime
+    >>> from skanime.report import plot_history
+    >>> df = make_anime(40, random_state=0)
+    >>> model = HybridAnimeRegressor(poster_column=None, min_frequency=1,
+    ...                              max_epochs=2).fit(df, df["Score"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     plot_history(model, pathlib.Path(tmp) / "curves.png").name
+    'curves.png'
     """
+    if not isinstance(history, list):  # a model: skorch's History is a list
+        model = getattr(history, "estimator_", history)  # a ConformalRegressor's
+        if loss is None:
+            loss = loss_label(model)
+        history = model.history_ if hasattr(model, "history_") else model.history
+    title = "Loss" if loss is None else f"Loss ({loss})"
     plt = _pyplot()
     epochs = history[:, "epoch"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, (key, label) in zip(
         axes,
-        [("loss", f"Loss ({loss})"), ("mae", "MAE"), ("mape", "MAPE (%)")],
+        [("loss", title), ("mae", "MAE"), ("mape", "MAPE (%)")],
         strict=True,
     ):
         for split in ("train", "valid"):

@@ -15,6 +15,8 @@ from skanime.report import (
     column_roles,
     data_summary,
     format_table,
+    loss_label,
+    plot_history,
     plot_predictions,
     plot_residuals,
     regression_metrics,
@@ -148,3 +150,31 @@ def test_data_summary_counts_missing_values(anime):
     table = data_summary(anime).set_index("column")
     assert table.loc["poster", "non-missing"] == anime["poster"].notna().sum()
     assert table.loc["Score", "missing %"] == 0.0
+
+
+def test_plot_history_names_the_loss_of_the_model_it_is_given(
+    fitted_model, tmp_path, monkeypatch
+):
+    """Given the model, the loss plot names its criterion (Huber by default);
+    given a bare history, just "Loss" (it cannot know); an explicit name wins."""
+    import skanime.report
+
+    titles = []
+    save = skanime.report._save_figure
+
+    def recording(fig, path):
+        titles.append(fig.axes[0].get_title())
+        return save(fig, path)
+
+    monkeypatch.setattr(skanime.report, "_save_figure", recording)
+    path = tmp_path / "curves.png"
+    assert plot_history(fitted_model, path) == path and path.stat().st_size > 0
+    plot_history(fitted_model.history_, path)
+    plot_history(fitted_model.history_, path, loss="MSE")
+    huber = loss_label(fitted_model)
+    assert huber.startswith("Huber")
+    assert titles == [
+        f"Training and validation Loss ({huber})",
+        "Training and validation Loss",
+        "Training and validation Loss (MSE)",
+    ]
