@@ -251,3 +251,32 @@ def test_cuda_without_a_gpu_is_a_clear_error_before_any_work(anime):
 
     with pytest.raises(DeviceError, match="no CUDA device"):
         fast_model(device="cuda").fit(anime, anime["Score"])
+
+
+def test_make_hybrid_pipeline_has_the_estimators_defaults():
+    """The estimator hands its parameters to make_hybrid_pipeline; a default
+    changed in one signature and not the other (as patience once was in both)
+    would make the two build different models. Only the column selections
+    differ: "auto" needs the estimator's role inference."""
+    import inspect
+
+    from skanime import make_hybrid_pipeline
+
+    def defaults(function):
+        return {
+            name: p.default
+            for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+
+    estimator, pipeline = (
+        defaults(HybridAnimeRegressor.__init__),
+        defaults(make_hybrid_pipeline),
+    )
+    columns = {f"{kind}_columns" for kind in ("numeric", "categorical", "list")}
+    columns |= {"text_columns", "poster_column"}
+    shared = (set(estimator) & set(pipeline)) - columns
+    assert len(shared) > 30
+    assert {k: estimator[k] for k in shared} == {k: pipeline[k] for k in shared}
+    assert all(estimator[k] == "auto" for k in columns)
+    assert set(estimator) - set(pipeline) == {"target_range"}
