@@ -99,6 +99,18 @@ def single_row_ms(predictors: dict, frame, repeats: int, seed: int = 1) -> dict:
     return {name: np.asarray(t) for name, t in times.items()}
 
 
+def print_single_row_ms(ms: dict, baseline: str, *, width: int) -> None:
+    """One line per predictor of :func:`single_row_ms`'s times: median, p95 and
+    the median's ratio to ``baseline``'s."""
+    base = np.median(ms[baseline])
+    for name, t in ms.items():
+        median, p95 = np.median(t), np.percentile(t, 95)
+        print(
+            f"    {name:<{width}} median {median:>6.2f} ms   p95 {p95:>6.2f} ms"
+            f"   {median / base:>5.2f}x HGB"
+        )
+
+
 def batch_rate(predictors: dict, table, repeats: int) -> dict:
     """Per predictor, the median rows/s of ``repeats`` predicts of ``table``."""
     times = {name: [] for name in predictors}
@@ -158,14 +170,8 @@ def predict_speed(args) -> None:
             }
             print(f"\n  {label}: predictions identical to the pipeline path: {same}")
             ms = single_row_ms(predictors, frame, args.single_repeats)
-            base = np.median(ms["HistGB pipeline, same encoder"])
             print(f"  single row ({args.single_repeats} predicts each, interleaved)")
-            for name, t in ms.items():
-                median, p95 = np.median(t), np.percentile(t, 95)
-                print(
-                    f"    {name:<32} median {median:>6.2f} ms   p95 {p95:>6.2f} ms"
-                    f"   {median / base:>5.2f}x HGB"
-                )
+            print_single_row_ms(ms, "HistGB pipeline, same encoder", width=32)
             rates = batch_rate(predictors, table, args.batch_repeats)
             base = rates["HistGB pipeline, same encoder"]
             print(
@@ -334,14 +340,8 @@ def fit_and_predict(frame, args) -> None:
     with_poster = frame[frame["poster"].notna()]
     for rows, what in ((frame, "any row"), (with_poster, "a row with a poster")):
         ms = single_row_ms(predictors, rows, args.single_repeats)
-        base = np.median(ms["HistGradientBoosting"])
         print(f"  single-row predict, {what} ({args.single_repeats} rows interleaved)")
-        for name, t in ms.items():
-            median, p95 = np.median(t), np.percentile(t, 95)
-            print(
-                f"    {name:<22} median {median:>6.2f} ms   p95 "
-                f"{p95:>6.2f} ms   {median / base:>5.2f}x HGB"
-            )
+        print_single_row_ms(ms, "HistGradientBoosting", width=22)
 
 
 def cold_and_warm(frame, args) -> None:
