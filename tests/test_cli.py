@@ -457,7 +457,8 @@ def test_help_shows_defaults_and_version(capsys):
     assert exit_.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "--epochs EPOCHS most epochs to train" in out and "(default: 150)" in out
-    assert "(default: 12)" in out  # patience
+    assert "default: the model's, 6 (12 with --columns paper)" in out  # patience
+    assert "(default: None)" not in out  # a None default's help says what it means
     assert "data CSV such as anime.csv" in out  # positional arguments described
     with pytest.raises(SystemExit):
         main(["evaluate", "--help"])
@@ -476,6 +477,44 @@ def test_train_with_auto_columns_prints_the_inferred_roles(anime_csv, tmp_path, 
     assert "Producers  list" in out and "Title      text" in out
     saved = joblib.load(model)  # a ConformalRegressor around the estimator
     assert saved.estimator_.column_roles_["poster"] == []
+
+
+@pytest.mark.parametrize(
+    "columns, patience", [("prerelease", 6), ("auto", 6), ("paper", 12)]
+)
+def test_without_patience_the_model_keeps_its_own(columns, patience, tmp_path):
+    """No --patience: the estimator's default (6), or PAPER_MODEL's (12)."""
+    from skanime.cli import _model_from_args, build_parser
+
+    args = build_parser().parse_args(
+        ["train", "a.csv", "--out", str(tmp_path / "m.joblib"), "--columns", columns]
+    )
+    model = _model_from_args(args)
+    assert model.patience == patience and model.early_stopping
+
+
+def test_training_validates_on_member_folds_unless_a_valid_size_is_given(
+    anime_csv, tmp_path, capsys
+):
+    """By default each network of the ensemble validates on its own fold of
+    the 85% training rows; --valid-size holds a share of all rows out instead
+    (as the paper did); a share that leaves nothing to train on is refused."""
+    base = ["train", str(anime_csv), "--no-posters", "--importance-repeats", "0"]
+    base += ["--report-dir", str(tmp_path), "--calibration-size", "0", *FAST]
+    out = tmp_path / "m.joblib"
+    assert main([*base, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "each of the 5 networks is validated on the fold" in said
+    assert joblib.load(out).validation_fraction == "folds"
+    assert main([*base, "--out", str(out), "--valid-size", "0.15"]) == 0
+    assert "of which 15% of all rows validate each epoch" in capsys.readouterr().out
+    assert joblib.load(out).validation_fraction == pytest.approx(0.15 / 0.85)
+    assert (
+        main([*base, "--out", str(tmp_path / "x.joblib"), "--valid-size", "0.9"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "valid_size (--valid-size) must be above 0 and below 0.85" in err
+    assert not (tmp_path / "x.joblib").exists()
 
 
 @pytest.mark.parametrize("patience", ["3", "12"])
