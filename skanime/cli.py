@@ -142,7 +142,7 @@ def run_experiment(
     calibration_size: float = 0.0,
     importance_repeats: int = 3,
 ):
-    """Train on a train/validation/test split as the paper does, report and plot.
+    """Train and test on a train/test split, report and plot (cf. the paper).
 
     The test rows (``test_size``) are held out first. The network is validated
     every epoch as the model says (by default each member of the ensemble on its
@@ -409,19 +409,21 @@ def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
 
 def _validation_words(model, valid_size: float | None) -> str:
     """How ``model`` is validated each epoch, for the training message."""
-    if valid_size is not None:
-        return f"of which {valid_size:.0%} of all rows validate each epoch"
     fraction = model.validation_fraction
-    if fraction == 0 or not model.early_stopping:
-        return "no validation: every epoch is kept"
-    if fraction != "folds":
-        return f"of which {float(fraction):.0%} validate each epoch"
-    if model.n_members == 1:
-        return "of which 20% validate each epoch"
-    return (
-        f"each epoch, each of the {model.n_members} networks is validated on the "
-        "fold of these rows it does not train on"
-    )
+    if valid_size is not None:
+        words = f"of which {valid_size:.0%} of all rows validate each epoch"
+    elif fraction == 0:
+        return "no validation"
+    elif fraction != "folds":
+        words = f"of which {float(fraction):.0%} validate each epoch"
+    elif model.n_members == 1:
+        words = "of which 20% validate each epoch"
+    else:
+        words = (
+            f"each epoch, each of the {model.n_members} networks is validated on "
+            "the fold of these rows it does not train on"
+        )
+    return words if model.early_stopping else f"{words}; no early stopping"
 
 
 def _kept_epoch(model) -> str:

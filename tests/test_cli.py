@@ -560,3 +560,24 @@ def test_the_training_curves_name_the_loss_of_a_calibrated_model(
         main(["evaluate", str(model), str(anime_csv), "--report-dir", str(report)]) == 0
     )
     assert labels == ["Huber, delta 0.5", "Huber, delta 0.5"]
+
+
+@pytest.mark.parametrize(
+    "params, valid_size, words",
+    [
+        ({}, None, "each of the 5 networks is validated on the fold"),
+        ({"n_members": 3}, None, "each of the 3 networks is validated on the fold"),
+        ({"n_members": 1}, None, "of which 20% validate each epoch"),
+        ({"validation_fraction": 0.1}, None, "of which 10% validate each epoch"),
+        ({}, 0.15, "of which 15% of all rows validate each epoch"),
+        ({"validation_fraction": 0}, None, "no validation"),
+        ({"early_stopping": False}, None, "does not train on; no early stopping"),
+    ],
+)
+def test_the_training_message_says_how_the_model_validates(params, valid_size, words):
+    from skanime import HybridAnimeRegressor
+    from skanime.cli import _validation_words
+
+    said = _validation_words(HybridAnimeRegressor(**params), valid_size)
+    assert words in said
+    assert ("no early stopping" in said) == (params == {"early_stopping": False})
