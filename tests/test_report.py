@@ -178,3 +178,25 @@ def test_plot_history_names_the_loss_of_the_model_it_is_given(
         "Training and validation Loss",
         "Training and validation Loss (MSE)",
     ]
+
+
+def test_plot_history_of_a_calibrated_model_names_its_point_models_loss(
+    anime, tmp_path, monkeypatch
+):
+    import skanime.report
+    from skanime.intervals import ConformalRegressor
+
+    from .conftest import fast_model
+
+    titles = []
+    save = skanime.report._save_figure
+    monkeypatch.setattr(
+        skanime.report,
+        "_save_figure",
+        lambda fig, path: titles.append(fig.axes[0].get_title()) or save(fig, path),
+    )
+    model = ConformalRegressor(
+        fast_model(loss="squared_error"), calibration_size=0.2, random_state=0
+    ).fit(anime, anime["Score"])
+    plot_history(model, tmp_path / "curves.png")
+    assert titles == ["Training and validation Loss (MSE)"]
