@@ -409,6 +409,8 @@ def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
 
 def _validation_words(model, valid_size: float | None) -> str:
     """How ``model`` is validated each epoch, for the training message."""
+    from ._member_folds import _SINGLE_MEMBER_FOLDS
+
     fraction = model.validation_fraction
     if valid_size is not None:
         words = f"of which {valid_size:.0%} of all rows validate each epoch"
@@ -417,7 +419,7 @@ def _validation_words(model, valid_size: float | None) -> str:
     elif fraction != "folds":
         words = f"of which {float(fraction):.0%} validate each epoch"
     elif model.n_members == 1:
-        words = "of which 20% validate each epoch"
+        words = f"of which {1 / _SINGLE_MEMBER_FOLDS:.0%} validate each epoch"
     else:
         words = (
             f"each epoch, each of the {model.n_members} networks is validated on "
