@@ -31,6 +31,7 @@ from ._docs import substitute
 from ._inference import make_engine
 from ._posters import PosterLoader, poster_loader_for
 from ._utils import derive_seed, dump_tensors, load_tensors
+from ._validation import device_on_load
 from .backbones import backbone_name, is_pretrained, resolve_backbone
 from .exceptions import CacheWarning
 
@@ -314,6 +315,8 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         """Rebuild ``backbone_`` from ``backbone`` and load its weights."""
         state = dict(state)
         blob = state.pop("_backbone_weights", None)
+        if "device" in state:  # fitted on a GPU, loaded where there is none
+            state["device"] = device_on_load(state["device"], "PosterEmbedder")
         self.__dict__.update(state)
         if blob is None:
             return

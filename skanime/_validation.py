@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.utils.validation import column_or_1d, validate_data
+from skorch.exceptions import DeviceWarning
 
 from ._utils import positional_names
 from .exceptions import ColumnError, DataError, DataWarning, DeviceError, TargetError
@@ -86,6 +87,25 @@ def check_device(device) -> None:
             'device="cpu", or check the GPU driver and the torch build '
             f"(torch {torch.__version__})."
         )
+
+
+def device_on_load(device, owner: str):
+    """``device``, or ``"cpu"`` with a :class:`~skorch.exceptions.DeviceWarning`
+    where it names a CUDA device and torch sees none: a model fitted on a GPU
+    loads on a machine without one, as skorch's nets do."""
+    if (
+        device is not None
+        and torch.device(device).type == "cuda"
+        and not torch.cuda.is_available()
+    ):
+        warnings.warn(
+            f"{owner} was fitted with device={device!r}, but torch sees no CUDA "
+            'device here; it runs on device="cpu" instead.',
+            DeviceWarning,
+            stacklevel=3,
+        )
+        return "cpu"
+    return device
 
 
 def _to_pandas(X):

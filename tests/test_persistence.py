@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from skorch.exceptions import DeviceWarning
 
 import skanime.io as skio
-from skanime import HybridNet
+from skanime import HybridNet, PosterEmbedder
 from skanime.backbones import get_backbone
+from skanime.datasets import make_anime
 from skanime.exceptions import IncompatibleModelError
 
 from .conftest import fast_model
@@ -132,6 +134,39 @@ def test_a_model_trained_on_cuda_loads_on_a_cpu_only_machine(
     encoded = fitted_model.pipeline_[:-1].transform(anime)
     np.testing.assert_allclose(
         net_cpu.predict(encoded), net.predict(encoded), rtol=1e-6
+    )
+
+
+def _embedders(estimator) -> list[PosterEmbedder]:
+    """Every PosterEmbedder inside a fitted pipeline."""
+    if isinstance(estimator, PosterEmbedder):
+        return [estimator]
+    steps = getattr(estimator, "steps", None) or getattr(estimator, "transformers_", [])
+    return [e for step in steps for e in _embedders(step[1])]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only machine")
+@pytest.mark.parametrize("fmt", ["pickle", "skops"])
+def test_embedders_fitted_on_cuda_embed_new_posters_on_a_cpu_only_machine(
+    frozen_model, tmp_path, empty_embedding_cache, fmt
+):
+    """A model fitted with device="cuda" keeps that device in its poster
+    embedders. Loaded without a GPU, they embed posters no cache holds on the CPU,
+    with a warning, instead of failing inside torch."""
+    model = pickle.loads(pickle.dumps(frozen_model))
+    assert _embedders(model.pipeline_)
+    for embedder in _embedders(model.pipeline_):
+        embedder.device = "cuda"
+    new = make_anime(8, random_state=7, poster_dir=tmp_path / "new", image_size=16)
+    with pytest.warns(DeviceWarning, match="fitted with device='cuda'"):
+        if fmt == "pickle":
+            loaded = pickle.loads(pickle.dumps(model))
+        else:
+            skio.save(model, tmp_path / "model.skanime")
+            loaded = skio.load(tmp_path / "model.skanime")
+    assert {e.device for e in _embedders(loaded.pipeline_)} == {"cpu"}
+    np.testing.assert_allclose(
+        loaded.predict(new), frozen_model.predict(new), rtol=1e-6
     )
 
 
