@@ -1,0 +1,119 @@
+"""Train on a GPU, serve on a CPU: the default model fitted on CUDA and on the CPU.
+
+On one 85/15 split of MyAnimeList (``PRERELEASE_COLUMNS``), the default
+``HybridAnimeRegressor`` is fitted with ``device="cuda"`` and with
+``device="cpu"`` on the same machine, and the script prints each fit's time,
+epochs and test MAE beside the mean predictor's. The GPU-trained model is then
+saved with ``skanime.io`` and loaded in a fresh process that sees no GPU
+(``CUDA_VISIBLE_DEVICES=""``), which embeds the test posters again and predicts
+the test rows on the CPU; the script prints how far those predictions are from
+the GPU's.
+
+    python benchmarks/bench_gpu.py [../shared/data/mal] [--seed 0] [--out DIR]
+
+Skips (exit 0) with a message when the data folder is absent or torch sees no
+GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import benchmark_parser, load_real_data
+from sklearn.model_selection import train_test_split
+
+import skanime.io as skio
+from skanime import HybridAnimeRegressor, clear_memory_cache
+from skanime.datasets import PRERELEASE_COLUMNS
+
+_SERVE_ON_CPU = """
+import sys, time
+import numpy as np, pandas as pd, torch
+import skanime.io as skio
+assert not torch.cuda.is_available()
+model = skio.load(sys.argv[1])
+rows = pd.read_pickle(sys.argv[2])
+start = time.perf_counter()
+np.save(sys.argv[3], model.predict(rows))
+print(f"{time.perf_counter() - start:.1f}")
+"""
+
+
+def fit_on(device, X, y, seed):
+    """The default model fitted on ``device``, and the fit's seconds; the
+    posters are embedded afresh on that device (the in-memory cache emptied)."""
+    clear_memory_cache()
+    model = HybridAnimeRegressor(**PRERELEASE_COLUMNS, device=device, random_state=seed)
+    start = time.perf_counter()
+    model.fit(X, y)
+    return model, time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    parser = benchmark_parser(__doc__)
+    parser.add_argument("--seed", type=int, default=0, help="the split's seed")
+    parser.add_argument("--out", default=None, help="keep the GPU model here")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        print("SKIPPED: torch sees no GPU here.")
+        return 0
+    frame = load_real_data(args.data)
+    if frame is None:
+        return 0
+    X, y = frame.drop(columns="Score"), frame["Score"].to_numpy()
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.15, random_state=args.seed
+    )
+    print(
+        f"{torch.cuda.get_device_name()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads; {len(X_train)} training rows, "
+        f"{len(X_test)} test rows, seed {args.seed}"
+    )
+    mean_mae = np.abs(y_test - y_train.mean()).mean()
+    print(f"{'mean predictor':<12} test MAE {mean_mae:.4f}")
+    predictions = {}
+    for device in ("cuda", "cpu"):
+        model, seconds = fit_on(device, X_train, y_train, args.seed)
+        start = time.perf_counter()
+        predictions[device] = model.predict(X_test)
+        predict_s = time.perf_counter() - start
+        mae = np.abs(predictions[device] - y_test).mean()
+        print(
+            f"{device:<12} fit {seconds:6.1f} s, {len(model.history_)} epochs, "
+            f"predict {predict_s:.1f} s, test MAE {mae:.4f}",
+            flush=True,
+        )
+        if device == "cuda":
+            gpu_model = model
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.out or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        skio.save(gpu_model, folder / "gpu_model.skanime")
+        X_test.to_pickle(folder / "test_rows.pkl")
+        served = subprocess.run(
+            [sys.executable, "-c", _SERVE_ON_CPU, folder / "gpu_model.skanime"]
+            + [folder / "test_rows.pkl", folder / "served.npy"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        )
+        on_cpu = np.load(folder / "served.npy")
+    gap = np.abs(on_cpu - predictions["cuda"])
+    print(
+        f"GPU model served on the CPU (fresh process, no GPU): predict "
+        f"{served.stdout.strip()} s, test MAE {np.abs(on_cpu - y_test).mean():.4f}; "
+        f"|CPU - GPU prediction| max {gap.max():.2e}, mean {gap.mean():.2e}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
