@@ -10,9 +10,11 @@ the test rows on the CPU; the script prints how far those predictions are from
 the GPU's.
 
     python benchmarks/bench_gpu.py [../shared/data/mal] [--seed 0] [--out DIR]
+        [--devices cuda cpu] [--threads N]
 
-Skips (exit 0) with a message when the data folder is absent or torch sees no
-GPU.
+``--devices cpu`` gives the CPU's figure on a machine without a GPU. Skips (exit
+0) with a message when the data folder is absent, or when ``cuda`` is asked for
+and torch sees no GPU.
 """
 
 from __future__ import annotations
@@ -56,60 +58,78 @@ def fit_on(device, X, y, seed):
     return model, time.perf_counter() - start
 
 
+def serve_without_gpu(model, X_test, folder) -> tuple[np.ndarray, str]:
+    """``model`` saved with ``skanime.io`` into ``folder`` and loaded by a fresh
+    process that sees no GPU: its predictions of ``X_test`` and its seconds."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    skio.save(model, folder / "gpu_model.skanime")
+    X_test.to_pickle(folder / "test_rows.pkl")
+    served = subprocess.run(
+        [sys.executable, "-c", _SERVE_ON_CPU, folder / "gpu_model.skanime"]
+        + [folder / "test_rows.pkl", folder / "served.npy"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
+    return np.load(folder / "served.npy"), served.stdout.strip()
+
+
 def main(argv=None) -> int:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--seed", type=int, default=0, help="the split's seed")
+    parser.add_argument(
+        "--devices",
+        nargs="+",
+        choices=["cuda", "cpu"],
+        default=["cuda", "cpu"],
+        help="fit on each of these (default: cuda cpu)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
     parser.add_argument("--out", default=None, help="keep the GPU model here")
     args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
+    if "cuda" in args.devices and not torch.cuda.is_available():
         print("SKIPPED: torch sees no GPU here.")
         return 0
     frame = load_real_data(args.data)
     if frame is None:
         return 0
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     X, y = frame.drop(columns="Score"), frame["Score"].to_numpy()
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.15, random_state=args.seed
     )
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
     print(
-        f"{torch.cuda.get_device_name()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} CPU threads; {len(X_train)} training rows, "
-        f"{len(X_test)} test rows, seed {args.seed}"
+        f"{gpu}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
+        f"{len(X_train)} training rows, {len(X_test)} test rows, seed {args.seed}"
     )
     mean_mae = np.abs(y_test - y_train.mean()).mean()
     print(f"{'mean predictor':<12} test MAE {mean_mae:.4f}")
-    predictions = {}
-    for device in ("cuda", "cpu"):
-        model, seconds = fit_on(device, X_train, y_train, args.seed)
+    models, predictions = {}, {}
+    for device in args.devices:
+        models[device], seconds = fit_on(device, X_train, y_train, args.seed)
         start = time.perf_counter()
-        predictions[device] = model.predict(X_test)
+        predictions[device] = models[device].predict(X_test)
         predict_s = time.perf_counter() - start
         mae = np.abs(predictions[device] - y_test).mean()
         print(
-            f"{device:<12} fit {seconds:6.1f} s, {len(model.history_)} epochs, "
-            f"predict {predict_s:.1f} s, test MAE {mae:.4f}",
+            f"{device:<12} fit {seconds:6.1f} s, {len(models[device].history_)} "
+            f"epochs, predict {predict_s:.1f} s, test MAE {mae:.4f}",
             flush=True,
         )
-        if device == "cuda":
-            gpu_model = model
+    if "cuda" not in models:
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(args.out or tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        skio.save(gpu_model, folder / "gpu_model.skanime")
-        X_test.to_pickle(folder / "test_rows.pkl")
-        served = subprocess.run(
-            [sys.executable, "-c", _SERVE_ON_CPU, folder / "gpu_model.skanime"]
-            + [folder / "test_rows.pkl", folder / "served.npy"],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
-        )
-        on_cpu = np.load(folder / "served.npy")
+        on_cpu, seconds = serve_without_gpu(models["cuda"], X_test, args.out or tmp)
     gap = np.abs(on_cpu - predictions["cuda"])
     print(
-        f"GPU model served on the CPU (fresh process, no GPU): predict "
-        f"{served.stdout.strip()} s, test MAE {np.abs(on_cpu - y_test).mean():.4f}; "
+        f"GPU model served on the CPU (fresh process, no GPU): predict {seconds} s, "
+        f"test MAE {np.abs(on_cpu - y_test).mean():.4f}; "
         f"|CPU - GPU prediction| max {gap.max():.2e}, mean {gap.mean():.2e}"
     )
     return 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -154,3 +155,15 @@ def test_bench_accuracy_parts_add_one_part_at_a_time(tmp_path):
         ("default", "table", "table+flag"),
         ("default", "poster", "shipped"),
     ]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")
+def test_bench_gpu_skips_without_a_gpu(tmp_path, capsys):
+    assert _load("bench_gpu").main([str(tmp_path / "nowhere")]) == 0
+    assert capsys.readouterr().out.startswith("SKIPPED: torch sees no GPU here.")
+
+
+def test_bench_gpu_on_the_cpu_alone_skips_without_data(tmp_path, capsys):
+    module = _load("bench_gpu")
+    assert module.main([str(tmp_path / "nowhere"), "--devices", "cpu"]) == 0
+    assert capsys.readouterr().out.startswith("SKIPPED: no MyAnimeList data at")
