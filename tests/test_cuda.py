@@ -1,5 +1,6 @@
 """The CUDA paths, run where torch sees a GPU: training on it, fine-tuning a
-backbone on it, and a model trained on it predicting on a machine without one.
+backbone on it, mixed precision, and a model trained on it predicting on a
+machine without one.
 Skipped elsewhere (CI has no GPU); the CPU-only side of loading is simulated in
 ``test_persistence.py``."""
 
@@ -70,6 +71,47 @@ def test_fine_tuning_on_cuda_trains_only_the_unfrozen_block():
     # simple_cnn's last block is features.8-11: its conv (8) and batch norm (9)
     assert {"features.8.weight", "features.9.weight"} <= changed
     assert not any(k.startswith(("features.0.", "features.4.")) for k in changed)
+
+
+def _mixed_inputs(kind: str) -> dict:
+    has_image = torch.tensor([[1.0], [0.0]] * 4, device="cuda")
+    inputs = {"tabular": torch.randn(8, 6, device="cuda"), "has_image": has_image}
+    if kind == "embedding":
+        inputs["embedding"] = torch.randn(8, 5, device="cuda") * has_image
+    else:
+        inputs["image"] = torch.randn(8, 3, 16, 16, device="cuda")
+    return inputs
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("kind", ["embedding", "image"])
+def test_the_module_runs_and_trains_under_cuda_autocast(kind, dtype):
+    """Mixed precision (``torch.autocast``): the ensemble, with cached poster
+    embeddings or a backbone fine-tuned in the network, gives the float32
+    predictions to within the half type's precision, and finite gradients."""
+    torch.manual_seed(0)
+    params = (
+        {"embedding_dim": 5}
+        if kind == "embedding"
+        else {"backbone": "simple_cnn", "image_size": 16, "freeze_backbone": 1}
+    )
+    module = HybridModule(
+        6, hidden_units=8, head_units=4, image_units=3, n_members=2, **params
+    ).cuda()
+    inputs = _mixed_inputs(kind)
+    module.eval()
+    with torch.autocast("cuda", dtype=dtype):
+        half = module(**inputs)
+    assert half.shape == (8, 1)
+    torch.testing.assert_close(half.float(), module(**inputs), atol=0.05, rtol=0.05)
+    module.train()
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    with torch.autocast("cuda", dtype=dtype):
+        members = module(**inputs)[1]  # in training: (mean, each member's, ...)
+        loss = members.float().square().mean()
+    scaler.scale(loss).backward()
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
 def test_fine_tuning_with_augmentation_runs_on_cuda(anime):
