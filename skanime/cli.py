@@ -331,13 +331,13 @@ def write_report(
     if isinstance(model, ConformalRegressor):
         levels = []
         for level in REPORT_LEVELS:
-            bounds = model.predict_interval(X, level)
+            bounds = model.interval_around(y_pred, level)
             levels.append({"nominal level": level, **interval_coverage(y, bounds)})
         coverage = pd.DataFrame(levels)
         figures["intervals"] = plot_intervals(
             y,
             y_pred,
-            model.predict_interval(X, REPORT_LEVELS[0]),
+            model.interval_around(y_pred, REPORT_LEVELS[0]),
             out_dir / "intervals.png",
             level=REPORT_LEVELS[0],
         )
@@ -730,18 +730,22 @@ def cmd_predict(args) -> None:
     # columns the file lacks stay absent: the model refuses to predict without them
     frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
     out = frame[[c for c in ("anime_id", "Title") if c in frame.columns]].copy()
-    out["predicted_score"] = np.round(model.predict(frame), 3)
     if args.interval is not None:
-        _add_interval_columns(out, model, frame, args.interval, args.model)
+        _check_calibrated(model, args.model)  # before the work of predicting
+    predicted = model.predict(frame)
+    out["predicted_score"] = np.round(predicted, 3)
+    if args.interval is not None:
+        bounds = model.interval_around(predicted, args.interval)
+        out["score_low"] = np.round(bounds[:, 0], 3)
+        out["score_high"] = np.round(bounds[:, 1], 3)
     with _Outputs() as outputs:
         out.to_csv(outputs.path(args.out), index=False)
     _say(f"Wrote {len(out)} predictions to {args.out}.")
 
 
-def _add_interval_columns(out, model, frame, level: float, path) -> None:
-    """``score_low``/``score_high``: the model's split-conformal interval."""
-    import numpy as np
-
+def _check_calibrated(model, path) -> None:
+    """A :class:`SkanimeError` unless ``model`` (from ``path``) can give
+    split-conformal intervals."""
     from .exceptions import SkanimeError
     from .intervals import ConformalRegressor
 
@@ -751,9 +755,6 @@ def _add_interval_columns(out, model, frame, level: float, path) -> None:
             "has none. Train it with skanime train --calibration-size 0.1 (the "
             "default)."
         )
-    bounds = model.predict_interval(frame, level)
-    out["score_low"] = np.round(bounds[:, 0], 3)
-    out["score_high"] = np.round(bounds[:, 1], 3)
 
 
 def _confidence_level(text: str) -> float:

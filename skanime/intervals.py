@@ -204,8 +204,39 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             ``[low, high]`` per row, clipped to the estimator's ``target_range``
             when it has one (the true score lies in it, so coverage is unchanged).
         """
+        return self.interval_around(self.predict(X), confidence_level)
+
+    def interval_around(self, y_pred, confidence_level: float = 0.9) -> np.ndarray:
+        """The intervals of :meth:`predict_interval` around predictions already
+        made: ``interval_around(model.predict(X), level)`` equals
+        ``predict_interval(X, level)`` without predicting ``X`` a second time.
+
+        Parameters
+        ----------
+        y_pred : array-like of shape (n_samples,)
+            This model's predictions.
+        confidence_level : float, default=0.9
+            As in :meth:`predict_interval`.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.dummy import DummyRegressor
+        >>> from skanime.intervals import ConformalRegressor
+        >>> X, y = np.zeros((50, 1)), np.arange(50.0)
+        >>> model = ConformalRegressor(DummyRegressor(), random_state=0).fit(X, y)
+        >>> y_pred = model.predict(X)
+        >>> np.array_equal(
+        ...     model.interval_around(y_pred, 0.8), model.predict_interval(X, 0.8)
+        ... )
+        True
+        """
         width = self.half_width(confidence_level)
-        predicted = np.asarray(self.predict(X), dtype=np.float64).ravel()
+        predicted = np.asarray(y_pred, dtype=np.float64).ravel()
         bounds = np.column_stack([predicted - width, predicted + width])
         target_range = getattr(self.estimator_, "target_range", None)
         if target_range is not None:

@@ -416,6 +416,40 @@ def test_train_report_and_predict_with_intervals(anime_csv, tmp_path, capsys):
     assert parse_page(evaluated / "report.html").sections[-1] == "intervals"
 
 
+def test_intervals_come_from_the_one_prediction_of_each_row(
+    anime_csv, tmp_path, monkeypatch
+):
+    """The report's coverage and interval plot, and ``predict --interval``, take
+    their intervals around the predictions already made: each command predicts
+    its rows once (it used to predict the test rows four times)."""
+    from skanime.intervals import ConformalRegressor
+
+    predicted = []
+    original = ConformalRegressor.predict
+
+    def counting(self, X):
+        predicted.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(ConformalRegressor, "predict", counting)
+    model = tmp_path / "model.skanime"
+    argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]
+    argv += ["--importance-repeats", "0", "--report-dir", str(tmp_path / "r"), *FAST]
+    assert main(argv) == 0
+    assert len(predicted) == 1  # the test rows
+    assert "nominal level" in (tmp_path / "r" / "report.html").read_text()
+    predicted.clear()
+    preds = tmp_path / "preds.csv"
+    argv = ["predict", str(model), str(anime_csv), "--out", str(preds)]
+    assert main([*argv, "--interval", "0.8"]) == 0
+    assert predicted == [60]
+    table = pd.read_csv(preds)
+    loaded = cli._load_model(model)
+    expected = loaded.predict_interval(load_mal(anime_csv), 0.8)
+    np.testing.assert_allclose(table["score_low"], expected[:, 0], atol=5e-4)
+    np.testing.assert_allclose(table["score_high"], expected[:, 1], atol=5e-4)
+
+
 def test_interval_needs_a_calibrated_model(anime_csv, tmp_path, capsys):
     model = tmp_path / "m.joblib"
     argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]

@@ -77,6 +77,7 @@ def test_intervals_are_clipped_to_the_target_range(anime):
     assert bounds.shape == (len(anime), 2)
     assert np.all((bounds >= 1) & (bounds <= 10))
     np.testing.assert_allclose(bounds[:, 0], np.maximum(pred - width, 1))
+    np.testing.assert_array_equal(model.interval_around(pred, 0.9), bounds)
     assert model.history_ is model.estimator_.history_
     assert list(model.feature_names_in_) == list(anime.columns)
 
