@@ -204,6 +204,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             ``[low, high]`` per row, clipped to the estimator's ``target_range``
             when it has one (the true score lies in it, so coverage is unchanged).
         """
+        self.half_width(confidence_level)  # a bad level fails before predicting
         return self.interval_around(self.predict(X), confidence_level)
 
     def interval_around(self, y_pred, confidence_level: float = 0.9) -> np.ndarray:

@@ -137,3 +137,11 @@ def test_mapie_cross_conformal_end_to_end(anime):
     assert predicted.shape == (10,) and bounds.shape == (10, 2, 1)
     assert np.all(bounds[:, 0, 0] <= bounds[:, 1, 0])
     assert np.isfinite(bounds).all()
+
+
+def test_a_bad_level_is_refused_before_predicting(monkeypatch):
+    X, y = np.zeros((50, 1)), np.arange(50.0)
+    model = ConformalRegressor(DummyRegressor(), random_state=0).fit(X, y)
+    monkeypatch.setattr(model, "predict", lambda X: pytest.fail("predicted"))
+    with pytest.raises(ValueError, match="confidence_level"):
+        model.predict_interval(X, 1.5)
