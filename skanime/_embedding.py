@@ -31,7 +31,7 @@ from ._docs import substitute
 from ._inference import make_engine
 from ._posters import PosterLoader, poster_loader_for
 from ._utils import derive_seed, dump_tensors, load_tensors
-from ._validation import device_on_load
+from ._validation import device_on_load, resolve_device
 from .backbones import backbone_name, is_pretrained, resolve_backbone
 from .exceptions import CacheWarning
 
@@ -136,6 +136,8 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         Keep embeddings in the process-wide memory cache.
     %(cache_dir)s
     device : str, default="cpu"
+        Torch device that runs the backbone, e.g. "cuda"; "auto" takes "cuda"
+        where torch sees a GPU, else "cpu".
     progress : bool, default=False
         Show a progress bar while embedding 256 posters or more.
     random_state : int, RandomState instance or None, default=None
@@ -278,7 +280,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
             mean=self.poster_loader_.mean,
             std=self.poster_loader_.std,
             fingerprint=self.fingerprint_,
-            device=self.device,
+            device=resolve_device(self.device),
         )
         batches = _decoded_batches(
             paths,

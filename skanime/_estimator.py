@@ -186,7 +186,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         skorch's ``LRScheduler``, callback ``lr_schedule``; needs validation).
         None: a constant learning rate.
     device : str, default="cpu"
-        Torch device, e.g. "cuda".
+        Torch device, e.g. "cuda"; "auto" takes "cuda" where torch sees a GPU,
+        else "cpu" (``device_`` says which).
     num_workers : int, default=0
         DataLoader worker processes that decode posters in parallel.
     random_state : int, RandomState instance or None, default=None
@@ -225,6 +226,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     freeze_backbone_ : bool, int or None
         Whether it was frozen (True: its embeddings cached), trained (False), or
         how many of its last blocks were trained (an int); None without posters.
+    device_ : str or torch.device
+        The device the network was trained on (``device`` with "auto" resolved).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame.
@@ -555,6 +558,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             pipeline.fit(X, y)
         self.pipeline_ = pipeline
         self.history_ = pipeline[-1].history_
+        self.device_ = pipeline[-1].device
         self.column_roles_ = roles
         self.numeric_columns_ = list(columns["numeric_columns"])
         self.categorical_columns_ = list(columns["categorical_columns"])

@@ -39,6 +39,7 @@ from ._tabular import (
     make_tabular_encoder,
 )
 from ._text import TitleEncoder
+from ._validation import resolve_device
 from .backbones import backbone_name, is_pretrained
 
 __all__ = ["make_hybrid_pipeline", "resolve_freeze", "title_branches"]
@@ -195,6 +196,7 @@ def make_hybrid_pipeline(
     numeric_columns, categorical_columns, list_columns, poster_column, text_columns = (
         specs.values()
     )
+    device = resolve_device(device)  # "auto": the GPU where torch sees one
     module_params = {}
     poster_step = None
     net_params = dict(net_params)

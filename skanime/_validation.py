@@ -79,8 +79,17 @@ def check_extra_params(owner: str, params: dict, known: Iterable[str]) -> None:
         )
 
 
+def resolve_device(device):
+    """``device`` with ``"auto"`` resolved: ``"cuda"`` where torch sees a GPU,
+    else ``"cpu"``; any other device as given."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
 def check_device(device) -> None:
     """A :class:`DeviceError` for a CUDA device torch cannot see."""
+    device = resolve_device(device)
     if torch.device(device).type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(
             f"device={device!r}, but torch sees no CUDA device here; use "

@@ -871,7 +871,11 @@ def _add_training_options(parser, *, epochs: int) -> None:
         default=0,
         help="DataLoader workers decoding posters (0: in the main process)",
     )
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device: cpu, cuda, or auto (cuda where torch sees a GPU)",
+    )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the split and the weights"
     )

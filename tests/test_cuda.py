@@ -38,6 +38,12 @@ def test_a_model_trains_on_cuda(anime):
     assert predictions.shape == (len(anime),) and np.isfinite(predictions).all()
 
 
+def test_device_auto_takes_the_gpu(anime):
+    model = fast_model(device="auto").fit(anime, anime["Score"])
+    assert model.device_ == "cuda" and _devices(model.net_.module_) == {"cuda"}
+    assert model.get_params()["device"] == "auto"
+
+
 def test_the_ensemble_validates_each_member_on_its_own_fold_on_cuda(anime):
     """The default validation (each member scored on the fold it did not train
     on) moves its fold indices to the GPU."""

@@ -97,6 +97,27 @@ def test_the_cache_key_is_the_file_content_and_the_backbone(anime, tmp_path, com
     assert computed == [1, 1, 1]
 
 
+def test_device_auto_embeds_where_torch_has_a_device(anime, monkeypatch):
+    """ "auto" reaches the engine as a torch device, never as the string."""
+    from skanime import _embedding
+
+    seen = []
+    original = _embedding.make_engine
+
+    def recording(*args, device, **kwargs):
+        seen.append(device)
+        return original(*args, device=device, **kwargs)
+
+    monkeypatch.setattr(_embedding, "make_engine", recording)
+    posters = anime[["poster"]]
+    auto = _embedder(device="auto").fit(posters).transform(posters)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert seen == [expected]
+    if expected == "cpu":
+        clear_memory_cache()
+        np.testing.assert_array_equal(auto, _embedder().fit(posters).transform(posters))
+
+
 def test_the_disk_cache_outlives_the_memory_cache(anime, tmp_path, computed):
     posters = anime[["poster"]]
     n_present = int(anime["poster"].notna().sum())

@@ -253,6 +253,32 @@ def test_cuda_without_a_gpu_is_a_clear_error_before_any_work(anime):
         fast_model(device="cuda").fit(anime, anime["Score"])
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")
+def test_device_auto_trains_on_the_cpu_without_a_gpu(anime, tmp_path):
+    import pickle
+    import warnings
+
+    model = fast_model(device="auto", engine="torch", freeze_backbone=True)
+    model.fit(anime, anime["Score"])
+    assert model.get_params()["device"] == "auto" and model.device_ == "cpu"
+    assert model.net_.device == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DeviceWarning: nothing to remap
+        loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(loaded.predict(anime), model.predict(anime))
+
+
+@pytest.mark.parametrize(
+    "device, gpu, expected",
+    [("auto", True, "cuda"), ("auto", False, "cpu"), ("cuda:1", False, "cuda:1")],
+)
+def test_resolve_device(device, gpu, expected, monkeypatch):
+    from skanime._validation import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    assert resolve_device(device) == expected
+
+
 def test_make_hybrid_pipeline_has_the_estimators_defaults():
     """The estimator hands its parameters to make_hybrid_pipeline; a default
     changed in one signature and not the other (as patience once was in both)
