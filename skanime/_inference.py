@@ -35,6 +35,9 @@ __all__ = [
 
 _SESSIONS: dict[str, object] = {}
 _SESSIONS_LOCK = threading.Lock()
+#: backbones copied to a GPU, per fingerprint, normalisation and device
+_DEVICE_COPIES: dict[tuple, nn.Module] = {}
+_MAX_DEVICE_COPIES = 4
 
 
 def onnx_available() -> bool:
@@ -79,8 +82,6 @@ class TorchEngine:
 
     def __init__(self, network: nn.Module, device="cpu", chunk: int = 4) -> None:
         self.device = torch.device(device)
-        if self.device.type != "cpu":  # the backbone may be shared by CPU users
-            network = copy.deepcopy(network)
         self.network = network.eval().to(self.device)
         self.chunk = chunk if self.device.type == "cpu" else None
         if self.device.type == "cpu":
@@ -184,4 +185,27 @@ def make_engine(
                 SkanimeWarning,
                 stacklevel=3,
             )
+    if not on_cpu:  # the backbone stays on the CPU for the CPU's users
+        network = _device_copy(network, fingerprint, device)
     return TorchEngine(network, device)
+
+
+def _device_copy(network: NormalizedBackbone, fingerprint: str, device) -> nn.Module:
+    """A copy of ``network`` on ``device``, made once per process for a backbone
+    (``fingerprint``) and normalisation, not once per call that embeds posters
+    (copying EfficientNet-Lite2 to a GPU on every ``predict`` with a new poster
+    would cost more than embedding it)."""
+    key = (
+        fingerprint,
+        tuple(network.offset.flatten().tolist()),
+        tuple(network.scale.flatten().tolist()),
+        str(torch.device(device)),
+    )
+    with _SESSIONS_LOCK:
+        on_device = _DEVICE_COPIES.get(key)
+        if on_device is None:
+            on_device = copy.deepcopy(network).eval().to(device)
+            if len(_DEVICE_COPIES) >= _MAX_DEVICE_COPIES:
+                _DEVICE_COPIES.pop(next(iter(_DEVICE_COPIES)))  # the oldest
+            _DEVICE_COPIES[key] = on_device
+    return on_device

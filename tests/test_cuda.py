@@ -145,6 +145,18 @@ def test_the_pretrained_embedder_gives_the_cpu_embeddings_on_cuda(anime):
     np.testing.assert_allclose(gpu, cpu, atol=2e-2, rtol=2e-2)
 
 
+def test_embedding_on_cuda_again_reuses_the_backbones_gpu_copy(anime):
+    from skanime import _inference, clear_memory_cache
+
+    paths = anime[["poster"]]
+    embedder = PosterEmbedder(backbone="simple_cnn", image_size=16, device="cuda")
+    first = embedder.fit_transform(paths)
+    copies = dict(_inference._DEVICE_COPIES)
+    clear_memory_cache()
+    np.testing.assert_array_equal(embedder.transform(paths), first)
+    assert _inference._DEVICE_COPIES == copies and copies
+
+
 _PREDICT_WITHOUT_A_GPU = """
     import sys, warnings
     import numpy as np, pandas as pd, torch

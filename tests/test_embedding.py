@@ -318,6 +318,26 @@ def test_onnx_engine_without_onnxruntime_says_what_to_install(anime, monkeypatch
     assert np.isfinite(out).all()
 
 
+def test_a_backbone_is_copied_to_an_accelerator_once(monkeypatch):
+    """Off the CPU, the engines of one backbone share one copy on the device
+    (``meta`` stands in for a GPU here), and the CPU's backbone stays put."""
+    monkeypatch.setattr(inference, "_DEVICE_COPIES", {})
+    torch.manual_seed(0)
+    backbone = get_backbone("simple_cnn", input_size=16)
+    norm = {"mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25)}
+    network = inference.NormalizedBackbone(backbone, **norm)
+    first = inference._device_copy(network, "a", "meta")
+    assert inference._device_copy(network, "a", "meta") is first
+    assert next(first.parameters()).device.type == "meta"
+    assert next(backbone.parameters()).device.type == "cpu"
+    other_norm = inference.NormalizedBackbone(backbone, (0, 0, 0), (1, 1, 1))
+    assert inference._device_copy(other_norm, "a", "meta") is not first
+    for name in "bcde":  # at most four copies are kept: the oldest goes
+        inference._device_copy(network, name, "meta")
+    assert len(inference._DEVICE_COPIES) == 4
+    assert inference._device_copy(network, "a", "meta") is not first
+
+
 def test_loader_normalize_matches_load(anime):
     loader = PosterLoader(image_size=16).fit(anime[["poster"]])
     path = anime["poster"].dropna().iloc[0]
