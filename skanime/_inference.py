@@ -74,6 +74,8 @@ class TorchEngine:
     Parameters
     ----------
     network : NormalizedBackbone
+        Put in eval mode and moved to ``device`` in place (:func:`make_engine`
+        hands it a copy kept for that device when ``device`` is not the CPU).
     device : str or torch.device, default="cpu"
     chunk : int, default=4
     """
