@@ -87,10 +87,20 @@ def resolve_device(device):
     return device
 
 
+def _cuda_missing(device) -> bool:
+    """Whether ``device`` (``"auto"`` resolved) is a CUDA device torch cannot
+    see."""
+    device = resolve_device(device)
+    return (
+        device is not None
+        and torch.device(device).type == "cuda"
+        and not torch.cuda.is_available()
+    )
+
+
 def check_device(device) -> None:
     """A :class:`DeviceError` for a CUDA device torch cannot see."""
-    device = resolve_device(device)
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+    if _cuda_missing(device):
         raise DeviceError(
             f"device={device!r}, but torch sees no CUDA device here; use "
             'device="cpu", or check the GPU driver and the torch build '
@@ -101,12 +111,9 @@ def check_device(device) -> None:
 def device_on_load(device, owner: str):
     """``device``, or ``"cpu"`` with a :class:`~skorch.exceptions.DeviceWarning`
     where it names a CUDA device and torch sees none: a model fitted on a GPU
-    loads on a machine without one, as skorch's nets do."""
-    if (
-        device is not None
-        and torch.device(device).type == "cuda"
-        and not torch.cuda.is_available()
-    ):
+    loads on a machine without one, as skorch's nets do. ``"auto"`` stays as
+    it is: it is resolved where the device is used."""
+    if _cuda_missing(device):
         warnings.warn(
             f"{owner} was fitted with device={device!r}, but torch sees no CUDA "
             'device here; it runs on device="cpu" instead.',

@@ -1,6 +1,7 @@
 """PosterEmbedder: frozen-backbone embeddings, the cache, and the engines."""
 
 import os
+import pickle
 import shutil
 import warnings
 
@@ -116,6 +117,16 @@ def test_device_auto_embeds_where_torch_has_a_device(anime, monkeypatch):
     if expected == "cpu":
         clear_memory_cache()
         np.testing.assert_array_equal(auto, _embedder().fit(posters).transform(posters))
+
+
+def test_an_embedder_on_device_auto_survives_a_pickle_round_trip(anime):
+    posters = anime[["poster"]]
+    embedder = _embedder(device="auto").fit(posters)
+    first = embedder.transform(posters)
+    loaded = pickle.loads(pickle.dumps(embedder))
+    assert loaded.device == "auto"  # resolved where it is used, not on load
+    clear_memory_cache()
+    np.testing.assert_array_equal(loaded.transform(posters), first)
 
 
 def test_the_disk_cache_outlives_the_memory_cache(anime, tmp_path, computed):
