@@ -204,8 +204,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             ``[low, high]`` per row, clipped to the estimator's ``target_range``
             when it has one (the true score lies in it, so coverage is unchanged).
         """
-        self.half_width(confidence_level)  # a bad level fails before predicting
-        return self.interval_around(self.predict(X), confidence_level)
+        width = self.half_width(confidence_level)  # a bad level fails first
+        return self._bounds(self.predict(X), width)
 
     def interval_around(self, y_pred, confidence_level: float = 0.9) -> np.ndarray:
         """The intervals of :meth:`predict_interval` around predictions already
@@ -236,7 +236,10 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         ... )
         True
         """
-        width = self.half_width(confidence_level)
+        return self._bounds(y_pred, self.half_width(confidence_level))
+
+    def _bounds(self, y_pred, width: float) -> np.ndarray:
+        """``y_pred`` +- ``width``, clipped to the estimator's ``target_range``."""
         predicted = np.asarray(y_pred, dtype=np.float64).ravel()
         bounds = np.column_stack([predicted - width, predicted + width])
         target_range = getattr(self.estimator_, "target_range", None)
