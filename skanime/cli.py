@@ -169,7 +169,6 @@ def run_experiment(
     from .intervals import ConformalRegressor
     from .report import (
         format_table,
-        loss_label,
         plot_history,
         plot_predictions,
         regression_metrics,
@@ -227,11 +226,7 @@ def run_experiment(
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
-        plot_history(
-            model.history_,
-            staging / "training_curves.png",
-            loss=loss_label(_point_model(model)),
-        )
+        plot_history(model, staging / "training_curves.png")  # names its loss
         plot_predictions(y_test, y_pred, staging / "predicted_vs_actual.png")
         write_report(
             model,
@@ -689,17 +684,14 @@ def cmd_evaluate(args) -> None:
 
 
 def _evaluate_report(model, frame, y, y_pred, rows, args) -> None:
-    from .report import loss_label, plot_history, plot_predictions
+    from .report import plot_history, plot_predictions
 
     out_dir = Path(args.report_dir)
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
-        point = _point_model(model)
-        history = getattr(point, "history_", None)
+        history = getattr(_point_model(model), "history_", None)
         if history is not None and len(history):
-            plot_history(
-                history, staging / "training_curves.png", loss=loss_label(point)
-            )
+            plot_history(model, staging / "training_curves.png")  # names its loss
         plot_predictions(
             y, y_pred, staging / "predicted_vs_actual.png", title="Predicted vs actual"
         )

@@ -576,17 +576,18 @@ def test_the_training_curves_name_the_loss_of_a_calibrated_model(
     anime_csv, tmp_path, monkeypatch
 ):
     """`skanime train` saves a ConformalRegressor (10% calibration rows by
-    default); its curves are labelled with the wrapped model's criterion."""
+    default); its curves are labelled with the wrapped model's criterion, which
+    plot_history reads from the model it is given."""
     import skanime.report
 
-    plot_history = skanime.report.plot_history
+    loss_label = skanime.report.loss_label
     labels = []
 
-    def recording(history, path, loss="MSE"):
-        labels.append(loss)
-        return plot_history(history, path, loss=loss)
+    def recording(model):
+        labels.append(loss_label(model))
+        return labels[-1]
 
-    monkeypatch.setattr(skanime.report, "plot_history", recording)
+    monkeypatch.setattr(skanime.report, "loss_label", recording)
     model, report = tmp_path / "model.skanime", tmp_path / "report"
     argv = ["train", str(anime_csv), "--out", str(model), *FAST]
     assert main([*argv, "--report-dir", str(report), "--importance-repeats", "0"]) == 0
