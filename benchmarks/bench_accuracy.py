@@ -338,54 +338,41 @@ def _runs(args):
                     yield fset, model_name, part, PART_LABELS[part]
 
 
+def _splits(frame, args):
+    """The reported splits: ``(name, [(train, test), ...], seed, test rows)``.
+
+    5-fold CV for each seed (every row is tested once: ``test rows`` is None),
+    then the temporal split (train ``Year < 2016``, test ``Year >= 2016``, the
+    first seed's model).
+    """
+    for seed in args.seeds if args.cv else []:
+        folds = KFold(args.folds, shuffle=True, random_state=seed).split(frame)
+        yield f"cv{seed}", list(folds), seed, None
+    if args.temporal:
+        year = frame["Year"].to_numpy()
+        test = np.flatnonzero(year >= 2016)
+        yield "temporal", [(np.flatnonzero(year < 2016), test)], args.seeds[0], test
+
+
 def run(frame, y, args, poster_block) -> list[dict]:
     rows = []
     has_poster = frame["poster"].notna().to_numpy()
     for fset, model_name, part, label in _runs(args):
         parts = FEATURE_SETS[fset]
-        for seed in args.seeds if args.cv else []:
-            splits = list(
-                KFold(args.folds, shuffle=True, random_state=seed).split(frame)
-            )
+        for split, splits, seed, tested in _splits(frame, args):
             preds, secs = evaluate(
                 model_name, parts, frame, y, splits, seed, args, poster_block, part
             )
+            rows_ = slice(None) if tested is None else tested
             rows.append(
                 _row(
-                    f"cv{seed}",
+                    split,
                     label,
                     model_name,
-                    y,
-                    preds,
-                    has_poster,
+                    y[rows_],
+                    preds[rows_],
+                    has_poster[rows_],
                     secs / len(splits),
-                )
-            )
-            print(_line(rows[-1]), flush=True)
-        if args.temporal:
-            year = frame["Year"].to_numpy()
-            train = np.flatnonzero(year < 2016)
-            test = np.flatnonzero(year >= 2016)
-            preds, secs = evaluate(
-                model_name,
-                parts,
-                frame,
-                y,
-                [(train, test)],
-                args.seeds[0],
-                args,
-                poster_block,
-                part,
-            )
-            rows.append(
-                _row(
-                    "temporal",
-                    label,
-                    model_name,
-                    y[test],
-                    preds[test],
-                    has_poster[test],
-                    secs,
                 )
             )
             print(_line(rows[-1]), flush=True)

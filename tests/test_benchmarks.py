@@ -157,6 +157,34 @@ def test_bench_accuracy_parts_add_one_part_at_a_time(tmp_path):
     ]
 
 
+def test_bench_accuracy_splits_cv_per_seed_then_temporal():
+    """Each seed's 5-fold CV tests every row once; the temporal split trains on
+    the years before 2016, tests the rest (rows without a year in neither) and
+    uses the first seed."""
+    import argparse
+
+    import pandas as pd
+
+    module = _load("bench_accuracy")
+    year = np.array([1990, 2015, 2016, 2020, np.nan] * 4)
+    frame = pd.DataFrame({"Year": year})
+    args = argparse.Namespace(seeds=[3, 0], folds=5, cv=True, temporal=True)
+    splits = list(module._splits(frame, args))
+    assert [(name, seed) for name, _, seed, _ in splits] == [
+        ("cv3", 3),
+        ("cv0", 0),
+        ("temporal", 3),
+    ]
+    for _, folds, _, tested in splits[:2]:
+        assert tested is None
+        assert sorted(np.concatenate([test for _, test in folds])) == list(range(20))
+    ((train, test),) = splits[2][1]
+    assert (year[train] < 2016).all() and (year[test] >= 2016).all()
+    assert len(train) + len(test) == 16 and (splits[2][3] == test).all()
+    args.cv = False
+    assert [name for name, *_ in module._splits(frame, args)] == ["temporal"]
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")
 def test_bench_gpu_skips_without_a_gpu(tmp_path, capsys):
     assert _load("bench_gpu").main([str(tmp_path / "nowhere")]) == 0
