@@ -166,7 +166,7 @@ def make_model(name, parts, seed, args, poster_block=None, part="poster"):
             cache_dir=args.cache_dir,
             random_state=seed,
             **_list_columns(args),
-            **_part_params(part),
+            **SHIPPED_PARTS[part],
         )
     if name in ("lgbm-hybrid", "hgb-hybrid"):
         if name == "lgbm-hybrid":
@@ -179,11 +179,6 @@ def make_model(name, parts, seed, args, poster_block=None, part="poster"):
         return Pipeline([("features", inputs), ("model", booster)])
     branch = {"mlp": "mlp", "tabm": "tabm"}[name]
     return Pipeline([("features", feats), ("net", make_net(branch, seed, args))])
-
-
-def _part_params(part) -> dict:
-    """``HybridAnimeRegressor``'s parameters for one step of ``--parts``."""
-    return dict(SHIPPED_PARTS[part])
 
 
 def _part_frame(X, part):
@@ -226,7 +221,7 @@ class HybridInputs(TransformerMixin, BaseEstimator):
             **{f"{k}_columns": "auto" for k in ("numeric", "categorical", "list")},
             "text_columns": "auto",
             "poster_column": "auto",
-            **_part_params(self.part),
+            **SHIPPED_PARTS[self.part],
         }
         return make_hybrid_pipeline(
             roles=roles,

@@ -120,8 +120,8 @@ def test_bench_accuracy_parts_add_one_part_at_a_time(tmp_path):
     table = module._part_frame(frame, "table")
     assert "poster" not in table and (table["has_poster"].to_numpy() == flag).all()
     assert module._part_frame(frame, "poster") is frame
-    assert module._part_params("poster") == {}
-    assert module._part_params("prior") == {"poster_column": None}
+    assert module.SHIPPED_PARTS["poster"] == {}
+    assert module.SHIPPED_PARTS["prior"] == {"poster_column": None}
 
     args = argparse.Namespace(data=str(tmp_path), cache_dir=None, licensors=False)
     y = np.linspace(5, 9, len(frame))
