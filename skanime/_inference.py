@@ -192,6 +192,15 @@ def make_engine(
     return TorchEngine(network, device)
 
 
+def _device_key(device) -> str:
+    """``device`` as a key naming one device: ``"cuda"`` means the current CUDA
+    device, so it and ``"cuda:0"`` share one copy where that device is 0."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    return str(device)
+
+
 def _device_copy(network: NormalizedBackbone, fingerprint: str, device) -> nn.Module:
     """A copy of ``network`` on ``device``, made once per process for a backbone
     (``fingerprint``) and normalisation, not once per call that embeds posters
@@ -201,7 +210,7 @@ def _device_copy(network: NormalizedBackbone, fingerprint: str, device) -> nn.Mo
         fingerprint,
         tuple(network.offset.flatten().tolist()),
         tuple(network.scale.flatten().tolist()),
-        str(torch.device(device)),
+        _device_key(device),
     )
     with _SESSIONS_LOCK:
         on_device = _DEVICE_COPIES.get(key)

@@ -349,6 +349,15 @@ def test_a_backbone_is_copied_to_an_accelerator_once(monkeypatch):
     assert inference._device_copy(network, "a", "meta") is not first
 
 
+def test_device_copies_are_keyed_by_the_device_itself(monkeypatch):
+    """The device "cuda" is the current CUDA device: it shares the copy of
+    "cuda:<index>" (device 1 stands in here), not a second one on one GPU."""
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert inference._device_key("cuda") == inference._device_key("cuda:1")
+    assert inference._device_key("cuda") != inference._device_key("cuda:0")
+    assert inference._device_key(torch.device("cpu")) == "cpu"
+
+
 def test_loader_normalize_matches_load(anime):
     loader = PosterLoader(image_size=16).fit(anime[["poster"]])
     path = anime["poster"].dropna().iloc[0]
