@@ -22,6 +22,7 @@ if _missing:  # pragma: no cover - depends on the environment
 
 #: Public name -> the module that defines it.
 _PUBLIC = {
+    "BOOSTERS": "._booster",
     "ColumnRoles": "._roles",
     "EmbeddingReducer": "._poster_features",
     "FranchisePrior": "._franchise",

@@ -551,6 +551,24 @@ def test_training_validates_on_member_folds_unless_a_valid_size_is_given(
     assert not (tmp_path / "x.joblib").exists()
 
 
+def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path):
+    """--booster hist: the saved model averages the network with HistGB; the
+    command's choices are skanime.BOOSTERS' names (written out for --help)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from skanime import BOOSTERS
+    from skanime.cli import BOOSTER_NAMES
+
+    assert BOOSTER_NAMES == tuple(BOOSTERS)
+    out = tmp_path / "m.joblib"
+    args = ["train", str(anime_csv), "--no-posters", "--importance-repeats", "0"]
+    args += ["--report-dir", str(tmp_path), "--calibration-size", "0", *FAST]
+    assert main([*args, "--out", str(out), "--booster", "hist"]) == 0
+    saved = joblib.load(out)
+    assert saved.booster == "hist"
+    assert isinstance(saved.booster_, HistGradientBoostingRegressor)
+
+
 @pytest.mark.parametrize("patience", ["3", "12"])
 def test_the_command_lines_patience_wins_over_the_paper_sets(patience, tmp_path):
     from skanime.cli import _model_from_args, build_parser

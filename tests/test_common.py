@@ -2,6 +2,7 @@
 
 import pytest
 from sklearn.compose import make_column_selector
+from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skanime import (
@@ -53,6 +54,20 @@ ESTIMATORS = [
         validation_fraction=0,
         random_state=0,
         target_range=None,  # the checks draw targets on any scale
+    ),
+    # averaged with boosted trees: a nested estimator among the parameters
+    HybridAnimeRegressor(
+        numeric_columns=make_column_selector(),
+        categorical_columns=None,
+        list_columns=None,
+        poster_column=None,
+        booster=HistGradientBoostingRegressor(max_iter=20),
+        max_epochs=30,
+        batch_size=32,
+        lr=0.01,
+        validation_fraction=0,
+        random_state=0,
+        target_range=None,
     ),
 ]
 

@@ -305,4 +305,9 @@ def test_make_hybrid_pipeline_has_the_estimators_defaults():
     assert len(shared) > 30
     assert {k: estimator[k] for k in shared} == {k: pipeline[k] for k in shared}
     assert all(estimator[k] == "auto" for k in columns)
-    assert set(estimator) - set(pipeline) == {"target_range"}
+    # the booster is fitted beside the pipeline, on its network's inputs
+    assert set(estimator) - set(pipeline) == {
+        "target_range",
+        "booster",
+        "booster_weight",
+    }
