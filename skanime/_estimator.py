@@ -650,7 +650,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                     if packed is None:
                         packed = self.pipeline_[:-1].transform(X)
                     network = self.pipeline_[-1].predict(packed)
-        if self.booster_ is None:
+        if self.booster_ is None or self.booster_weight == 0:
             return network.astype(np.float64)
         trees = self.booster_.predict(booster_inputs(packed))
         return blend(network, trees, self.booster_weight)

@@ -34,8 +34,9 @@ def test_the_booster_reads_the_networks_inputs_and_a_poster_flag(anime, freeze):
     assert 0 < inputs[:, -1].sum() < len(anime)  # some posters are missing
 
 
-def test_prediction_is_the_weighted_average(anime):
-    """(1 - w) * network + w * booster, with w read at predict time."""
+def test_prediction_is_the_weighted_average(anime, monkeypatch):
+    """(1 - w) * network + w * booster, with w read at predict time; at w = 0
+    the trees are not evaluated."""
     model = fast_model(booster=SMALL_TREES).fit(anime, anime["Score"])
     network, trees = _network_and_trees(model, anime)
     assert np.abs(network - trees).max() > 1e-3  # two different models
@@ -43,6 +44,11 @@ def test_prediction_is_the_weighted_average(anime):
     model.set_params(booster_weight=0.25)
     np.testing.assert_allclose(model.predict(anime), 0.75 * network + 0.25 * trees)
     model.set_params(booster_weight=0.0)
+
+    def unused(X):
+        raise AssertionError("the trees were evaluated")
+
+    monkeypatch.setattr(model.booster_, "predict", unused)
     np.testing.assert_allclose(model.predict(anime), network, rtol=0, atol=1e-6)
 
 
