@@ -31,6 +31,9 @@ __all__ = ["PosterLoader", "IMAGENET_MEAN", "IMAGENET_STD", "poster_loader_for"]
 
 #: Results of the full check of a poster file, by (path, size, mtime, settings).
 _CHECKED: dict[tuple, str | None] = {}
+#: Seconds a check runs before its progress bar appears: a frame whose posters
+#: were checked before (a model's repeated predict calls) passes without one.
+_PROGRESS_DELAY_S = 1.0
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -76,7 +79,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         Per-channel normalisation of pixel values in [0, 1].
     progress : bool, default=False
         Show a progress bar while checking the posters of a large frame
-        (1000 rows or more).
+        (1000 rows or more), once the check has taken a second.
     max_pixels : int, default=40_000_000
         Larger images (width x height, read from the header) are refused as
         possible decompression bombs, before any pixel is decoded; they count as
@@ -246,6 +249,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
             unit="row",
             leave=False,
             disable=not self.progress or len(values) < 1000,
+            delay=_PROGRESS_DELAY_S,
         )
         for i, value in enumerate(rows):
             if is_missing(value):

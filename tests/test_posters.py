@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from skanime import PosterLoader
+from skanime import PosterLoader, _posters
 from skanime.exceptions import DataWarning, PosterError
 
 
@@ -61,8 +61,13 @@ def test_load_batch_marks_missing(posters):
     assert (images[1] == 0).all()
 
 
-def test_progress_bar_on_large_frames_only(posters, capsys):
+def test_progress_bar_on_large_frames_only(posters, capsys, monkeypatch):
+    """A large frame whose check takes a second gets a bar; a quick check (here
+    1,200 rows, nearly all empty) none, so repeated predict calls stay quiet."""
     X = pd.DataFrame({"poster": ["red.jpg"] + [None] * 1199})
+    PosterLoader(poster_root=posters, progress=True).fit_transform(X)
+    assert "checking posters" not in capsys.readouterr().err
+    monkeypatch.setattr(_posters, "_PROGRESS_DELAY_S", 0.0)
     PosterLoader(poster_root=posters, progress=True).fit_transform(X)
     assert "checking posters" in capsys.readouterr().err
     PosterLoader(poster_root=posters, progress=True).fit_transform(X.head(10))
