@@ -3,8 +3,8 @@
 :class:`~skanime.HybridAnimeRegressor` with ``booster=...`` fits a scikit-learn
 regressor on the network's own encoded inputs and averages the two predictions.
 The network and boosted trees, given the same features, make different errors:
-on MyAnimeList's CV folds their average is more accurate than either
-(``docs/benchmarks.md``).
+on MyAnimeList's CV folds their average is more accurate than either, though
+not on anime later than the training data (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations

@@ -195,9 +195,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         settings of :data:`skanime.BOOSTERS` (chosen on seed 1's MyAnimeList CV
         folds). A regressor is cloned; its ``random_state``, if None, is drawn
         from ``random_state``. Given the same features, the network and the
-        trees make different errors, so their average is the more accurate
-        model (``docs/benchmarks.md``), at the cost of the booster's fit (about
-        6 s on 2 cores for "hist" on MyAnimeList). None: the network alone.
+        trees make different errors: in CV on MyAnimeList their average is the
+        more accurate model, but on anime later than the training data it is
+        not (``docs/benchmarks.md``). The booster's fit costs about 6 s on 2
+        cores for "hist" on MyAnimeList. None: the network alone.
         Its parameters can be grid-searched as ``booster__<name>``.
     booster_weight : float in [0, 1], default=0.5
         The booster's share of the prediction:
