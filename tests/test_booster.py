@@ -40,7 +40,7 @@ def test_prediction_is_the_weighted_average(anime, monkeypatch):
     model = fast_model(booster=SMALL_TREES).fit(anime, anime["Score"])
     network, trees = _network_and_trees(model, anime)
     assert np.abs(network - trees).max() > 1e-3  # two different models
-    np.testing.assert_allclose(model.predict(anime), 0.5 * network + 0.5 * trees)
+    np.testing.assert_allclose(model.predict(anime), 0.7 * network + 0.3 * trees)
     model.set_params(booster_weight=0.25)
     np.testing.assert_allclose(model.predict(anime), 0.75 * network + 0.25 * trees)
     model.set_params(booster_weight=0.0)
