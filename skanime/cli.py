@@ -209,6 +209,7 @@ def run_experiment(
         f"Trained {len(model.history_)} epochs in {time.perf_counter() - start:.1f} s"
         + _kept_epoch(model)
         + "."
+        + _booster_words(model)
     )
     y_pred = model.predict(X_test)
     baseline = np.full(len(y_test), y_train.mean())
@@ -434,6 +435,18 @@ def _kept_epoch(model) -> str:
     losses = list(model.history_[:, "valid_loss"])
     best = min(range(len(losses)), key=losses.__getitem__)
     return f", keeping the weights of epoch {best + 1} (best validation loss)"
+
+
+def _booster_words(model) -> str:
+    """ " Predictions average ... " when the model has a booster (--booster)."""
+    model = _point_model(model)
+    if model.booster_ is None:
+        return ""
+    networks = "network" if model.n_members == 1 else "networks"
+    return (
+        f" Predictions average the {networks} with a {type(model.booster_).__name__} "
+        f"fitted on the same inputs ({model.booster_weight:g} of the weight on it)."
+    )
 
 
 def _model_from_args(args, **extra) -> HybridAnimeRegressor:

@@ -551,7 +551,7 @@ def test_training_validates_on_member_folds_unless_a_valid_size_is_given(
     assert not (tmp_path / "x.joblib").exists()
 
 
-def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path):
+def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path, capsys):
     """--booster hist: the saved model averages the network with HistGB; the
     command's choices are skanime.BOOSTERS' names (written out for --help)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
@@ -564,6 +564,9 @@ def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path):
     args = ["train", str(anime_csv), "--no-posters", "--importance-repeats", "0"]
     args += ["--report-dir", str(tmp_path), "--calibration-size", "0", *FAST]
     assert main([*args, "--out", str(out), "--booster", "hist"]) == 0
+    said = capsys.readouterr().out
+    assert "average the networks with a HistGradientBoostingRegressor" in said
+    assert "(0.3 of the weight on it)" in said
     saved = joblib.load(out)
     assert saved.booster == "hist"
     assert isinstance(saved.booster_, HistGradientBoostingRegressor)
