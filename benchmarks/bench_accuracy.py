@@ -56,6 +56,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skanime import FranchisePrior, HybridNet, TitleEncoder, make_tabular_encoder
+from skanime._booster import booster_inputs
 from skanime.datasets import PRERELEASE_COLUMNS
 from skanime.report import regression_metrics
 
@@ -208,7 +209,8 @@ class HybridInputs(TransformerMixin, BaseEstimator):
     title-neighbour, label and poster priors, cross-fitted inside ``fit``) and
     hands on the network's tabular block and its has-poster flag: exactly what
     the network reads, but the 1280 raw poster-embedding columns (which the
-    poster prior summarises).
+    poster prior summarises); the inputs of ``HybridAnimeRegressor(booster=...)``
+    (``skanime._booster.booster_inputs``).
     """
 
     def __init__(self, seed, args, part="poster"):
@@ -234,23 +236,16 @@ class HybridInputs(TransformerMixin, BaseEstimator):
             **params,
         )[:-1]
 
-    @staticmethod
-    def _block(packed):
-        parts = [np.asarray(packed["tabular"])]
-        if "has_image" in packed:
-            parts.append(np.asarray(packed["has_image"]).reshape(-1, 1))
-        return np.hstack(parts)
-
     def fit_transform(self, X, y=None, **fit_params):
         self.steps_ = self._steps(X)
-        return self._block(self.steps_.fit_transform(X, y))
+        return booster_inputs(self.steps_.fit_transform(X, y))
 
     def fit(self, X, y=None):
         self.fit_transform(X, y)
         return self
 
     def transform(self, X):
-        return self._block(self.steps_.transform(X))
+        return booster_inputs(self.steps_.transform(X))
 
 
 def _explicit_roles(args) -> dict:
