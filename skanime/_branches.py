@@ -138,7 +138,7 @@ class PeriodicEmbeddings(nn.Module):
     from N(0, sigma); ``W_j, b_j`` is a linear layer of feature ``j``'s own (the
     PLR embeddings of Gorishniy et al. 2022), or, with ``lite=True``, one linear
     layer shared by all features (their "lite" variant). In seed-1 CV on
-    MyAnimeList (docs/benchmarks.md), sigma 0.3 was 0.0026 MAE better than 0.1
+    MyAnimeList (docs/benchmarks_history.md), sigma 0.3 was 0.0026 MAE better than 0.1
     (0.5 and 1.0 were worse), and with sigma 0.3 the lite variant was about
     0.004 worse.
 

@@ -74,7 +74,7 @@ PARAMETER_DOCS = {
         ``huber_delta`` score points of error, linear above it: closer to the
         MAE it is judged by, and less pulled by the few anime scored far from
         their like), or the paper's mean squared error. Huber was 0.002 MAE
-        better in seed-1 CV on MyAnimeList (``docs/benchmarks.md``). The
+        better in seed-1 CV on MyAnimeList (``docs/benchmarks_history.md``). The
         ``train_loss`` and ``valid_loss`` of ``history_`` are this loss; early
         stopping and the learning-rate schedule watch ``valid_loss``.""",
     "huber_delta": """huber_delta : float, default=0.5

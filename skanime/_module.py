@@ -74,7 +74,7 @@ class HybridModule(nn.Module):
         The tabular branch, by name (:func:`skanime.tabular_branches.
         list_tabular_branches`, plugins included): ``"mlp"`` (the paper's dense
         layers; the default, best on MyAnimeList with title and franchise
-        features, seed-1 folds, ``docs/benchmarks.md``) or ``"tabm"`` (TabM-mini
+        features, seed-1 folds, ``docs/benchmarks_history.md``) or ``"tabm"`` (TabM-mini
         ensembling of one MLP, optionally with periodic number embeddings).
     tabular_options : dict or None, default=None
         Extra keyword arguments of the branch (``{"k": 16, "d_embedding": 8}``).
