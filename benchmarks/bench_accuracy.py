@@ -21,9 +21,9 @@ as shipped (its own defaults: column roles inferred from the raw frame, title an
 franchise-prior branches, the default frozen poster backbone), reported once under
 the feature set ``shipped``, and ``default+hist``: the same with
 ``booster="hist"`` (averaged with HistGB fitted on its own encoded inputs).
-Figures: 5-fold CV (``KFold(shuffle=True,
-random_state=seed)``) for each seed, mean +- sd over seeds, and the temporal split
-(train ``Year < 2016``, test ``Year >= 2016``); MAE, MSE, MAPE and fit seconds.
+Figures: 5-fold CV (``KFold(shuffle=True, random_state=seed)``) for each seed,
+mean +- sd over seeds, and the temporal split (train ``Year < 2016``, test
+``Year >= 2016``); MAE, MSE, MAPE and fit seconds.
 
     python benchmarks/bench_accuracy.py [../shared/data/mal] [--seeds 0 2 3]
         [--folds 5] [--models lgbm mlp default] [--features table text prior]
@@ -356,15 +356,15 @@ def run(frame, y, args, poster_block) -> list[dict]:
             preds, secs = evaluate(
                 model_name, parts, frame, y, splits, seed, args, poster_block, part
             )
-            rows_ = slice(None) if tested is None else tested
+            scored = slice(None) if tested is None else tested
             rows.append(
                 _row(
                     split,
                     label,
                     model_name,
-                    y[rows_],
-                    preds[rows_],
-                    has_poster[rows_],
+                    y[scored],
+                    preds[scored],
+                    has_poster[scored],
                     secs / len(splits),
                 )
             )
