@@ -169,6 +169,7 @@ def make_model(name, parts, seed, args, poster_block=None, part="poster"):
             poster_root=args.data,
             cache_dir=args.cache_dir,
             random_state=seed,
+            mixed_precision=getattr(args, "mixed_precision", None),
             **_list_columns(args),
             **SHIPPED_PARTS[part],
         )
@@ -453,6 +454,12 @@ def main(argv=None) -> int:
         action="store_true",
         help="the shipped model (and lgbm-hybrid) also read Licensors, which the "
         "inferred roles leave out",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        choices=["bfloat16"],
+        default=None,
+        help="the shipped model trains under bfloat16 autocast",
     )
     parser.add_argument(
         "--cache-dir",

@@ -99,6 +99,15 @@ PARAMETER_DOCS = {
         so the image branch must learn what the poster predicts. ``predict``
         returns the main score only; the validation loss is the main score's.
         0 adds no head.""",
+    "mixed_precision": """mixed_precision : {"bfloat16"} or None, default=None
+        "bfloat16" runs the training forward passes under ``torch.autocast`` in
+        bfloat16 (matrix products at half width); the weights, the optimizer,
+        the loss, validation and ``predict`` stay float32. For hardware that
+        computes bfloat16 natively: on a CPU with AVX512-BF16 an epoch took
+        12-19% less time on MyAnimeList, for the same accuracy
+        (``docs/benchmarks.md``); GPUs from Ampere on support it too (not yet
+        measured). A CPU without it emulates bfloat16, slower than float32.
+        None: float32 throughout.""",
 }
 
 

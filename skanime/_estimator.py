@@ -21,6 +21,7 @@ from ._fast_predict import encode_for_net
 from ._member_folds import MemberFolds
 from ._net import HybridNet
 from ._pipeline import make_hybrid_pipeline, resolve_freeze
+from ._precision import MIXED_PRECISION_DTYPES
 from ._roles import ColumnRoles, infer_column_roles
 from ._utils import derive_seed
 from ._validation import (
@@ -144,6 +145,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     %(numeric_embedding)s
     %(augment)s
     %(poster_aux_weight)s
+    %(mixed_precision)s
     backbone_lr : float or None, default=None
         A learning rate of its own for a backbone trained inside the network
         (typically 10x lower than ``lr`` for a pretrained one): the optimizer
@@ -309,6 +311,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "numeric_embedding": [Interval(Integral, 0, None, closed="left")],
         "augment": ["boolean"],
         "poster_aux_weight": [Interval(Real, 0, None, closed="left")],
+        "mixed_precision": [StrOptions(set(MIXED_PRECISION_DTYPES)), None],
         "backbone_lr": [Interval(Real, 0, None, closed="neither"), None],
         "loss": [StrOptions({"huber", "squared_error"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
@@ -357,6 +360,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         numeric_embedding=8,
         augment=False,
         poster_aux_weight=0.0,
+        mixed_precision=None,
         backbone_lr=None,
         loss="huber",
         huber_delta=0.5,
@@ -399,6 +403,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.numeric_embedding = numeric_embedding
         self.augment = augment
         self.poster_aux_weight = poster_aux_weight
+        self.mixed_precision = mixed_precision
         self.backbone_lr = backbone_lr
         self.loss = loss
         self.huber_delta = huber_delta

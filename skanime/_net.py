@@ -29,6 +29,7 @@ from ._docs import substitute
 from ._metrics import mean_absolute_percentage_error as percentage_error
 from ._module import HybridModule
 from ._posters import poster_loader_for
+from ._precision import as_float32, check_mixed_precision, training_autocast
 from ._threads import small_batch_threads
 from ._utils import dump_tensors, is_missing, load_tensors
 from .exceptions import ColumnError, ShapeMismatchError
@@ -177,8 +178,9 @@ class HybridNet(NeuralNetRegressor):
     * A ``KeyboardInterrupt`` (Ctrl-C) during training propagates out of ``fit``
       and ``partial_fit``, as in any scikit-learn estimator (skorch itself would
       return normally with a partly trained network).
-    * Optionally, training-time augmentation of the posters (``augment``) and an
-      auxiliary poster-only loss (``poster_aux_weight``).
+    * Optionally, training-time augmentation of the posters (``augment``), an
+      auxiliary poster-only loss (``poster_aux_weight``) and bfloat16 mixed
+      precision in training (``mixed_precision``).
 
     Parameters
     ----------
@@ -187,6 +189,7 @@ class HybridNet(NeuralNetRegressor):
     %(poster_errors)s
     %(augment)s
     %(poster_aux_weight)s
+    %(mixed_precision)s
     criterion, optimizer, train_split, **kwargs
         As in skorch (defaults: ``MSELoss``, ``Adam``, a 20%% validation split).
 
@@ -220,6 +223,7 @@ class HybridNet(NeuralNetRegressor):
         poster_errors="warn",
         augment=False,
         poster_aux_weight=0.0,
+        mixed_precision=None,
         **kwargs,
     ):
         super().__init__(
@@ -234,6 +238,7 @@ class HybridNet(NeuralNetRegressor):
         self.poster_errors = poster_errors
         self.augment = augment
         self.poster_aux_weight = poster_aux_weight
+        self.mixed_precision = mixed_precision
 
     @property
     def _default_callbacks(self):
@@ -271,6 +276,7 @@ class HybridNet(NeuralNetRegressor):
         built without touching torch's random state, so a seed gives the same
         initial weights as building the module once.
         """
+        check_mixed_precision(self.mixed_precision, self.device)
         self._awaiting_shapes = True
         with torch.random.fork_rng(devices=[]):
             return super().initialize()
@@ -582,16 +588,22 @@ class HybridNet(NeuralNetRegressor):
         """skorch's ``infer``; the rows' ``fold`` (from
         :class:`~skanime.MemberFolds`) goes to a :class:`HybridModule` in
         training mode, whose members then skip the rows they do not learn from,
-        and is dropped otherwise (:meth:`get_loss` reads it from the batch)."""
+        and is dropped otherwise (:meth:`get_loss` reads it from the batch).
+        In training mode with ``mixed_precision``, the forward pass runs under
+        ``torch.autocast`` and its outputs are returned in float32."""
+        if not self.module_.training:
+            return super().infer(_without_fold(x), **fit_params)
         if (
             isinstance(x, dict)
             and "fold" in x
-            and self.module_.training
             and isinstance(self.module_, HybridModule)
         ):
             x = {**x, "fold": _folds_of(x, len(self.module_.members))}
-            return super().infer(x, **fit_params)
-        return super().infer(_without_fold(x), **fit_params)
+        else:
+            x = _without_fold(x)
+        with training_autocast(self.mixed_precision, self.device):
+            outputs = super().infer(x, **fit_params)
+        return as_float32(outputs) if self.mixed_precision else outputs
 
     def validation_step(self, batch, **fit_params):
         """skorch's validation step; where the rows carry their fold (from

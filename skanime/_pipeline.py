@@ -87,6 +87,7 @@ def make_hybrid_pipeline(
     numeric_embedding=8,
     augment=False,
     poster_aux_weight=0.0,
+    mixed_precision=None,
     backbone_lr=None,
     loss="huber",
     huber_delta=0.5,
@@ -296,6 +297,7 @@ def make_hybrid_pipeline(
         poster_errors=poster_errors,
         augment=bool(augment) and poster_column is not None,
         poster_aux_weight=poster_aux_weight,
+        mixed_precision=mixed_precision,
         **{
             **criterion,
             **module_params,

@@ -46,6 +46,9 @@ MAX_EPOCHS, BATCH_SIZE = 150, 256
 #: ``--booster`` choices: the names of :data:`skanime.BOOSTERS` (written out here:
 #: importing them would load torch before ``--help`` answers).
 BOOSTER_NAMES = ("hist",)
+#: ``--mixed-precision`` choices: the keys of ``MIXED_PRECISION_DTYPES`` (written
+#: out for the same reason).
+MIXED_PRECISION_NAMES = ("bfloat16",)
 
 
 def _column_sets() -> dict:
@@ -464,6 +467,7 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
             **_column_sets()[args.columns],
             "poster_column": None if args.no_posters else "poster",
             "booster": args.booster,
+            "mixed_precision": args.mixed_precision,
             "max_epochs": args.epochs,
             "batch_size": args.batch_size,
             "lr": args.lr,
@@ -841,6 +845,14 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "'hist', scikit-learn's HistGradientBoostingRegressor (skanime.BOOSTERS); "
         "more accurate in CV on MyAnimeList, not on anime later than the training "
         "data, and about 6 s more per fit; default: the network alone",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        choices=MIXED_PRECISION_NAMES,
+        default=None,
+        help="train under torch.autocast in bfloat16 (weights, loss and "
+        "predictions stay float32): faster on CPUs with AVX512-BF16 or AMX, "
+        "slower on other CPUs; default: float32",
     )
     parser.add_argument(
         "--epochs",

@@ -572,6 +572,19 @@ def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path, caps
     assert isinstance(saved.booster_, HistGradientBoostingRegressor)
 
 
+@pytest.mark.parametrize("flag", [[], ["--mixed-precision", "bfloat16"]])
+def test_mixed_precision_reaches_the_model(flag, tmp_path):
+    """--mixed-precision sets the estimator's mixed_precision (None without it);
+    its choices are the keys the estimator accepts (written out for --help)."""
+    from skanime._precision import MIXED_PRECISION_DTYPES
+    from skanime.cli import MIXED_PRECISION_NAMES, _model_from_args, build_parser
+
+    assert MIXED_PRECISION_NAMES == tuple(MIXED_PRECISION_DTYPES)
+    args = ["train", str(tmp_path / "a.csv"), "--out", str(tmp_path / "m.joblib")]
+    model = _model_from_args(build_parser().parse_args([*args, *flag]))
+    assert model.mixed_precision == (flag[1] if flag else None)
+
+
 @pytest.mark.parametrize("patience", ["3", "12"])
 def test_the_command_lines_patience_wins_over_the_paper_sets(patience, tmp_path):
     from skanime.cli import _model_from_args, build_parser
