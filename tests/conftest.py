@@ -44,17 +44,29 @@ def empty_embedding_cache():
 
 
 @pytest.fixture
-def computed(monkeypatch, empty_embedding_cache):
+def record_calls(monkeypatch):
+    """``record(owner, name, describe)`` patches the method ``owner.name`` to
+    append ``describe(self, *args, **kwargs)`` to the returned list on every
+    call, then run the original method."""
+
+    def record(owner, name, describe) -> list:
+        calls = []
+        original = getattr(owner, name)
+
+        def recording(self, *args, **kwargs):
+            calls.append(describe(self, *args, **kwargs))
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(owner, name, recording)
+        return calls
+
+    return record
+
+
+@pytest.fixture
+def computed(record_calls, empty_embedding_cache):
     """Records how many posters each PosterEmbedder._compute call embeds."""
-    calls = []
-    original = PosterEmbedder._compute
-
-    def counting(self, paths):
-        calls.append(len(paths))
-        return original(self, paths)
-
-    monkeypatch.setattr(PosterEmbedder, "_compute", counting)
-    return calls
+    return record_calls(PosterEmbedder, "_compute", lambda self, paths: len(paths))
 
 
 @pytest.fixture(scope="session")

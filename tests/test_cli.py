@@ -417,21 +417,14 @@ def test_train_report_and_predict_with_intervals(anime_csv, tmp_path, capsys):
 
 
 def test_intervals_come_from_the_one_prediction_of_each_row(
-    anime_csv, tmp_path, monkeypatch
+    anime_csv, tmp_path, record_calls
 ):
     """The report's coverage and interval plot, and ``predict --interval``, take
     their intervals around the predictions already made: each command predicts
     its rows once (it used to predict the test rows four times)."""
     from skanime.intervals import ConformalRegressor
 
-    predicted = []
-    original = ConformalRegressor.predict
-
-    def counting(self, X):
-        predicted.append(len(X))
-        return original(self, X)
-
-    monkeypatch.setattr(ConformalRegressor, "predict", counting)
+    predicted = record_calls(ConformalRegressor, "predict", lambda self, X: len(X))
     model = tmp_path / "model.skanime"
     argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]
     argv += ["--importance-repeats", "0", "--report-dir", str(tmp_path / "r"), *FAST]

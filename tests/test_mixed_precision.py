@@ -13,34 +13,26 @@ from skanime._module import _Member
 from .conftest import fast_model
 
 
+def _autocast_state(member, *args, **kwargs):
+    """``(training, autocast dtype or None)`` of a member's forward pass."""
+    on = torch.is_autocast_enabled("cpu")
+    return member.training, torch.get_autocast_dtype("cpu") if on else None
+
+
+def _prediction_dtype(net, y_pred, *args, **kwargs):
+    return (y_pred[0] if isinstance(y_pred, tuple) else y_pred).dtype
+
+
 @pytest.fixture
-def forward_calls(monkeypatch):
+def forward_calls(record_calls):
     """``(training, autocast dtype or None)`` of every member's forward pass."""
-    calls = []
-    original = _Member.forward
-
-    def recording(self, *args, **kwargs):
-        on = torch.is_autocast_enabled("cpu")
-        calls.append((self.training, torch.get_autocast_dtype("cpu") if on else None))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(_Member, "forward", recording)
-    return calls
+    return record_calls(_Member, "forward", _autocast_state)
 
 
 @pytest.fixture
-def loss_inputs(monkeypatch):
+def loss_inputs(record_calls):
     """The dtype of every prediction ``HybridNet.get_loss`` receives."""
-    dtypes = []
-    original = HybridNet.get_loss
-
-    def recording(self, y_pred, y_true, *args, **kwargs):
-        first = y_pred[0] if isinstance(y_pred, tuple) else y_pred
-        dtypes.append(first.dtype)
-        return original(self, y_pred, y_true, *args, **kwargs)
-
-    monkeypatch.setattr(HybridNet, "get_loss", recording)
-    return dtypes
+    return record_calls(HybridNet, "get_loss", _prediction_dtype)
 
 
 @pytest.mark.parametrize(
