@@ -29,7 +29,7 @@ def check_mixed_precision(value, device) -> None:
     :data:`MIXED_PRECISION_DTYPES` that ``device`` supports."""
     if value is None:
         return
-    if value not in MIXED_PRECISION_DTYPES:
+    if not isinstance(value, str) or value not in MIXED_PRECISION_DTYPES:
         raise ValueError(
             f"Got mixed_precision={value!r}; expected None or one of "
             f"{sorted(MIXED_PRECISION_DTYPES)}."

@@ -79,7 +79,7 @@ def test_bfloat16_training_gives_another_but_close_model(anime):
     assert np.abs(full - mixed).max() < 0.1
 
 
-@pytest.mark.parametrize("value", ["float16", "bf16", True])
+@pytest.mark.parametrize("value", ["float16", "bf16", True, ["bfloat16"]])
 def test_an_unknown_mixed_precision_is_refused_by_name(anime, value):
     with pytest.raises(InvalidParameterError, match="mixed_precision"):
         fast_model(mixed_precision=value).fit(anime, anime["Score"])
