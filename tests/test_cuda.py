@@ -199,24 +199,19 @@ def test_a_model_trained_on_cuda_predicts_new_posters_without_a_gpu(anime, tmp_p
     np.testing.assert_allclose(on_cpu, model.predict(new), atol=2e-2)
 
 
-def test_bfloat16_mixed_precision_trains_on_cuda(anime, monkeypatch):
+def test_bfloat16_mixed_precision_trains_on_cuda(anime, record_calls):
     """``mixed_precision="bfloat16"`` on a GPU: the training forward passes run
     under autocast for ``"cuda"``; the weights stay float32."""
     from skanime._module import _Member
 
-    seen = []
-    original = _Member.forward
+    def autocast_state(member, *args, **kwargs):
+        on = torch.is_autocast_enabled("cuda")
+        return member.training, torch.get_autocast_dtype("cuda") if on else None
 
-    def recording(self, *args, **kwargs):
-        if self.training:
-            seen.append(torch.get_autocast_dtype("cuda"))
-            seen.append(torch.is_autocast_enabled("cuda"))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(_Member, "forward", recording)
+    seen = record_calls(_Member, "forward", autocast_state)
     model = fast_model(device="cuda", mixed_precision="bfloat16", max_epochs=4)
     model.fit(anime, anime["Score"])
-    assert set(seen) == {torch.bfloat16, True}
+    assert {dtype for training, dtype in seen if training} == {torch.bfloat16}
     assert {p.dtype for p in model.net_.module_.parameters()} == {torch.float32}
     assert np.isfinite(model.history_[:, "train_loss"]).all()
     assert np.isfinite(model.predict(anime)).all()
