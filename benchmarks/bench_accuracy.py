@@ -169,7 +169,7 @@ def make_model(name, parts, seed, args, poster_block=None, part="poster"):
             poster_root=args.data,
             cache_dir=args.cache_dir,
             random_state=seed,
-            mixed_precision=getattr(args, "mixed_precision", None),
+            mixed_precision=args.mixed_precision,
             **_list_columns(args),
             **SHIPPED_PARTS[part],
         )
