@@ -329,7 +329,11 @@ class HybridNet(NeuralNetRegressor):
         skorch catches ``KeyboardInterrupt`` (its ``EarlyStopping`` raises one to
         stop), so while the loop runs in the main thread a SIGINT raises
         :class:`TrainingInterrupted` instead, which skorch lets through.
+
+        ``mixed_precision`` is checked again here, before any epoch: it may have
+        been set with ``set_params`` after :meth:`initialize`.
         """
+        check_mixed_precision(self.mixed_precision, self.device)
         try:
             with _sigint_raises(TrainingInterrupted):
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)

@@ -87,6 +87,16 @@ def test_an_unknown_mixed_precision_is_refused_by_name(anime, value):
         HybridNet(mixed_precision=value).initialize()
 
 
+def test_an_unknown_mixed_precision_set_after_fit_is_refused_before_training(anime):
+    model = fast_model(max_epochs=1).fit(anime, anime["Score"])
+    packed = model.pipeline_[:-1].transform(anime)
+    net = model.net_.set_params(mixed_precision="float16")
+    n_epochs = len(net.history_)
+    with pytest.raises(ValueError, match="mixed_precision='float16'"):
+        net.partial_fit(packed, anime["Score"].to_numpy())
+    assert len(net.history_) == n_epochs  # no epoch ran
+
+
 def test_a_mixed_precision_model_saves_and_loads(anime, tmp_path):
     model = fast_model(mixed_precision="bfloat16").fit(anime, anime["Score"])
     skio.save(model, tmp_path / "model.skanime")
