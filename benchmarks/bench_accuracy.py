@@ -83,6 +83,7 @@ SHIPPED_PARTS = {
         "title_features": False,
         "franchise_prior": False,
         "title_neighbors": False,
+        "title_words": False,
         "poster_column": None,
     },
     "text": {"franchise_prior": False, "title_neighbors": False, "poster_column": None},
@@ -210,8 +211,9 @@ class HybridInputs(TransformerMixin, BaseEstimator):
     title-neighbour, label and poster priors, cross-fitted inside ``fit``) and
     hands on the network's tabular block and its has-poster flag: exactly what
     the network reads, but the 1280 raw poster-embedding columns (which the
-    poster prior summarises); the inputs of ``HybridAnimeRegressor(booster=...)``
-    (``skanime._booster.booster_inputs``).
+    poster prior summarises): the inputs of ``HybridAnimeRegressor(booster=...)``
+    (``skanime._booster.booster_inputs``), and the title's 0/1 word columns
+    where the network reads them (``title_words``), which that booster does not.
     """
 
     def __init__(self, seed, args, part="poster"):
@@ -239,14 +241,24 @@ class HybridInputs(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, **fit_params):
         self.steps_ = self._steps(X)
-        return booster_inputs(self.steps_.fit_transform(X, y))
+        return _boosting_inputs(self.steps_.fit_transform(X, y))
 
     def fit(self, X, y=None):
         self.fit_transform(X, y)
         return self
 
     def transform(self, X):
-        return booster_inputs(self.steps_.transform(X))
+        return _boosting_inputs(self.steps_.transform(X))
+
+
+def _boosting_inputs(packed) -> np.ndarray:
+    """``booster_inputs(packed)`` and, where the network has them, the title's
+    word columns: everything the network reads but the raw poster embeddings."""
+    inputs = booster_inputs(packed)
+    words = packed.get("words")
+    if words is None or not words.shape[1]:
+        return inputs
+    return np.hstack([inputs, np.asarray(words, dtype=inputs.dtype)])
 
 
 def _explicit_roles(args) -> dict:

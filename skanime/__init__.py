@@ -40,6 +40,7 @@ _PUBLIC = {
     "PosterPrior": "._poster_features",
     "TableCleaner": "._roles",
     "TitleEncoder": "._text",
+    "TitleWords": "._text",
     "TitleNeighborPrior": "._neighbors",
     "clear_memory_cache": "._cache",
     "franchise_key": "._franchise",

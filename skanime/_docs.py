@@ -42,6 +42,12 @@ PARAMETER_DOCS = {
         cross-fitted inside ``fit`` so that no training row sees its own score.
         Worth about 0.02-0.03 MAE on MyAnimeList (``docs/benchmarks.md``). No
         effect without a text column.""",
+    "title_words": """title_words : bool, default=True
+        Give the network each word of the first text column that occurs in at
+        least 3 training titles as a 0/1 column (:class:`TitleWords`); every
+        member of the ensemble adds a learned weight per word to its score (a
+        linear "wide" part beside the network). The boosted trees of
+        ``booster`` do not read them. No effect without a text column.""",
     "title_neighbors": """title_neighbors : bool, default=True
         Add what the training anime with the most similar titles scored
         (character n-gram similarity to the first text column,

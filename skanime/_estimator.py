@@ -85,7 +85,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Comma-separated list columns, multi-hot encoded.
     text_columns : "auto", sequence of str, callable or None, default="auto"
         Free-text columns (titles; "auto" finds ``Title``), read by the
-        ``title_features``, ``franchise_prior`` and ``title_neighbors`` branches.
+        ``title_features``, ``franchise_prior``, ``title_neighbors`` and
+        ``title_words`` branches.
         None leaves text out.
     poster_column : "auto", str or None, default="auto"
         Column of poster paths; ``None`` fits a tabular-only model, "auto" takes
@@ -103,6 +104,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     %(title_features)s
     %(franchise_prior)s
     %(title_neighbors)s
+    %(title_words)s
     %(label_priors)s
     min_frequency : int, default=5
         Minimum count of a category or list label to get its own input.
@@ -293,6 +295,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "title_features": ["boolean"],
         "franchise_prior": ["boolean"],
         "title_neighbors": ["boolean"],
+        "title_words": ["boolean"],
         "label_priors": ["boolean"],
         "min_frequency": [Interval(Integral, 1, None, closed="left")],
         "image_size": [Interval(Integral, 8, None, closed="left"), None],
@@ -346,6 +349,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         title_features=True,
         franchise_prior=True,
         title_neighbors=True,
+        title_words=True,
         label_priors=True,
         min_frequency=5,
         image_size=None,
@@ -389,6 +393,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.title_features = title_features
         self.franchise_prior = franchise_prior
         self.title_neighbors = title_neighbors
+        self.title_words = title_words
         self.label_priors = label_priors
         self.min_frequency = min_frequency
         self.image_size = image_size
@@ -497,7 +502,12 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             if callable(value):
                 value = [str(c) for c in value(X)]
             explicit[role] = value
-        if not (self.title_features or self.franchise_prior or self.title_neighbors):
+        if not (
+            self.title_features
+            or self.franchise_prior
+            or self.title_neighbors
+            or self.title_words
+        ):
             explicit["text"] = None  # no branch reads text: predict must not need it
         if "numeric" in explicit:  # a numeric list is complete (see numeric_columns)
             explicit.setdefault("date", None)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["FastDropout", "PartlySparseLinear"]
+__all__ = ["FastDropout", "PartlySparseLinear", "WordWeights"]
 
 
 class FastDropout(nn.Dropout):
@@ -152,3 +152,52 @@ class PartlySparseLinear(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}, n_dense={self.n_dense}"
         )
+
+
+class WordWeights(nn.Module):
+    """A learned weight per word column, summed over a row's words: a linear
+    layer without bias over 0/1 word columns, computed from their non-zero
+    entries.
+
+    The "wide" part beside a network (Cheng et al. 2016, "Wide & Deep"): each
+    word of a title (:class:`~skanime.TitleWords`) adds its own weight to the
+    score. The weights start at zero, so the network starts as it would
+    without them. Only the words of a batch's rows get a gradient.
+
+    Parameters
+    ----------
+    n_words : int
+        The number of word columns.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime._layers import WordWeights
+    >>> words = WordWeights(4)
+    >>> with torch.no_grad():
+    ...     _ = words.weight.copy_(torch.tensor([[1.0], [2.0], [3.0], [4.0]]))
+    >>> words(torch.tensor([[1.0, 0, 1, 0], [0, 0, 0, 0]])).tolist()
+    [[4.0], [0.0]]
+    """
+
+    def __init__(self, n_words: int) -> None:
+        super().__init__()
+        if n_words < 1:
+            raise ValueError(f"WordWeights needs n_words >= 1; got {n_words}.")
+        self.n_words = int(n_words)
+        self.weight = nn.Parameter(torch.zeros(self.n_words, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.detach()
+        rows, columns = x.nonzero(as_tuple=True)
+        offsets = torch.searchsorted(rows, torch.arange(len(x), device=x.device))
+        return F.embedding_bag(
+            columns,
+            self.weight,
+            offsets,
+            mode="sum",
+            per_sample_weights=x[rows, columns],
+        )
+
+    def extra_repr(self) -> str:
+        return f"n_words={self.n_words}"

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ._branches import ContinuousEmbedding, get_tabular_branch
-from ._layers import FastDropout
+from ._layers import FastDropout, WordWeights
 from .backbones import backbone_blocks, resolve_backbone
 from .heads import get_head
 
@@ -116,6 +116,12 @@ class HybridModule(nn.Module):
         The tabular block's continuous columns (more than two distinct values:
         numbers, priors, title components); :class:`HybridNet` sets them from the
         training data.
+    n_words : int, default=0
+        The last ``n_words`` tabular columns are 0/1 word columns (a title's
+        words, :class:`~skanime.TitleWords`): each member adds a learned weight
+        per word to its score (:class:`~skanime._layers.WordWeights`, a linear
+        "wide" part), and its tabular branch reads the other columns.
+        :class:`HybridNet` sets it from a ``"words"`` input.
     target_mean, target_std : float, default=0.0, 1.0
         The head predicts a standardised score which is mapped back with these;
         :class:`HybridNet` sets them from the training target, so losses and metrics
@@ -145,6 +151,7 @@ class HybridModule(nn.Module):
         n_members: int = 1,
         numeric_embedding: int = 0,
         continuous_columns: list[int] | None = None,
+        n_words: int = 0,
         target_mean: float = 0.0,
         target_std: float = 1.0,
     ) -> None:
@@ -168,6 +175,18 @@ class HybridModule(nn.Module):
                 n_image = self.backbone.out_features
             if image_dropout is None:
                 image_dropout = 0.8 if embedding_dim > 0 else 0.0
+        # each member has its own word weights: shared ones would learn from
+        # the rows a member validates on (MemberFolds)
+        if n_words:
+            if not 0 < n_words <= n_tabular or (
+                n_words == n_tabular and not with_image
+            ):
+                raise ValueError(
+                    f"n_words must be between 0 and n_tabular={n_tabular}, and "
+                    f"leave a tabular column or a poster; got {n_words}."
+                )
+            if any(c >= n_tabular - n_words for c in continuous_columns or ()):
+                raise ValueError("continuous_columns must not hold word columns.")
         # members draw their initial weights one after the other from torch's RNG
         self.members = nn.ModuleList(
             _Member(
@@ -185,6 +204,7 @@ class HybridModule(nn.Module):
                 poster_head=poster_head,
                 numeric_embedding=numeric_embedding,
                 continuous_columns=continuous_columns,
+                n_words=n_words,
             )
             for _ in range(n_members)
         )
@@ -394,8 +414,12 @@ class _Member(nn.Module):
         poster_head: bool = False,
         numeric_embedding: int = 0,
         continuous_columns: list[int] | None = None,
+        n_words: int = 0,
     ) -> None:
         super().__init__()
+        # the last n_words columns: words, whose weights join the score
+        self.words = WordWeights(n_words) if n_words else None
+        n_tabular -= n_words
         # the continuous columns embedded before the branch, when asked and found
         self.embed = None
         n_branch = n_tabular
@@ -443,6 +467,10 @@ class _Member(nn.Module):
         """The member's standardised score, ``(batch, 1)``, and its poster
         head's (None without one); ``image`` holds the backbone's features of
         the rows where ``present`` is True."""
+        words = None
+        if self.words is not None:
+            k = tabular.shape[1] - self.words.n_words
+            tabular, words = tabular[:, :k], self.words(tabular[:, k:])
         if self.embed is not None:
             tabular = self.embed(tabular)
         parts = [] if self.tabular is None else [self.tabular(tabular)]
@@ -457,7 +485,10 @@ class _Member(nn.Module):
             parts += [features, has_image]
             if self.poster_head is not None:
                 poster = self.poster_head(features)
-        return self.head(torch.cat(parts, dim=1)), poster
+        score = self.head(torch.cat(parts, dim=1))
+        if words is not None:
+            score = score + words.to(score.dtype)
+        return score, poster
 
 
 def _trained_blocks(backbone: nn.Module, freeze: bool | int) -> list[nn.Module] | None:

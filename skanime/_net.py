@@ -82,6 +82,13 @@ def _folds_of(X, n_members: int) -> torch.Tensor | None:
     return fold
 
 
+def _n_words(X) -> int:
+    """The width of a dict input's ``"words"`` block (0 without one)."""
+    if isinstance(X, dict) and X.get("words") is not None:
+        return int(np.shape(X["words"])[1])
+    return 0
+
+
 def _without_fold(X):
     """A batch's ``X`` without the rows' ``fold``, which is not a module input."""
     if isinstance(X, dict) and "fold" in X:
@@ -161,8 +168,11 @@ class HybridNet(NeuralNetRegressor):
       ``"tabular"`` (float32 ``(n, k)``) and either ``"poster"`` (a column of poster
       paths, ``None`` for a missing poster, decoded per batch inside a
       :class:`HybridDataset`) or ``"has_image"`` (``(n, 1)``) and ``"embedding"``
-      (``(n, d)``, the output of a :class:`~skanime.PosterEmbedder`). A plain 2-D
-      array or DataFrame is a tabular-only input.
+      (``(n, d)``, the output of a :class:`~skanime.PosterEmbedder`), and
+      optionally ``"words"`` (``(n, w)`` 0/1 word columns of
+      :class:`~skanime.TitleWords`), which join the tabular block last and set
+      the module's ``n_words``. A plain 2-D array or DataFrame is a
+      tabular-only input.
     * The posters are decoded by an image decoder the net builds from its own
       backbone's config (input size, mean, std) and its ``poster_root`` and
       ``poster_errors``: nothing is shared with the encoding steps before it.
@@ -359,15 +369,24 @@ class HybridNet(NeuralNetRegressor):
             )
         paths = has_image = embedding = None
         if isinstance(X, dict):
-            unknown = set(X) - {"tabular", "poster", "has_image", "embedding"}
+            unknown = set(X) - {"tabular", "words", "poster", "has_image", "embedding"}
             if unknown:
                 raise ValueError(
                     f"Unknown input(s) {sorted(unknown)} in X; HybridNet takes "
-                    "'tabular', 'poster' or 'has_image' and 'embedding'."
+                    "'tabular', 'words', 'poster' or 'has_image' and 'embedding'."
                 )
             tabular = check_array(
                 X["tabular"], dtype=np.float32, input_name="X", ensure_min_features=0
             )
+            if X.get("words") is not None:
+                # the words' 0/1 columns follow the tabular ones (module n_words)
+                words = check_array(
+                    X["words"],
+                    dtype=np.float32,
+                    input_name="words",
+                    ensure_min_features=0,
+                )
+                tabular = np.hstack([tabular, words])
             if X.get("poster") is not None:
                 paths = np.asarray(X["poster"], dtype=object).reshape(-1)
             elif X.get("embedding") is not None:
@@ -417,14 +436,20 @@ class HybridNet(NeuralNetRegressor):
             )
         self.n_features_in_ = self._n_features(tabular, paths, embedding)
         std = float(y.std()) if len(y) > 1 else 1.0
-        return {
+        n_words = _n_words(X)
+        shapes = {
             "module__n_tabular": tabular.shape[1],
             "module__with_image": paths is not None or embedding is not None,
             "module__embedding_dim": 0 if embedding is None else embedding.shape[1],
-            "module__continuous_columns": continuous_columns(tabular),
+            "module__continuous_columns": continuous_columns(
+                tabular[:, : tabular.shape[1] - n_words]
+            ),
             "module__target_mean": float(y.mean()),
             "module__target_std": std if std > 0 else 1.0,
         }
+        if n_words:
+            shapes["module__n_words"] = n_words
+        return shapes
 
     def get_dataset(self, X, y=None):
         """Wrap ``X`` (and ``y``, as ``(n, 1)`` float32) in a :class:`HybridDataset`."""

@@ -22,8 +22,9 @@ from .exceptions import ColumnError
 
 __all__ = ["DEFAULT_ROUTES", "PackInputs", "pack_arrays"]
 
-#: Which branch feeds which input; every other branch joins "tabular".
-DEFAULT_ROUTES = {"poster": "poster"}
+#: Which branch feeds which input; every other branch joins "tabular". The
+#: title's word columns (:class:`~skanime.TitleWords`) are the ``"words"`` input.
+DEFAULT_ROUTES = {"poster": "poster", "title_words": "words"}
 
 
 class PackInputs(TransformerMixin, BaseEstimator):
@@ -41,8 +42,8 @@ class PackInputs(TransformerMixin, BaseEstimator):
     ----------
     routes : dict or None, default=None
         ``{branch: input}``; None is :data:`DEFAULT_ROUTES` (``{"poster":
-        "poster"}``). Other inputs than ``"tabular"`` and ``"poster"`` are packed
-        as float32 blocks under their own key.
+        "poster", "title_words": "words"}``). Other inputs than ``"tabular"`` and
+        ``"poster"`` are packed as float32 blocks under their own key.
 
     Attributes
     ----------

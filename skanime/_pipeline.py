@@ -38,7 +38,7 @@ from ._tabular import (
     DEFAULT_TEXT_COLUMNS,
     make_tabular_encoder,
 )
-from ._text import TitleEncoder
+from ._text import TitleEncoder, TitleWords
 from ._validation import resolve_device
 from .backbones import backbone_name, is_pretrained
 
@@ -73,6 +73,7 @@ def make_hybrid_pipeline(
     title_features=True,
     franchise_prior=True,
     title_neighbors=True,
+    title_words=True,
     label_priors=True,
     min_frequency=5,
     image_size=None,
@@ -140,7 +141,10 @@ def make_hybrid_pipeline(
     :class:`~skanime.FranchisePrior`, cross-fitted inside ``fit_transform`` so
     that no training row sees its own score, then a ``StandardScaler``) and a
     ``title_neighbors`` branch (``title_neighbors``: a
-    :class:`~skanime.TitleNeighborPrior`, cross-fitted the same way). The list
+    :class:`~skanime.TitleNeighborPrior`, cross-fitted the same way), and, with
+    ``title_words``, a ``title_words`` branch (:class:`~skanime.TitleWords`)
+    that :class:`~skanime.PackInputs` packs as the network's ``"words"`` input
+    rather than into the tabular block. The list
     columns get a ``label_priors`` branch (``label_priors``: a
     :class:`~skanime.LabelTargetEncoder`, cross-fitted, then a
     ``StandardScaler``) beside their multi-hot encoding. All join the tabular
@@ -249,6 +253,7 @@ def make_hybrid_pipeline(
         title_features=title_features,
         franchise_prior=franchise_prior,
         title_neighbors=title_neighbors,
+        title_words=title_words,
         random_state=random_state,
     )
     list_names = _named_columns(list_columns)
@@ -335,13 +340,14 @@ def title_branches(
     title_features=True,
     franchise_prior=True,
     title_neighbors=True,
+    title_words=True,
     random_state=None,
 ) -> list[tuple]:
     """The ``(name, transformer, columns)`` branches of the text columns.
 
     A ``title`` branch per text column (``title_<column>`` with several), and
-    ``franchise_prior`` and ``title_neighbors`` branches on the first one; see
-    :func:`make_hybrid_pipeline`.
+    ``franchise_prior``, ``title_neighbors`` and ``title_words`` branches on the
+    first one; see :func:`make_hybrid_pipeline`.
     """
     if text_columns is None:
         text_columns = ()
@@ -364,6 +370,9 @@ def title_branches(
             TitleNeighborPrior(random_state=random_state), StandardScaler()
         )
         branches.append(("title_neighbors", neighbors, [columns[0]]))
+    if title_words and columns:
+        # routed to the network's "words" input by PackInputs
+        branches.append(("title_words", TitleWords(), [columns[0]]))
     return branches
 
 

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._utils import title_column
 
-__all__ = ["TitleEncoder", "is_sequel"]
+__all__ = ["TitleEncoder", "TitleWords", "is_sequel"]
 
 _SEQUEL = re.compile(
     r"(?:\b(?:\d+(?:st|nd|rd|th)|final)\s+(?:season|stage|part|cour)\b"
@@ -200,6 +200,117 @@ class TitleEncoder(TransformerMixin, BaseEstimator):
         if self.sequel_flag:
             names.append("title_sequel")
         return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class TitleWords(TransformerMixin, BaseEstimator):
+    """Encode a title column as 0/1 columns, one per word of the training titles.
+
+    The network's text input beside :class:`TitleEncoder`'s few dense
+    components: each word (lower-cased, two letters or more) that occurs in at
+    least ``min_df`` training titles gets a column, 1 where a title holds it.
+    Franchise and studio names, "Gakuen", "Movie" or "Recap" each keep their own
+    column rather than sharing 32 directions. :func:`make_hybrid_pipeline`
+    routes the block to the network's ``"words"`` input, where each word gets a
+    learned weight added to the score (:class:`~skanime._layers.WordWeights`).
+
+    Parameters
+    ----------
+    min_df : int, default=3
+        A word must occur in at least this many training titles.
+    ngram_range : tuple of int, default=(1, 1)
+        Smallest and largest number of words in a column's n-gram.
+
+    Attributes
+    ----------
+    vectorizer_ : CountVectorizer or None
+        Fitted on the training titles; None when no word reaches ``min_df``
+        (the block is then empty).
+    n_features_in_ : int
+        Always 1: the title column.
+    feature_names_in_ : ndarray of str
+        The title column's name, when fitted on a DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime import TitleWords
+    >>> X = pd.DataFrame({"Title": ["Gintama", "Gintama Movie", "Monster",
+    ...                             "Monster Movie", "Mushishi"]})
+    >>> words = TitleWords(min_df=2).fit(X)
+    >>> words.get_feature_names_out().tolist()
+    ['word_gintama', 'word_monster', 'word_movie']
+    >>> words.transform(pd.DataFrame({"Title": ["Gintama Movie 2"]})).tolist()
+    [[1.0, 0.0, 1.0]]
+    """
+
+    _parameter_constraints: dict = {
+        "min_df": [Interval(Integral, 1, None, closed="left")],
+        "ngram_range": [tuple],
+    }
+
+    def __init__(self, min_df=3, ngram_range=(1, 1)):
+        self.min_df = min_df
+        self.ngram_range = ngram_range
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the vocabulary.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            The title column.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TitleWords
+        """
+        texts = _as_texts(title_column(self, X, reset=True))
+        self.vectorizer_ = CountVectorizer(
+            binary=True,
+            min_df=min(self.min_df, max(len(texts), 1)),
+            ngram_range=tuple(self.ngram_range),
+            dtype=np.float32,
+        )
+        try:
+            self.vectorizer_.fit(texts)
+        except ValueError:  # no word reaches min_df (or no text at all)
+            self.vectorizer_ = None
+        return self
+
+    def transform(self, X):
+        """The 0/1 word columns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            The title column.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_words), float32
+        """
+        check_is_fitted(self, "vectorizer_")
+        texts = _as_texts(title_column(self, X, reset=False))
+        if self.vectorizer_ is None:
+            return np.zeros((len(texts), 0), dtype=np.float32)
+        return self.vectorizer_.transform(texts).toarray()
+
+    def get_feature_names_out(self, input_features=None):
+        """``word_<word>`` for each word of the vocabulary."""
+        check_is_fitted(self, "vectorizer_")
+        if self.vectorizer_ is None:
+            return np.asarray([], dtype=object)
+        words = self.vectorizer_.get_feature_names_out()
+        return np.asarray([f"word_{w}" for w in words], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

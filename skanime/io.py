@@ -97,6 +97,7 @@ TRUSTED_TYPES = (
     "skanime._tabular.NumericEncoder",
     "skanime._tabular.clean_categories",
     "skanime._text.TitleEncoder",
+    "skanime._text.TitleWords",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.model_selection._split.KFold",
     "skorch.callbacks.logging.EpochTimer",

@@ -125,14 +125,23 @@ def test_bench_accuracy_parts_add_one_part_at_a_time(tmp_path):
 
     args = argparse.Namespace(data=str(tmp_path), cache_dir=None, licensors=False)
     y = np.linspace(5, 9, len(frame))
+    inputs = {
+        part: module.HybridInputs(0, args, part=part) for part in ("table", "text")
+    }
     blocks = {
-        part: module.HybridInputs(0, args, part=part).fit_transform(
-            module._part_frame(frame, part), y
-        )
+        part: inputs[part].fit_transform(module._part_frame(frame, part), y)
         for part in ("table", "text")
     }
-    # the title features (SVD components and a sequel flag) join the table
-    assert blocks["text"].shape[1] > blocks["table"].shape[1]
+    # the title features (SVD components and a sequel flag) and the title's word
+    # columns (the network's "words" input, last) join the table
+    features = {part: inputs[part].steps_["features"] for part in inputs}
+    assert "title_words" not in features["table"].named_transformers_
+    words = features["text"].named_transformers_["title_words"]
+    n_words = len(words.get_feature_names_out())
+    assert n_words > 0
+    assert blocks["text"].shape[1] > blocks["table"].shape[1] + n_words
+    packed = inputs["text"].steps_.transform(module._part_frame(frame, "text"))
+    np.testing.assert_array_equal(blocks["text"][:, -n_words:], packed["words"])
 
     # the flag reaches boosting among the table's (scaled) columns
     def is_flag(column):

@@ -18,12 +18,14 @@ from skanime import (
     PosterPrior,
     TitleEncoder,
     TitleNeighborPrior,
+    TitleWords,
 )
 from skanime._roles import TableCleaner
 
 ESTIMATORS = [
     NumericEncoder(),
     TitleEncoder(min_df=1, n_components=2, random_state=0),
+    TitleWords(min_df=1),
     FranchisePrior(cv=2, random_state=0),
     TitleNeighborPrior(n_neighbors=2, cv=2, random_state=0),
     LabelTargetEncoder(cv=2, random_state=0),
@@ -202,7 +204,9 @@ _LABEL_ENCODER = {
 def expected_failed_checks(estimator):
     if isinstance(estimator, LabelTargetEncoder):
         return _LABEL_ENCODER
-    if isinstance(estimator, TitleEncoder | FranchisePrior | TitleNeighborPrior):
+    if isinstance(
+        estimator, TitleEncoder | TitleWords | FranchisePrior | TitleNeighborPrior
+    ):
         return _TITLE_ENCODER
     if isinstance(estimator, PosterLoader | PosterEmbedder):
         return _POSTER_LOADER

@@ -86,12 +86,14 @@ def test_estimator_ensemble_fits_predicts_and_is_the_mean(anime):
     assert pred.shape == (len(X),)
     # the members disagree: an ensemble, not three copies
     packed = model.pipeline_[:-1].transform(X)
+    # the members read the title's word columns behind the tabular ones
+    tabular = np.hstack([packed["tabular"], packed["words"]])
     module.eval()
     with torch.no_grad():
         scores = torch.cat(
             [
                 m(
-                    torch.as_tensor(np.asarray(packed["tabular"]), dtype=torch.float32),
+                    torch.as_tensor(tabular, dtype=torch.float32),
                     None,
                     None,
                     None,

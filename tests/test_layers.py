@@ -1,4 +1,5 @@
-"""FastDropout and PartlySparseLinear: torch's layers, computed faster on the CPU."""
+"""FastDropout and PartlySparseLinear: torch's layers, computed faster on the CPU;
+WordWeights, the members' weights of a title's words."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import torch
 from torch import nn
 
 from skanime import HybridModule, HybridNet
-from skanime._layers import FastDropout, PartlySparseLinear
+from skanime._layers import FastDropout, PartlySparseLinear, WordWeights
 from skanime.tabular_branches import MLPBranch
 
 
@@ -163,3 +164,85 @@ def test_the_net_uses_torchs_fused_adam_unless_told_otherwise():
         max_epochs=1, train_split=None, verbose=0, optimizer=torch.optim.SGD
     )
     assert not net.fit(X, y).optimizer_.defaults.get("fused")
+
+
+def test_word_weights_sum_the_weights_of_a_rows_words_and_learn_only_those():
+    words = WordWeights(5)
+    assert words.weight.abs().sum() == 0  # the network starts without them
+    with torch.no_grad():
+        words.weight.copy_(torch.arange(1.0, 6.0).reshape(5, 1))
+    x = torch.tensor([[1.0, 0, 0, 1, 0], [0, 0, 0, 0, 0], [0, 1, 0, 0, 0]])
+    out = words(x)
+    torch.testing.assert_close(out, torch.tensor([[5.0], [0.0], [2.0]]))
+    # the same as a linear layer without bias
+    torch.testing.assert_close(out, x @ words.weight)
+    out.sum().backward()
+    # words 2 and 4 are in no row: no gradient
+    assert words.weight.grad.reshape(-1).tolist() == [1.0, 1.0, 0.0, 1.0, 0.0]
+
+
+def test_word_weights_reject_an_empty_vocabulary():
+    with pytest.raises(ValueError, match="n_words >= 1"):
+        WordWeights(0)
+
+
+def test_each_member_adds_its_own_word_weights_to_its_score():
+    # 6 tabular columns: 0 and 2 continuous, 3 indicators; then 3 words
+    module = HybridModule(
+        9,
+        n_words=3,
+        with_image=False,
+        numeric_embedding=4,
+        continuous_columns=[0, 2],
+        hidden_units=8,
+        n_members=2,
+    )
+    first, second = module.members
+    assert first.words is not second.words and first.words.n_words == 3
+    layer = first.tabular[0]
+    # the tabular branch reads the 6 other columns: 2 numbers embedded 4 wide
+    assert layer.n_dense == 8 and layer.in_features == 8 + 4
+    x = torch.zeros(2, 9)
+    x[:, [0, 2]] = 0.5
+    x[0, 7] = 1.0  # row 0 holds word 1
+    module.eval()
+    before = module(x)
+    # the weights start at zero (identical rows may differ in the last bit)
+    torch.testing.assert_close(before[0], before[1])
+    with torch.no_grad():
+        for member in module.members:
+            member.words.weight[1] = 0.25
+    after = module(x)
+    # the weights add to the standardised score, which target_std scales
+    torch.testing.assert_close(after[0] - before[0], torch.tensor([0.25]))
+    torch.testing.assert_close(after[1], before[1])
+
+
+def test_a_member_learns_no_word_from_the_rows_it_validates_on():
+    """With member folds, member j never trains on fold j: its word weights get
+    no gradient from a word that only fold j's titles hold."""
+    torch.manual_seed(0)
+    module = HybridModule(4, n_words=2, with_image=False, n_members=2)
+    module.train()
+    x = torch.zeros(4, 4)
+    x[:, 0] = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    x[[0, 1], 2] = 1.0  # word 0: rows 0 and 1, fold 0
+    x[[2, 3], 3] = 1.0  # word 1: rows 2 and 3, fold 1
+    fold = torch.tensor([0, 0, 1, 1])
+    _, scores, *_ = module(x, fold=fold)
+    scores.sum().backward()
+    for j, member in enumerate(module.members):
+        grad = member.words.weight.grad.reshape(-1)
+        assert grad[j] == 0  # its own fold's word
+        assert grad[1 - j] != 0  # the other fold's word
+
+
+def test_the_module_rejects_words_it_cannot_hold():
+    with pytest.raises(ValueError, match="n_words must be between"):
+        HybridModule(3, n_words=4, with_image=False)
+    with pytest.raises(ValueError, match="leave a tabular column or a poster"):
+        HybridModule(3, n_words=3, with_image=False)
+    with pytest.raises(ValueError, match="must not hold word columns"):
+        HybridModule(
+            4, n_words=2, with_image=False, numeric_embedding=4, continuous_columns=[3]
+        )

@@ -1,10 +1,10 @@
-"""TitleEncoder and the sequel flag."""
+"""TitleEncoder, TitleWords and the sequel flag."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from skanime import TitleEncoder, is_sequel
+from skanime import TitleEncoder, TitleWords, is_sequel
 
 TITLES = pd.DataFrame(
     {
@@ -108,3 +108,34 @@ def test_transform_of_the_fitted_column_skips_validation_with_the_same_result(dt
         shortcut = encoder.transform(X)
         validated = encoder.transform(X.to_numpy(dtype=object, na_value=np.nan))
         np.testing.assert_array_equal(shortcut, validated)
+
+
+def test_title_words_are_the_training_titles_frequent_words_as_0_1_columns():
+    words = TitleWords(min_df=2).fit(TITLES)
+    names = words.get_feature_names_out().tolist()
+    # words of two titles or more; "zoku", "shou", "aria" (one title) are left out
+    assert names == [
+        "word_gintama",
+        "word_haikyuu",
+        "word_monster",
+        "word_mushishi",
+        "word_season",
+    ]
+    out = words.transform(TITLES)
+    assert out.dtype == np.float32 and out.shape == (10, 5)
+    assert out[1].tolist() == [1, 0, 0, 0, 1]  # "Gintama Season 2"
+    assert out[8].tolist() == [0] * 5  # a missing title
+    # new titles: known words only, each once however often it occurs
+    new = pd.DataFrame({"Title": ["Monster Monster Gaiden", "Unheard Of"]})
+    assert words.transform(new).tolist() == [[0, 0, 1, 0, 0], [0] * 5]
+
+
+def test_title_words_without_any_frequent_word_give_no_column():
+    words = TitleWords(min_df=50).fit(TITLES)
+    assert words.transform(TITLES).shape == (10, 0)
+    assert words.get_feature_names_out().tolist() == []
+
+
+def test_title_words_take_one_title_column():
+    with pytest.raises(ValueError, match="one title column"):
+        TitleWords().fit(pd.DataFrame({"a": ["x", "y"], "b": ["z", "w"]}))

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skanime import FranchisePrior, TitleEncoder, make_hybrid_pipeline
+from skanime import FranchisePrior, TitleEncoder, TitleWords, make_hybrid_pipeline
 from skanime.datasets import PAPER_COLUMNS, PAPER_MODEL, make_anime
 from skanime.tabular_branches import MLPBranch
 
@@ -54,10 +54,16 @@ def test_defaults_encode_the_title_and_its_franchise():
 def test_switched_off_titles_are_neither_read_nor_required():
     df = make_anime(32, random_state=0)
     model = fast_model(
-        **_TABLE, title_features=False, franchise_prior=False, title_neighbors=False
+        **_TABLE,
+        title_features=False,
+        franchise_prior=False,
+        title_neighbors=False,
+        title_words=False,
     )
     model.fit(df, df["Score"])
-    assert not {"title", "franchise_prior", "title_neighbors"} & set(_branches(model))
+    assert not {"title", "franchise_prior", "title_neighbors", "title_words"} & set(
+        _branches(model)
+    )
     assert model.text_columns_ == [] and "Title" not in model.required_columns_
     assert "Title" in model.column_roles_.ignored
     assert model.predict(df.drop(columns="Title")).shape == (32,)
@@ -129,3 +135,50 @@ def test_tiny_and_constant_titles_fit():
     model = fast_model(**_TABLE, batch_size=4).fit(df, df["Score"])
     assert np.isfinite(model.predict(df)).all()
     assert np.isfinite(model.predict(pd.concat([df.iloc[:1]] * 2))).all()
+
+
+def test_title_words_are_the_networks_words_input_not_the_boosters(tmp_path):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    import skanime.io as skio
+    from skanime._booster import booster_inputs
+    from skanime._fast_predict import encode_for_net
+
+    df = _franchise_frame()
+    trees = HistGradientBoostingRegressor(max_iter=5)
+    model = fast_model(**_TABLE, booster=trees)
+    model.fit(df, df["Score"])
+    words = _branches(model)["title_words"]
+    assert isinstance(words, TitleWords)
+    n_words = len(words.get_feature_names_out())
+    assert n_words >= 2  # "saga", "season", the two-digit numbers
+    packed = model.pipeline_[:-1].transform(df)
+    assert packed["words"].shape == (len(df), n_words)
+    assert set(np.unique(packed["words"])) == {0.0, 1.0}
+    # the network reads them behind its tabular columns, the trees do not
+    net = model.net_
+    assert net.module__n_words == n_words
+    assert net.module__n_tabular == packed["tabular"].shape[1] + n_words
+    assert all(m.words.n_words == n_words for m in net.module_.members)
+    assert model.booster_.n_features_in_ == booster_inputs(packed).shape[1]
+    assert booster_inputs(packed).shape[1] <= packed["tabular"].shape[1] + 1
+    # the fast encoding path gives the same words
+    fast = encode_for_net(model.pipeline_, df)
+    np.testing.assert_array_equal(fast["words"], packed["words"])
+    skio.save(model, tmp_path / "model.skanime")
+    loaded = skio.load(tmp_path / "model.skanime")
+    np.testing.assert_array_equal(loaded.predict(df), model.predict(df))
+
+
+def test_title_words_on_by_default_in_a_bare_pipeline_and_off_when_asked():
+    df = _franchise_frame()
+    off = fast_model(**_TABLE, title_words=False).fit(df, df["Score"])
+    assert "title_words" not in _branches(off)
+    assert "words" not in off.pipeline_[:-1].transform(df)
+    assert all(m.words is None for m in off.net_.module_.members)
+    pipe = make_hybrid_pipeline(**_TABLE, min_frequency=1, random_state=0)
+    pipe.fit(df, df["Score"])
+    # no estimator in between: the net finds the words input itself
+    assert pipe["net"].module__n_words == len(
+        pipe["features"].named_transformers_["title_words"].get_feature_names_out()
+    )
