@@ -188,16 +188,22 @@ class WordWeights(nn.Module):
         self.weight = nn.Parameter(torch.zeros(self.n_words, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.detach()
-        rows, columns = x.nonzero(as_tuple=True)
-        offsets = torch.searchsorted(rows, torch.arange(len(x), device=x.device))
-        return F.embedding_bag(
-            columns,
-            self.weight,
-            offsets,
-            mode="sum",
-            per_sample_weights=x[rows, columns],
-        )
+        return word_sums(x, self.weight)
 
     def extra_repr(self) -> str:
         return f"n_words={self.n_words}"
+
+
+def word_sums(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``x @ weight`` for mostly-zero ``x`` (no gradient for ``x``), computed
+    from its non-zero entries: ``(n, k)`` for ``weight`` of shape ``(w, k)``.
+
+    With the word weights of several :class:`WordWeights` side by side in
+    ``weight``, the words of a batch are found once for all of them.
+    """
+    x = x.detach()
+    rows, columns = x.nonzero(as_tuple=True)
+    offsets = torch.searchsorted(rows, torch.arange(len(x), device=x.device))
+    return F.embedding_bag(
+        columns, weight, offsets, mode="sum", per_sample_weights=x[rows, columns]
+    )

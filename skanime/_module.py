@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ._branches import ContinuousEmbedding, get_tabular_branch
-from ._layers import FastDropout, WordWeights
+from ._layers import FastDropout, WordWeights, word_sums
 from .backbones import backbone_blocks, resolve_backbone
 from .heads import get_head
 
@@ -272,15 +272,29 @@ class HybridModule(nn.Module):
         :class:`~skanime.MemberFolds`), and only those, so that scoring every row
         costs one member's forward pass rather than all of them."""
         features, present, has_image = self._image_inputs(**inputs)
-        tabular = inputs["tabular"]
+        tabular, words = self._split_words(inputs["tabular"])
         fold = fold.reshape(-1).to(tabular.device)
         scores = tabular.new_zeros(len(tabular), 1, dtype=self.target_mean.dtype)
         every = _every_row(features, present)
         for j, member in enumerate(self.members):
             rows = torch.nonzero(fold == j).reshape(-1)
             if len(rows):
-                scores += _on_rows(member, rows, tabular, every, present, has_image)[0]
+                scores += _on_rows(
+                    member, rows, tabular, every, present, has_image, _column(words, j)
+                )[0]
         return scores * self.target_std + self.target_mean
+
+    def _split_words(self, tabular):
+        """``(the tabular columns, every member's word sum (batch, n_members))``;
+        ``(tabular, None)`` without word columns. The words of the batch are
+        found once for all the members, and leave the columns each member
+        gathers for its rows."""
+        words = self.members[0].words
+        if words is None:
+            return tabular, None
+        k = tabular.shape[1] - words.n_words
+        weight = torch.cat([member.words.weight for member in self.members], dim=1)
+        return tabular[:, :k], word_sums(tabular[:, k:], weight)
 
     def _image_inputs(self, tabular, image=None, has_image=None, embedding=None):
         """The image features of the rows with a poster (None where none has one
@@ -313,9 +327,11 @@ class HybridModule(nn.Module):
         features, present, has_image = self._image_inputs(
             tabular, image, has_image, embedding
         )
+        tabular, words = self._split_words(tabular)
         if fold is None or not self.training or len(self.members) == 1:
             outputs = [
-                member(tabular, features, present, has_image) for member in self.members
+                member(tabular, features, present, has_image, _column(words, j))
+                for j, member in enumerate(self.members)
             ]
         else:
             fold = fold.reshape(-1).to(tabular.device)
@@ -328,6 +344,7 @@ class HybridModule(nn.Module):
                     every,
                     present,
                     has_image,
+                    _column(words, j),
                 )
                 for j, member in enumerate(self.members)
             ]
@@ -374,18 +391,30 @@ def _every_row(features, present):
     return every
 
 
-def _on_rows(member, rows, tabular, every, present, has_image):
+def _column(words, j):
+    """Member ``j``'s word sums ``(batch, 1)`` of :meth:`HybridModule._split_words`
+    (None without words)."""
+    return None if words is None else words[:, j : j + 1]
+
+
+def _on_rows(member, rows, tabular, every, present, has_image, words=None):
     """``member``'s outputs ``(score, poster)`` run on the batch rows ``rows``
     (indices) only, placed at those rows of zeros the batch's length (``poster``
     None without a poster head); ``every`` holds :func:`_every_row`'s image
-    features."""
+    features, ``words`` the member's word sums of every row (or None)."""
     image = member_present = member_has_image = None
     if has_image is not None:
         member_present = present[rows]
         member_has_image = has_image[rows]
         if every is not None and member_present.any():
             image = every[rows][member_present]
-    outputs = member(tabular[rows], image, member_present, member_has_image)
+    outputs = member(
+        tabular[rows],
+        image,
+        member_present,
+        member_has_image,
+        None if words is None else words[rows],
+    )
     return tuple(
         None
         if out is None
@@ -463,12 +492,16 @@ class _Member(nn.Module):
         image: torch.Tensor | None,
         present: torch.Tensor | None,
         has_image: torch.Tensor | None,
+        words: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The member's standardised score, ``(batch, 1)``, and its poster
         head's (None without one); ``image`` holds the backbone's features of
-        the rows where ``present`` is True."""
-        words = None
-        if self.words is not None:
+        the rows where ``present`` is True. With word columns, ``words`` is
+        this member's sum of its rows' word weights, computed by
+        :class:`HybridModule` for all members at once and left out of
+        ``tabular``; None takes the word columns from the end of ``tabular``."""
+        if self.words is not None and words is None:
+            # called alone: the word columns are the last of ``tabular``
             k = tabular.shape[1] - self.words.n_words
             tabular, words = tabular[:, :k], self.words(tabular[:, k:])
         if self.embed is not None:
