@@ -32,8 +32,8 @@ mean +- sd over seeds, and the temporal split (train ``Year < 2016``, test
 ``--parts`` is issue 13's ablation of the shipped models (``default``,
 ``default+hist``, ``lgbm-hybrid``, ``hgb-hybrid``), each step adding to the one before:
 ``table`` (the table, its label priors and a has-poster flag), ``text`` (the
-title features), ``prior`` (the franchise and title-neighbour priors) and
-``poster`` (the poster pixels: the model as shipped, the default).
+title features and words), ``prior`` (the franchise and title-neighbour priors)
+and ``poster`` (the poster pixels: the model as shipped, the default).
 
 Seed 1 is the one used to choose defaults; the reported table uses 0, 2 and 3.
 Skips (exit 0) with a message when the data folder is absent.
@@ -491,8 +491,8 @@ def main(argv=None) -> int:
         choices=list(SHIPPED_PARTS),
         help="issue 13's ablation of the shipped models (default, lgbm-hybrid, "
         "hgb-hybrid), cumulative: table (with the has-poster flag and the label "
-        "priors), +text (title features), +prior (franchise and title-neighbour "
-        "priors), poster (the pixels too: as shipped, the default)",
+        "priors), +text (title features and words), +prior (franchise and "
+        "title-neighbour priors), poster (the pixels too: as shipped, the default)",
     )
     parser.add_argument("--no-temporal", dest="temporal", action="store_false")
     parser.add_argument(
