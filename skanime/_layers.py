@@ -134,18 +134,7 @@ class PartlySparseLinear(nn.Module):
         out = F.linear(x[:, :k], self.dense_weight, self.bias)
         if k == self.in_features or not len(x):
             return out
-        sparse = x[:, k:].detach()
-        rows, columns = sparse.nonzero(as_tuple=True)
-        offsets = torch.searchsorted(
-            rows, torch.arange(len(sparse), device=sparse.device)
-        )
-        return out + F.embedding_bag(
-            columns,
-            self.sparse_weight,
-            offsets,
-            mode="sum",
-            per_sample_weights=sparse[rows, columns],
-        )
+        return out + sparse_product(x[:, k:], self.sparse_weight)
 
     def extra_repr(self) -> str:
         return (
@@ -188,18 +177,21 @@ class WordWeights(nn.Module):
         self.weight = nn.Parameter(torch.zeros(self.n_words, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return word_sums(x, self.weight)
+        return sparse_product(x, self.weight)
 
     def extra_repr(self) -> str:
         return f"n_words={self.n_words}"
 
 
-def word_sums(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def sparse_product(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``x @ weight`` for mostly-zero ``x`` (no gradient for ``x``), computed
-    from its non-zero entries: ``(n, k)`` for ``weight`` of shape ``(w, k)``.
+    as a sum over its non-zero entries (``F.embedding_bag``): ``(n, k)`` for
+    ``weight`` of shape ``(w, k)``.
 
-    With the word weights of several :class:`WordWeights` side by side in
-    ``weight``, the words of a batch are found once for all of them.
+    The indicator columns of :class:`PartlySparseLinear` and the word columns
+    of :class:`WordWeights` go through it; with the word weights of several
+    members side by side in ``weight``, a batch's words are found once for all
+    of them.
     """
     x = x.detach()
     rows, columns = x.nonzero(as_tuple=True)

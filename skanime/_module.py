@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ._branches import ContinuousEmbedding, get_tabular_branch
-from ._layers import FastDropout, WordWeights, word_sums
+from ._layers import FastDropout, WordWeights, sparse_product
 from .backbones import backbone_blocks, resolve_backbone
 from .heads import get_head
 
@@ -294,7 +294,7 @@ class HybridModule(nn.Module):
             return tabular, None
         k = tabular.shape[1] - words.n_words
         weight = torch.cat([member.words.weight for member in self.members], dim=1)
-        return tabular[:, :k], word_sums(tabular[:, k:], weight)
+        return tabular[:, :k], sparse_product(tabular[:, k:], weight)
 
     def _image_inputs(self, tabular, image=None, has_image=None, embedding=None):
         """The image features of the rows with a poster (None where none has one
