@@ -52,7 +52,21 @@ def _as_texts(column) -> list[str]:
     ]
 
 
-class TitleEncoder(TransformerMixin, BaseEstimator):
+class _TitleTransformer(TransformerMixin, BaseEstimator):
+    """What :class:`TitleEncoder` and :class:`TitleWords` share: one title
+    column read as text, missing titles as ""."""
+
+    def _texts(self, X, *, reset: bool) -> list[str]:
+        return _as_texts(title_column(self, X, reset=reset))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class TitleEncoder(_TitleTransformer):
     """Encode a title column as TF-IDF n-grams reduced to a few dense components.
 
     Word (or character) n-grams are TF-IDF weighted, then projected on their
@@ -124,9 +138,6 @@ class TitleEncoder(TransformerMixin, BaseEstimator):
         self.n_components = n_components
         self.sequel_flag = sequel_flag
         self.random_state = random_state
-
-    def _texts(self, X, *, reset: bool) -> list[str]:
-        return _as_texts(title_column(self, X, reset=reset))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -201,14 +212,8 @@ class TitleEncoder(TransformerMixin, BaseEstimator):
             names.append("title_sequel")
         return np.asarray(names, dtype=object)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
-        return tags
 
-
-class TitleWords(TransformerMixin, BaseEstimator):
+class TitleWords(_TitleTransformer):
     """Encode a title column as 0/1 columns, one per word of the training titles.
 
     The network's text input beside :class:`TitleEncoder`'s few dense
@@ -273,7 +278,7 @@ class TitleWords(TransformerMixin, BaseEstimator):
         -------
         self : TitleWords
         """
-        texts = _as_texts(title_column(self, X, reset=True))
+        texts = self._texts(X, reset=True)
         self.vectorizer_ = CountVectorizer(
             binary=True,
             min_df=min(self.min_df, max(len(texts), 1)),
@@ -299,7 +304,7 @@ class TitleWords(TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples, n_words), float32
         """
         check_is_fitted(self, "vectorizer_")
-        texts = _as_texts(title_column(self, X, reset=False))
+        texts = self._texts(X, reset=False)
         if self.vectorizer_ is None:
             return np.zeros((len(texts), 0), dtype=np.float32)
         return self.vectorizer_.transform(texts).toarray()
@@ -311,9 +316,3 @@ class TitleWords(TransformerMixin, BaseEstimator):
             return np.asarray([], dtype=object)
         words = self.vectorizer_.get_feature_names_out()
         return np.asarray([f"word_{w}" for w in words], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
-        return tags
