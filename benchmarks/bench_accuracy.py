@@ -57,6 +57,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skanime import FranchisePrior, HybridNet, TitleEncoder, make_tabular_encoder
 from skanime._booster import booster_inputs
+from skanime._precision import MIXED_PRECISION_DTYPES
 from skanime.datasets import PRERELEASE_COLUMNS
 from skanime.report import regression_metrics
 
@@ -469,7 +470,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--mixed-precision",
-        choices=["bfloat16"],
+        choices=sorted(MIXED_PRECISION_DTYPES),
         default=None,
         help="the shipped model trains under bfloat16 autocast",
     )
