@@ -179,6 +179,12 @@ class WordWeights(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return sparse_product(x, self.weight)
 
+    def split(self, tabular: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(the other columns, the word columns)`` of a tabular block whose
+        last ``n_words`` columns are the words."""
+        k = tabular.shape[1] - self.n_words
+        return tabular[:, :k], tabular[:, k:]
+
     def extra_repr(self) -> str:
         return f"n_words={self.n_words}"
 

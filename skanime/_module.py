@@ -292,9 +292,9 @@ class HybridModule(nn.Module):
         words = self.members[0].words
         if words is None:
             return tabular, None
-        k = tabular.shape[1] - words.n_words
+        tabular, columns = words.split(tabular)
         weight = torch.cat([member.words.weight for member in self.members], dim=1)
-        return tabular[:, :k], sparse_product(tabular[:, k:], weight)
+        return tabular, sparse_product(columns, weight)
 
     def _image_inputs(self, tabular, image=None, has_image=None, embedding=None):
         """The image features of the rows with a poster (None where none has one
@@ -502,8 +502,8 @@ class _Member(nn.Module):
         ``tabular``; None takes the word columns from the end of ``tabular``."""
         if self.words is not None and words is None:
             # called alone: the word columns are the last of ``tabular``
-            k = tabular.shape[1] - self.words.n_words
-            tabular, words = tabular[:, :k], self.words(tabular[:, k:])
+            tabular, columns = self.words.split(tabular)
+            words = self.words(columns)
         if self.embed is not None:
             tabular = self.embed(tabular)
         parts = [] if self.tabular is None else [self.tabular(tabular)]
