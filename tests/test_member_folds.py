@@ -194,3 +194,23 @@ def test_in_training_a_member_runs_only_on_the_rows_it_learns_from():
     scores[fold == 0, 0].sum().backward()
     grads = [p.grad for p in module.members[0].parameters() if p.grad is not None]
     assert all(torch.count_nonzero(g) == 0 for g in grads)
+
+
+def test_stopping_sooner_reaches_the_schedule_and_early_stopping(anime):
+    """The faster setting of the docs, ``patience=4,
+    callbacks__lr_schedule__patience=2``: the estimator routes the second to
+    the plateau schedule, which then cuts the rate sooner than its default 4."""
+    noise = np.random.default_rng(0).permutation(anime["Score"].to_numpy())
+
+    def first_cut(**params):
+        model = fast_model(poster_column=None, early_stopping=False, max_epochs=12)
+        model.set_params(lr=0.05, **params).fit(anime, noise)
+        cuts = np.flatnonzero(np.asarray(model.history_[:, "event_lr"]) < 0.05)
+        return model, cuts[0] if len(cuts) else np.inf  # the first cut epoch
+
+    model, sooner = first_cut(patience=4, callbacks__lr_schedule__patience=2)
+    callbacks = dict(model.net_.callbacks_)
+    assert callbacks["lr_schedule"].kwargs["patience"] == 2
+    assert model.get_params()["callbacks__lr_schedule__patience"] == 2
+    _, default = first_cut()
+    assert sooner < default
