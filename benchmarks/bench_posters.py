@@ -83,7 +83,6 @@ def base_params(args, seed: int) -> dict:
     return {
         "max_epochs": args.epochs,
         "early_stopping": True,
-        "patience": 6,
         "random_state": seed,
         "poster_root": args.data,
         "cache_dir": args.cache_dir,

@@ -99,7 +99,7 @@ def make_hybrid_pipeline(
     validation_fraction="folds",
     lr_schedule="plateau",
     early_stopping=True,
-    patience=6,
+    patience=4,
     device="cpu",
     num_workers=0,
     random_state=None,

@@ -19,7 +19,7 @@ class PlateauSchedule(LRScheduler):
     --------
     >>> from skanime._schedule import plateau_schedule
     >>> plateau_schedule().kwargs
-    {'factor': 0.3, 'patience': 4}
+    {'factor': 0.3, 'patience': 2}
     """
 
     def on_train_end(self, net, **kwargs):
@@ -27,8 +27,8 @@ class PlateauSchedule(LRScheduler):
 
 
 def plateau_schedule() -> PlateauSchedule:
-    """``lr_schedule="plateau"``: the learning rate times 0.3 after 4 epochs
+    """``lr_schedule="plateau"``: the learning rate times 0.3 after 2 epochs
     without a better ``valid_loss`` (torch's ``ReduceLROnPlateau``)."""
     return PlateauSchedule(
-        "ReduceLROnPlateau", monitor="valid_loss", factor=0.3, patience=4
+        "ReduceLROnPlateau", monitor="valid_loss", factor=0.3, patience=2
     )

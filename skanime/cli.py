@@ -38,7 +38,7 @@ SECURE_SUFFIX = ".skanime"
 REPORT_LEVELS = (0.8, 0.9)
 
 #: ``--epochs`` and ``--batch-size`` defaults (the estimator's). ``--patience``
-#: defaults to the model's own (6; 12 for ``--columns paper``), and validation
+#: defaults to the model's own (4; 12 for ``--columns paper``), and validation
 #: to its member folds unless ``--valid-size`` holds out a share of the rows as
 #: the paper did: on three 85/15 splits of MyAnimeList the member folds gave a
 #: test MAE of 0.3499 against 0.3519 for a 15% hold-out with patience 12.
@@ -866,7 +866,7 @@ def _add_training_options(parser, *, epochs: int) -> None:
         default=None,
         help="early stopping: stop after this many epochs without a better "
         "validation loss and keep the best epoch's weights (0: train every epoch "
-        "and keep the last); default: the model's, 6 (12 with --columns paper)",
+        "and keep the last); default: the model's, 4 (12 with --columns paper)",
     )
     parser.add_argument(
         "--valid-size",

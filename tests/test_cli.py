@@ -484,7 +484,7 @@ def test_help_shows_defaults_and_version(capsys):
     assert exit_.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "--epochs EPOCHS most epochs to train" in out and "(default: 150)" in out
-    assert "default: the model's, 6 (12 with --columns paper)" in out  # patience
+    assert "default: the model's, 4 (12 with --columns paper)" in out  # patience
     assert "(default: None)" not in out  # a None default's help says what it means
     assert "data CSV such as anime.csv" in out  # positional arguments described
     with pytest.raises(SystemExit):
@@ -507,10 +507,10 @@ def test_train_with_auto_columns_prints_the_inferred_roles(anime_csv, tmp_path, 
 
 
 @pytest.mark.parametrize(
-    "columns, patience", [("prerelease", 6), ("auto", 6), ("paper", 12)]
+    "columns, patience", [("prerelease", 4), ("auto", 4), ("paper", 12)]
 )
 def test_without_patience_the_model_keeps_its_own(columns, patience, tmp_path):
-    """No --patience: the estimator's default (6), or PAPER_MODEL's (12)."""
+    """No --patience: the estimator's default (4), or PAPER_MODEL's (12)."""
     from skanime.cli import _model_from_args, build_parser
 
     args = build_parser().parse_args(

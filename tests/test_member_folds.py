@@ -196,11 +196,13 @@ def test_in_training_a_member_runs_only_on_the_rows_it_learns_from():
     assert all(torch.count_nonzero(g) == 0 for g in grads)
 
 
-def test_the_schedules_patience_is_routed_and_cuts_the_rate_sooner(anime):
-    """The schedule's half of the faster setting of the docs (``patience=4,
-    callbacks__lr_schedule__patience=2``; early stopping is off here, so
-    ``patience`` would not act): the estimator routes it to the plateau
-    schedule, which then cuts the rate sooner than its default 4."""
+def test_the_schedules_patience_is_routed_and_the_default_cuts_sooner(anime):
+    """The plateau schedule's patience (the default 2 since 2026-11-27; the
+    slower setting of the docs routes 4 through
+    ``callbacks__lr_schedule__patience``): the estimator hands the routed value
+    to the fitted schedule and keeps it in ``get_params``, and the default cuts
+    the rate sooner than 4 (early stopping is off here, so ``patience`` would
+    not act)."""
     noise = np.random.default_rng(0).permutation(anime["Score"].to_numpy())
 
     def first_cut(**params):
@@ -209,9 +211,10 @@ def test_the_schedules_patience_is_routed_and_cuts_the_rate_sooner(anime):
         cuts = np.flatnonzero(np.asarray(model.history_[:, "event_lr"]) < 0.05)
         return model, cuts[0] if len(cuts) else np.inf  # the first cut epoch
 
-    model, sooner = first_cut(callbacks__lr_schedule__patience=2)
+    model, later = first_cut(callbacks__lr_schedule__patience=4)
     callbacks = dict(model.net_.callbacks_)
-    assert callbacks["lr_schedule"].kwargs["patience"] == 2
-    assert model.get_params()["callbacks__lr_schedule__patience"] == 2
-    _, default = first_cut()
-    assert sooner < default
+    assert callbacks["lr_schedule"].kwargs["patience"] == 4
+    assert model.get_params()["callbacks__lr_schedule__patience"] == 4
+    model, default = first_cut()
+    assert dict(model.net_.callbacks_)["lr_schedule"].kwargs["patience"] == 2
+    assert default < later
