@@ -186,7 +186,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         defaults until 2026-11-27). On the seed-1 folds it was chosen on: 0.3547
         against 0.3541 MAE, and 0.4079 against 0.4141 on the earlier temporal
         split (two model seeds). On the reported folds: 0.3562 against 0.3552 in
-        CV, 0.5256 against 0.5271 on the temporal split, and a fit about 7.6x
+        CV, 0.5256 against 0.5271 on the temporal split, and a fit about 7.4x
         LightGBM's time rather than 10x (``docs/benchmarks.md``).
         ``patience=6, callbacks__lr_schedule__patience=4`` restores the slower
         setting.
