@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from skanime import clear_memory_cache, cli
+from skanime import HybridAnimeRegressor, clear_memory_cache, cli
 from skanime.cli import main
-from skanime.datasets import PRERELEASE_COLUMNS, load_mal, make_anime
+from skanime.datasets import PAPER_MODEL, PRERELEASE_COLUMNS, load_mal, make_anime
 from skanime.exceptions import ColumnError, DataWarning
 
 from .conftest import fast_model
@@ -485,6 +485,13 @@ def test_help_shows_defaults_and_version(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "--epochs EPOCHS most epochs to train" in out and "(default: 150)" in out
     assert "default: the model's, 4 (12 with --columns paper)" in out  # patience
+    # the help writes the model's defaults out (no torch before --help answers):
+    # they are the estimator's and PAPER_MODEL's own
+    model = HybridAnimeRegressor()
+    assert (cli.MAX_EPOCHS, cli.BATCH_SIZE) == (model.max_epochs, model.batch_size)
+    paper = PAPER_MODEL["patience"]
+    assert f"default: the model's, {model.patience} (12 with" in out
+    assert f"({paper} with --columns paper)" in out
     assert "(default: None)" not in out  # a None default's help says what it means
     assert "data CSV such as anime.csv" in out  # positional arguments described
     with pytest.raises(SystemExit):
@@ -637,7 +644,6 @@ def test_the_training_curves_name_the_loss_of_a_calibrated_model(
     ],
 )
 def test_the_training_message_says_how_the_model_validates(params, valid_size, words):
-    from skanime import HybridAnimeRegressor
     from skanime.cli import _validation_words
 
     said = _validation_words(HybridAnimeRegressor(**params), valid_size)
