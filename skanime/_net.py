@@ -357,10 +357,12 @@ class HybridNet(NeuralNetRegressor):
         super().on_train_end(net, X=X, y=y, **kwargs)
 
     # -- inputs ----------------------------------------------------------------
-    def _split_inputs(self, X):
+    def _split_inputs(self, X, *, join_words=True):
         """Return ``(tabular, paths, has_image, embedding)`` from any accepted ``X``.
 
-        At most one of ``paths`` and ``embedding`` is not None.
+        At most one of ``paths`` and ``embedding`` is not None. A dict's
+        ``"words"`` are joined to ``tabular``, last, unless ``join_words`` is False
+        (:meth:`discover_shapes` only needs their width, :func:`_n_words`).
         """
         if sp.issparse(X):  # before the dict test: a DOK matrix is a dict
             raise TypeError(
@@ -378,7 +380,7 @@ class HybridNet(NeuralNetRegressor):
             tabular = check_array(
                 X["tabular"], dtype=np.float32, input_name="X", ensure_min_features=0
             )
-            if X.get("words") is not None:
+            if join_words and X.get("words") is not None:
                 # the words' 0/1 columns follow the tabular ones (module n_words)
                 words = check_array(
                     X["words"],
@@ -404,6 +406,8 @@ class HybridNet(NeuralNetRegressor):
             tabular = check_array(X, dtype=np.float32, input_name="X")
         expected = getattr(self, "n_features_in_", None)
         width = self._n_features(tabular, paths, embedding)
+        if not join_words:
+            width += _n_words(X)
         if expected is not None and width != expected:
             raise ValueError(
                 f"X has {width} features, but HybridNet is expecting {expected} "
@@ -423,27 +427,27 @@ class HybridNet(NeuralNetRegressor):
         :class:`InputShapeSetter`); sets ``n_features_in_``."""
         y = self._as_target(y)
         self.__dict__.pop("n_features_in_", None)
-        tabular, paths, _, embedding = self._split_inputs(X)
+        # the words' width is all it needs of them: joining them to the table is
+        # get_dataset's work (a copy of the whole block)
+        tabular, paths, _, embedding = self._split_inputs(X, join_words=False)
+        n_words = _n_words(X)
         if len(y) != len(tabular):
             raise ValueError(
                 f"X has {len(tabular)} rows but y has {len(y)}: inconsistent numbers "
                 "of samples."
             )
-        if tabular.shape[1] == 0 and paths is None and embedding is None:
+        if tabular.shape[1] + n_words == 0 and paths is None and embedding is None:
             raise ColumnError(
                 "X has no input features: no tabular column was selected and there "
                 "is no poster column."
             )
-        self.n_features_in_ = self._n_features(tabular, paths, embedding)
+        self.n_features_in_ = self._n_features(tabular, paths, embedding) + n_words
         std = float(y.std()) if len(y) > 1 else 1.0
-        n_words = _n_words(X)
         shapes = {
-            "module__n_tabular": tabular.shape[1],
+            "module__n_tabular": tabular.shape[1] + n_words,
             "module__with_image": paths is not None or embedding is not None,
             "module__embedding_dim": 0 if embedding is None else embedding.shape[1],
-            "module__continuous_columns": continuous_columns(
-                tabular[:, : tabular.shape[1] - n_words]
-            ),
+            "module__continuous_columns": continuous_columns(tabular),
             "module__target_mean": float(y.mean()),
             "module__target_std": std if std > 0 else 1.0,
         }

@@ -128,6 +128,27 @@ def test_net_takes_embeddings_as_a_dict_and_discovers_their_width():
     assert net.predict(X).shape == (20,)
 
 
+def test_net_counts_a_dicts_words_behind_the_table():
+    rng = np.random.default_rng(0)
+    # word counts rather than 0/1 flags: columns that would pass for continuous
+    words = rng.integers(0, 4, size=(24, 4)).astype(np.float32)
+    X = {"tabular": rng.normal(size=(24, 3)).astype(np.float32), "words": words}
+    y = rng.normal(7, 1, size=24)
+    net = HybridNet(max_epochs=1, batch_size=8, train_split=None, verbose=0)
+    net.fit(X, y)
+    assert net.module__n_words == 4
+    assert net.module__n_tabular == net.n_features_in_ == 3 + 4
+    # only the table's columns get the continuous columns' embeddings
+    assert net.module__continuous_columns == [0, 1, 2]
+    assert net.predict(X).shape == (24,)
+    with pytest.raises(ValueError, match="X has 6 features"):
+        net.predict({**X, "words": words[:, :3]})
+    # words alone leave the network no table and no poster
+    alone = {"tabular": np.zeros((24, 0), np.float32), "words": words}
+    with pytest.raises(ValueError, match="leave a tabular column or a poster"):
+        HybridNet(max_epochs=1, train_split=None, verbose=0).fit(alone, y)
+
+
 def test_predict_runs_without_autograd():
     seen = []
 
