@@ -151,10 +151,16 @@ class InputShapeSetter(Callback):
         if X is not None and not isinstance(X, torch.utils.data.Dataset):
             for key, value in net.discover_shapes(X, y).items():
                 setattr(net, key, value)
-        # build for the data (draws the initial weights from torch's RNG once)
-        net._initialize_module()
-        net._initialize_criterion()
-        net._initialize_optimizer()
+        # build for the data (draws the initial weights from torch's RNG once);
+        # quietly: the module so far is a placeholder, so this is its first build,
+        # not the "Re-initializing ... re-set" that skorch prints for a user's change
+        verbose, net.verbose = net.verbose, 0
+        try:
+            net._initialize_module()
+            net._initialize_criterion()
+            net._initialize_optimizer()
+        finally:
+            net.verbose = verbose
 
 
 @substitute

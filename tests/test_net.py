@@ -82,6 +82,19 @@ def test_history_has_paper_metrics_per_epoch():
     )
 
 
+def test_the_first_build_for_the_data_prints_no_reinitializing(capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    net = HybridNet(max_epochs=2, batch_size=8, verbose=1).fit(X, 6 + X[:, 0])
+    out = capsys.readouterr().out
+    assert "valid_mae" in out  # the epoch table, as verbose asks
+    assert "Re-initializing" not in out  # the placeholder's replacement is no news
+    assert net.verbose == 1
+    # a change the user makes is still announced, as skorch does
+    net.set_params(module__hidden_units=8)
+    assert "Re-initializing module" in capsys.readouterr().out
+
+
 def test_target_scale_is_discovered():
     X = np.zeros((10, 2), dtype=np.float32)
     y = np.linspace(5, 9, 10)
