@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils import check_array
 from skorch import NeuralNetRegressor
-from skorch.callbacks import Callback, EpochScoring
+from skorch.callbacks import Callback, EarlyStopping, EpochScoring
 from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import get_map_location, to_device, to_numpy, to_tensor
 from torch.utils.data import (
@@ -255,6 +255,19 @@ class HybridNet(NeuralNetRegressor):
         self.augment = augment
         self.poster_aux_weight = poster_aux_weight
         self.mixed_precision = mixed_precision
+
+    def _yield_callbacks(self):
+        """skorch's callbacks in skorch's order (``PrintLog`` last), except that
+        early stopping comes after the log: it ends training by raising at the end
+        of an epoch, and would otherwise leave that last epoch's row unprinted."""
+        stoppers = []
+        for item in super()._yield_callbacks():
+            callback = item[1]
+            if isinstance(callback, EarlyStopping) or callback is EarlyStopping:
+                stoppers.append(item)
+            else:
+                yield item
+        yield from stoppers
 
     @property
     def _default_callbacks(self):

@@ -95,6 +95,26 @@ def test_the_first_build_for_the_data_prints_no_reinitializing(capsys):
     assert "Re-initializing module" in capsys.readouterr().out
 
 
+def test_the_epoch_early_stopping_ends_is_printed_before_it_stops(capsys):
+    from skorch.callbacks import EarlyStopping
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    stop = EarlyStopping(patience=2)
+    net = HybridNet(max_epochs=20, lr=0.0, batch_size=8, callbacks=[stop], verbose=1)
+    net.fit(X, 6 + X[:, 0])  # lr 0: no epoch after the first improves
+    assert len(net.history) == 3
+    rows = [
+        line.split()[0]
+        for line in capsys.readouterr().out.splitlines()
+        if (line.split() and line.split()[0].isdigit()) or "Stopping" in line
+    ]
+    # skorch keeps PrintLog last, after the stopper that raises: here the log
+    # comes first, so the third epoch's row shows, then the reason to stop
+    assert rows == ["1", "2", "3", "Stopping"]
+    assert [name for name, _ in net.callbacks_][-2:] == ["print_log", "EarlyStopping"]
+
+
 def test_target_scale_is_discovered():
     X = np.zeros((10, 2), dtype=np.float32)
     y = np.linspace(5, 9, 10)
