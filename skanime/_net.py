@@ -85,7 +85,12 @@ def _folds_of(X, n_members: int) -> torch.Tensor | None:
 def _n_words(X) -> int:
     """The width of a dict input's ``"words"`` block (0 without one)."""
     if isinstance(X, dict) and X.get("words") is not None:
-        return int(np.shape(X["words"])[1])
+        shape = np.shape(X["words"])
+        if len(shape) != 2:
+            raise ValueError(
+                f"X['words'] must be 2-D, (n_samples, n_words); got shape {shape}."
+            )
+        return int(shape[1])
     return 0
 
 

@@ -176,6 +176,8 @@ def test_net_counts_a_dicts_words_behind_the_table():
     assert net.predict(X).shape == (24,)
     with pytest.raises(ValueError, match="X has 6 features"):
         net.predict({**X, "words": words[:, :3]})
+    with pytest.raises(ValueError, match=r"X\['words'\] must be 2-D"):
+        HybridNet(max_epochs=1, verbose=0).fit({**X, "words": words[:, 0]}, y)
     # words alone leave the network no table and no poster
     alone = {"tabular": np.zeros((24, 0), np.float32), "words": words}
     with pytest.raises(ValueError, match="leave a tabular column or a poster"):
