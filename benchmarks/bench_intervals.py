@@ -6,12 +6,17 @@ gives 80 % and 90 % intervals for the held-out fold. Reported: the share of
 held-out scores inside their interval (target: within 0.03 of the nominal level)
 and the mean width, next to a control: the same network trained on all training
 rows, with the interval taken from its errors on its own training rows (what one
-gets without held-out calibration rows).
+gets without held-out calibration rows). Beside them, the same conformal intervals
+with each row's width scaled by a difficulty model (``difficulty="auto"``), and the
+80 % intervals' coverage by group: anime without related anime (no other row
+shares their franchise key) and with, anime from 2018 on, music videos.
 
 Two models: the network on the table alone (all scored rows, pre-release columns),
-and the hybrid with frozen pretrained poster embeddings (the rows with a poster).
+and the hybrid with frozen pretrained poster embeddings (the rows with a poster);
+``--shipped``: ``HybridAnimeRegressor()`` as shipped, on all rows, instead.
 
     python benchmarks/bench_intervals.py [../shared/data/mal] [--seeds 0 2 3]
+        [--shipped [--cache-dir DIR]]
 
 Skips (exit 0) with a message when the data folder is absent.
 """
@@ -27,15 +32,35 @@ from _common import benchmark_parser, load_real_data
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
-from skanime import HybridAnimeRegressor
+from skanime import HybridAnimeRegressor, franchise_key
 from skanime.backbones import pretrained_available
 from skanime.datasets import PRERELEASE_COLUMNS
 from skanime.intervals import ConformalRegressor, conformal_quantile, interval_coverage
 
 LEVELS = (0.8, 0.9)
+KINDS = {
+    "conformal": "split conformal",
+    "scaled": "split conformal, scaled",
+    "control": "control: training errors",
+}
 
 
-def models(epochs: int, seed: int) -> dict:
+def groups(frame) -> dict:
+    """Masks of the rows whose coverage is reported apart."""
+    keys = frame["Title"].map(franchise_key)
+    related = keys.map(keys.value_counts()).to_numpy() > 1
+    return {
+        "no related anime": ~related,
+        "with related anime": related,
+        "Year >= 2018": (frame["Year"] >= 2018).to_numpy(),
+        "Music": (frame["Type"] == "Music").to_numpy(),
+    }
+
+
+def models(epochs: int, seed: int, shipped: bool, cache_dir=None) -> dict:
+    if shipped:
+        name = "HybridAnimeRegressor() as shipped, all rows"
+        return {name: HybridAnimeRegressor(cache_dir=cache_dir)}
     common = {
         **PRERELEASE_COLUMNS,
         "max_epochs": epochs,
@@ -51,37 +76,51 @@ def models(epochs: int, seed: int) -> dict:
     return found
 
 
-def run(frame, model, seeds, folds, calibration_size) -> dict:
-    """Per level: coverage and width of each fold, conformal and control."""
+def run(frame, model, seeds, folds, calibration_size, masks) -> dict:
+    """Per kind and level: coverage and width of each fold, and the coverage of
+    each group in ``masks``."""
     y = frame["Score"].to_numpy()
     out = {
-        kind: {level: {"coverage": [], "mean_width": []} for level in LEVELS}
-        for kind in ("conformal", "control")
+        kind: {
+            level: {"coverage": [], "mean_width": [], **{g: [] for g in masks}}
+            for level in LEVELS
+        }
+        for kind in KINDS
     }
     for seed in seeds:
         model = clone(model).set_params(random_state=seed)
         splits = KFold(folds, shuffle=True, random_state=seed).split(frame)
         for train, test in splits:
             X_train, X_test = frame.iloc[train], frame.iloc[test]
-            conformal = ConformalRegressor(
-                model, calibration_size=calibration_size, random_state=seed
-            ).fit(X_train, y[train])
+            conformal = {
+                kind: ConformalRegressor(
+                    model,
+                    calibration_size=calibration_size,
+                    difficulty=difficulty,
+                    random_state=seed,
+                ).fit(X_train, y[train])
+                for kind, difficulty in (("conformal", None), ("scaled", "auto"))
+            }
             control = clone(model).fit(X_train, y[train])
             in_sample = np.abs(y[train] - control.predict(X_train))
             control_pred = control.predict(X_test)
             for level in LEVELS:
-                figures = interval_coverage(
-                    y[test], conformal.predict_interval(X_test, level)
-                )
                 width = conformal_quantile(in_sample, level)
                 naive = np.column_stack([control_pred - width, control_pred + width])
-                naive = np.clip(naive, 1, 10)
-                for kind, f in (
-                    ("conformal", figures),
-                    ("control", interval_coverage(y[test], naive)),
-                ):
-                    for key in f:
-                        out[kind][level][key].append(f[key])
+                bounds = {
+                    **{
+                        k: m.predict_interval(X_test, level)
+                        for k, m in conformal.items()
+                    },
+                    "control": np.clip(naive, 1, 10),
+                }
+                for kind, interval in bounds.items():
+                    record = out[kind][level]
+                    for key, value in interval_coverage(y[test], interval).items():
+                        record[key].append(value)
+                    inside = (interval[:, 0] <= y[test]) & (y[test] <= interval[:, 1])
+                    for group, mask in masks.items():
+                        record[group].append(inside[mask[test]].mean())
             print(".", end="", flush=True, file=sys.stderr)
     return out
 
@@ -98,6 +137,14 @@ def main(argv=None) -> int:
         default=[0, 2, 3],
         help="seeds of the folds, the calibration split and the weights",
     )
+    parser.add_argument(
+        "--shipped",
+        action="store_true",
+        help="HybridAnimeRegressor() as shipped, on all rows, instead",
+    )
+    parser.add_argument(
+        "--cache-dir", default=None, help="poster embedding cache (--shipped)"
+    )
     args = parser.parse_args(argv)
     frame = load_real_data(args.data)
     if frame is None:
@@ -106,8 +153,12 @@ def main(argv=None) -> int:
     print(
         f"{len(frame)} scored anime, {int(frame['poster'].notna().sum())} with a "
         f"poster; {args.folds}-fold CV, seeds {args.seeds}, calibration "
-        f"{args.calibration_size:.0%} of the training folds, at most {args.epochs} "
-        "epochs (early stopping, patience 4)."
+        f"{args.calibration_size:.0%} of the training folds"
+        + (
+            "; the shipped default."
+            if args.shipped
+            else f", at most {args.epochs} epochs (early stopping, patience 4)."
+        )
     )
     header = (
         f"{'model':<56}{'interval':<26}{'nominal':>8}{'coverage':>10}{'+-sd':>7}"
@@ -115,16 +166,17 @@ def main(argv=None) -> int:
     )
     print(header)
     print("-" * len(header))
-    for name, model in models(args.epochs, args.seeds[0]).items():
+    for name, model in models(
+        args.epochs, args.seeds[0], args.shipped, args.cache_dir
+    ).items():
         rows = frame if "all rows" in name else frame[frame["poster"].notna()]
         rows = rows.reset_index(drop=True)
+        # a group of fewer than 20 rows has no coverage worth a figure
+        masks = {g: m for g, m in groups(rows).items() if m.sum() >= 20}
         start = time.perf_counter()
-        result = run(rows, model, args.seeds, args.folds, args.calibration_size)
+        result = run(rows, model, args.seeds, args.folds, args.calibration_size, masks)
         seconds = time.perf_counter() - start
-        for kind, label in (
-            ("conformal", "split conformal"),
-            ("control", "control: training errors"),
-        ):
+        for kind, label in KINDS.items():
             for level in LEVELS:
                 cov = np.array(result[kind][level]["coverage"])
                 width = np.mean(result[kind][level]["mean_width"])
@@ -133,6 +185,13 @@ def main(argv=None) -> int:
                     f"{cov.mean():>10.3f}{cov.std():>7.3f}{width:>8.3f}"
                 )
         print(f"  ({seconds:.0f} s for {len(args.seeds) * args.folds} folds)")
+        print(f"  coverage of the {LEVELS[0]:.0%} intervals by group:")
+        for group, mask in masks.items():
+            figures = "  ".join(
+                f"{label} {np.mean(result[kind][LEVELS[0]][group]):.3f}"
+                for kind, label in KINDS.items()
+            )
+            print(f"    {group} ({int(mask.sum())}): {figures}")
     return 0
 
 

@@ -655,6 +655,26 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         ColumnError
             Naming each column the model was trained on that ``X`` lacks.
         """
+        with _in_this_thread():
+            return self._predict_packed(self._packed_inputs(X))
+
+    def _predict_packed(self, packed) -> np.ndarray:
+        """Predicted scores from the network's packed inputs."""
+        if "poster" not in packed:
+            network = self.pipeline_[-1].predict(packed)
+        else:
+            # DataLoaders draw a seed: leave the caller's random state as it was
+            with torch.random.fork_rng(devices=[]):
+                network = self.pipeline_[-1].predict(packed)
+        if self.booster_ is None or self.booster_weight == 0:
+            return network.astype(np.float64)
+        trees = self.booster_.predict(booster_inputs(packed))
+        return blend(network, trees, self.booster_weight)
+
+    def _packed_inputs(self, X):
+        """``X`` checked and encoded as the network's packed inputs: the encoders
+        straight to the network's arrays where they can, else the pipeline's steps
+        before the net."""
         self._check_fitted()
         X = check_frame(self, X, reset=False)
         posters = self.column_roles_["poster"]
@@ -666,21 +686,25 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             },
             fitted=True,
         )
+        packed = encode_for_net(self.pipeline_, X)
+        if packed is None:
+            with torch.random.fork_rng(devices=[]):
+                packed = self.pipeline_[:-1].transform(X)
+        return packed
+
+    def _predict_and_encode(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict`'s scores, and the rows encoded for the difficulty model
+        of :class:`~skanime.intervals.ConformalRegressor`: the network's tabular
+        block (table, title features, priors, poster prior) and a has-poster
+        column, as the booster reads them. ``X`` is encoded once for both."""
         with _in_this_thread():
-            # the encoders straight to the network's arrays, where they can
-            packed = encode_for_net(self.pipeline_, X)
-            if packed is not None and "poster" not in packed:
-                network = self.pipeline_[-1].predict(packed)
-            else:
-                # DataLoaders draw a seed: leave the caller's random state as it was
-                with torch.random.fork_rng(devices=[]):
-                    if packed is None:
-                        packed = self.pipeline_[:-1].transform(X)
-                    network = self.pipeline_[-1].predict(packed)
-        if self.booster_ is None or self.booster_weight == 0:
-            return network.astype(np.float64)
-        trees = self.booster_.predict(booster_inputs(packed))
-        return blend(network, trees, self.booster_weight)
+            packed = self._packed_inputs(X)
+            return self._predict_packed(packed), booster_inputs(packed)
+
+    def _encoded_rows(self, X) -> np.ndarray:
+        """The rows of :meth:`_predict_and_encode`, without predicting."""
+        with _in_this_thread():
+            return booster_inputs(self._packed_inputs(X))
 
     @property
     def net_(self) -> HybridNet:

@@ -333,13 +333,13 @@ def write_report(
     if isinstance(model, ConformalRegressor):
         levels = []
         for level in REPORT_LEVELS:
-            bounds = model.interval_around(y_pred, level)
+            bounds = model.interval_around(y_pred, level, X)
             levels.append({"nominal level": level, **interval_coverage(y, bounds)})
         coverage = pd.DataFrame(levels)
         figures["intervals"] = plot_intervals(
             y,
             y_pred,
-            model.interval_around(y_pred, REPORT_LEVELS[0]),
+            model.interval_around(y_pred, REPORT_LEVELS[0], X),
             out_dir / "intervals.png",
             level=REPORT_LEVELS[0],
         )
@@ -748,7 +748,7 @@ def cmd_predict(args) -> None:
     predicted = model.predict(frame)
     out["predicted_score"] = np.round(predicted, 3)
     if args.interval is not None:
-        bounds = model.interval_around(predicted, args.interval)
+        bounds = model.interval_around(predicted, args.interval, frame)
         out["score_low"] = np.round(bounds[:, 0], 3)
         out["score_high"] = np.round(bounds[:, 1], 3)
     with _Outputs() as outputs:

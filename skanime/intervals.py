@@ -9,6 +9,14 @@ exchangeable with the calibration rows, it holds the true score with probability
 least ``c`` (and barely more). The calibration rows never train the network (nor
 its early stopping), so the guarantee is honest.
 
+That guarantee is on average over rows: with one width for every row, the rows
+that are harder to predict are covered less often than ``c`` and the others more
+(on MyAnimeList, an 80 % interval holds 75 % of the scores of anime without
+related anime and 86 % of franchise entries). ``difficulty="auto"`` scales each
+row's width by a model of how large its error is likely to be, fitted on half of
+the calibration rows; the other half calibrates the scaled errors, and the
+guarantee holds as before.
+
 The same intervals come from MAPIE (``pip install skanime[intervals]``), which
 also offers cross-conformal (CV+) intervals; see the user guide for the recipe.
 """
@@ -20,9 +28,10 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from .exceptions import DataError, NotFittedError
@@ -75,6 +84,30 @@ def interval_coverage(y_true, intervals) -> dict[str, float]:
     }
 
 
+def _predict_with_rows(estimator, X, *, encoded: bool):
+    """``estimator``'s predictions (float64, 1-D) and, where ``encoded``, the rows
+    as a difficulty model reads them: the estimator's encoded rows where it offers
+    them (``X`` encoded once for both), else ``X``."""
+    both = getattr(estimator, "_predict_and_encode", None)
+    if encoded and both is not None:
+        predicted, rows = both(X)
+    else:
+        predicted, rows = estimator.predict(X), X
+    return np.asarray(predicted, dtype=np.float64).ravel(), rows
+
+
+def _encoded_rows(estimator, X):
+    """The rows as a difficulty model reads them, without predicting."""
+    encode = getattr(estimator, "_encoded_rows", None)
+    return X if encode is None else encode(X)
+
+
+def _scales(difficulty, floor: float, rows) -> np.ndarray:
+    """Each row's predicted difficulty, at least ``floor``."""
+    predicted = np.asarray(difficulty.predict(rows), dtype=np.float64).ravel()
+    return np.maximum(predicted, floor)
+
+
 class ConformalRegressor(RegressorMixin, BaseEstimator):
     """A regressor with split-conformal prediction intervals.
 
@@ -86,15 +119,33 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     calibration_size : float, default=0.2
         Share of the rows given to ``fit`` that are held out to calibrate the
         intervals; the estimator is trained on the others only.
+    difficulty : None, "auto" or regressor, default=None
+        None: every interval has the same width. Otherwise a model of each row's
+        absolute error scales its width (normalised split conformal): ``"auto"``
+        is a :class:`~sklearn.ensemble.HistGradientBoostingRegressor` with the
+        absolute error loss; a regressor given is cloned. It is fitted on a random
+        half of the calibration rows; the errors of the other half, each divided by
+        its predicted difficulty, give the quantile. It reads the estimator's
+        encoded rows when the estimator offers them (a
+        :class:`~skanime.HybridAnimeRegressor`: its network's tabular block, with
+        the title's priors and the has-poster flag), else ``X`` itself.
     random_state : int, RandomState instance or None, default=None
-        Seeds the split into training and calibration rows.
+        Seeds the split into training and calibration rows (and, with
+        ``difficulty``, of the calibration rows into halves).
 
     Attributes
     ----------
     estimator_ : regressor
         The clone of ``estimator`` trained on the training rows.
-    calibration_residuals_ : ndarray of shape (n_calibration,)
-        Sorted absolute errors of ``estimator_`` on the calibration rows.
+    calibration_residuals_ : ndarray
+        Sorted absolute errors of ``estimator_`` on the calibration rows; with
+        ``difficulty``, on the half that calibrates, each divided by its row's
+        difficulty.
+    difficulty_ : regressor or None
+        The fitted difficulty model (None without ``difficulty``).
+    difficulty_floor_ : float or None
+        The smallest difficulty used: a tenth of the mean absolute error on the
+        rows the difficulty model was fitted on, so that no width collapses.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when the estimator has them.
@@ -113,17 +164,35 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     (200, 2)
     >>> len(model.calibration_residuals_)
     40
+    >>> scaled = ConformalRegressor(
+    ...     HistGradientBoostingRegressor(max_iter=20),
+    ...     calibration_size=0.5,
+    ...     difficulty="auto",
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> widths = scaled.predict_interval(X, confidence_level=0.8) @ [-1, 1]
+    >>> bool(widths.max() > 2 * widths.min())  # each row its own width
+    True
     """
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "calibration_size": [Interval(Real, 0, 1, closed="neither")],
+        "difficulty": [None, StrOptions({"auto"}), HasMethods(["fit", "predict"])],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, calibration_size=0.2, random_state=None):
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        calibration_size=0.2,
+        difficulty=None,
+        random_state=None,
+    ):
         self.estimator = estimator
         self.calibration_size = calibration_size
+        self.difficulty = difficulty
         self.random_state = random_state
 
     def _make_estimator(self):
@@ -149,25 +218,51 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         n = _num_samples(X)
         y = column_or_1d(y, warn=True)
         n_cal = round(n * self.calibration_size)
-        if n_cal < 1 or n - n_cal < 2:
+        least = 1 if self.difficulty is None else 4
+        if n_cal < least or n - n_cal < 2:
             raise DataError(
                 f"calibration_size={self.calibration_size} of {n} samples leaves "
-                f"{n_cal} calibration and {n - n_cal} training rows; need at least 1 "
-                "and 2."
+                f"{n_cal} calibration and {n - n_cal} training rows; need at least "
+                f"{least} and 2" + ("" if least == 1 else " (with difficulty)") + "."
             )
         rng = check_random_state(self.random_state)
         X_fit, X_cal, y_fit, y_cal = train_test_split(
             X, y, test_size=n_cal, random_state=rng.randint(2**31 - 1)
         )
         estimator = self._make_estimator().fit(X_fit, y_fit)
-        predicted = np.asarray(estimator.predict(X_cal), dtype=np.float64).ravel()
+        scaled = self.difficulty is not None
+        predicted, rows = _predict_with_rows(estimator, X_cal, encoded=scaled)
         residuals = np.abs(np.asarray(y_cal, dtype=np.float64).ravel() - predicted)
+        difficulty = floor = None
+        if scaled:
+            difficulty, floor, residuals = self._fit_difficulty(rows, residuals, rng)
+        # set once everything is fitted: a refit that fails keeps the old model
         self.estimator_ = estimator
+        self.difficulty_, self.difficulty_floor_ = difficulty, floor
         self.calibration_residuals_ = np.sort(residuals)
         self.n_features_in_ = estimator.n_features_in_
         if hasattr(estimator, "feature_names_in_"):
             self.feature_names_in_ = estimator.feature_names_in_
         return self
+
+    def _fit_difficulty(self, rows, residuals, rng):
+        """Fit the difficulty model on half of the calibration ``rows``; return
+        it, its floor and the other half's residuals divided by their
+        difficulty."""
+        learn, scale = train_test_split(
+            np.arange(len(residuals)),
+            test_size=0.5,
+            random_state=rng.randint(2**31 - 1),
+        )
+        model = (
+            HistGradientBoostingRegressor(loss="absolute_error", random_state=0)
+            if isinstance(self.difficulty, str)  # "auto"
+            else clone(self.difficulty)
+        )
+        model.fit(_safe_indexing(rows, learn), residuals[learn])
+        floor = float(residuals[learn].mean() / 10)
+        scales = _scales(model, floor, _safe_indexing(rows, scale))
+        return model, floor, residuals[scale] / scales
 
     def _check_fitted(self):
         try:
@@ -183,7 +278,19 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         return self.estimator_.predict(X)
 
     def half_width(self, confidence_level: float = 0.9) -> float:
-        """Half the width of every interval of ``confidence_level``."""
+        """Half the width of every interval of ``confidence_level``; without
+        ``difficulty`` only, as with it each row has its own."""
+        quantile = self._quantile(confidence_level)
+        if self.difficulty_ is not None:
+            raise ValueError(
+                "With difficulty, each row's interval has its own width; "
+                "predict_interval(X, confidence_level) gives the intervals."
+            )
+        return quantile
+
+    def _quantile(self, confidence_level: float) -> float:
+        """The calibration scores' conformal quantile: the half-width, or with
+        ``difficulty`` its multiple of each row's difficulty."""
         self._check_fitted()
         return conformal_quantile(self.calibration_residuals_, confidence_level)
 
@@ -204,12 +311,18 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             ``[low, high]`` per row, clipped to the estimator's ``target_range``
             when it has one (the true score lies in it, so coverage is unchanged).
         """
-        width = self.half_width(confidence_level)  # a bad level fails first
-        return self._bounds(self.predict(X), width)
+        quantile = self._quantile(confidence_level)  # a bad level fails first
+        if self.difficulty_ is None:
+            return self._bounds(self.predict(X), quantile)
+        predicted, rows = _predict_with_rows(self.estimator_, X, encoded=True)
+        scales = _scales(self.difficulty_, self.difficulty_floor_, rows)
+        return self._bounds(predicted, quantile * scales)
 
-    def interval_around(self, y_pred, confidence_level: float = 0.9) -> np.ndarray:
+    def interval_around(
+        self, y_pred, confidence_level: float = 0.9, X=None
+    ) -> np.ndarray:
         """The intervals of :meth:`predict_interval` around predictions already
-        made: ``interval_around(model.predict(X), level)`` equals
+        made: ``interval_around(model.predict(X), level, X)`` equals
         ``predict_interval(X, level)`` without predicting ``X`` a second time.
 
         Parameters
@@ -218,6 +331,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             This model's predictions.
         confidence_level : float, default=0.9
             As in :meth:`predict_interval`.
+        X : DataFrame or array-like of shape (n_samples, n_features), default=None
+            The rows ``y_pred`` was predicted for; needed with ``difficulty``
+            only, where each row's width depends on its row.
 
         Returns
         -------
@@ -236,16 +352,36 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         ... )
         True
         """
-        return self._bounds(y_pred, self.half_width(confidence_level))
+        quantile = self._quantile(confidence_level)
+        if self.difficulty_ is None:
+            return self._bounds(y_pred, quantile)
+        if X is None:
+            raise ValueError(
+                "With difficulty, each row's interval has its own width: pass the "
+                "rows y_pred was predicted for, interval_around(y_pred, "
+                "confidence_level, X)."
+            )
+        rows = _encoded_rows(self.estimator_, X)
+        scales = _scales(self.difficulty_, self.difficulty_floor_, rows)
+        return self._bounds(y_pred, quantile * scales)
 
-    def _bounds(self, y_pred, width: float) -> np.ndarray:
-        """``y_pred`` +- ``width``, clipped to the estimator's ``target_range``."""
+    def _bounds(self, y_pred, width) -> np.ndarray:
+        """``y_pred`` +- ``width`` (one or one per row), clipped to the
+        estimator's ``target_range``."""
         predicted = np.asarray(y_pred, dtype=np.float64).ravel()
         bounds = np.column_stack([predicted - width, predicted + width])
         target_range = getattr(self.estimator_, "target_range", None)
         if target_range is not None:
             bounds = np.clip(bounds, *target_range)
         return bounds
+
+    def __setstate__(self, state):
+        # a model saved before ``difficulty`` existed: one width for every row
+        state.setdefault("difficulty", None)
+        if "calibration_residuals_" in state:
+            state.setdefault("difficulty_", None)
+            state.setdefault("difficulty_floor_", None)
+        super().__setstate__(state)
 
     # the wrapped model's training record, for reports
     @property

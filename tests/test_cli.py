@@ -443,6 +443,34 @@ def test_intervals_come_from_the_one_prediction_of_each_row(
     np.testing.assert_allclose(table["score_high"], expected[:, 1], atol=5e-4)
 
 
+def test_a_model_with_a_difficulty_model_gives_each_row_its_width(
+    anime_csv, tmp_path, capsys
+):
+    """``skanime predict --interval`` and ``evaluate`` on a ConformalRegressor
+    fitted in Python with ``difficulty``: the widths of ``predict_interval``."""
+    import skanime.io as skio
+    from skanime.intervals import ConformalRegressor
+
+    frame = load_mal(anime_csv, dropna=True)
+    network = fast_model(**PRERELEASE_COLUMNS, poster_column=None)
+    conformal = ConformalRegressor(
+        network, calibration_size=0.5, difficulty="auto", random_state=0
+    ).fit(frame, frame["Score"])
+    model = tmp_path / "model.skanime"
+    skio.save(conformal, model)
+    preds = tmp_path / "preds.csv"
+    argv = ["predict", str(model), str(anime_csv), "--out", str(preds)]
+    assert main([*argv, "--interval", "0.8"]) == 0
+    table = pd.read_csv(preds)
+    expected = conformal.predict_interval(load_mal(anime_csv), 0.8)
+    np.testing.assert_allclose(table["score_low"], expected[:, 0], atol=5e-4)
+    np.testing.assert_allclose(table["score_high"], expected[:, 1], atol=5e-4)
+    report = tmp_path / "report"
+    argv = ["evaluate", str(model), str(anime_csv), "--report-dir", str(report)]
+    assert main(argv) == 0
+    assert "nominal level" in (report / "report.html").read_text()
+
+
 def test_interval_needs_a_calibrated_model(anime_csv, tmp_path, capsys):
     model = tmp_path / "m.joblib"
     argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]

@@ -99,6 +99,106 @@ def test_is_a_scikit_learn_estimator():
     check_estimator(ConformalRegressor(Ridge(), random_state=0))
 
 
+# -- widths scaled by a difficulty model ------------------------------------------
+
+
+def _two_noise_levels(n, seed):
+    """``y = 5 + x0 + noise``: noise sd 0.2 where ``x1 < 0``, 2.0 where not."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    noisy = X[:, 1] >= 0
+    return X, 5 + X[:, 0] + rng.normal(size=n) * np.where(noisy, 2.0, 0.2), noisy
+
+
+def test_a_difficulty_model_brings_each_groups_coverage_to_the_level():
+    X, y, noisy = _two_noise_levels(6000, 0)
+    train, test = slice(0, 4000), slice(4000, None)
+    regressor = HistGradientBoostingRegressor(max_iter=30, random_state=0)
+    coverage = {}
+    for difficulty in (None, "auto"):
+        model = ConformalRegressor(
+            regressor, calibration_size=0.5, difficulty=difficulty, random_state=0
+        ).fit(X[train], y[train])
+        bounds = model.predict_interval(X[test], 0.8)
+        inside = (bounds[:, 0] <= y[test]) & (y[test] <= bounds[:, 1])
+        coverage[difficulty] = [inside.mean()] + [
+            inside[noisy[test] == k].mean() for k in (False, True)
+        ]
+        widths = bounds[:, 1] - bounds[:, 0]
+    # one width: every quiet row is covered, too few noisy ones
+    overall, quiet, loud = coverage[None]
+    assert overall == pytest.approx(0.8, abs=0.03) and quiet > 0.97 and loud < 0.7
+    # scaled: both groups near the level, the noisy rows' intervals far wider
+    assert coverage["auto"] == pytest.approx([0.8, 0.8, 0.8], abs=0.05)
+    assert widths[noisy[test]].mean() > 5 * widths[~noisy[test]].mean()
+    assert isinstance(model.difficulty_, HistGradientBoostingRegressor)
+    assert model.difficulty_floor_ > 0 and len(model.calibration_residuals_) == 1000
+
+
+def test_a_given_difficulty_model_is_cloned_and_one_width_asks_for_rows():
+    X, y, _ = _two_noise_levels(400, 1)
+    given = DummyRegressor()
+    model = ConformalRegressor(Ridge(), difficulty=given, random_state=0).fit(X, y)
+    assert model.difficulty_ is not given and not hasattr(given, "constant_")
+    # a constant difficulty: one width again, from the half that calibrates
+    widths = np.diff(model.predict_interval(X, 0.8), axis=1).ravel()
+    np.testing.assert_allclose(widths, widths[0])
+    with pytest.raises(ValueError, match="each row's interval has its own width"):
+        model.half_width(0.8)
+    with pytest.raises(ValueError, match="pass the rows y_pred was predicted for"):
+        model.interval_around(model.predict(X), 0.8)
+    with pytest.raises(DataError, match="need at least 4 and 2 \\(with difficulty"):
+        ConformalRegressor(Ridge(), difficulty="auto").fit(X[:10], y[:10])
+
+
+def test_the_difficulty_model_reads_the_networks_encoded_rows_once(
+    anime, record_calls, tmp_path
+):
+    import skanime.io as skio
+    from skanime import HybridAnimeRegressor
+    from skanime._booster import booster_inputs
+
+    network = fast_model(poster_column=None, validation_fraction=0)
+    model = ConformalRegressor(
+        network, calibration_size=0.5, difficulty="auto", random_state=0
+    ).fit(anime, anime["Score"])
+    packed = model.estimator_.pipeline_[:-1].transform(anime)
+    assert model.difficulty_.n_features_in_ == booster_inputs(packed).shape[1]
+    encoded = record_calls(HybridAnimeRegressor, "_packed_inputs", lambda *a: 1)
+    bounds = model.predict_interval(anime, 0.8)
+    assert len(encoded) == 1  # one encoding for the scores and the widths
+    # around predictions already made, the rows give the widths, as they did
+    np.testing.assert_array_equal(
+        model.interval_around(model.predict(anime), 0.8, anime), bounds
+    )
+    np.testing.assert_allclose(bounds.mean(axis=1), model.predict(anime), atol=1e-9)
+    skio.save(model, tmp_path / "model.skanime")
+    loaded = skio.load(tmp_path / "model.skanime")
+    np.testing.assert_array_equal(loaded.predict_interval(anime, 0.8), bounds)
+
+
+def test_a_model_saved_before_difficulty_existed_keeps_one_width():
+    X, y = np.zeros((50, 1)), np.arange(50.0)
+    model = ConformalRegressor(DummyRegressor(), random_state=0).fit(X, y)
+    state = model.__getstate__()
+    for key in ("difficulty", "difficulty_", "difficulty_floor_"):
+        del state[key]
+    old = ConformalRegressor.__new__(ConformalRegressor)
+    old.__setstate__(state)
+    assert old.get_params()["difficulty"] is None and "ConformalRegressor(" in repr(old)
+    np.testing.assert_array_equal(
+        old.predict_interval(X, 0.8), model.predict_interval(X, 0.8)
+    )
+
+
+def test_is_a_scikit_learn_estimator_with_difficulty():
+    check_estimator(
+        ConformalRegressor(
+            Ridge(), calibration_size=0.5, difficulty=Ridge(), random_state=0
+        )
+    )
+
+
 # -- MAPIE ----------------------------------------------------------------------------
 
 
