@@ -343,10 +343,18 @@ def write_report(
             out_dir / "intervals.png",
             level=REPORT_LEVELS[0],
         )
+        rows = len(model.calibration_residuals_)
+        if model.difficulty_ is None:
+            how = f"calibrated on {rows} rows kept out of training"
+        else:  # the other half of the calibration rows fitted the difficulty model
+            how = (
+                "each scaled by a model of its row's difficulty, calibrated on "
+                f"{rows} rows kept out of training (the difficulty model on about "
+                "as many)"
+            )
         notes["intervals"] = (
-            f"Split-conformal intervals calibrated on "
-            f"{len(model.calibration_residuals_)} rows kept out of training; "
-            f"coverage is the share of scores inside their interval, on {where}."
+            f"Split-conformal intervals, {how}; coverage is the share of scores "
+            f"inside their interval, on {where}."
         )
     else:
         notes["intervals"] = (

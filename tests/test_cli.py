@@ -1,5 +1,6 @@
 """The skanime command: demo, train, evaluate, predict, and its errors."""
 
+import html
 import os
 import signal
 import subprocess
@@ -468,7 +469,9 @@ def test_a_model_with_a_difficulty_model_gives_each_row_its_width(
     report = tmp_path / "report"
     argv = ["evaluate", str(model), str(anime_csv), "--report-dir", str(report)]
     assert main(argv) == 0
-    assert "nominal level" in (report / "report.html").read_text()
+    page = html.unescape((report / "report.html").read_text())
+    assert "nominal level" in page
+    assert "scaled by a model of its row's difficulty, calibrated on 15 rows" in page
 
 
 def test_interval_needs_a_calibrated_model(anime_csv, tmp_path, capsys):
