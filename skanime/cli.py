@@ -331,15 +331,19 @@ def write_report(
         )
     coverage = None
     if isinstance(model, ConformalRegressor):
-        levels = []
-        for level in REPORT_LEVELS:
-            bounds = model.interval_around(y_pred, level, X)
-            levels.append({"nominal level": level, **interval_coverage(y, bounds)})
-        coverage = pd.DataFrame(levels)
+        bounds = {
+            level: model.interval_around(y_pred, level, X) for level in REPORT_LEVELS
+        }
+        coverage = pd.DataFrame(
+            [
+                {"nominal level": level, **interval_coverage(y, interval)}
+                for level, interval in bounds.items()
+            ]
+        )
         figures["intervals"] = plot_intervals(
             y,
             y_pred,
-            model.interval_around(y_pred, REPORT_LEVELS[0], X),
+            bounds[REPORT_LEVELS[0]],
             out_dir / "intervals.png",
             level=REPORT_LEVELS[0],
         )
