@@ -29,6 +29,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -115,10 +116,14 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     ----------
     estimator : regressor, default=None
         The model to wrap (cloned, never modified); None takes a
-        :class:`~skanime.HybridAnimeRegressor` with its defaults.
+        :class:`~skanime.HybridAnimeRegressor` with its defaults. A model
+        already fitted, wrapped in :class:`~sklearn.frozen.FrozenEstimator`, is
+        not trained again: every row given to ``fit`` calibrates it. Those rows
+        must be rows it was not trained on, or the intervals are too narrow.
     calibration_size : float, default=0.2
         Share of the rows given to ``fit`` that are held out to calibrate the
-        intervals; the estimator is trained on the others only.
+        intervals; the estimator is trained on the others only. Unused with a
+        :class:`~sklearn.frozen.FrozenEstimator`.
     difficulty : None, "auto" or regressor, default=None
         None: every interval has the same width. Otherwise a model of each row's
         absolute error scales its width (normalised split conformal): ``"auto"``
@@ -136,7 +141,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     estimator_ : regressor
-        The clone of ``estimator`` trained on the training rows.
+        The clone of ``estimator`` trained on the training rows; with a
+        :class:`~sklearn.frozen.FrozenEstimator`, the fitted model it wraps.
     calibration_residuals_ : ndarray
         Sorted absolute errors of ``estimator_`` on the calibration rows; with
         ``difficulty``, on the half that calibrates, each divided by its row's
@@ -173,6 +179,14 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     >>> widths = scaled.predict_interval(X, confidence_level=0.8) @ [-1, 1]
     >>> bool(widths.max() > 2 * widths.min())  # each row its own width
     True
+
+    A model fitted before, calibrated on rows it did not see:
+
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> fitted = HistGradientBoostingRegressor(max_iter=20).fit(X[:150], y[:150])
+    >>> later = ConformalRegressor(FrozenEstimator(fitted)).fit(X[150:], y[150:])
+    >>> later.estimator_ is fitted, len(later.calibration_residuals_)
+    (True, 50)
     """
 
     _parameter_constraints = {
@@ -204,7 +218,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
-        """Train on ``1 - calibration_size`` of the rows, calibrate on the rest.
+        """Train on ``1 - calibration_size`` of the rows, calibrate on the rest
+        (a :class:`~sklearn.frozen.FrozenEstimator`: calibrate on every row).
 
         Parameters
         ----------
@@ -217,19 +232,39 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         """
         n = _num_samples(X)
         y = column_or_1d(y, warn=True)
-        n_cal = round(n * self.calibration_size)
         least = 1 if self.difficulty is None else 4
-        if n_cal < least or n - n_cal < 2:
-            raise DataError(
-                f"calibration_size={self.calibration_size} of {n} samples leaves "
-                f"{n_cal} calibration and {n - n_cal} training rows; need at least "
-                f"{least} and 2" + ("" if least == 1 else " (with difficulty)") + "."
-            )
         rng = check_random_state(self.random_state)
-        X_fit, X_cal, y_fit, y_cal = train_test_split(
-            X, y, test_size=n_cal, random_state=rng.randint(2**31 - 1)
-        )
-        estimator = self._make_estimator().fit(X_fit, y_fit)
+        if isinstance(self.estimator, FrozenEstimator):
+            if n < least:
+                raise DataError(
+                    f"A FrozenEstimator is calibrated on every row given to fit: "
+                    f"got {n}, need at least {least}"
+                    + ("" if least == 1 else " with difficulty")
+                    + "."
+                )
+            estimator, X_cal, y_cal = self.estimator.estimator, X, y
+            try:
+                check_is_fitted(estimator)
+            except Exception as exc:
+                raise NotFittedError(
+                    f"The FrozenEstimator's {type(estimator).__name__} is not "
+                    "fitted: fit it before freezing it, or pass it unfrozen to "
+                    "train it on 1 - calibration_size of the rows."
+                ) from exc
+        else:
+            n_cal = round(n * self.calibration_size)
+            if n_cal < least or n - n_cal < 2:
+                raise DataError(
+                    f"calibration_size={self.calibration_size} of {n} samples "
+                    f"leaves {n_cal} calibration and {n - n_cal} training rows; "
+                    f"need at least {least} and 2"
+                    + ("" if least == 1 else " (with difficulty)")
+                    + "."
+                )
+            X_fit, X_cal, y_fit, y_cal = train_test_split(
+                X, y, test_size=n_cal, random_state=rng.randint(2**31 - 1)
+            )
+            estimator = self._make_estimator().fit(X_fit, y_fit)
         scaled = self.difficulty is not None
         predicted, rows = _predict_with_rows(estimator, X_cal, encoded=scaled)
         residuals = np.abs(np.asarray(y_cal, dtype=np.float64).ravel() - predicted)
@@ -375,7 +410,19 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             bounds = np.clip(bounds, *target_range)
         return bounds
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        # a frozen model is both the parameter and the fitted estimator: saved
+        # once (skops would write it twice)
+        if isinstance(self.estimator, FrozenEstimator) and (
+            state.get("estimator_") is self.estimator.estimator
+        ):
+            state = {**state, "estimator_": None, "_estimator_is_frozen": True}
+        return state
+
     def __setstate__(self, state):
+        if state.pop("_estimator_is_frozen", False):
+            state["estimator_"] = state["estimator"].estimator
         # a model saved before ``difficulty`` existed: one width for every row
         state.setdefault("difficulty", None)
         if "calibration_residuals_" in state:

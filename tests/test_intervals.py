@@ -99,6 +99,50 @@ def test_is_a_scikit_learn_estimator():
     check_estimator(ConformalRegressor(Ridge(), random_state=0))
 
 
+def test_a_frozen_model_is_calibrated_on_every_row_and_never_refitted():
+    """``FrozenEstimator``: the fitted model is kept as it is (not cloned, not
+    trained again) and every row given to fit calibrates it."""
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = np.zeros((40, 1)), np.arange(40.0)
+    fitted = DummyRegressor().fit(X[:10], y[:10])  # predicts 4.5
+    model = ConformalRegressor(FrozenEstimator(fitted), calibration_size=0.9)
+    model.fit(X[10:], y[10:])
+    assert model.estimator_ is fitted and fitted.constant_.item() == 4.5
+    np.testing.assert_allclose(model.calibration_residuals_, y[10:] - 4.5)
+    scaled = ConformalRegressor(
+        FrozenEstimator(fitted), difficulty="auto", random_state=0
+    ).fit(X[10:], y[10:])
+    assert len(scaled.calibration_residuals_) == 15  # half of the 30 rows
+    with pytest.raises(DataError, match="got 3, need at least 4 with difficulty"):
+        ConformalRegressor(FrozenEstimator(fitted), difficulty="auto").fit(X[:3], y[:3])
+    with pytest.raises(NotFittedError, match="FrozenEstimator's DummyRegressor is"):
+        ConformalRegressor(FrozenEstimator(DummyRegressor())).fit(X, y)
+
+
+def test_a_frozen_network_is_saved_once(anime, tmp_path):
+    from sklearn.frozen import FrozenEstimator
+
+    import skanime.io as skio
+
+    network = fast_model(poster_column=None, validation_fraction=0)
+    network.fit(anime.iloc[:28], anime["Score"].iloc[:28])
+    model = ConformalRegressor(FrozenEstimator(network), random_state=0)
+    model.fit(anime.iloc[28:], anime["Score"].iloc[28:])
+    assert model.estimator_ is network
+    skio.save(network, tmp_path / "network.skanime")
+    skio.save(model, tmp_path / "model.skanime")
+    # the network inside the parameter and as estimator_ is written once
+    size = (tmp_path / "model.skanime").stat().st_size
+    assert size < 1.5 * (tmp_path / "network.skanime").stat().st_size
+    loaded = skio.load(tmp_path / "model.skanime")
+    assert loaded.estimator_ is loaded.estimator.estimator
+    np.testing.assert_array_equal(
+        loaded.predict_interval(anime, 0.8), model.predict_interval(anime, 0.8)
+    )
+    assert model.estimator_ is network  # saving left the model as it was
+
+
 # -- widths scaled by a difficulty model ------------------------------------------
 
 
