@@ -146,6 +146,7 @@ def run_experiment(
     title: str = "",
     outputs: atomic_group | None = None,
     calibration_size: float = 0.0,
+    scaled_intervals: bool = False,
     importance_repeats: int = 3,
 ):
     """Train and test on a train/test split, report and plot (cf. the paper).
@@ -156,9 +157,10 @@ def run_experiment(
     rows held out of training, as the paper did. A mean predictor fitted
     on the same training rows is the baseline. With ``calibration_size > 0``, that
     share of all rows is held out of training too, to calibrate prediction
-    intervals (:class:`~skanime.intervals.ConformalRegressor`), whose coverage is
-    then measured on the test rows. Plots and ``report.html`` go to ``out_dir``,
-    all together and atomically, through ``outputs`` if given (an
+    intervals (:class:`~skanime.intervals.ConformalRegressor`; with
+    ``scaled_intervals``, each row's width scaled by a difficulty model), whose
+    coverage is then measured on the test rows. Plots and ``report.html`` go to
+    ``out_dir``, all together and atomically, through ``outputs`` if given (an
     :class:`~skanime._atomic.atomic_group`, which writes them when it ends).
 
     Returns
@@ -197,6 +199,7 @@ def run_experiment(
         model = ConformalRegressor(
             model,
             calibration_size=calibration_size / (1 - test_size),
+            difficulty=_difficulty(scaled_intervals),
             random_state=seed,
         )
     _say(f"Training on {len(X_train)} rows ({validation}), testing on {len(X_test)}.")
@@ -496,6 +499,11 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
     )
 
 
+def _difficulty(scaled_intervals: bool):
+    """``ConformalRegressor``'s ``difficulty`` for ``--scaled-intervals``."""
+    return "auto" if scaled_intervals else None
+
+
 def _save(model, path: Path, outputs: atomic_group) -> None:
     """``.skanime``: the secure format of :mod:`skanime.io`; else joblib. The file
     is written when ``outputs`` ends."""
@@ -577,6 +585,7 @@ def cmd_train(args) -> None:
             valid_size=args.valid_size,
             outputs=outputs,
             calibration_size=args.calibration_size,
+            scaled_intervals=args.scaled_intervals,
             importance_repeats=args.importance_repeats,
         )
         # what the saved model saw: the training split (test rows held out),
@@ -768,6 +777,63 @@ def cmd_predict(args) -> None:
     _say(f"Wrote {len(out)} predictions to {args.out}.")
 
 
+def cmd_calibrate(args) -> None:
+    import numpy as np
+    from sklearn.frozen import FrozenEstimator
+
+    from .datasets import load_mal
+    from .exceptions import SkanimeError
+    from .intervals import ConformalRegressor
+
+    model = _load_model(args.model)
+    _use_cache_dir(model, args.cache_dir)
+    frame = load_mal(
+        args.data, dropna=True, poster_root=args.poster_root, fill_absent=False
+    )
+    seen_info = getattr(model, "training_data_", None)
+    if seen_info is None:
+        rows = frame
+        _say(
+            "This model does not record its training rows (it was not trained by "
+            "`skanime train`): calibrate it only on anime it was not trained on, "
+            "or its intervals come out too narrow."
+        )
+    else:
+        seen = np.isin(_row_digests(frame, model), seen_info["row_digests"])
+        rows = frame[~seen]
+        _say(
+            f"{int(seen.sum())} of the {len(frame)} scored anime in {args.data} "
+            "were in the model's training split and are left out."
+        )
+        if rows.empty:
+            raise SkanimeError(
+                f"Every scored anime in {args.data!r} was in the model's training "
+                "split; calibrate it on anime it was not trained on."
+            )
+    calibrated = ConformalRegressor(
+        FrozenEstimator(_point_model(model)),
+        difficulty=_difficulty(args.scaled_intervals),
+        random_state=args.seed,
+    ).fit(rows, rows["Score"])
+    if seen_info is not None:
+        calibrated.training_data_ = seen_info
+    if args.scaled_intervals:
+        widths = "each anime's width scaled by its predicted difficulty"
+    else:
+        widths = ", ".join(
+            f"{level:.0%} within +-{calibrated.half_width(level):.2f}"
+            for level in (0.8, 0.9)
+        )
+    _say(
+        f"Calibrated on {len(rows)} anime the model was not trained on "
+        f"({widths}); the network is unchanged. Coverage measured on these rows "
+        "would be optimistic: evaluate on others."
+    )
+    with _Outputs() as outputs:
+        _save(calibrated, Path(args.out), outputs)
+    _say(f"Model saved to {args.out}.")
+
+
 def _check_calibrated(model, path) -> None:
     """A :class:`SkanimeError` unless ``model`` (from ``path``) can give
     split-conformal intervals."""
@@ -778,7 +844,7 @@ def _check_calibrated(model, path) -> None:
         raise SkanimeError(
             f"--interval needs a model trained with calibration rows; {str(path)!r} "
             "has none. Train it with skanime train --calibration-size 0.1 (the "
-            "default)."
+            "default), or calibrate it: skanime calibrate MODEL CSV --out FILE."
         )
 
 
@@ -816,11 +882,22 @@ def _add_report_options(parser, *, calibration: bool) -> None:
             help="share of all rows held out of training to calibrate prediction "
             "intervals (predict --interval); 0: none",
         )
+        _add_scaled_intervals(parser)
     parser.add_argument(
         "--importance-repeats",
         type=int,
         default=3,
         help="shuffles per column for the report's column importance; 0: skip it ",
+    )
+
+
+def _add_scaled_intervals(parser) -> None:
+    parser.add_argument(
+        "--scaled-intervals",
+        action="store_true",
+        help="give each anime an interval of its own width, scaled by a model of "
+        "how hard its score is to predict (fitted on half of the calibration "
+        "rows; ConformalRegressor(difficulty='auto')); default: one width for all",
     )
 
 
@@ -1020,6 +1097,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_report_options(evaluate, calibration=False)
     evaluate.set_defaults(func=cmd_evaluate)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="give a saved model prediction intervals from scored anime",
+        description="Calibrate the prediction intervals of a saved model on the "
+        "scored rows of a CSV that it was not trained on (the rows of its "
+        "training split are left out), without training it again; any earlier "
+        "calibration is replaced. Newer anime than the training data give "
+        "intervals that hold for anime like them.",
+        formatter_class=formatter,
+    )
+    calibrate.add_argument("model", help="model file written by `skanime train`")
+    calibrate.add_argument("data", help="MyAnimeList CSV with a Score column")
+    calibrate.add_argument(
+        "--out",
+        required=True,
+        help="where to save the calibrated model: .skanime or .joblib",
+    )
+    _add_scaled_intervals(calibrate)
+    calibrate.add_argument(
+        "--seed", type=int, default=0, help="seed of the difficulty model's rows"
+    )
+    _add_poster_root(calibrate)
+    _add_cache_dir(calibrate)
+    calibrate.set_defaults(func=cmd_calibrate)
 
     predict = commands.add_parser(
         "predict",

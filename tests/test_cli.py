@@ -474,6 +474,65 @@ def test_a_model_with_a_difficulty_model_gives_each_row_its_width(
     assert "scaled by a model of its row's difficulty, calibrated on 15 rows" in page
 
 
+def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
+    anime_csv, tmp_path, capsys
+):
+    """``skanime calibrate``: the network is kept as it was, only the rows outside
+    its training split calibrate it, and ``predict --interval`` then works."""
+    from sklearn.model_selection import train_test_split
+
+    trained, calibrated = tmp_path / "trained.skanime", tmp_path / "calibrated.skanime"
+    argv = ["train", str(anime_csv), "--out", str(trained), "--no-posters"]
+    argv += ["--calibration-size", "0", "--importance-repeats", "0", *FAST]
+    assert main([*argv, "--report-dir", str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    argv = ["calibrate", str(trained), str(anime_csv), "--out", str(calibrated)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "51 of the 60 scored anime" in out and "Calibrated on 9 anime" in out
+    network, model = cli._load_model(trained), cli._load_model(calibrated)
+    frame = load_mal(anime_csv, dropna=True)
+    _, test_rows = train_test_split(frame.index, test_size=0.15, random_state=0)
+    unseen = frame.loc[test_rows]
+    np.testing.assert_array_equal(model.predict(frame), network.predict(frame))
+    np.testing.assert_allclose(
+        model.calibration_residuals_,
+        np.sort(np.abs(unseen["Score"] - network.predict(unseen))),
+    )
+    assert model.training_data_["rows"] == 51
+    preds = tmp_path / "preds.csv"
+    argv = ["predict", str(calibrated), str(anime_csv), "--out", str(preds)]
+    assert main([*argv, "--interval", "0.8"]) == 0
+    assert {"score_low", "score_high"} <= set(pd.read_csv(preds).columns)
+    # newer anime, scaled widths: every row calibrates, half fit the difficulty
+    newer = tmp_path / "newer.csv"
+    make_anime(60, random_state=2).drop(columns="poster").to_csv(newer, index=False)
+    argv = ["calibrate", str(calibrated), str(newer), "--out", str(calibrated)]
+    assert main([*argv, "--scaled-intervals"]) == 0
+    assert "0 of the 60 scored anime" in capsys.readouterr().out
+    rescaled = cli._load_model(calibrated)
+    assert rescaled.difficulty_ is not None
+    assert len(rescaled.calibration_residuals_) == 30
+    # only rows it was trained on: refused, nothing written
+    seen = tmp_path / "seen.csv"
+    pd.read_csv(anime_csv).drop(index=test_rows).to_csv(seen, index=False)
+    out = tmp_path / "never.skanime"
+    assert main(["calibrate", str(trained), str(seen), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "was in the model's training split" in err and not out.exists()
+
+
+def test_train_with_scaled_intervals(anime_csv, tmp_path, capsys):
+    model = tmp_path / "model.skanime"
+    argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]
+    argv += ["--calibration-size", "0.3", "--scaled-intervals"]
+    argv += ["--importance-repeats", "0", "--report-dir", str(tmp_path / "r"), *FAST]
+    assert main(argv) == 0
+    assert cli._load_model(model).difficulty == "auto"
+    page = html.unescape((tmp_path / "r" / "report.html").read_text())
+    assert "scaled by a model of its row's difficulty" in page
+
+
 def test_interval_needs_a_calibrated_model(anime_csv, tmp_path, capsys):
     model = tmp_path / "m.joblib"
     argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]
