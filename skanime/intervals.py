@@ -230,41 +230,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         -------
         self : ConformalRegressor
         """
-        n = _num_samples(X)
         y = column_or_1d(y, warn=True)
-        least = 1 if self.difficulty is None else 4
         rng = check_random_state(self.random_state)
-        if isinstance(self.estimator, FrozenEstimator):
-            if n < least:
-                raise DataError(
-                    f"A FrozenEstimator is calibrated on every row given to fit: "
-                    f"got {n}, need at least {least}"
-                    + ("" if least == 1 else " with difficulty")
-                    + "."
-                )
-            estimator, X_cal, y_cal = self.estimator.estimator, X, y
-            try:
-                check_is_fitted(estimator)
-            except Exception as exc:
-                raise NotFittedError(
-                    f"The FrozenEstimator's {type(estimator).__name__} is not "
-                    "fitted: fit it before freezing it, or pass it unfrozen to "
-                    "train it on 1 - calibration_size of the rows."
-                ) from exc
-        else:
-            n_cal = round(n * self.calibration_size)
-            if n_cal < least or n - n_cal < 2:
-                raise DataError(
-                    f"calibration_size={self.calibration_size} of {n} samples "
-                    f"leaves {n_cal} calibration and {n - n_cal} training rows; "
-                    f"need at least {least} and 2"
-                    + ("" if least == 1 else " (with difficulty)")
-                    + "."
-                )
-            X_fit, X_cal, y_fit, y_cal = train_test_split(
-                X, y, test_size=n_cal, random_state=rng.randint(2**31 - 1)
-            )
-            estimator = self._make_estimator().fit(X_fit, y_fit)
+        estimator, X_cal, y_cal = self._train(X, y, rng)
         scaled = self.difficulty is not None
         predicted, rows = _predict_with_rows(estimator, X_cal, encoded=scaled)
         residuals = np.abs(np.asarray(y_cal, dtype=np.float64).ravel() - predicted)
@@ -279,6 +247,41 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if hasattr(estimator, "feature_names_in_"):
             self.feature_names_in_ = estimator.feature_names_in_
         return self
+
+    def _train(self, X, y, rng):
+        """The fitted estimator and the rows that calibrate it: a frozen model
+        as it is, with every row; else a clone trained on ``1 -
+        calibration_size`` of the rows, with the others."""
+        n = _num_samples(X)
+        least = 1 if self.difficulty is None else 4
+        with_difficulty = "" if least == 1 else " (with difficulty)"
+        if isinstance(self.estimator, FrozenEstimator):
+            if n < least:
+                raise DataError(
+                    "A FrozenEstimator is calibrated on every row given to fit: "
+                    f"got {n}, need at least {least}{with_difficulty}."
+                )
+            estimator = self.estimator.estimator
+            try:
+                check_is_fitted(estimator)
+            except Exception as exc:
+                raise NotFittedError(
+                    f"The FrozenEstimator's {type(estimator).__name__} is not "
+                    "fitted: fit it before freezing it, or pass it unfrozen to "
+                    "train it on 1 - calibration_size of the rows."
+                ) from exc
+            return estimator, X, y
+        n_cal = round(n * self.calibration_size)
+        if n_cal < least or n - n_cal < 2:
+            raise DataError(
+                f"calibration_size={self.calibration_size} of {n} samples leaves "
+                f"{n_cal} calibration and {n - n_cal} training rows; need at least "
+                f"{least} and 2{with_difficulty}."
+            )
+        X_fit, X_cal, y_fit, y_cal = train_test_split(
+            X, y, test_size=n_cal, random_state=rng.randint(2**31 - 1)
+        )
+        return self._make_estimator().fit(X_fit, y_fit), X_cal, y_cal
 
     def _fit_difficulty(self, rows, residuals, rng):
         """Fit the difficulty model on half of the calibration ``rows``; return

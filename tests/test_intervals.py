@@ -114,7 +114,7 @@ def test_a_frozen_model_is_calibrated_on_every_row_and_never_refitted():
         FrozenEstimator(fitted), difficulty="auto", random_state=0
     ).fit(X[10:], y[10:])
     assert len(scaled.calibration_residuals_) == 15  # half of the 30 rows
-    with pytest.raises(DataError, match="got 3, need at least 4 with difficulty"):
+    with pytest.raises(DataError, match=r"got 3, need at least 4 \(with difficulty\)"):
         ConformalRegressor(FrozenEstimator(fitted), difficulty="auto").fit(X[:3], y[:3])
     with pytest.raises(NotFittedError, match="FrozenEstimator's DummyRegressor is"):
         ConformalRegressor(FrozenEstimator(DummyRegressor())).fit(X, y)
