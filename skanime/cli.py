@@ -1104,8 +1104,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Calibrate the prediction intervals of a saved model on the "
         "scored rows of a CSV that it was not trained on (the rows of its "
         "training split are left out), without training it again; any earlier "
-        "calibration is replaced. Newer anime than the training data give "
-        "intervals that hold for anime like them.",
+        "calibration is replaced. Intervals calibrated on the latest scored "
+        "season hold more of the scores of anime not yet aired than those "
+        "calibrated on the training years (docs/benchmarks.md).",
         formatter_class=formatter,
     )
     calibrate.add_argument("model", help="model file written by `skanime train`")
