@@ -446,13 +446,16 @@ def _validation_words(model, valid_size: float | None) -> str:
 
 
 def _kept_epoch(model) -> str:
-    """ ", keeping epoch k (the best validation loss)" when early stopping did."""
+    """ ", keeping epoch k (the best validation loss)" when early stopping did:
+    the epoch whose weights its callback restored (the last that beat the best
+    loss by its threshold, which a later epoch may beat by less)."""
     model = _point_model(model)
     if not model.early_stopping or model.validation_fraction == 0:
         return ""
-    losses = list(model.history_[:, "valid_loss"])
-    best = min(range(len(losses)), key=losses.__getitem__)
-    return f", keeping the weights of epoch {best + 1} (best validation loss)"
+    stopper = dict(model.net_.callbacks_)["early_stopping"]
+    return (
+        f", keeping the weights of epoch {stopper.best_epoch_} (best validation loss)"
+    )
 
 
 def _booster_words(model) -> str:

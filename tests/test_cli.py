@@ -739,3 +739,20 @@ def test_the_training_message_says_how_the_model_validates(params, valid_size, w
     said = _validation_words(HybridAnimeRegressor(**params), valid_size)
     assert words in said
     assert ("no early stopping" in said) == (params == {"early_stopping": False})
+
+
+def test_the_kept_epoch_is_the_one_early_stopping_restored():
+    """A later epoch can have a lower validation loss by less than early
+    stopping's threshold; its weights are not the ones kept, nor named."""
+    frame = make_anime(120, random_state=0)
+    model = fast_model(
+        poster_column=None,
+        early_stopping=True,
+        patience=2,
+        callbacks__early_stopping__threshold=0.5,  # only the first epoch beats inf
+    ).fit(frame, frame["Score"])
+    losses = list(model.history_[:, "valid_loss"])
+    assert min(range(len(losses)), key=losses.__getitem__) > 0  # a lower loss later
+    assert cli._kept_epoch(model) == (
+        ", keeping the weights of epoch 1 (best validation loss)"
+    )
