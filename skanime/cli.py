@@ -694,6 +694,16 @@ def cmd_evaluate(args) -> None:
         }
 
     every = np.ones(len(frame), dtype=bool)
+    calibration_info = getattr(model, "calibration_data_", None)
+    recorded = seen_info is not None or calibration_info is not None
+    digests = _row_digests(frame, model) if recorded else None
+    if calibration_info is not None:
+        calibrating = np.isin(digests, calibration_info["row_digests"]).sum()
+        _say(
+            f"{calibrating} of the {len(frame)} rows here calibrated the model's "
+            f"prediction intervals (skanime calibrate on {calibration_info['source']}):"
+            " the intervals' coverage on them is optimistic."
+        )
     if seen_info is None:
         _say(
             "This model does not record its training rows (it was not trained by "
@@ -702,7 +712,7 @@ def cmd_evaluate(args) -> None:
         )
         _say(format_table(metrics(every), f"{args.data}: {len(frame)} scored anime"))
     else:
-        seen = np.isin(_row_digests(frame, model), seen_info["row_digests"])
+        seen = np.isin(digests, seen_info["row_digests"])
         _say(
             f"The model was fitted on {seen_info['rows']} rows of "
             f"{seen_info['source']} (its training split; "
@@ -820,6 +830,11 @@ def cmd_calibrate(args) -> None:
     ).fit(rows, rows["Score"])
     if seen_info is not None:
         calibrated.training_data_ = seen_info
+    calibrated.calibration_data_ = {
+        "source": str(args.data),
+        "rows": len(rows),
+        "row_digests": _row_digests(rows, model),
+    }
     if args.scaled_intervals:
         widths = "each anime's width scaled by its predicted difficulty"
     else:

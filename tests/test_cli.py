@@ -504,6 +504,9 @@ def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
     argv = ["predict", str(calibrated), str(anime_csv), "--out", str(preds)]
     assert main([*argv, "--interval", "0.8"]) == 0
     assert {"score_low", "score_high"} <= set(pd.read_csv(preds).columns)
+    capsys.readouterr()
+    assert main(["evaluate", str(calibrated), str(anime_csv)]) == 0
+    assert "9 of the 60 rows here calibrated" in capsys.readouterr().out
     # newer anime, scaled widths: every row calibrates, half fit the difficulty
     newer = tmp_path / "newer.csv"
     make_anime(60, random_state=2).drop(columns="poster").to_csv(newer, index=False)
