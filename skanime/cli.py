@@ -1159,7 +1159,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help="also write score_low and score_high, an interval holding the score "
         "with this probability, e.g. 0.8 (needs a model trained with "
-        "--calibration-size)",
+        "--calibration-size or calibrated with skanime calibrate)",
     )
     _add_cache_dir(predict)
     predict.set_defaults(func=cmd_predict)
