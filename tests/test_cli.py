@@ -534,6 +534,7 @@ def test_train_with_scaled_intervals(anime_csv, tmp_path, capsys):
     assert cli._load_model(model).difficulty == "auto"
     page = html.unescape((tmp_path / "r" / "report.html").read_text())
     assert "scaled by a model of its row's difficulty" in page
+    assert "for anime later than those, they are too narrow" in page
 
 
 def test_interval_needs_a_calibrated_model(anime_csv, tmp_path, capsys):
