@@ -45,6 +45,8 @@ from skanime.datasets import PRERELEASE_COLUMNS
 from skanime.intervals import ConformalRegressor, conformal_quantile, interval_coverage
 
 LEVELS = (0.8, 0.9)
+# the conformal kinds and their ConformalRegressor(difficulty=...)
+DIFFICULTIES = {"conformal": None, "scaled": "auto"}
 KINDS = {
     "conformal": "split conformal",
     "scaled": "split conformal, scaled",
@@ -115,7 +117,7 @@ def run(frame, model, seeds, folds, calibration_size, masks) -> dict:
                 kind: ConformalRegressor(
                     network, difficulty=difficulty, random_state=rng
                 ).fit(X_cal, y_cal)
-                for kind, difficulty in (("conformal", None), ("scaled", "auto"))
+                for kind, difficulty in DIFFICULTIES.items()
             }
             control = clone(model).fit(X_train, y[train])
             in_sample = np.abs(y[train] - control.predict(X_train))
@@ -175,7 +177,7 @@ def recalibrated(frame, model, seeds) -> None:
             (f"{len(recent)} anime of 2016-2017", recent),
         ):
             calibration_bias = np.mean(y[rows] - network.predict(frame.iloc[rows]))
-            for kind, difficulty in (("conformal", None), ("scaled", "auto")):
+            for kind, difficulty in DIFFICULTIES.items():
                 conformal = ConformalRegressor(
                     network, difficulty=difficulty, random_state=seed
                 ).fit(frame.iloc[rows], y[rows])

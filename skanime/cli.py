@@ -807,25 +807,26 @@ def cmd_calibrate(args) -> None:
         args.data, dropna=True, poster_root=args.poster_root, fill_absent=False
     )
     seen_info = getattr(model, "training_data_", None)
+    digests = _row_digests(frame, model)
     if seen_info is None:
-        rows = frame
+        seen = np.zeros(len(frame), dtype=bool)
         _say(
             "This model does not record its training rows (it was not trained by "
             "`skanime train`): calibrate it only on anime it was not trained on, "
             "or its intervals come out too narrow."
         )
     else:
-        seen = np.isin(_row_digests(frame, model), seen_info["row_digests"])
-        rows = frame[~seen]
+        seen = np.isin(digests, seen_info["row_digests"])
         _say(
             f"{int(seen.sum())} of the {len(frame)} scored anime in {args.data} "
             "were in the model's training split and are left out."
         )
-        if rows.empty:
+        if seen.all():
             raise SkanimeError(
                 f"Every scored anime in {args.data!r} was in the model's training "
                 "split; calibrate it on anime it was not trained on."
             )
+    rows = frame[~seen]
     calibrated = ConformalRegressor(
         FrozenEstimator(_point_model(model)),
         difficulty=_difficulty(args.scaled_intervals),
@@ -836,7 +837,7 @@ def cmd_calibrate(args) -> None:
     calibrated.calibration_data_ = {
         "source": str(args.data),
         "rows": len(rows),
-        "row_digests": _row_digests(rows, model),
+        "row_digests": digests[~seen],
     }
     if args.scaled_intervals:
         widths = "each anime's width scaled by its predicted difficulty"
