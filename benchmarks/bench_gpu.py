@@ -10,9 +10,12 @@ the test rows on the CPU; the script prints how far those predictions are from
 the GPU's.
 
     python benchmarks/bench_gpu.py [../shared/data/mal] [--seed 0] [--out DIR]
-        [--devices cuda cpu] [--threads N]
+        [--devices cuda cpu] [--precisions float32 bfloat16] [--threads N]
 
-``--devices cpu`` gives the CPU's figure on a machine without a GPU. Skips (exit
+``--devices cpu`` gives the CPU's figure on a machine without a GPU.
+``--precisions float32 bfloat16`` fits each device twice, the second time with
+``mixed_precision="bfloat16"`` (``torch.autocast`` in training); each GPU
+model is served on the CPU. Skips (exit
 0) with a message when the data folder is absent, or when ``cuda`` is asked for
 and torch sees no GPU.
 """
@@ -48,11 +51,21 @@ print(f"{time.perf_counter() - start:.1f}")
 """
 
 
-def fit_on(device, X, y, seed):
-    """The default model fitted on ``device``, and the fit's seconds; the
-    posters are embedded afresh on that device (the in-memory cache emptied)."""
+#: ``--precisions`` -> the estimator's ``mixed_precision``.
+PRECISIONS = {"float32": None, "bfloat16": "bfloat16"}
+
+
+def fit_on(device, X, y, seed, precision="float32"):
+    """The default model fitted on ``device`` in ``precision`` (a key of
+    :data:`PRECISIONS`), and the fit's seconds; the posters are embedded afresh
+    on that device (the in-memory cache emptied)."""
     clear_memory_cache()
-    model = HybridAnimeRegressor(**PRERELEASE_COLUMNS, device=device, random_state=seed)
+    model = HybridAnimeRegressor(
+        **PRERELEASE_COLUMNS,
+        device=device,
+        mixed_precision=PRECISIONS[precision],
+        random_state=seed,
+    )
     start = time.perf_counter()
     model.fit(X, y)
     return model, time.perf_counter() - start
@@ -87,9 +100,16 @@ def main(argv=None) -> int:
         help="fit on each of these (default: cuda cpu)",
     )
     parser.add_argument(
+        "--precisions",
+        nargs="+",
+        choices=list(PRECISIONS),
+        default=["float32"],
+        help="fit each device in each of these (default: float32)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
-    parser.add_argument("--out", default=None, help="keep the GPU model here")
+    parser.add_argument("--out", default=None, help="keep the GPU models here")
     args = parser.parse_args(argv)
     if "cuda" in args.devices and not torch.cuda.is_available():
         print("SKIPPED: torch sees no GPU here.")
@@ -109,29 +129,34 @@ def main(argv=None) -> int:
         f"{len(X_train)} training rows, {len(X_test)} test rows, seed {args.seed}"
     )
     mean_mae = np.abs(y_test - y_train.mean()).mean()
-    print(f"{'mean predictor':<12} test MAE {mean_mae:.4f}")
+    print(f"{'mean predictor':<14} test MAE {mean_mae:.4f}")
     models, predictions = {}, {}
     for device in args.devices:
-        models[device], seconds = fit_on(device, X_train, y_train, args.seed)
-        start = time.perf_counter()
-        predictions[device] = models[device].predict(X_test)
-        predict_s = time.perf_counter() - start
-        mae = np.abs(predictions[device] - y_test).mean()
+        for precision in args.precisions:
+            name = device if precision == "float32" else f"{device} {precision}"
+            models[name], seconds = fit_on(
+                device, X_train, y_train, args.seed, precision
+            )
+            start = time.perf_counter()
+            predictions[name] = models[name].predict(X_test)
+            predict_s = time.perf_counter() - start
+            mae = np.abs(predictions[name] - y_test).mean()
+            print(
+                f"{name:<14} fit {seconds:6.1f} s, {len(models[name].history_)} "
+                f"epochs, predict {predict_s:.1f} s, test MAE {mae:.4f}",
+                flush=True,
+            )
+    for name in [name for name in models if name.startswith("cuda")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(args.out or tmp) / name.replace(" ", "_")
+            on_cpu, seconds = serve_without_gpu(models[name], X_test, folder)
+        gap = np.abs(on_cpu - predictions[name])
         print(
-            f"{device:<12} fit {seconds:6.1f} s, {len(models[device].history_)} "
-            f"epochs, predict {predict_s:.1f} s, test MAE {mae:.4f}",
+            f"{name} model served on the CPU (fresh process, no GPU): predict "
+            f"{seconds} s, test MAE {np.abs(on_cpu - y_test).mean():.4f}; "
+            f"|CPU - GPU prediction| max {gap.max():.2e}, mean {gap.mean():.2e}",
             flush=True,
         )
-    if "cuda" not in models:
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        on_cpu, seconds = serve_without_gpu(models["cuda"], X_test, args.out or tmp)
-    gap = np.abs(on_cpu - predictions["cuda"])
-    print(
-        f"GPU model served on the CPU (fresh process, no GPU): predict {seconds} s, "
-        f"test MAE {np.abs(on_cpu - y_test).mean():.4f}; "
-        f"|CPU - GPU prediction| max {gap.max():.2e}, mean {gap.mean():.2e}"
-    )
     return 0
 
 

@@ -204,3 +204,23 @@ def test_bench_gpu_on_the_cpu_alone_skips_without_data(tmp_path, capsys):
     module = _load("bench_gpu")
     assert module.main([str(tmp_path / "nowhere"), "--devices", "cpu"]) == 0
     assert capsys.readouterr().out.startswith("SKIPPED: no MyAnimeList data at")
+
+
+def test_bench_gpu_fits_in_the_precision_asked_for(monkeypatch):
+    """``--precisions bfloat16`` reaches the estimator as ``mixed_precision``;
+    float32 as None (the estimator's default)."""
+    module = _load("bench_gpu")
+    made = []
+
+    class Recorder:
+        def __init__(self, **params):
+            made.append(params)
+
+        def fit(self, X, y):
+            return self
+
+    monkeypatch.setattr(module, "HybridAnimeRegressor", Recorder)
+    for precision in ["float32", "bfloat16"]:
+        module.fit_on("cpu", None, None, 0, precision)
+    assert [params["mixed_precision"] for params in made] == [None, "bfloat16"]
+    assert {params["device"] for params in made} == {"cpu"}
