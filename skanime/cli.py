@@ -148,6 +148,7 @@ def run_experiment(
     calibration_size: float = 0.0,
     scaled_intervals: bool = False,
     importance_repeats: int = 3,
+    source: str | None = None,
 ):
     """Train and test on a train/test split, report and plot (cf. the paper).
 
@@ -167,7 +168,10 @@ def run_experiment(
     -------
     model : HybridAnimeRegressor or ConformalRegressor
         Fitted on the training rows (a ConformalRegressor wrapping the
-        HybridAnimeRegressor when ``calibration_size > 0``).
+        HybridAnimeRegressor when ``calibration_size > 0``). Its
+        ``training_data_`` records ``source``, how many rows trained it and how
+        many were held out, and a digest of each training row, by which
+        ``skanime evaluate`` and ``skanime calibrate`` recognise them.
     metrics : dict
         ``{"hybrid": {...}, "baseline": {...}}`` on the test rows.
     """
@@ -211,6 +215,13 @@ def run_experiment(
     start = time.perf_counter()
     model.fit(X_train, y_train)
     _check_interrupt()
+    # what the model saw: the training split, calibration rows included
+    model.training_data_ = {
+        "source": source,
+        "rows": len(X_train),
+        "held_out_rows": len(X_test),
+        "row_digests": _row_digests(X_train, model),
+    }
     _say(
         f"Trained {len(model.history_)} epochs in {time.perf_counter() - start:.1f} s"
         + _kept_epoch(model)
@@ -593,20 +604,9 @@ def cmd_train(args) -> None:
             calibration_size=args.calibration_size,
             scaled_intervals=args.scaled_intervals,
             importance_repeats=args.importance_repeats,
+            source=str(args.data),
         )
-        # what the saved model saw: the training split (test rows held out),
-        # calibration rows included
-        from sklearn.model_selection import train_test_split
-
-        train_rows, test_rows = train_test_split(
-            frame.index, test_size=0.15, random_state=args.seed
-        )
-        model.training_data_ = {
-            "source": str(args.data),
-            "rows": len(train_rows),
-            "held_out_rows": len(test_rows),
-            "row_digests": _row_digests(frame.loc[train_rows], model),
-        }
+        trained, held_out = (model.training_data_[k] for k in ("rows", "held_out_rows"))
         calibrated = (
             f", of which {args.calibration_size:.0%} of all rows calibrate its "
             "prediction intervals"
@@ -614,10 +614,10 @@ def cmd_train(args) -> None:
             else ""
         )
         _say(
-            f"The saved model was fitted on the training split: {len(train_rows)} "
-            f"of the {len(frame)} rows (85%){calibrated}; the {len(test_rows)} test "
-            "rows (15%) above were held out. `skanime evaluate` on this CSV says "
-            "which rows it saw."
+            f"The saved model was fitted on the training split: {trained} of the "
+            f"{len(frame)} rows ({trained / len(frame):.0%}){calibrated}; the "
+            f"{held_out} test rows ({held_out / len(frame):.0%}) above were held "
+            "out. `skanime evaluate` on this CSV says which rows it saw."
         )
         _save(model, Path(args.out), outputs)
     _say(f"Plots and report written. Model saved to {args.out}.")

@@ -60,7 +60,10 @@ def test_demo_prints_the_table_and_writes_plots(tmp_path, capsys):
     assert "keeping the weights of epoch" in out  # early stopping by default
     _png(tmp_path / "demo" / "training_curves.png")
     _png(tmp_path / "demo" / "predicted_vs_actual.png")
-    assert (tmp_path / "demo.joblib").stat().st_size > 0
+    # the saved demo model records the rows it trained on, as `train`'s does
+    seen = joblib.load(tmp_path / "demo.joblib").training_data_
+    assert (seen["source"], seen["rows"], seen["held_out_rows"]) == (None, 51, 9)
+    assert len(np.unique(seen["row_digests"])) == 51
 
 
 @pytest.mark.parametrize("suffix", [".joblib", ".skanime"])
@@ -89,7 +92,8 @@ def test_train_evaluate_predict_round_trip(suffix, anime_csv, tmp_path, capsys):
         assert skanime.io.get_untrusted_types(model) == []
     _png(tmp_path / "report" / "training_curves.png")
     out = capsys.readouterr().out
-    assert "fitted on the training split: 51 of the 60 rows" in out
+    assert "fitted on the training split: 51 of the 60 rows (85%)" in out
+    assert "the 9 test rows (15%) above were held out" in out
     # the fitted model's roles: --columns paper leaves Rating out, with a reason
     assert "Column roles:" in out and "Rating     ignored" in out
     cache = tmp_path / "cache"
