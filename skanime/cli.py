@@ -963,7 +963,7 @@ def _add_training_options(parser, *, epochs: int) -> None:
         default=None,
         help="train under torch.autocast in bfloat16 (weights, loss and "
         "predictions stay float32): faster on CPUs with AVX512-BF16 or AMX, "
-        "slower on other CPUs; default: float32",
+        "slower on other CPUs, about the same on a GPU; default: float32",
     )
     parser.add_argument(
         "--epochs",
