@@ -237,7 +237,10 @@ def test_a_plugin_installed_through_an_entry_point_is_found(tmp_path):
         except KeyError as exc:
             print("unknown", exc)
     """)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    # the fake distributions first, then whatever path the suite runs with (a
+    # machine whose dependencies come through PYTHONPATH keeps them)
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     result = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
