@@ -716,18 +716,28 @@ def cmd_evaluate(args) -> None:
         _say(format_table(metrics(every), f"{args.data}: {len(frame)} scored anime"))
     else:
         seen = np.isin(digests, seen_info["row_digests"])
+        n_seen = int(seen.sum())
+        # a row is known by its inputs: one with a training row's inputs counts
+        # as seen, so there can be more of them than training rows
+        alike = (
+            f" (more than {seen_info['rows']}: rows with the same inputs as a "
+            "training row count as seen)"
+            if n_seen > seen_info["rows"]
+            else ""
+        )
         _say(
             f"The model was fitted on {seen_info['rows']} rows of "
             f"{seen_info['source']} (its training split; "
-            f"{seen_info['held_out_rows']} test rows held out). {int(seen.sum())} "
-            f"of the {len(frame)} rows here are among them."
+            f"{seen_info['held_out_rows']} test rows held out). {n_seen} "
+            f"of the {len(frame)} rows here have the inputs of a training row"
+            f"{alike}."
         )
         if seen.any():
             _say(
                 format_table(
                     metrics(seen),
-                    f"IN-SAMPLE (optimistic): the {int(seen.sum())} rows the model "
-                    "was trained on",
+                    f"IN-SAMPLE (optimistic): the {n_seen} rows with the inputs "
+                    "of a training row",
                 )
             )
         if (~seen).any():

@@ -103,9 +103,18 @@ def test_train_evaluate_predict_round_trip(suffix, anime_csv, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "training mean (baseline)" in out
     # the figures say which rows the model saw: 85% in-sample, 15% held out
-    assert "51 of the 60 rows here are among them" in out
+    assert "51 of the 60 rows here have the inputs of a training row." in out
     assert "IN-SAMPLE (optimistic): the 51 rows" in out
     assert "Out of sample: the 9 rows the model never saw" in out
+    if suffix == ".joblib":
+        # every row twice: a copy of a training row's inputs counts as seen
+        twice = anime_csv.with_name(f"twice_{tmp_path.name}.csv")
+        pd.concat([pd.read_csv(anime_csv)] * 2).to_csv(twice, index=False)
+        assert main(["evaluate", str(model), str(twice)]) == 0
+        out = capsys.readouterr().out
+        assert "102 of the 120 rows here have the inputs of a training row " in out
+        assert "(more than 51: rows with the same inputs" in out
+        assert "Out of sample: the 18 rows the model never saw" in out
     assert any(cache.rglob("*"))  # the posters' embeddings were cached
     preds = tmp_path / "preds.csv"
     predict = ["predict", str(model), str(anime_csv), "--out", str(preds)]
