@@ -157,10 +157,12 @@ def run_experiment(
     own fold of the training rows), or, with ``valid_size``, on that share of all
     rows held out of training, as the paper did. A mean predictor fitted
     on the same training rows is the baseline. With ``calibration_size > 0``, that
-    share of all rows is held out of training too, to calibrate prediction
-    intervals (:class:`~skanime.intervals.ConformalRegressor`; with
-    ``scaled_intervals``, each row's width scaled by a difficulty model), whose
-    coverage is then measured on the test rows. Plots and ``report.html`` go to
+    share of all rows is held out of training too, and calibrates the trained
+    model's prediction intervals afterwards
+    (:class:`~skanime.intervals.ConformalRegressor` over a
+    :class:`~sklearn.frozen.FrozenEstimator` of it; with ``scaled_intervals``,
+    each row's width scaled by a difficulty model), whose coverage is then
+    measured on the test rows. Plots and ``report.html`` go to
     ``out_dir``, all together and atomically, through ``outputs`` if given (an
     :class:`~skanime._atomic.atomic_group`, which writes them when it ends).
 
@@ -170,14 +172,18 @@ def run_experiment(
         Fitted on the training rows (a ConformalRegressor wrapping the
         HybridAnimeRegressor when ``calibration_size > 0``). Its
         ``training_data_`` records ``source``, how many rows trained it and how
-        many were held out, and a digest of each training row, by which
-        ``skanime evaluate`` and ``skanime calibrate`` recognise them.
+        many test rows were held out, and a digest of each training row, by
+        which ``skanime evaluate`` and ``skanime calibrate`` recognise them; a
+        ConformalRegressor's ``calibration_data_`` records its calibration rows
+        likewise.
     metrics : dict
         ``{"hybrid": {...}, "baseline": {...}}`` on the test rows.
     """
     import numpy as np
+    from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import train_test_split
 
+    from .exceptions import DataError
     from .intervals import ConformalRegressor
     from .report import (
         format_table,
@@ -190,6 +196,19 @@ def run_experiment(
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, random_state=seed
     )
+    if calibration_size > 0:
+        n_cal = round(len(X_train) * calibration_size / (1 - test_size))
+        least = 4 if scaled_intervals else 1  # half of them fit the difficulty
+        if not least <= n_cal < len(X_train) - 1:
+            raise DataError(
+                f"calibration_size (--calibration-size) {calibration_size:g} of "
+                f"{len(X)} rows leaves {n_cal} calibration rows and "
+                f"{len(X_train) - n_cal} training rows; need at least {least} "
+                "and 2."
+            )
+        X_train, X_cal, y_train, y_cal = train_test_split(
+            X_train, y_train, test_size=n_cal, random_state=seed
+        )
     fit_share = 1 - test_size - calibration_size
     if valid_size is not None:
         if not 0 < valid_size < fit_share:
@@ -199,35 +218,43 @@ def run_experiment(
             )
         model.set_params(validation_fraction=valid_size / fit_share)
     validation = _validation_words(model, valid_size)
-    if calibration_size > 0:
-        model = ConformalRegressor(
-            model,
-            calibration_size=calibration_size / (1 - test_size),
-            difficulty=_difficulty(scaled_intervals),
-            random_state=seed,
-        )
-    _say(f"Training on {len(X_train)} rows ({validation}), testing on {len(X_test)}.")
-    if calibration_size > 0:
-        _say(
-            f"Of the training rows, {calibration_size:.0%} of all rows are kept out "
-            "of training to calibrate prediction intervals."
-        )
+    calibrating = (
+        f", calibrating prediction intervals on {len(X_cal)}"
+        if calibration_size > 0
+        else ""
+    )
+    _say(
+        f"Training on {len(X_train)} rows ({validation}){calibrating}, testing on "
+        f"{len(X_test)}."
+    )
     start = time.perf_counter()
     model.fit(X_train, y_train)
     _check_interrupt()
-    # what the model saw: the training split, calibration rows included
-    model.training_data_ = {
-        "source": source,
-        "rows": len(X_train),
-        "held_out_rows": len(X_test),
-        "row_digests": _row_digests(X_train, model),
-    }
     _say(
         f"Trained {len(model.history_)} epochs in {time.perf_counter() - start:.1f} s"
         + _kept_epoch(model)
         + "."
         + _booster_words(model)
     )
+    # what the model saw, to tell those rows apart later (skanime evaluate)
+    trained_on = {
+        "source": source,
+        "rows": len(X_train),
+        "held_out_rows": len(X_test),
+        "row_digests": _row_digests(X_train, model),
+    }
+    if calibration_size > 0:
+        model = ConformalRegressor(
+            FrozenEstimator(model),
+            difficulty=_difficulty(scaled_intervals),
+            random_state=seed,
+        ).fit(X_cal, y_cal)
+        model.calibration_data_ = {
+            "source": source,
+            "rows": len(X_cal),
+            "row_digests": _row_digests(X_cal, model),
+        }
+    model.training_data_ = trained_on
     y_pred = model.predict(X_test)
     baseline = np.full(len(y_test), y_train.mean())
     metrics = {
@@ -606,18 +633,20 @@ def cmd_train(args) -> None:
             importance_repeats=args.importance_repeats,
             source=str(args.data),
         )
+        n = len(frame)
         trained, held_out = (model.training_data_[k] for k in ("rows", "held_out_rows"))
+        calibration = getattr(model, "calibration_data_", None)
         calibrated = (
-            f", of which {args.calibration_size:.0%} of all rows calibrate its "
-            "prediction intervals"
-            if args.calibration_size > 0
+            f"; {calibration['rows']} more ({calibration['rows'] / n:.0%}) "
+            "calibrated its prediction intervals"
+            if calibration
             else ""
         )
         _say(
-            f"The saved model was fitted on the training split: {trained} of the "
-            f"{len(frame)} rows ({trained / len(frame):.0%}){calibrated}; the "
-            f"{held_out} test rows ({held_out / len(frame):.0%}) above were held "
-            "out. `skanime evaluate` on this CSV says which rows it saw."
+            f"The saved model was trained on {trained} of the {n} rows "
+            f"({trained / n:.0%}){calibrated}; the {held_out} test rows "
+            f"({held_out / n:.0%}) above were held out. `skanime evaluate` on this "
+            "CSV says which rows it saw."
         )
         _save(model, Path(args.out), outputs)
     _say(f"Plots and report written. Model saved to {args.out}.")
@@ -704,8 +733,8 @@ def cmd_evaluate(args) -> None:
         calibrating = np.isin(digests, calibration_info["row_digests"]).sum()
         _say(
             f"{calibrating} of the {len(frame)} rows here calibrated the model's "
-            f"prediction intervals (skanime calibrate on {calibration_info['source']}):"
-            " the intervals' coverage on them is optimistic."
+            f"prediction intervals (rows of {calibration_info['source']}): the "
+            "intervals' coverage on them is optimistic."
         )
     if seen_info is None:
         _say(

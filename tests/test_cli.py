@@ -92,7 +92,8 @@ def test_train_evaluate_predict_round_trip(suffix, anime_csv, tmp_path, capsys):
         assert skanime.io.get_untrusted_types(model) == []
     _png(tmp_path / "report" / "training_curves.png")
     out = capsys.readouterr().out
-    assert "fitted on the training split: 51 of the 60 rows (85%)" in out
+    # 10% of the rows (the default) calibrate the intervals, apart from training
+    assert "trained on 45 of the 60 rows (75%); 6 more (10%) calibrated" in out
     assert "the 9 test rows (15%) above were held out" in out
     # the fitted model's roles: --columns paper leaves Rating out, with a reason
     assert "Column roles:" in out and "Rating     ignored" in out
@@ -102,19 +103,21 @@ def test_train_evaluate_predict_round_trip(suffix, anime_csv, tmp_path, capsys):
     assert main(evaluate) == 0
     out = capsys.readouterr().out
     assert "training mean (baseline)" in out
-    # the figures say which rows the model saw: 85% in-sample, 15% held out
-    assert "51 of the 60 rows here have the inputs of a training row." in out
-    assert "IN-SAMPLE (optimistic): the 51 rows" in out
-    assert "Out of sample: the 9 rows the model never saw" in out
+    # the figures say which rows the model saw: 75% in-sample; the 10% that
+    # calibrated its intervals and the 15% test rows it never saw
+    assert "6 of the 60 rows here calibrated the model's prediction intervals" in out
+    assert "45 of the 60 rows here have the inputs of a training row." in out
+    assert "IN-SAMPLE (optimistic): the 45 rows" in out
+    assert "Out of sample: the 15 rows the model never saw" in out
     if suffix == ".joblib":
         # every row twice: a copy of a training row's inputs counts as seen
         twice = anime_csv.with_name(f"twice_{tmp_path.name}.csv")
         pd.concat([pd.read_csv(anime_csv)] * 2).to_csv(twice, index=False)
         assert main(["evaluate", str(model), str(twice)]) == 0
         out = capsys.readouterr().out
-        assert "102 of the 120 rows here have the inputs of a training row " in out
-        assert "(more than 51: rows with the same inputs" in out
-        assert "Out of sample: the 18 rows the model never saw" in out
+        assert "90 of the 120 rows here have the inputs of a training row " in out
+        assert "(more than 45: rows with the same inputs" in out
+        assert "Out of sample: the 30 rows the model never saw" in out
     assert any(cache.rglob("*"))  # the posters' embeddings were cached
     preds = tmp_path / "preds.csv"
     predict = ["predict", str(model), str(anime_csv), "--out", str(preds)]
@@ -548,6 +551,20 @@ def test_train_with_scaled_intervals(anime_csv, tmp_path, capsys):
     page = html.unescape((tmp_path / "r" / "report.html").read_text())
     assert "scaled by a model of its row's difficulty" in page
     assert "for anime later than those, they are too narrow" in page
+
+
+def test_too_few_calibration_rows_are_refused_before_training(
+    anime_csv, tmp_path, capsys
+):
+    model = tmp_path / "m.joblib"
+    argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]
+    argv += ["--calibration-size", "0.01", "--scaled-intervals"]
+    assert main([*argv, "--report-dir", str(tmp_path / "r"), *FAST]) == 2
+    captured = capsys.readouterr()
+    assert "leaves 1 calibration rows and 50 training rows; need at least 4" in (
+        captured.err
+    )
+    assert "epoch" not in captured.out and not model.exists()
 
 
 def test_interval_needs_a_calibrated_model(anime_csv, tmp_path, capsys):
