@@ -729,14 +729,16 @@ def cmd_evaluate(args) -> None:
     calibration_info = getattr(model, "calibration_data_", None)
     recorded = seen_info is not None or calibration_info is not None
     digests = _row_digests(frame, model) if recorded else None
+    calibrating = np.zeros(len(frame), dtype=bool)
     if calibration_info is not None:
-        calibrating = np.isin(digests, calibration_info["row_digests"]).sum()
+        calibrating = np.isin(digests, calibration_info["row_digests"])
         _say(
-            f"{calibrating} of the {len(frame)} rows here calibrated the model's "
-            f"prediction intervals (rows of {calibration_info['source']}): the "
+            f"{int(calibrating.sum())} of the {len(frame)} rows here calibrated the "
+            f"model's prediction intervals (rows of {calibration_info['source']}): the "
             "intervals' coverage on them is optimistic."
         )
     if seen_info is None:
+        seen = np.zeros(len(frame), dtype=bool)
         _say(
             "This model does not record its training rows (it was not trained by "
             "`skanime train`): if it saw rows of this CSV, their figures are "
@@ -776,8 +778,42 @@ def cmd_evaluate(args) -> None:
                     f"Out of sample: the {int((~seen).sum())} rows the model never saw",
                 )
             )
+    if hasattr(model, "interval_around"):
+        _say(_interval_words(model, frame, y, pred, ~seen & ~calibrating, seen_info))
     if args.report_dir:
         _evaluate_report(model, frame, y, pred, metrics(every), args)
+
+
+def _interval_words(model, frame, y, pred, new, seen_info) -> str:
+    """How often ``model``'s intervals held the scores of the rows ``new`` (those
+    that neither trained nor calibrated it, as far as the model records)."""
+    from .intervals import interval_coverage
+
+    if not new.any():
+        return (
+            "Every row here trained or calibrated the model: its intervals' "
+            "coverage is not measured."
+        )
+    held = ", ".join(
+        f"{level:.0%} intervals held {cover['coverage']:.1%} of the scores (mean "
+        f"width {cover['mean_width']:.2f})"
+        for level in REPORT_LEVELS
+        for cover in [
+            interval_coverage(
+                y[new], model.interval_around(pred[new], level, frame[new])
+            )
+        ]
+    )
+    unknown = (
+        ""
+        if seen_info is not None
+        else " (it does not record its training rows: optimistic where it trained "
+        "on some of them)"
+    )
+    return (
+        f"Prediction intervals, on the {int(new.sum())} rows that did not train or "
+        f"calibrate the model{unknown}: {held}."
+    )
 
 
 def _evaluate_report(model, frame, y, y_pred, rows, args) -> None:

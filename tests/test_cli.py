@@ -19,6 +19,7 @@ from skanime import HybridAnimeRegressor, clear_memory_cache, cli
 from skanime.cli import main
 from skanime.datasets import PAPER_MODEL, PRERELEASE_COLUMNS, load_mal, make_anime
 from skanime.exceptions import ColumnError, DataWarning
+from skanime.intervals import interval_coverage
 
 from .conftest import fast_model
 
@@ -522,7 +523,9 @@ def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
     assert {"score_low", "score_high"} <= set(pd.read_csv(preds).columns)
     capsys.readouterr()
     assert main(["evaluate", str(calibrated), str(anime_csv)]) == 0
-    assert "9 of the 60 rows here calibrated" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "9 of the 60 rows here calibrated" in out
+    assert "Every row here trained or calibrated the model" in out
     # newer anime, scaled widths: every row calibrates, half fit the difficulty
     newer = tmp_path / "newer.csv"
     make_anime(60, random_state=2).drop(columns="poster").to_csv(newer, index=False)
@@ -532,6 +535,18 @@ def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
     rescaled = cli._load_model(calibrated)
     assert rescaled.difficulty_ is not None
     assert len(rescaled.calibration_residuals_) == 30
+    # evaluate measures the intervals on the rows that did neither: the 9 test rows
+    assert main(["evaluate", str(calibrated), str(anime_csv)]) == 0
+    out = capsys.readouterr().out
+    held = [
+        interval_coverage(unseen["Score"], rescaled.predict_interval(unseen, level))[
+            "coverage"
+        ]
+        for level in (0.8, 0.9)
+    ]
+    assert "on the 9 rows that did not train or calibrate the model: " in out
+    assert f"80% intervals held {held[0]:.1%} of the scores" in out
+    assert f"90% intervals held {held[1]:.1%} of the scores" in out
     # only rows it was trained on: refused, nothing written
     seen = tmp_path / "seen.csv"
     pd.read_csv(anime_csv).drop(index=test_rows).to_csv(seen, index=False)
