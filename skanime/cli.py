@@ -732,10 +732,15 @@ def cmd_evaluate(args) -> None:
     calibrating = np.zeros(len(frame), dtype=bool)
     if calibration_info is not None:
         calibrating = np.isin(digests, calibration_info["row_digests"])
+        optimistic = (
+            ": the intervals' coverage on them is optimistic"
+            if calibrating.any()
+            else ""
+        )
         _say(
             f"{int(calibrating.sum())} of the {len(frame)} rows here calibrated the "
-            f"model's prediction intervals (rows of {calibration_info['source']}): the "
-            "intervals' coverage on them is optimistic."
+            f"model's prediction intervals (rows of {calibration_info['source']})"
+            f"{optimistic}."
         )
     if seen_info is None:
         seen = np.zeros(len(frame), dtype=bool)

@@ -544,6 +544,10 @@ def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
         ]
         for level in (0.8, 0.9)
     ]
+    assert (
+        f"0 of the 60 rows here calibrated the model's prediction intervals "
+        f"(rows of {newer})." in out
+    )
     assert "on the 9 rows that did not train or calibrate the model: " in out
     assert f"80% intervals held {held[0]:.1%} of the scores" in out
     assert f"90% intervals held {held[1]:.1%} of the scores" in out
