@@ -36,6 +36,11 @@ COLUMN_SET_NAMES = ("paper", "prerelease", "auto")
 SECURE_SUFFIX = ".skanime"
 #: Confidence levels whose coverage the HTML report shows.
 REPORT_LEVELS = (0.8, 0.9)
+#: What ``evaluate`` says of the intervals where every row is known to the model.
+_NO_NEW_ROWS = (
+    "Every row here trained or calibrated the model: its intervals' coverage is "
+    "not measured."
+)
 
 #: ``--epochs`` and ``--batch-size`` defaults (the estimator's). ``--patience``
 #: defaults to the model's own (4; 12 for ``--columns paper``), and validation
@@ -383,10 +388,7 @@ def write_report(
             f"the {len(X_new)} rows that neither trained nor calibrated the model"
         )
     if isinstance(model, ConformalRegressor) and not len(X_new):
-        notes["intervals"] = (
-            "Every row here trained or calibrated the model: its intervals' "
-            "coverage is not measured."
-        )
+        notes["intervals"] = _NO_NEW_ROWS
     elif isinstance(model, ConformalRegressor):
         covered = _coverage_at_levels(model, X_new, y_new, pred_new)
         coverage = pd.DataFrame(
@@ -818,10 +820,7 @@ def _interval_words(model, frame, y, pred, new, seen_info) -> str:
     """How often ``model``'s intervals held the scores of the rows ``new`` (those
     that neither trained nor calibrated it, as far as the model records)."""
     if not new.any():
-        return (
-            "Every row here trained or calibrated the model: its intervals' "
-            "coverage is not measured."
-        )
+        return _NO_NEW_ROWS
     held = ", ".join(
         f"{level:.0%} intervals held {cover['coverage']:.1%} of the scores (mean "
         f"width {cover['mean_width']:.2f})"
