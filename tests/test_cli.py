@@ -522,10 +522,13 @@ def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
     assert main([*argv, "--interval", "0.8"]) == 0
     assert {"score_low", "score_high"} <= set(pd.read_csv(preds).columns)
     capsys.readouterr()
-    assert main(["evaluate", str(calibrated), str(anime_csv)]) == 0
+    argv = ["evaluate", str(calibrated), str(anime_csv), "--importance-repeats", "0"]
+    assert main([*argv, "--report-dir", str(tmp_path / "all_known")]) == 0
     out = capsys.readouterr().out
     assert "9 of the 60 rows here calibrated" in out
     assert "Every row here trained or calibrated the model" in out
+    page = html.unescape((tmp_path / "all_known" / "report.html").read_text())
+    assert "Every row here trained or calibrated the model" in page
     # newer anime, scaled widths: every row calibrates, half fit the difficulty
     newer = tmp_path / "newer.csv"
     make_anime(60, random_state=2).drop(columns="poster").to_csv(newer, index=False)
