@@ -1205,7 +1205,9 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="score a saved model on a CSV",
         description="Score a saved model on the scored rows of a CSV; rows the "
-        "model was trained on are reported apart (in-sample).",
+        "model was trained on are reported apart (in-sample). For a model with "
+        "prediction intervals, also how often they held the scores of the rows "
+        "that neither trained nor calibrated it.",
         formatter_class=formatter,
     )
     evaluate.add_argument("model", help="model file written by `skanime train`")
