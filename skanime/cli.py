@@ -1023,6 +1023,13 @@ def _add_scaled_intervals(parser) -> None:
     )
 
 
+def _add_model_and_data(parser, data_help: str) -> None:
+    """The positional ``model`` and ``data`` of the commands that read a saved
+    model and a CSV."""
+    parser.add_argument("model", help="model file written by `skanime train`")
+    parser.add_argument("data", help=data_help)
+
+
 def _add_cache_dir(parser) -> None:
     parser.add_argument(
         "--cache-dir",
@@ -1210,8 +1217,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that neither trained nor calibrated it.",
         formatter_class=formatter,
     )
-    evaluate.add_argument("model", help="model file written by `skanime train`")
-    evaluate.add_argument("data", help="MyAnimeList CSV with a Score column")
+    _add_model_and_data(evaluate, "MyAnimeList CSV with a Score column")
     _add_poster_root(evaluate)
     _add_cache_dir(evaluate)
     evaluate.add_argument(
@@ -1233,8 +1239,7 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrated on the training years (docs/benchmarks.md).",
         formatter_class=formatter,
     )
-    calibrate.add_argument("model", help="model file written by `skanime train`")
-    calibrate.add_argument("data", help="MyAnimeList CSV with a Score column")
+    _add_model_and_data(calibrate, "MyAnimeList CSV with a Score column")
     calibrate.add_argument(
         "--out",
         required=True,
@@ -1254,8 +1259,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write anime_id, Title and predicted_score for every row.",
         formatter_class=formatter,
     )
-    predict.add_argument("model", help="model file written by `skanime train`")
-    predict.add_argument("data", help="MyAnimeList CSV (Score not needed)")
+    _add_model_and_data(predict, "MyAnimeList CSV (Score not needed)")
     predict.add_argument("--out", required=True, help="CSV to write")
     _add_poster_root(predict)
     predict.add_argument(
