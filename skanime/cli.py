@@ -726,17 +726,25 @@ def _use_cache_dir(model, cache_dir) -> None:
         _point_model(model).set_params(cache_dir=cache_dir)
 
 
-def cmd_evaluate(args) -> None:
-    import numpy as np
-
+def _model_and_scored_rows(args):
+    """The saved model ``args.model`` (its poster cache at ``args.cache_dir``)
+    and the scored rows of the CSV ``args.data``, columns it lacks left absent."""
     from .datasets import load_mal
-    from .report import format_table, regression_metrics
 
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
     frame = load_mal(
         args.data, dropna=True, poster_root=args.poster_root, fill_absent=False
     )
+    return model, frame
+
+
+def cmd_evaluate(args) -> None:
+    import numpy as np
+
+    from .report import format_table, regression_metrics
+
+    model, frame = _model_and_scored_rows(args)
     y = frame["Score"].to_numpy()
     pred = model.predict(frame)
     train_mean = float(_point_model(model).net_.module_.target_mean)
@@ -897,15 +905,10 @@ def cmd_calibrate(args) -> None:
     import numpy as np
     from sklearn.frozen import FrozenEstimator
 
-    from .datasets import load_mal
     from .exceptions import SkanimeError
     from .intervals import ConformalRegressor
 
-    model = _load_model(args.model)
-    _use_cache_dir(model, args.cache_dir)
-    frame = load_mal(
-        args.data, dropna=True, poster_root=args.poster_root, fill_absent=False
-    )
+    model, frame = _model_and_scored_rows(args)
     seen_info = getattr(model, "training_data_", None)
     digests = _row_digests(frame, model)
     if seen_info is None:
