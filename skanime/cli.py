@@ -189,7 +189,7 @@ def run_experiment(
     from sklearn.model_selection import train_test_split
 
     from .exceptions import DataError
-    from .intervals import ConformalRegressor
+    from .intervals import ConformalRegressor, _min_calibration_rows
     from .report import (
         format_table,
         plot_history,
@@ -203,7 +203,7 @@ def run_experiment(
     )
     if calibration_size > 0:
         n_cal = round(len(X_train) * calibration_size / (1 - test_size))
-        least = 4 if scaled_intervals else 1  # half of them fit the difficulty
+        least = _min_calibration_rows(_difficulty(scaled_intervals))
         if not least <= n_cal < len(X_train) - 1:
             raise DataError(
                 f"calibration_size (--calibration-size) {calibration_size:g} of "

@@ -63,6 +63,12 @@ def conformal_quantile(residuals, confidence_level: float) -> float:
     return float(residuals[rank - 1]) if rank <= len(residuals) else float("inf")
 
 
+def _min_calibration_rows(difficulty) -> int:
+    """The fewest calibration rows :class:`ConformalRegressor` takes: 1, or 4
+    with a ``difficulty`` model (half of them fit it, half calibrate)."""
+    return 1 if difficulty is None else 4
+
+
 def interval_coverage(y_true, intervals) -> dict[str, float]:
     """Share of ``y_true`` inside ``intervals`` (shape ``(n, 2)``) and mean width.
 
@@ -253,7 +259,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         as it is, with every row; else a clone trained on ``1 -
         calibration_size`` of the rows, with the others."""
         n = _num_samples(X)
-        least = 1 if self.difficulty is None else 4
+        least = _min_calibration_rows(self.difficulty)
         with_difficulty = "" if least == 1 else " (with difficulty)"
         if isinstance(self.estimator, FrozenEstimator):
             if n < least:
