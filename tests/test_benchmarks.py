@@ -104,6 +104,29 @@ def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
     assert "[-0.0300, -0.0300]" in hybrid
 
 
+def test_bench_posters_gives_decoding_workers_to_trained_backbones_only():
+    """--device reaches every model; --num-workers only the fine-tuned ones, whose
+    posters are decoded per batch (the frozen ones read cached embeddings)."""
+    import argparse
+
+    module = _load("bench_posters")
+    args = argparse.Namespace(
+        epochs=3, data="DATA", cache_dir=None, device="cuda", num_workers=6,
+        variants=["lite2", "lite2_full_last2"], skip=[],
+    )  # fmt: skip
+    models = module.make_models(args, 1, constant_frame=None)
+    assert {m.device for m, _ in models.values()} == {"cuda"}
+    workers = {name: m.num_workers for name, (m, _) in models.items()}
+    assert workers.pop("hybrid lite2_full_last2") == 6
+    assert set(workers.values()) == {0}
+    tuned = models["hybrid lite2_full_last2"][0]
+    assert (tuned.backbone, tuned.freeze_backbone, tuned.image_size) == (
+        "efficientnet_lite2",
+        2,
+        None,
+    )
+
+
 def test_bench_accuracy_parts_add_one_part_at_a_time(tmp_path):
     """Issue 13's ablation (--parts): below "poster" the poster paths become a
     0/1 has_poster column, which boosting's inputs then carry; "text" adds the
