@@ -55,6 +55,10 @@ class HybridDataset(Dataset):
         that does not train on the row and scores it for early stopping. Items
         then hold it as ``fold`` (int64), which :class:`~skanime.HybridNet`
         reads and does not pass to the module.
+    sample_weight : ndarray of shape (n,), default=None
+        Each row's weight in the loss. Items then hold it as ``sample_weight``
+        (float32), which :class:`~skanime.HybridNet` reads and does not pass to
+        the module.
     """
 
     def __init__(
@@ -66,9 +70,19 @@ class HybridDataset(Dataset):
         embedding=None,
         has_image=None,
         fold=None,
+        sample_weight=None,
     ):
         self.tabular = _writable(np.ascontiguousarray(tabular, dtype=np.float32))
         self.fold = None if fold is None else _folds(fold, len(self.tabular))
+        self.sample_weight = None
+        if sample_weight is not None:
+            weight = np.ascontiguousarray(sample_weight, dtype=np.float32)
+            if weight.shape != (len(self.tabular),):
+                raise ValueError(
+                    f"sample_weight has shape {weight.shape}; it must be "
+                    f"({len(self.tabular)},), one per row."
+                )
+            self.sample_weight = _writable(weight)
         self.paths = paths
         self.embedding = (
             None
@@ -144,6 +158,8 @@ class HybridDataset(Dataset):
         x = {"tabular": torch.from_numpy(self.tabular[index])}
         if self.fold is not None:
             x["fold"] = torch.as_tensor(self.fold[index])
+        if self.sample_weight is not None:
+            x["sample_weight"] = torch.as_tensor(self.sample_weight[index])
         if self.embedding is not None:
             x["has_image"] = torch.from_numpy(self.has_image[index])
             x["embedding"] = torch.from_numpy(self.embedding[index])

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.helper import SliceDict
 from torch import nn
 
 from ._booster import BOOSTERS, blend, booster_inputs, make_booster
@@ -30,6 +31,7 @@ from ._validation import (
     check_device,
     check_extra_params,
     check_frame,
+    check_sample_weight,
     check_target,
 )
 from ._version import PERSISTENCE_FORMAT, __version__
@@ -545,7 +547,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
 
     # -- the estimator API ----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the encoders and train the network.
 
         Parameters
@@ -554,6 +556,13 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             Metadata columns plus the poster-path column.
         y : array-like of shape (n_samples,)
             The scores, used by position.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Each row's weight in the network's loss, in training and in the
+            validation loss that early stopping watches, and in the booster's
+            fit. Scaled to mean 1, so only the ratios count; equal weights
+            train exactly as None. The encoders and the cross-fitted priors
+            (franchise, title neighbours, labels, poster) are fitted
+            unweighted.
 
         Returns
         -------
@@ -567,19 +576,20 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """
         before = dict(self.__dict__)
         try:
-            return self._fit(X, y)
+            return self._fit(X, y, sample_weight)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight):
         check_device(self.device)
         given = X
         X = check_frame(self, X, reset=True)
         check_columns(X, self._column_specs())
         roles = self._resolve_roles(X, y)
         y = check_target(y, len(X), target_range=self.target_range, X=given)
+        sample_weight = check_sample_weight(sample_weight, len(X), self.booster)
         if len(X) < 2:
             raise DataError(
                 f"HybridAnimeRegressor needs at least 2 samples to fit; got {len(X)} "
@@ -616,12 +626,14 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             )
             # Pipeline.fit's steps, with the network's inputs kept for the booster
             packed = pipeline[:-1].fit_transform(X, y)
-            pipeline[-1].fit(packed, y)
+            # the net reads the weights from its dict input, the booster in fit
+            weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+            pipeline[-1].fit(SliceDict(**packed, **weights) if weights else packed, y)
             if self.booster is None:
                 self.booster_ = None
             else:
                 booster = make_booster(self.booster, seed)
-                self.booster_ = booster.fit(booster_inputs(packed), y)
+                self.booster_ = booster.fit(booster_inputs(packed), y, **weights)
         self.pipeline_ = pipeline
         self.history_ = pipeline[-1].history_
         self.device_ = pipeline[-1].device

@@ -32,6 +32,7 @@ from ._posters import poster_loader_for
 from ._precision import as_float32, check_mixed_precision, training_autocast
 from ._threads import small_batch_threads
 from ._utils import dump_tensors, is_missing, load_tensors
+from ._validation import check_sample_weight
 from .exceptions import ColumnError, ShapeMismatchError
 
 __all__ = [
@@ -94,11 +95,25 @@ def _n_words(X) -> int:
     return 0
 
 
-def _without_fold(X):
-    """A batch's ``X`` without the rows' ``fold``, which is not a module input."""
-    if isinstance(X, dict) and "fold" in X:
-        return {key: value for key, value in X.items() if key != "fold"}
+#: What a batch's ``X`` carries about its rows that is not a module input.
+_ROW_INFO = ("fold", "sample_weight")
+
+
+def _module_inputs(X):
+    """A batch's ``X`` without the rows' ``fold`` and ``sample_weight``."""
+    if isinstance(X, dict) and any(key in X for key in _ROW_INFO):
+        return {key: value for key, value in X.items() if key not in _ROW_INFO}
     return X
+
+
+def _weights_of(X, rows=None) -> torch.Tensor | None:
+    """The rows' ``sample_weight`` in a batch's ``X`` as ``(n, 1)``, or None;
+    ``rows`` selects some of them."""
+    weight = X.get("sample_weight") if isinstance(X, dict) else None
+    if weight is None:
+        return None
+    weight = torch.as_tensor(weight).reshape(-1, 1)
+    return weight if rows is None else weight[rows]
 
 
 def _fused_adam_supports(param_groups) -> bool:
@@ -395,7 +410,14 @@ class HybridNet(NeuralNetRegressor):
             )
         paths = has_image = embedding = None
         if isinstance(X, dict):
-            unknown = set(X) - {"tabular", "words", "poster", "has_image", "embedding"}
+            unknown = set(X) - {
+                "tabular",
+                "words",
+                "poster",
+                "has_image",
+                "embedding",
+                "sample_weight",
+            }
             if unknown:
                 raise ValueError(
                     f"Unknown input(s) {sorted(unknown)} in X; HybridNet takes "
@@ -498,8 +520,15 @@ class HybridNet(NeuralNetRegressor):
                 [None if is_missing(p) else decoder.resolve(p) for p in paths],
                 dtype=object,
             )
+        weight = X.get("sample_weight") if isinstance(X, dict) else None
         return HybridDataset(
-            tabular, paths, y, loader=decoder, has_image=has_image, embedding=embedding
+            tabular,
+            paths,
+            y,
+            loader=decoder,
+            has_image=has_image,
+            embedding=embedding,
+            sample_weight=check_sample_weight(weight, len(tabular)),
         )
 
     def get_iterator(self, dataset, training=False):
@@ -616,17 +645,21 @@ class HybridNet(NeuralNetRegressor):
         outside fold ``j`` only; ``rows`` selects the rows of ``X`` that
         ``scores`` are for."""
         fold = _folds_of(X, scores.shape[1])
+        weight = _weights_of(X, rows)
+        if weight is not None:
+            weight = weight.to(scores.device, scores.dtype)
         if fold is None or scores.shape[1] == 1:
-            mean = super().get_loss(
-                scores, y_true.expand_as(scores), X=X, training=training
+            mean = self._criterion(
+                scores, y_true.expand_as(scores), weight, X=X, training=training
             )
         else:
             fold = fold.to(scores.device)
             fold = fold if rows is None else fold[rows]
             losses = [
-                super(HybridNet, self).get_loss(
+                self._criterion(
                     scores[fold != j, j : j + 1],
                     y_true[fold != j],
+                    None if weight is None else weight[fold != j],
                     X=X,
                     training=training,
                 )
@@ -641,6 +674,25 @@ class HybridNet(NeuralNetRegressor):
         total = mean * scores.shape[1]
         return total - (total - mean).detach()
 
+    def _criterion(self, scores, y_true, weight, *, X, training):
+        """skorch's loss of ``scores`` against ``y_true`` (same shapes), or, with
+        ``weight`` (``(n, 1)``), the mean of each row's loss times its weight."""
+        if weight is None:
+            return super().get_loss(scores, y_true, X=X, training=training)
+        criterion = self.criterion_
+        reduction = getattr(criterion, "reduction", None)
+        if reduction is None:
+            raise TypeError(
+                f"sample_weight needs a criterion with a 'reduction' (a torch.nn "
+                f"loss); {type(criterion).__name__} has none."
+            )
+        criterion.reduction = "none"
+        try:
+            per_row = criterion(scores, y_true)
+        finally:
+            criterion.reduction = reduction
+        return (per_row * weight).mean()
+
     def infer(self, x, **fit_params):
         """skorch's ``infer``; the rows' ``fold`` (from
         :class:`~skanime.MemberFolds`) goes to a :class:`HybridModule` in
@@ -649,15 +701,15 @@ class HybridNet(NeuralNetRegressor):
         In training mode with ``mixed_precision``, the forward pass runs under
         ``torch.autocast`` and its outputs are returned in float32."""
         if not self.module_.training:
-            return super().infer(_without_fold(x), **fit_params)
+            return super().infer(_module_inputs(x), **fit_params)
         if (
             isinstance(x, dict)
             and "fold" in x
             and isinstance(self.module_, HybridModule)
         ):
-            x = {**x, "fold": _folds_of(x, len(self.module_.members))}
+            x = {**_module_inputs(x), "fold": _folds_of(x, len(self.module_.members))}
         else:
-            x = _without_fold(x)
+            x = _module_inputs(x)
         with training_autocast(self.mixed_precision, self.device):
             outputs = super().infer(x, **fit_params)
         return as_float32(outputs) if self.mixed_precision else outputs
@@ -672,9 +724,15 @@ class HybridNet(NeuralNetRegressor):
             return super().validation_step(batch, **fit_params)
         self._set_training(False)
         with torch.no_grad():
-            inputs = to_tensor(_without_fold(Xi), device=self.device)
+            inputs = to_tensor(_module_inputs(Xi), device=self.device)
             y_pred = self.module_.held_out_scores(fold, **inputs, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=None, training=False)
+            weight = Xi.get("sample_weight")
+            loss = self.get_loss(
+                y_pred,
+                yi,
+                X=None if weight is None else {"sample_weight": weight},
+                training=False,
+            )
         return {"loss": loss, "y_pred": y_pred}
 
     # -- persistence: weights as tensors only, loaded with weights_only=True -----

@@ -141,6 +141,11 @@ _HYBRID_REGRESSOR = {
         "the check passes the **net_params catch-all as a parameter literally named "
         "'net_params', which is not a network prefix"
     ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "a weight of k is not k copies of a row for a network trained in "
+        "minibatches: copies change the batches and the number of steps; "
+        "test_sample_weight.py checks that the loss is the weighted mean"
+    ),
 }
 
 #: Exact-equality checks that float32 matrix products can fail in the last bit
