@@ -122,14 +122,15 @@ def run(frame, model, seeds, folds, calibration_size, masks) -> dict:
             control = clone(model).fit(X_train, y[train])
             in_sample = np.abs(y[train] - control.predict(X_train))
             control_pred = control.predict(X_test)
-            for level in LEVELS:
+            # every level's intervals from one prediction of the test rows
+            intervals = {
+                k: m.predict_interval(X_test, LEVELS) for k, m in conformal.items()
+            }
+            for i, level in enumerate(LEVELS):
                 width = conformal_quantile(in_sample, level)
                 naive = np.column_stack([control_pred - width, control_pred + width])
                 bounds = {
-                    **{
-                        k: m.predict_interval(X_test, level)
-                        for k, m in conformal.items()
-                    },
+                    **{k: b[..., i] for k, b in intervals.items()},
                     "control": np.clip(naive, 1, 10),
                 }
                 for kind, interval in bounds.items():
@@ -181,12 +182,12 @@ def recalibrated(frame, model, seeds) -> None:
                 conformal = ConformalRegressor(
                     network, difficulty=difficulty, random_state=seed
                 ).fit(frame.iloc[rows], y[rows])
+                bounds = conformal.interval_around(
+                    predicted, LEVELS, frame.iloc[test]
+                )  # (n, 2, levels)
                 figures = []
-                for level in LEVELS:
-                    bounds = conformal.interval_around(
-                        predicted, level, frame.iloc[test]
-                    )
-                    found = interval_coverage(y[test], bounds)
+                for i in range(len(LEVELS)):
+                    found = interval_coverage(y[test], bounds[..., i])
                     figures.append(
                         f"{found['coverage']:.3f} ({found['mean_width']:.2f})"
                     )

@@ -320,13 +320,16 @@ def write_report(
     seed: int = 0,
     held_out: bool = True,
     interval_rows=None,
+    coverage_at_levels=None,
 ) -> Path:
     """``out_dir/report.html``: one page with the data, roles, metrics and every
     plot, for the rows ``X`` (held out from training unless ``held_out`` is
     False) and their scores ``y``;
     ``data`` and ``data_target``, if given, are the whole table it summarises.
     ``interval_rows`` (a boolean mask of ``X``'s rows, those that neither trained
-    nor calibrated the model) restricts the intervals' coverage to them.
+    nor calibrated the model) restricts the intervals' coverage to them;
+    ``coverage_at_levels`` is that coverage where it was computed already (what
+    :func:`_coverage_at_levels` gives for those rows).
 
     Also writes the PNGs it embeds (residuals, importance, intervals) beside the
     training curves and the predicted-vs-actual plot, which it reads.
@@ -390,7 +393,9 @@ def write_report(
     if isinstance(model, ConformalRegressor) and not len(X_new):
         notes["intervals"] = _NO_NEW_ROWS
     elif isinstance(model, ConformalRegressor):
-        covered = _coverage_at_levels(model, X_new, y_new, pred_new)
+        covered = coverage_at_levels or _coverage_at_levels(
+            model, X_new, y_new, pred_new
+        )
         coverage = pd.DataFrame(
             [{"nominal level": level, **cover} for level, (_, cover) in covered.items()]
         )
@@ -442,11 +447,11 @@ def _coverage_at_levels(model, X, y, y_pred) -> dict:
     for the rows ``X`` at each of :data:`REPORT_LEVELS`."""
     from .intervals import interval_coverage
 
-    covered = {}
-    for level in REPORT_LEVELS:
-        bounds = model.interval_around(y_pred, level, X)
-        covered[level] = bounds, interval_coverage(y, bounds)
-    return covered
+    bounds = model.interval_around(y_pred, list(REPORT_LEVELS), X)  # one pass
+    return {
+        level: (bounds[..., i], interval_coverage(y, bounds[..., i]))
+        for i, level in enumerate(REPORT_LEVELS)
+    }
 
 
 def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
@@ -817,24 +822,27 @@ def cmd_evaluate(args) -> None:
                 )
             )
     new = ~seen & ~calibrating  # neither trained nor calibrated the model
+    covered = None  # the intervals' coverage on the new rows, computed once
     if hasattr(model, "interval_around"):
-        _say(_interval_words(model, frame, y, pred, new, seen_info))
+        if new.any():
+            covered = _coverage_at_levels(model, frame[new], y[new], pred[new])
+        _say(_interval_words(covered, int(new.sum()), seen_info))
     if args.report_dir:
-        known = new if recorded else None  # else the figures of every row
-        _evaluate_report(model, frame, y, pred, metrics(every), known, args)
+        known = new if recorded else None  # else every row, which new is then
+        _evaluate_report(model, frame, y, pred, metrics(every), known, covered, args)
 
 
-def _interval_words(model, frame, y, pred, new, seen_info) -> str:
-    """How often ``model``'s intervals held the scores of the rows ``new`` (those
-    that neither trained nor calibrated it, as far as the model records)."""
-    if not new.any():
+def _interval_words(covered, n_new: int, seen_info) -> str:
+    """How often a model's intervals held the scores of its ``n_new`` new rows
+    (those that neither trained nor calibrated it, as far as the model
+    records): ``covered`` is :func:`_coverage_at_levels` on them, None without
+    such rows."""
+    if covered is None:
         return _NO_NEW_ROWS
     held = ", ".join(
         f"{level:.0%} intervals held {cover['coverage']:.1%} of the scores (mean "
         f"width {cover['mean_width']:.2f})"
-        for level, (_, cover) in _coverage_at_levels(
-            model, frame[new], y[new], pred[new]
-        ).items()
+        for level, (_, cover) in covered.items()
     )
     unknown = (
         ""
@@ -843,12 +851,12 @@ def _interval_words(model, frame, y, pred, new, seen_info) -> str:
         "on some of them)"
     )
     return (
-        f"Prediction intervals, on the {int(new.sum())} rows that neither trained "
+        f"Prediction intervals, on the {n_new} rows that neither trained "
         f"nor calibrated the model{unknown}: {held}."
     )
 
 
-def _evaluate_report(model, frame, y, y_pred, rows, new, args) -> None:
+def _evaluate_report(model, frame, y, y_pred, rows, new, covered, args) -> None:
     from .report import plot_history, plot_predictions
 
     out_dir = Path(args.report_dir)
@@ -872,6 +880,7 @@ def _evaluate_report(model, frame, y, y_pred, rows, new, args) -> None:
             seed=0,
             held_out=False,
             interval_rows=new,
+            coverage_at_levels=covered,
         )
         with _Outputs() as outputs:
             _publish(staging, out_dir, outputs)

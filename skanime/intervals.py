@@ -324,47 +324,63 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     def half_width(self, confidence_level: float = 0.9) -> float:
         """Half the width of every interval of ``confidence_level``; without
         ``difficulty`` only, as with it each row has its own."""
-        quantile = self._quantile(confidence_level)
+        (quantile,) = self._quantiles(float(confidence_level))
         if self.difficulty_ is not None:
             raise ValueError(
                 "With difficulty, each row's interval has its own width; "
                 "predict_interval(X, confidence_level) gives the intervals."
             )
-        return quantile
+        return float(quantile)
 
-    def _quantile(self, confidence_level: float) -> float:
-        """The calibration scores' conformal quantile: the half-width, or with
-        ``difficulty`` its multiple of each row's difficulty."""
+    def _quantiles(self, confidence_level) -> np.ndarray:
+        """The calibration scores' conformal quantile at each level (one for a
+        number): the half-width, or with ``difficulty`` its multiple of each
+        row's difficulty."""
         self._check_fitted()
-        return conformal_quantile(self.calibration_residuals_, confidence_level)
+        levels = np.atleast_1d(np.asarray(confidence_level, dtype=np.float64))
+        if levels.ndim != 1 or not len(levels):
+            raise ValueError(
+                f"Got confidence_level={confidence_level!r}, expected a number or a "
+                "1-D sequence of numbers strictly between 0 and 1."
+            )
+        residuals = self.calibration_residuals_
+        return np.array([conformal_quantile(residuals, level) for level in levels])
 
-    def predict_interval(self, X, confidence_level: float = 0.9) -> np.ndarray:
-        """Lower and upper bounds, shape ``(n_samples, 2)``.
+    def _intervals(self, y_pred, confidence_level, scales=1.0) -> np.ndarray:
+        """The bounds around ``y_pred`` at each level, ``(n, 2)`` for a number,
+        ``(n, 2, k)`` for ``k`` levels; ``scales``: each row's difficulty."""
+        quantiles = self._quantiles(confidence_level)  # a bad level fails first
+        bounds = np.stack([self._bounds(y_pred, q * scales) for q in quantiles], -1)
+        return bounds if np.ndim(confidence_level) else bounds[..., 0]
+
+    def predict_interval(self, X, confidence_level=0.9) -> np.ndarray:
+        """Lower and upper bounds, shape ``(n_samples, 2)``, or ``(n_samples, 2,
+        k)`` for ``k`` levels.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
-        confidence_level : float, default=0.9
+        confidence_level : float or sequence of float, default=0.9
             The share of true scores the intervals should hold, in (0, 1).
             A level that needs more calibration rows than there are gives
-            infinite bounds.
+            infinite bounds. Several levels cost one prediction (and, with
+            ``difficulty``, one encoding of ``X``), as in MAPIE.
 
         Returns
         -------
-        intervals : ndarray of shape (n_samples, 2)
-            ``[low, high]`` per row, clipped to the estimator's ``target_range``
-            when it has one (the true score lies in it, so coverage is unchanged).
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, 2, k)
+            ``[low, high]`` per row (and level), clipped to the estimator's
+            ``target_range`` when it has one (the true score lies in it, so
+            coverage is unchanged).
         """
-        quantile = self._quantile(confidence_level)  # a bad level fails first
+        self._quantiles(confidence_level)  # a bad level fails before predicting
         if self.difficulty_ is None:
-            return self._bounds(self.predict(X), quantile)
+            return self._intervals(self.predict(X), confidence_level)
         predicted, rows = _predict_with_rows(self.estimator_, X, encoded=True)
         scales = _scales(self.difficulty_, self.difficulty_floor_, rows)
-        return self._bounds(predicted, quantile * scales)
+        return self._intervals(predicted, confidence_level, scales)
 
-    def interval_around(
-        self, y_pred, confidence_level: float = 0.9, X=None
-    ) -> np.ndarray:
+    def interval_around(self, y_pred, confidence_level=0.9, X=None) -> np.ndarray:
         """The intervals of :meth:`predict_interval` around predictions already
         made: ``interval_around(model.predict(X), level, X)`` equals
         ``predict_interval(X, level)`` without predicting ``X`` a second time.
@@ -373,7 +389,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         ----------
         y_pred : array-like of shape (n_samples,)
             This model's predictions.
-        confidence_level : float, default=0.9
+        confidence_level : float or sequence of float, default=0.9
             As in :meth:`predict_interval`.
         X : DataFrame or array-like of shape (n_samples, n_features), default=None
             The rows ``y_pred`` was predicted for; needed with ``difficulty``
@@ -381,7 +397,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        intervals : ndarray of shape (n_samples, 2)
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, 2, k)
 
         Examples
         --------
@@ -396,9 +412,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         ... )
         True
         """
-        quantile = self._quantile(confidence_level)
+        self._quantiles(confidence_level)  # a bad level fails first
         if self.difficulty_ is None:
-            return self._bounds(y_pred, quantile)
+            return self._intervals(y_pred, confidence_level)
         if X is None:
             raise ValueError(
                 "With difficulty, each row's interval has its own width: pass the "
@@ -407,7 +423,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             )
         rows = _encoded_rows(self.estimator_, X)
         scales = _scales(self.difficulty_, self.difficulty_floor_, rows)
-        return self._bounds(y_pred, quantile * scales)
+        return self._intervals(y_pred, confidence_level, scales)
 
     def _bounds(self, y_pred, width) -> np.ndarray:
         """``y_pred`` +- ``width`` (one or one per row), clipped to the

@@ -67,6 +67,25 @@ def test_intervals_cover_new_rows_at_about_the_nominal_level():
     assert model.half_width(0.9) > model.half_width(0.8)
 
 
+def test_several_levels_at_once_stack_on_a_last_axis():
+    X, y = np.zeros((50, 1)), np.arange(50.0)
+    model = ConformalRegressor(DummyRegressor(), random_state=0).fit(X, y)
+    levels = [0.5, 0.8, 0.9]
+    bounds = model.predict_interval(X[:3], levels)
+    assert bounds.shape == (3, 2, 3)
+    for i, level in enumerate(levels):
+        np.testing.assert_array_equal(
+            bounds[..., i], model.predict_interval(X[:3], level)
+        )
+    np.testing.assert_array_equal(
+        model.interval_around(model.predict(X[:3]), levels), bounds
+    )
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        model.predict_interval(X, [0.8, 1.5])
+    with pytest.raises(ValueError, match="1-D sequence"):
+        model.predict_interval(X, [[0.8]])
+
+
 def test_intervals_are_clipped_to_the_target_range(anime):
     model = ConformalRegressor(
         fast_model(poster_column=None, validation_fraction=0), random_state=0
@@ -211,6 +230,14 @@ def test_the_difficulty_model_reads_the_networks_encoded_rows_once(
     encoded = record_calls(HybridAnimeRegressor, "_packed_inputs", lambda *a: 1)
     bounds = model.predict_interval(anime, 0.8)
     assert len(encoded) == 1  # one encoding for the scores and the widths
+    both = model.predict_interval(anime, [0.8, 0.9])
+    assert len(encoded) == 2  # and one for every level at once
+    np.testing.assert_array_equal(both[..., 0], bounds)
+    np.testing.assert_array_equal(both[..., 1], model.predict_interval(anime, 0.9))
+    pred = model.predict(anime)
+    del encoded[:]
+    np.testing.assert_array_equal(model.interval_around(pred, [0.8, 0.9], anime), both)
+    assert len(encoded) == 1
     # around predictions already made, the rows give the widths, as they did
     np.testing.assert_array_equal(
         model.interval_around(model.predict(anime), 0.8, anime), bounds
