@@ -197,8 +197,9 @@ class HybridNet(NeuralNetRegressor):
       (``(n, d)``, the output of a :class:`~skanime.PosterEmbedder`), and
       optionally ``"words"`` (``(n, w)`` 0/1 word columns of
       :class:`~skanime.TitleWords`), which join the tabular block last and set
-      the module's ``n_words``. A plain 2-D array or DataFrame is a
-      tabular-only input.
+      the module's ``n_words``, and ``"sample_weight"`` (``(n,)``: each row's
+      loss, in training and validation, is multiplied by its weight, scaled
+      to mean 1). A plain 2-D array or DataFrame is a tabular-only input.
     * The posters are decoded by an image decoder the net builds from its own
       backbone's config (input size, mean, std) and its ``poster_root`` and
       ``poster_errors``: nothing is shared with the encoding steps before it.
@@ -421,7 +422,8 @@ class HybridNet(NeuralNetRegressor):
             if unknown:
                 raise ValueError(
                     f"Unknown input(s) {sorted(unknown)} in X; HybridNet takes "
-                    "'tabular', 'words', 'poster' or 'has_image' and 'embedding'."
+                    "'tabular', 'words', 'poster' or 'has_image' and 'embedding', "
+                    "and 'sample_weight'."
                 )
             tabular = check_array(
                 X["tabular"], dtype=np.float32, input_name="X", ensure_min_features=0
