@@ -346,10 +346,10 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         residuals = self.calibration_residuals_
         return np.array([conformal_quantile(residuals, level) for level in levels])
 
-    def _intervals(self, y_pred, confidence_level, scales=1.0) -> np.ndarray:
-        """The bounds around ``y_pred`` at each level, ``(n, 2)`` for a number,
+    def _intervals(self, y_pred, quantiles, confidence_level, scales=1.0):
+        """The bounds around ``y_pred`` at each of ``quantiles`` (those of
+        ``confidence_level``), ``(n, 2)`` for one level given as a number,
         ``(n, 2, k)`` for ``k`` levels; ``scales``: each row's difficulty."""
-        quantiles = self._quantiles(confidence_level)  # a bad level fails first
         bounds = np.stack([self._bounds(y_pred, q * scales) for q in quantiles], -1)
         return bounds if np.ndim(confidence_level) else bounds[..., 0]
 
@@ -373,12 +373,12 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             ``target_range`` when it has one (the true score lies in it, so
             coverage is unchanged).
         """
-        self._quantiles(confidence_level)  # a bad level fails before predicting
+        quantiles = self._quantiles(confidence_level)  # a bad level fails first
         if self.difficulty_ is None:
-            return self._intervals(self.predict(X), confidence_level)
+            return self._intervals(self.predict(X), quantiles, confidence_level)
         predicted, rows = _predict_with_rows(self.estimator_, X, encoded=True)
         scales = _scales(self.difficulty_, self.difficulty_floor_, rows)
-        return self._intervals(predicted, confidence_level, scales)
+        return self._intervals(predicted, quantiles, confidence_level, scales)
 
     def interval_around(self, y_pred, confidence_level=0.9, X=None) -> np.ndarray:
         """The intervals of :meth:`predict_interval` around predictions already
@@ -412,9 +412,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         ... )
         True
         """
-        self._quantiles(confidence_level)  # a bad level fails first
+        quantiles = self._quantiles(confidence_level)  # a bad level fails first
         if self.difficulty_ is None:
-            return self._intervals(y_pred, confidence_level)
+            return self._intervals(y_pred, quantiles, confidence_level)
         if X is None:
             raise ValueError(
                 "With difficulty, each row's interval has its own width: pass the "
@@ -423,7 +423,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             )
         rows = _encoded_rows(self.estimator_, X)
         scales = _scales(self.difficulty_, self.difficulty_floor_, rows)
-        return self._intervals(y_pred, confidence_level, scales)
+        return self._intervals(y_pred, quantiles, confidence_level, scales)
 
     def _bounds(self, y_pred, width) -> np.ndarray:
         """``y_pred`` +- ``width`` (one or one per row), clipped to the
