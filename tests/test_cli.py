@@ -492,7 +492,7 @@ def test_a_model_with_a_difficulty_model_gives_each_row_its_width(
 
 
 def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
-    anime_csv, tmp_path, capsys
+    anime_csv, tmp_path, capsys, record_calls
 ):
     """``skanime calibrate``: the network is kept as it was, only the rows outside
     its training split calibrate it, and ``predict --interval`` then works."""
@@ -541,7 +541,11 @@ def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
     # evaluate measures the intervals on the rows that did neither: the 9 test rows
     report = tmp_path / "evaluated"
     argv = ["evaluate", str(calibrated), str(anime_csv), "--report-dir", str(report)]
+    around = record_calls(
+        type(rescaled), "interval_around", lambda self, y_pred, *a: len(y_pred)
+    )
     assert main([*argv, "--importance-repeats", "0"]) == 0
+    assert around == [9]  # both levels, for the console and the report, at once
     out = capsys.readouterr().out
     page = html.unescape((report / "report.html").read_text())
     assert "on the 9 rows that neither trained nor calibrated the model" in page
