@@ -11,14 +11,15 @@ from torch.utils.data import Dataset
 __all__ = ["HybridDataset"]
 
 
-def _folds(fold, n_rows: int) -> np.ndarray:
-    """``fold`` as writable int64 of shape ``(n_rows,)``."""
-    fold = _writable(np.ascontiguousarray(fold, dtype=np.int64))
-    if fold.shape != (n_rows,):
+def _per_row(values, n_rows: int, dtype, name: str) -> np.ndarray:
+    """``values`` (the rows' ``name``) as writable ``dtype`` of shape
+    ``(n_rows,)``."""
+    values = _writable(np.ascontiguousarray(values, dtype=dtype))
+    if values.shape != (n_rows,):
         raise ValueError(
-            f"fold has shape {fold.shape}; it must be ({n_rows},), one per row."
+            f"{name} has shape {values.shape}; it must be ({n_rows},), one per row."
         )
-    return fold
+    return values
 
 
 def _writable(array: np.ndarray) -> np.ndarray:
@@ -73,16 +74,13 @@ class HybridDataset(Dataset):
         sample_weight=None,
     ):
         self.tabular = _writable(np.ascontiguousarray(tabular, dtype=np.float32))
-        self.fold = None if fold is None else _folds(fold, len(self.tabular))
-        self.sample_weight = None
-        if sample_weight is not None:
-            weight = np.ascontiguousarray(sample_weight, dtype=np.float32)
-            if weight.shape != (len(self.tabular),):
-                raise ValueError(
-                    f"sample_weight has shape {weight.shape}; it must be "
-                    f"({len(self.tabular)},), one per row."
-                )
-            self.sample_weight = _writable(weight)
+        n_rows = len(self.tabular)
+        self.fold = None if fold is None else _per_row(fold, n_rows, np.int64, "fold")
+        self.sample_weight = (
+            None
+            if sample_weight is None
+            else _per_row(sample_weight, n_rows, np.float32, "sample_weight")
+        )
         self.paths = paths
         self.embedding = (
             None
@@ -171,5 +169,5 @@ class HybridDataset(Dataset):
 def with_folds(dataset: HybridDataset, fold) -> HybridDataset:
     """A shallow copy of ``dataset`` (the same arrays) whose items carry ``fold``."""
     folded = copy.copy(dataset)
-    folded.fold = _folds(fold, len(dataset))
+    folded.fold = _per_row(fold, len(dataset), np.int64, "fold")
     return folded
