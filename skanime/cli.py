@@ -242,23 +242,16 @@ def run_experiment(
         + _booster_words(model)
     )
     # what the model saw, to tell those rows apart later (skanime evaluate)
-    trained_on = {
-        "source": source,
-        "rows": len(X_train),
-        "held_out_rows": len(X_test),
-        "row_digests": _row_digests(X_train, model),
-    }
+    trained_on = _rows_record(
+        source, _row_digests(X_train, model), held_out_rows=len(X_test)
+    )
     if calibration_size > 0:
         model = ConformalRegressor(
             FrozenEstimator(model),
             difficulty=_difficulty(scaled_intervals),
             random_state=seed,
         ).fit(X_cal, y_cal)
-        model.calibration_data_ = {
-            "source": source,
-            "rows": len(X_cal),
-            "row_digests": _row_digests(X_cal, model),
-        }
+        model.calibration_data_ = _rows_record(source, _row_digests(X_cal, model))
     model.training_data_ = trained_on
     y_pred = model.predict(X_test)
     baseline = np.full(len(y_test), y_train.mean())
@@ -635,6 +628,14 @@ def _row_digests(frame, model):
     return pd.util.hash_pandas_object(inputs, index=False).to_numpy()
 
 
+def _rows_record(source, digests, **more) -> dict:
+    """What a model records of rows it trained or calibrated on (its
+    ``training_data_`` or ``calibration_data_``): their ``source``, how many,
+    and their digests (:func:`_row_digests`), by which ``skanime evaluate`` and
+    ``skanime calibrate`` recognise them; ``more`` adds keys."""
+    return {"source": source, "rows": len(digests), **more, "row_digests": digests}
+
+
 def cmd_train(args) -> None:
     from .datasets import load_mal
 
@@ -946,11 +947,7 @@ def cmd_calibrate(args) -> None:
     ).fit(rows, rows["Score"])
     if seen_info is not None:
         calibrated.training_data_ = seen_info
-    calibrated.calibration_data_ = {
-        "source": str(args.data),
-        "rows": len(rows),
-        "row_digests": digests[~seen],
-    }
+    calibrated.calibration_data_ = _rows_record(str(args.data), digests[~seen])
     if args.scaled_intervals:
         widths = "each anime's width scaled by its predicted difficulty"
     else:
