@@ -114,8 +114,23 @@ def test_errors_name_the_problem():
         )
 
 
+#: The one check ConformalRegressor is expected to fail, with the reason.
+_WEIGHT_IS_NOT_COPIES = dict.fromkeys(
+    [
+        "check_sample_weight_equivalence_on_dense_data",
+        "check_sample_weight_equivalence_on_sparse_data",
+    ],
+    "fit draws calibration rows at random, so k copies of a row fall on both "
+    "sides of the split where a weight of k stays on one; "
+    "test_weighted_calibration_counts_a_weight_as_copies checks the quantile",
+)
+
+
 def test_is_a_scikit_learn_estimator():
-    check_estimator(ConformalRegressor(Ridge(), random_state=0))
+    check_estimator(
+        ConformalRegressor(Ridge(), random_state=0),
+        expected_failed_checks=_WEIGHT_IS_NOT_COPIES,
+    )
 
 
 def test_a_frozen_model_is_calibrated_on_every_row_and_never_refitted():
@@ -266,7 +281,8 @@ def test_is_a_scikit_learn_estimator_with_difficulty():
     check_estimator(
         ConformalRegressor(
             Ridge(), calibration_size=0.5, difficulty=Ridge(), random_state=0
-        )
+        ),
+        expected_failed_checks=_WEIGHT_IS_NOT_COPIES,
     )
 
 
@@ -316,3 +332,119 @@ def test_a_bad_level_is_refused_before_predicting(monkeypatch):
     monkeypatch.setattr(model, "predict", lambda X: pytest.fail("predicted"))
     with pytest.raises(ValueError, match="confidence_level"):
         model.predict_interval(X, 1.5)
+
+
+# -- sample_weight ----------------------------------------------------------------
+
+
+class _WeightRecorder(DummyRegressor):
+    """A constant model that keeps the rows and weights its fit was given."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.rows_, self.weights_ = np.asarray(X)[:, 0].copy(), sample_weight
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_weighted_calibration_counts_a_weight_as_copies():
+    """A frozen model calibrated with weight k on a row gives the intervals of
+    that row k times; weight 0 of no row; weights of 1 of no weights."""
+    from sklearn.frozen import FrozenEstimator
+
+    rng = np.random.default_rng(0)
+    X, y = np.zeros((40, 1)), rng.normal(5, 1, size=40)
+    fitted = FrozenEstimator(
+        DummyRegressor(constant=5.0, strategy="constant").fit(X, y)
+    )
+    weight = rng.integers(0, 4, size=40)  # zeros included
+    levels = [0.5, 0.8, 0.9, 0.95]
+    weighted = ConformalRegressor(fitted).fit(X, y, sample_weight=weight)
+    copies = np.repeat(np.arange(40), weight)
+    repeated = ConformalRegressor(fitted).fit(X[copies], y[copies])
+    np.testing.assert_array_equal(
+        weighted.predict_interval(X[:3], levels),
+        repeated.predict_interval(X[:3], levels),
+    )
+    ones = ConformalRegressor(fitted).fit(X, y, sample_weight=np.ones(40))
+    plain = ConformalRegressor(fitted).fit(X, y)
+    assert plain.calibration_weights_ is None
+    np.testing.assert_array_equal(
+        ones.predict_interval(X[:3], levels), plain.predict_interval(X[:3], levels)
+    )
+    # the weights stay with their residuals when these are sorted
+    np.testing.assert_array_equal(
+        weighted.calibration_weights_, weight[np.argsort(np.abs(y - 5), kind="stable")]
+    )
+
+
+def test_training_weights_reach_the_estimator_and_calibration_weights_the_quantile():
+    X = np.arange(50, dtype=float).reshape(-1, 1)  # a row's value is its index
+    y = np.arange(50, dtype=float)
+    weight = 1.0 + np.arange(50) % 3
+    model = ConformalRegressor(_WeightRecorder(), random_state=0)
+    model.fit(X, y, sample_weight=weight)
+    trained = model.estimator_
+    np.testing.assert_array_equal(trained.weights_, weight[trained.rows_.astype(int)])
+    assert trained.constant_.item() == pytest.approx(
+        np.average(y[trained.rows_.astype(int)], weights=trained.weights_)
+    )
+    held_out = np.setdiff1d(np.arange(50), trained.rows_.astype(int))
+    order = np.argsort(np.abs(y[held_out] - trained.constant_.item()), kind="stable")
+    np.testing.assert_array_equal(model.calibration_weights_, weight[held_out][order])
+    # the same rows as unweighted: the split does not depend on the weights
+    unweighted = ConformalRegressor(_WeightRecorder(), random_state=0).fit(X, y)
+    assert set(unweighted.estimator_.rows_) == set(trained.rows_)
+
+
+def test_weighting_later_rows_makes_intervals_follow_them():
+    """Errors grow with time: one width from every calibration row is too
+    narrow for the latest rows; weights that favour later rows cover them."""
+    from sklearn.frozen import FrozenEstimator
+
+    rng = np.random.default_rng(3)
+    year = np.repeat(np.arange(2000, 2020), 100)
+    noise = 0.2 + 0.1 * (year - 2000)  # later rows are harder to predict
+    X = year.reshape(-1, 1).astype(float)
+    y = 5 + rng.normal(size=len(year)) * noise
+    fitted = FrozenEstimator(
+        DummyRegressor(strategy="constant", constant=5.0).fit(X, y)
+    )
+    recency = np.exp((year - 2019) / 2.0)
+    new_X = np.full((4000, 1), 2019.0)
+    new_y = 5 + rng.normal(size=4000) * noise[-1]
+    found = {}
+    for name, weight in (("plain", None), ("recent", recency)):
+        model = ConformalRegressor(fitted).fit(X, y, sample_weight=weight)
+        found[name] = interval_coverage(new_y, model.predict_interval(new_X, 0.8))
+    assert found["plain"]["coverage"] < 0.65
+    assert 0.75 < found["recent"]["coverage"] < 0.9
+
+
+def test_weights_with_a_difficulty_model_fit_both_halves():
+    X = np.arange(60, dtype=float).reshape(-1, 1)
+    y = np.sin(np.arange(60.0))
+    weight = 1.0 + np.arange(60) % 2
+    model = ConformalRegressor(
+        DummyRegressor(), difficulty=_WeightRecorder(), random_state=0
+    ).fit(X, y, sample_weight=weight)
+    learned_on = model.difficulty_.rows_.astype(int)
+    np.testing.assert_array_equal(model.difficulty_.weights_, weight[learned_on])
+    assert len(model.calibration_weights_) == len(model.calibration_residuals_) == 6
+
+
+def test_weights_are_refused_where_a_model_cannot_take_them():
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.neighbors import KNeighborsRegressor
+
+    X, y, weight = np.zeros((30, 1)), np.arange(30.0), np.ones(30)
+    with pytest.raises(ValueError, match=r"the estimator \(KNeighborsRegressor\)"):
+        ConformalRegressor(KNeighborsRegressor()).fit(X, y, sample_weight=weight)
+    with pytest.raises(ValueError, match=r"the difficulty \(KNeighborsRegressor\)"):
+        ConformalRegressor(DummyRegressor(), difficulty=KNeighborsRegressor()).fit(
+            X, y, sample_weight=weight
+        )
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        ConformalRegressor(DummyRegressor()).fit(X, y, sample_weight=-weight)
+    # a frozen model only calibrates: it needs no sample_weight of its own
+    knn = FrozenEstimator(KNeighborsRegressor(n_neighbors=2).fit(X, y))
+    model = ConformalRegressor(knn).fit(X, y, sample_weight=weight)
+    assert len(model.calibration_weights_) == 30
