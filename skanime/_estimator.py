@@ -225,7 +225,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Torch device, e.g. "cuda"; "auto" takes "cuda" where torch sees a GPU,
         else "cpu" (``device_`` says which).
     num_workers : int, default=0
-        DataLoader worker processes that decode posters in parallel.
+        DataLoader worker processes that decode posters in parallel. They are
+        started once a fit and kept from epoch to epoch (``persistent_workers``),
+        so training draws its random numbers a little differently from 0: the
+        predictions differ slightly, each reproducible with an int
+        ``random_state``.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, shuffling and the validation split: with an int, two fits
         on the CPU give identical predictions. The global torch RNG is left as it was.

@@ -312,6 +312,9 @@ def make_hybrid_pipeline(
             "iterator_train__shuffle": True,
             "iterator_train__num_workers": num_workers,
             "iterator_valid__num_workers": num_workers,
+            # workers kept from epoch to epoch, not started again for each
+            "iterator_train__persistent_workers": num_workers > 0,
+            "iterator_valid__persistent_workers": num_workers > 0,
             **net_params,
         },
     )
