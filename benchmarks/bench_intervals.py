@@ -18,11 +18,16 @@ and the hybrid with frozen pretrained poster embeddings (the rows with a poster)
 ``--shipped``: ``HybridAnimeRegressor()`` as shipped, on all rows, instead.
 
     python benchmarks/bench_intervals.py [../shared/data/mal] [--seeds 0 2 3]
-        [--shipped [--cache-dir DIR]] [--recalibrated]
+        [--shipped [--cache-dir DIR]] [--recalibrated [--recency-tau TAU ...]]
+        [--rolling YEAR ...]
 
 ``--recalibrated`` measures instead what ``skanime calibrate`` is for: a network
 trained on anime before 2016, its intervals calibrated either on a random tenth of
-those years or on as many anime of 2016-2017, tested on anime from 2018 on.
+those years or on as many anime of 2016-2017, tested on anime from 2018 on;
+``--recency-tau`` adds the same calibration rows weighted by recency.
+``--rolling YEAR ...`` measures a model retrained every year: trained before
+``YEAR``, calibrated on a random tenth of those years or on the anime of
+``YEAR``, tested on the anime of ``YEAR + 1``.
 
 Skips (exit 0) with a message when the data folder is absent.
 """
@@ -144,63 +149,135 @@ def run(frame, model, seeds, folds, calibration_size, masks) -> dict:
     return out
 
 
-def recalibrated(frame, model, seeds) -> None:
+def _held_out_fit(frame, y, model, era, seed, rng):
+    """A random tenth of the ``era`` rows, drawn by ``rng``, held out (it
+    calibrates as ``skanime train`` does) and the frozen network trained on the
+    rest."""
+    older = rng.choice(era, size=len(era) // 10, replace=False)
+    train = np.setdiff1d(era, older)
+    network = FrozenEstimator(
+        clone(model).set_params(random_state=seed).fit(frame.iloc[train], y[train])
+    )
+    return older, network
+
+
+def _calibrated(network, frame, y, rows, predicted, test, seed, weight=None):
+    """``{kind: [interval_coverage of each level]}`` on the ``test`` rows of
+    ``network``'s intervals calibrated on ``rows`` (with ``weight``)."""
+    found = {}
+    for kind, difficulty in DIFFICULTIES.items():
+        conformal = ConformalRegressor(
+            network, difficulty=difficulty, random_state=seed
+        ).fit(frame.iloc[rows], y[rows], sample_weight=weight)
+        bounds = conformal.interval_around(predicted, LEVELS, frame.iloc[test])
+        found[kind] = [
+            interval_coverage(y[test], bounds[..., i]) for i in range(len(LEVELS))
+        ]
+    return found
+
+
+def _figures(levels_found) -> str:
+    """Coverage (width) of each level, right-aligned."""
+    cells = [f"{g['coverage']:.3f} ({g['mean_width']:.2f})" for g in levels_found]
+    return "".join(f"{cell:>14}" for cell in cells)
+
+
+def recalibrated(frame, model, seeds, taus=()) -> None:
     """Intervals for later anime: a network trained on anime before 2016,
     calibrated on a random tenth of those years (the usual way) or, as
     ``skanime calibrate`` does, on as many anime of 2016-2017, and tested on
-    anime from 2018 on."""
+    anime from 2018 on. Each ``taus`` adds the same calibration rows weighted by
+    recency, ``exp((year - latest year) / tau)`` (``sample_weight``)."""
     y = frame["Score"].to_numpy()
     year = frame["Year"].to_numpy()
-    era, newer = (
-        np.flatnonzero(year < 2016),
-        np.flatnonzero((year >= 2016) & (year < 2018)),
-    )
+    era = np.flatnonzero(year < 2016)
+    newer = np.flatnonzero((year >= 2016) & (year < 2018))
     test = np.flatnonzero(year >= 2018)
     print(
         f"\nTrained before 2016, tested on {len(test)} anime from 2018 on; "
         "coverage (width) of the intervals, by where they were calibrated:"
     )
-    header = f"{'calibrated on':<46}{'interval':<26}{'0.80':>14}{'0.90':>14}{'bias':>7}"
+    header = f"{'calibrated on':<46}{'interval':<34}{'0.80':>14}{'0.90':>14}{'bias':>7}"
     print(header)
     print("-" * len(header))
     for seed in seeds:
-        rng = np.random.RandomState(seed)
-        older = rng.choice(era, size=len(era) // 10, replace=False)
-        train = np.setdiff1d(era, older)
-        recent = rng.choice(newer, size=min(len(older), len(newer)), replace=False)
         start = time.perf_counter()
-        network = FrozenEstimator(
-            clone(model).set_params(random_state=seed).fit(frame.iloc[train], y[train])
-        )
+        rng = np.random.RandomState(seed)
+        older, network = _held_out_fit(frame, y, model, era, seed, rng)
+        recent = rng.choice(newer, size=min(len(older), len(newer)), replace=False)
         predicted = network.predict(frame.iloc[test])
         for name, rows in (
             (f"{len(older)} random anime before 2016", older),
             (f"{len(recent)} anime of 2016-2017", recent),
         ):
             calibration_bias = np.mean(y[rows] - network.predict(frame.iloc[rows]))
-            for kind, difficulty in DIFFICULTIES.items():
-                conformal = ConformalRegressor(
-                    network, difficulty=difficulty, random_state=seed
-                ).fit(frame.iloc[rows], y[rows])
-                bounds = conformal.interval_around(
-                    predicted, LEVELS, frame.iloc[test]
-                )  # (n, 2, levels)
-                figures = []
-                for i in range(len(LEVELS)):
-                    found = interval_coverage(y[test], bounds[..., i])
-                    figures.append(
-                        f"{found['coverage']:.3f} ({found['mean_width']:.2f})"
-                    )
-                print(
-                    f"{name + f' (seed {seed})':<46}{KINDS[kind]:<26}"
-                    + "".join(f"{f:>14}" for f in figures)
-                    + f"{calibration_bias:>+7.2f}"
+            age = np.nanmax(year[rows]) - year[rows]
+            weightings = {"": None} | {f", tau {t:g}": np.exp(-age / t) for t in taus}
+            for weighted, weight in weightings.items():
+                found = _calibrated(
+                    network, frame, y, rows, predicted, test, seed, weight
                 )
+                for kind, levels_found in found.items():
+                    print(
+                        f"{name + f' (seed {seed})':<46}"
+                        f"{KINDS[kind] + weighted:<34}"
+                        + _figures(levels_found)
+                        + f"{calibration_bias:>+7.2f}"
+                    )
         print(
             f"  (bias: mean score minus prediction on the calibration rows; on the "
             f"test rows {np.mean(y[test] - predicted):+.2f}; "
             f"{time.perf_counter() - start:.0f} s)"
         )
+
+
+def rolling(frame, model, seeds, years) -> None:
+    """Intervals one year ahead, as a model retrained every year is used: for
+    each ``Y`` of ``years``, a network trained on anime before ``Y`` (less a
+    random tenth, which calibrates as ``skanime train`` does), calibrated either
+    on that tenth or on the anime of ``Y`` (``skanime calibrate``), and tested
+    on the anime of ``Y + 1``."""
+    y = frame["Score"].to_numpy()
+    year = frame["Year"].to_numpy()
+    print(
+        "\nOne year ahead: trained before Y, tested on the anime of Y + 1; "
+        "coverage (width) of the intervals, by where they were calibrated:"
+    )
+    header = (
+        f"{'Y (seed)':<12}{'calibrated on':<30}{'interval':<26}{'0.80':>14}"
+        f"{'0.90':>14}{'MAE':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    means: dict = {}
+    for seed in seeds:
+        for first in years:
+            era = np.flatnonzero(year < first)
+            rng = np.random.RandomState(seed)
+            older, network = _held_out_fit(frame, y, model, era, seed, rng)
+            latest = np.flatnonzero(year == first)
+            test = np.flatnonzero(year == first + 1)
+            predicted = network.predict(frame.iloc[test])
+            mae = np.mean(np.abs(predicted - y[test]))
+            for where, name, rows in (
+                ("a random tenth", f"a random tenth before {first}", older),
+                ("the latest year", f"the {len(latest)} anime of {first}", latest),
+            ):
+                found = _calibrated(network, frame, y, rows, predicted, test, seed)
+                for kind, levels_found in found.items():
+                    for level, got in zip(LEVELS, levels_found, strict=True):
+                        means.setdefault((where, kind, level), []).append(
+                            got["coverage"]
+                        )
+                    print(
+                        f"{f'{first} ({seed})':<12}{name:<30}{KINDS[kind]:<26}"
+                        + _figures(levels_found)
+                        + f"{mae:>7.3f}",
+                        flush=True,
+                    )
+    print("\nMean coverage over the years and seeds:")
+    for (where, kind, level), values in means.items():
+        print(f"  {where:<16}{KINDS[kind]:<26}{level:.2f}: {np.mean(values):.3f}")
 
 
 def main(argv=None) -> int:
@@ -229,19 +306,41 @@ def main(argv=None) -> int:
         help="only: trained before 2016, calibrated on older or on 2016-2017 "
         "anime, tested on anime from 2018 on (the first model; all rows)",
     )
+    parser.add_argument(
+        "--recency-tau",
+        type=float,
+        nargs="+",
+        default=[],
+        metavar="TAU",
+        help="with --recalibrated: also weight the calibration rows by "
+        "exp((year - latest year) / TAU)",
+    )
+    parser.add_argument(
+        "--rolling",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="YEAR",
+        help="only: for each YEAR, trained before it, calibrated on a random "
+        "tenth or on YEAR, tested on YEAR + 1 (the first model; all rows)",
+    )
     args = parser.parse_args(argv)
     frame = load_real_data(args.data)
     if frame is None:
         return 0
     torch.set_num_threads(1)
-    if args.recalibrated:
+    if args.rolling or args.recalibrated:
         name, model = next(
             iter(
                 models(args.epochs, args.seeds[0], args.shipped, args.cache_dir).items()
             )
         )
         print(f"{len(frame)} scored anime; {name}.")
-        recalibrated(frame.reset_index(drop=True), model, args.seeds)
+        frame = frame.reset_index(drop=True)
+        if args.rolling:
+            rolling(frame, model, args.seeds, args.rolling)
+        else:
+            recalibrated(frame, model, args.seeds, args.recency_tau)
         return 0
     print(
         f"{len(frame)} scored anime, {int(frame['poster'].notna().sum())} with a "

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.base import BaseEstimator, RegressorMixin
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -247,3 +248,74 @@ def test_bench_gpu_fits_in_the_precision_asked_for(monkeypatch):
         module.fit_on("cpu", None, None, 0, precision)
     assert [params["mixed_precision"] for params in made] == [None, "bfloat16"]
     assert {params["device"] for params in made} == {"cpu"}
+
+
+class _YearRecorder(RegressorMixin, BaseEstimator):
+    """A constant regressor that keeps the years of the rows it trained on."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        self.years_, self.mean_ = X["Year"].to_numpy(), float(np.mean(y))
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+    # the rows a difficulty model reads, as HybridAnimeRegressor offers them
+    def _encoded_rows(self, X):
+        return X[["Year"]].fillna(2000).to_numpy()
+
+    def _predict_and_encode(self, X):
+        return self.predict(X), self._encoded_rows(X)
+
+
+def _recording_conformal(module, monkeypatch):
+    """Record the years and weights of every calibration of ``module``."""
+    calibrations = []
+    base = module.ConformalRegressor
+
+    class Recording(base):
+        def fit(self, X, y, sample_weight=None):
+            calibrations.append((X["Year"].to_numpy(), sample_weight))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(module, "ConformalRegressor", Recording)
+    return calibrations
+
+
+def test_bench_intervals_rolling_calibrates_on_the_latest_year(monkeypatch, capsys):
+    """--rolling: trained before Y less a random tenth, calibrated on that
+    tenth and on the anime of Y, tested on Y + 1."""
+    from skanime.datasets import make_anime
+
+    module = _load("bench_intervals")
+    calibrations = _recording_conformal(module, monkeypatch)
+    frame = make_anime(400, random_state=0)
+    years = frame["Year"].to_numpy()
+    module.rolling(frame, _YearRecorder(), seeds=[0], years=[2010])
+    # two calibrations (one width, scaled) for each set of rows
+    tenth, _, latest, _ = [c[0] for c in calibrations]
+    assert (tenth < 2010).all() and len(tenth) == (years < 2010).sum() // 10
+    np.testing.assert_array_equal(latest, years[years == 2010])
+    out = capsys.readouterr().out
+    assert f"the {(years == 2010).sum()} anime of 2010" in out
+    assert "the latest year split conformal" in out.replace("  ", " ")
+
+
+def test_bench_intervals_recency_weights_favour_the_latest_calibration_year(
+    monkeypatch, capsys
+):
+    from skanime.datasets import make_anime
+
+    module = _load("bench_intervals")
+    calibrations = _recording_conformal(module, monkeypatch)
+    frame = make_anime(400, random_state=0)
+    module.recalibrated(frame, _YearRecorder(), seeds=[0], taus=[2.0])
+    weighted = [(year, w) for year, w in calibrations if w is not None]
+    assert len(weighted) == 4  # two calibration sets, one width and scaled
+    for year, weight in weighted:
+        np.testing.assert_allclose(weight, np.exp((year - year.max()) / 2.0))
+    assert ", tau 2" in capsys.readouterr().out
