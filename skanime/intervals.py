@@ -15,7 +15,9 @@ that are harder to predict are covered less often than ``c`` and the others more
 related anime and 86 % of franchise entries). ``difficulty="auto"`` scales each
 row's width by a model of how large its error is likely to be, fitted on half of
 the calibration rows; the other half calibrates the scaled errors, and the
-guarantee holds as before.
+guarantee holds as before. ``fit(X, y, sample_weight=w)`` counts each
+calibration row's error as many times as its weight (Barber et al., 2023):
+weights that favour the latest anime let the intervals follow a drift.
 
 The same intervals come from MAPIE (``pip install skanime[intervals]``), which
 also offers cross-conformal (CV+) intervals; see the user guide for the recipe.
@@ -276,7 +278,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         """
         y = column_or_1d(y, warn=True)
         if sample_weight is not None:
-            sample_weight = self._check_sample_weight(sample_weight, X)
+            sample_weight = self._checked_weights(sample_weight, X)
         rng = check_random_state(self.random_state)
         estimator, X_cal, y_cal, weight = self._train(X, y, sample_weight, rng)
         scaled = self.difficulty is not None
@@ -298,7 +300,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             self.feature_names_in_ = estimator.feature_names_in_
         return self
 
-    def _check_sample_weight(self, sample_weight, X) -> np.ndarray:
+    def _checked_weights(self, sample_weight, X) -> np.ndarray:
         """``sample_weight`` checked by scikit-learn (its errors name it), after
         checking that the models that train take it."""
         frozen = isinstance(self.estimator, FrozenEstimator)

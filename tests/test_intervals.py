@@ -442,7 +442,7 @@ def test_weights_are_refused_where_a_model_cannot_take_them():
         ConformalRegressor(DummyRegressor(), difficulty=KNeighborsRegressor()).fit(
             X, y, sample_weight=weight
         )
-    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample"):
         ConformalRegressor(DummyRegressor()).fit(X, y, sample_weight=-weight)
     # a frozen model only calibrates: it needs no sample_weight of its own
     knn = FrozenEstimator(KNeighborsRegressor(n_neighbors=2).fit(X, y))
