@@ -448,3 +448,28 @@ def test_weights_are_refused_where_a_model_cannot_take_them():
     knn = FrozenEstimator(KNeighborsRegressor(n_neighbors=2).fit(X, y))
     model = ConformalRegressor(knn).fit(X, y, sample_weight=weight)
     assert len(model.calibration_weights_) == 30
+
+
+def test_weights_train_the_wrapped_network_as_they_would_alone(anime):
+    """The default kind of estimator: the training rows' weights reach
+    HybridAnimeRegressor.fit, so the network equals one fitted on those rows
+    with those weights, and differs from the unweighted one."""
+    from sklearn.model_selection import train_test_split
+
+    y = anime["Score"].to_numpy()
+    weight = np.where(np.arange(len(y)) % 2 == 0, 3.0, 0.5)
+    network = fast_model(poster_column=None, validation_fraction=0)
+    model = ConformalRegressor(network, random_state=0).fit(
+        anime, y, sample_weight=weight
+    )
+    # the split ConformalRegressor draws: its first random integer seeds it
+    split_seed = np.random.RandomState(0).randint(2**31 - 1)
+    X_fit, _, y_fit, _, w_fit, _ = train_test_split(
+        anime, y, weight, test_size=8, random_state=split_seed
+    )
+    alone = fast_model(poster_column=None, validation_fraction=0)
+    alone.fit(X_fit, y_fit, sample_weight=w_fit)
+    np.testing.assert_array_equal(model.predict(anime), alone.predict(anime))
+    unweighted = fast_model(poster_column=None, validation_fraction=0)
+    unweighted.fit(X_fit, y_fit)
+    assert not np.allclose(unweighted.predict(anime), alone.predict(anime))
