@@ -154,6 +154,7 @@ def run_experiment(
     scaled_intervals: bool = False,
     importance_repeats: int = 3,
     source: str | None = None,
+    sample_weight=None,
 ):
     """Train and test on a train/test split, report and plot (cf. the paper).
 
@@ -167,7 +168,9 @@ def run_experiment(
     (:class:`~skanime.intervals.ConformalRegressor` over a
     :class:`~sklearn.frozen.FrozenEstimator` of it; with ``scaled_intervals``,
     each row's width scaled by a difficulty model), whose coverage is then
-    measured on the test rows. Plots and ``report.html`` go to
+    measured on the test rows. ``sample_weight`` (one per row of ``X``) weighs
+    the training and the calibration rows (``fit``'s ``sample_weight``); the
+    metrics stay unweighted. Plots and ``report.html`` go to
     ``out_dir``, all together and atomically, through ``outputs`` if given (an
     :class:`~skanime._atomic.atomic_group`, which writes them when it ends).
 
@@ -198,8 +201,9 @@ def run_experiment(
     )
 
     y = np.asarray(y, dtype=np.float64)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=seed
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    X_train, X_test, y_train, y_test, w_train, _ = train_test_split(
+        X, y, w, test_size=test_size, random_state=seed
     )
     if calibration_size > 0:
         n_cal = round(len(X_train) * calibration_size / (1 - test_size))
@@ -211,8 +215,8 @@ def run_experiment(
                 f"{len(X_train) - n_cal} training rows; need at least {least} "
                 "and 2."
             )
-        X_train, X_cal, y_train, y_cal = train_test_split(
-            X_train, y_train, test_size=n_cal, random_state=seed
+        X_train, X_cal, y_train, y_cal, w_train, w_cal = train_test_split(
+            X_train, y_train, w_train, test_size=n_cal, random_state=seed
         )
     fit_share = 1 - test_size - calibration_size
     if valid_size is not None:
@@ -232,8 +236,9 @@ def run_experiment(
         f"Training on {len(X_train)} rows ({validation}){calibrating}, testing on "
         f"{len(X_test)}."
     )
+    weights = {} if sample_weight is None else {"sample_weight": w_train}
     start = time.perf_counter()
-    model.fit(X_train, y_train)
+    model.fit(X_train, y_train, **weights)
     _check_interrupt()
     _say(
         f"Trained {len(model.history_)} epochs in {time.perf_counter() - start:.1f} s"
@@ -250,7 +255,9 @@ def run_experiment(
             FrozenEstimator(model),
             difficulty=_difficulty(scaled_intervals),
             random_state=seed,
-        ).fit(X_cal, y_cal)
+        ).fit(
+            X_cal, y_cal, **({} if sample_weight is None else {"sample_weight": w_cal})
+        )
         model.calibration_data_ = _rows_record(source, _row_digests(X_cal, model))
     model.training_data_ = trained_on
     y_pred = model.predict(X_test)
@@ -448,8 +455,11 @@ def _coverage_at_levels(model, X, y, y_pred) -> dict:
     }
 
 
-def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
-    """k-fold CV of the model and the mean predictor on the same folds."""
+def cross_validate_report(
+    model, X, y, *, folds: int, seed: int, sample_weight=None
+) -> dict:
+    """k-fold CV of the model and the mean predictor on the same folds (the
+    model fitted with the training folds' ``sample_weight``, if given)."""
     import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import KFold
@@ -461,7 +471,10 @@ def cross_validate_report(model, X, y, *, folds: int, seed: int) -> dict:
     for k, (train, test) in enumerate(
         KFold(folds, shuffle=True, random_state=seed).split(X), start=1
     ):
-        fold_model = clone(model).fit(X.iloc[train], y[train])
+        weights = (
+            {} if sample_weight is None else {"sample_weight": sample_weight[train]}
+        )
+        fold_model = clone(model).fit(X.iloc[train], y[train], **weights)
         _check_interrupt()
         rows["hybrid"].append(
             regression_metrics(y[test], fold_model.predict(X.iloc[test]))
@@ -637,19 +650,60 @@ def _rows_record(source, digests, **more) -> dict:
     return {"source": source, "rows": len(digests), **more, "row_digests": digests}
 
 
-def cmd_train(args) -> None:
-    from .datasets import load_mal
+def _scored_rows_and_weights(args):
+    """The CSV's scored rows (``load_mal``), and with ``--weight-column`` each
+    one's weight from that column of the file, checked; else None."""
+    import numpy as np
+    import pandas as pd
 
-    frame = load_mal(args.data, dropna=True, poster_root=args.poster_root)
+    from .datasets import load_mal
+    from .exceptions import ColumnError, DataError, SkanimeError
+
+    if args.weight_column is None:
+        return load_mal(args.data, dropna=True, poster_root=args.poster_root), None
+    frame = load_mal(args.data, poster_root=args.poster_root)  # every row, in order
+    raw = pd.read_csv(args.data, dtype=str, keep_default_na=False)
+    column = args.weight_column
+    if column not in raw.columns:
+        raise ColumnError(
+            f"--weight-column {column!r}: {str(args.data)!r} has no such column; it "
+            f"has {list(raw.columns)}."
+        )
+    scored = frame["Score"].notna().to_numpy()
+    if not scored.any():
+        raise SkanimeError(f"{str(args.data)!r} has no scored rows.")
+    cells = raw[column].str.strip()
+    weights = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    bad = scored & ~(np.isfinite(weights) & (weights >= 0))
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(
+            f"--weight-column {column!r}: row {row + 2} (line in the file) has "
+            f"{raw.at[row, column]!r}, not a number >= 0 ({int(bad.sum())} such "
+            "scored row(s))."
+        )
+    if not weights[scored].any():
+        raise DataError(f"--weight-column {column!r}: every scored row weighs 0.")
+    return frame[scored].reset_index(drop=True), weights[scored]
+
+
+def cmd_train(args) -> None:
+    frame, weights = _scored_rows_and_weights(args)
+    weighted = "" if weights is None else f", weighted by {args.weight_column!r}"
     _say(
         f"Loaded {len(frame)} scored anime from {args.data} "
-        f"({int(frame['poster'].notna().sum())} with a poster)."
+        f"({int(frame['poster'].notna().sum())} with a poster){weighted}."
     )
     # fit(verbose=1) prints the fitted model's column roles
     model = _model_from_args(args)
     if args.cv:
         cross_validate_report(
-            model, frame, frame["Score"], folds=args.cv, seed=args.seed
+            model,
+            frame,
+            frame["Score"],
+            folds=args.cv,
+            seed=args.seed,
+            sample_weight=weights,
         )
     with _Outputs() as outputs:
         model, _ = run_experiment(
@@ -664,6 +718,7 @@ def cmd_train(args) -> None:
             scaled_intervals=args.scaled_intervals,
             importance_repeats=args.importance_repeats,
             source=str(args.data),
+            sample_weight=weights,
         )
         n = len(frame)
         trained, held_out = (model.training_data_[k] for k in ("rows", "held_out_rows"))
@@ -1212,6 +1267,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--cv", type=int, default=0, help="also run k-fold CV first (0: no)"
+    )
+    train.add_argument(
+        "--weight-column",
+        default=None,
+        metavar="NAME",
+        help="a column of the CSV holding each row's weight (a number >= 0; never "
+        "an input): the network's loss, the booster and the interval calibration "
+        "count each row by it, as fit's sample_weight does; metrics stay unweighted",
     )
     _add_poster_root(train)
     _add_training_options(train, epochs=MAX_EPOCHS)

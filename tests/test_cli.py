@@ -820,3 +820,77 @@ def test_the_kept_epoch_is_the_one_early_stopping_restored():
     assert cli._kept_epoch(model) == (
         ", keeping the weights of epoch 1 (best validation loss)"
     )
+
+
+def test_train_weighs_rows_by_a_column_of_the_csv(
+    anime_csv, tmp_path, monkeypatch, capsys
+):
+    """--weight-column: the training rows' weights reach the network's fit and
+    the calibration rows' the ConformalRegressor's, each row with its own; the
+    column is never an input."""
+    from skanime.intervals import ConformalRegressor
+
+    frame = pd.read_csv(anime_csv)
+    frame["w"] = 1.0 + np.arange(len(frame)) % 4  # 1, 2, 3, 4, 1, ...
+    csv = tmp_path / "weighted.csv"
+    frame.to_csv(csv, index=False)
+    weight_of = dict(zip(frame["Title"], frame["w"], strict=True))
+    seen = {}
+
+    def recording(owner, name):
+        original = getattr(owner, name)
+
+        def fit(self, X, y, sample_weight=None):
+            seen.setdefault(owner.__name__, []).append(
+                (list(X["Title"]), sample_weight)
+            )
+            return original(self, X, y, sample_weight=sample_weight)
+
+        monkeypatch.setattr(owner, name, fit)
+
+    recording(HybridAnimeRegressor, "fit")
+    recording(ConformalRegressor, "fit")
+    model_path = tmp_path / "m.skanime"
+    argv = ["train", str(csv), "--out", str(model_path), "--no-posters"]
+    argv += ["--weight-column", "w", "--importance-repeats", "0", "--cv", "2"]
+    assert main([*argv, "--report-dir", str(tmp_path / "r"), *FAST]) == 0
+    assert "weighted by 'w'" in capsys.readouterr().out
+    fits = seen["HybridAnimeRegressor"]  # two CV folds, then the saved model
+    assert len(fits) == 3 and len(fits[0][0]) == 30
+    for fit_titles, fit_weights in fits:
+        np.testing.assert_array_equal(fit_weights, [weight_of[t] for t in fit_titles])
+    titles = fits[-1][0]
+    ((cal_titles, cal_weights),) = seen["ConformalRegressor"]
+    np.testing.assert_array_equal(cal_weights, [weight_of[t] for t in cal_titles])
+    assert len(titles) + len(cal_titles) == 51  # the 9 test rows are neither
+    model = cli._load_model(model_path)
+    assert "w" not in model.estimator_.required_columns_
+    assert sorted(model.calibration_weights_) == sorted(cal_weights)
+
+
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        (None, "--weight-column 'w': "),
+        ("-1", "row 5 (line in the file) has '-1', not a number >= 0"),
+        ("heavy", "row 5 (line in the file) has 'heavy', not a number >= 0"),
+    ],
+)
+def test_a_bad_weight_column_is_refused_before_training(
+    anime_csv, tmp_path, capsys, cell, message
+):
+    frame = pd.read_csv(anime_csv)
+    if cell is not None:
+        frame["w"] = "1"
+        frame.loc[3, "w"] = cell
+    csv = tmp_path / "weighted.csv"
+    frame.to_csv(csv, index=False)
+    model = tmp_path / "m.skanime"
+    argv = ["train", str(csv), "--out", str(model), "--no-posters"]
+    argv += ["--weight-column", "w", "--report-dir", str(tmp_path / "r"), *FAST]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    if cell is None:
+        assert "has no such column" in captured.err
+    assert "epoch" not in captured.out and not model.exists()
