@@ -656,6 +656,7 @@ def _scored_rows_and_weights(args):
     import numpy as np
     import pandas as pd
 
+    from ._parsing import parse_numbers
     from .datasets import load_mal
     from .exceptions import ColumnError, DataError, SkanimeError
 
@@ -663,6 +664,7 @@ def _scored_rows_and_weights(args):
         return load_mal(args.data, dropna=True, poster_root=args.poster_root), None
     frame = load_mal(args.data, poster_root=args.poster_root)  # every row, in order
     raw = pd.read_csv(args.data, dtype=str, keep_default_na=False)
+    raw = raw.rename(columns=str.strip)  # as load_mal reads the header
     column = args.weight_column
     if column not in raw.columns:
         raise ColumnError(
@@ -672,8 +674,8 @@ def _scored_rows_and_weights(args):
     scored = frame["Score"].notna().to_numpy()
     if not scored.any():
         raise SkanimeError(f"{str(args.data)!r} has no scored rows.")
-    cells = raw[column].str.strip()
-    weights = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    # read as load_mal reads numbers ("2,893,578" included: Members can weigh)
+    weights = parse_numbers(raw[column]).to_numpy(dtype=np.float64)
     bad = scored & ~(np.isfinite(weights) & (weights >= 0))
     if bad.any():
         row = int(np.argmax(bad))

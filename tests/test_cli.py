@@ -831,10 +831,11 @@ def test_train_weighs_rows_by_a_column_of_the_csv(
     from skanime.intervals import ConformalRegressor
 
     frame = pd.read_csv(anime_csv)
-    frame["w"] = 1.0 + np.arange(len(frame)) % 4  # 1, 2, 3, 4, 1, ...
+    weight = np.array([1.0, 2.0, 3.0, 1000.0])[np.arange(len(frame)) % 4]
+    frame["w"] = [f"{w:,.0f}" for w in weight]  # "1,000": read as load_mal reads
     csv = tmp_path / "weighted.csv"
     frame.to_csv(csv, index=False)
-    weight_of = dict(zip(frame["Title"], frame["w"], strict=True))
+    weight_of = dict(zip(frame["Title"], weight, strict=True))
     seen = {}
 
     def recording(owner, name):
