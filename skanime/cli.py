@@ -650,9 +650,10 @@ def _rows_record(source, digests, **more) -> dict:
     return {"source": source, "rows": len(digests), **more, "row_digests": digests}
 
 
-def _scored_rows_and_weights(args):
-    """The CSV's scored rows (``load_mal``), and with ``--weight-column`` each
-    one's weight from that column of the file, checked; else None."""
+def _scored_rows_and_weights(args, *, fill_absent: bool = True):
+    """The scored rows of the CSV ``args.data`` (``load_mal``, with
+    ``fill_absent``), and with ``--weight-column`` each one's weight from that
+    column of the file, checked; else None."""
     import numpy as np
     import pandas as pd
 
@@ -660,12 +661,13 @@ def _scored_rows_and_weights(args):
     from .datasets import load_mal
     from .exceptions import ColumnError, DataError, SkanimeError
 
-    if args.weight_column is None:
-        return load_mal(args.data, dropna=True, poster_root=args.poster_root), None
-    frame = load_mal(args.data, poster_root=args.poster_root)  # every row, in order
+    read = {"poster_root": args.poster_root, "fill_absent": fill_absent}
+    column = getattr(args, "weight_column", None)
+    if column is None:
+        return load_mal(args.data, dropna=True, **read), None
+    frame = load_mal(args.data, **read)  # every row, in the file's order
     raw = pd.read_csv(args.data, dtype=str, keep_default_na=False)
     raw = raw.rename(columns=str.strip)  # as load_mal reads the header
-    column = args.weight_column
     if column not in raw.columns:
         raise ColumnError(
             f"--weight-column {column!r}: {str(args.data)!r} has no such column; it "
@@ -791,16 +793,13 @@ def _use_cache_dir(model, cache_dir) -> None:
 
 
 def _model_and_scored_rows(args):
-    """The saved model ``args.model`` (its poster cache at ``args.cache_dir``)
-    and the scored rows of the CSV ``args.data``, columns it lacks left absent."""
-    from .datasets import load_mal
-
+    """The saved model ``args.model`` (its poster cache at ``args.cache_dir``),
+    the scored rows of the CSV ``args.data``, columns it lacks left absent, and
+    their weights (``--weight-column``; None without)."""
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
-    frame = load_mal(
-        args.data, dropna=True, poster_root=args.poster_root, fill_absent=False
-    )
-    return model, frame
+    frame, weights = _scored_rows_and_weights(args, fill_absent=False)
+    return model, frame, weights
 
 
 def cmd_evaluate(args) -> None:
@@ -808,7 +807,7 @@ def cmd_evaluate(args) -> None:
 
     from .report import format_table, regression_metrics
 
-    model, frame = _model_and_scored_rows(args)
+    model, frame, _ = _model_and_scored_rows(args)
     y = frame["Score"].to_numpy()
     pred = model.predict(frame)
     train_mean = float(_point_model(model).net_.module_.target_mean)
@@ -976,7 +975,7 @@ def cmd_calibrate(args) -> None:
     from .exceptions import SkanimeError
     from .intervals import ConformalRegressor
 
-    model, frame = _model_and_scored_rows(args)
+    model, frame, weights = _model_and_scored_rows(args)
     seen_info = getattr(model, "training_data_", None)
     digests = _row_digests(frame, model)
     if seen_info is None:
@@ -1002,7 +1001,11 @@ def cmd_calibrate(args) -> None:
         FrozenEstimator(_point_model(model)),
         difficulty=_difficulty(args.scaled_intervals),
         random_state=args.seed,
-    ).fit(rows, rows["Score"])
+    ).fit(
+        rows,
+        rows["Score"],
+        sample_weight=None if weights is None else weights[~seen],
+    )
     if seen_info is not None:
         calibrated.training_data_ = seen_info
     calibrated.calibration_data_ = _rows_record(str(args.data), digests[~seen])
@@ -1095,6 +1098,16 @@ def _add_model_and_data(parser, data_help: str) -> None:
     model and a CSV."""
     parser.add_argument("model", help="model file written by `skanime train`")
     parser.add_argument("data", help=data_help)
+
+
+def _add_weight_column(parser, what: str) -> None:
+    parser.add_argument(
+        "--weight-column",
+        default=None,
+        metavar="NAME",
+        help="a column of the CSV holding each row's weight (a number >= 0; never "
+        f"an input): {what}",
+    )
 
 
 def _add_cache_dir(parser) -> None:
@@ -1270,13 +1283,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--cv", type=int, default=0, help="also run k-fold CV first (0: no)"
     )
-    train.add_argument(
-        "--weight-column",
-        default=None,
-        metavar="NAME",
-        help="a column of the CSV holding each row's weight (a number >= 0; never "
-        "an input): the network's loss, the booster and the interval calibration "
-        "count each row by it, as fit's sample_weight does; metrics stay unweighted",
+    _add_weight_column(
+        train,
+        "the network's loss, the booster and the interval calibration count each "
+        "row by it, as fit's sample_weight does; metrics stay unweighted",
     )
     _add_poster_root(train)
     _add_training_options(train, epochs=MAX_EPOCHS)
@@ -1321,6 +1331,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to save the calibrated model: .skanime or .joblib",
     )
     _add_scaled_intervals(calibrate)
+    _add_weight_column(
+        calibrate,
+        "each calibration row's error counts as many times as its weight, a new "
+        "anime's as once (weights that favour the latest anime follow a drift)",
+    )
     calibrate.add_argument(
         "--seed", type=int, default=0, help="seed of the difficulty model's rows"
     )

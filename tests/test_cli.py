@@ -895,3 +895,31 @@ def test_a_bad_weight_column_is_refused_before_training(
     if cell is None:
         assert "has no such column" in captured.err
     assert "epoch" not in captured.out and not model.exists()
+
+
+def test_calibrate_weighs_the_calibration_rows_by_a_column(anime_csv, tmp_path):
+    """calibrate --weight-column: each unseen row's residual keeps its own
+    weight (rows of the training split are left out with theirs)."""
+    from sklearn.model_selection import train_test_split
+
+    trained, calibrated = tmp_path / "trained.skanime", tmp_path / "cal.skanime"
+    argv = ["train", str(anime_csv), "--out", str(trained), "--no-posters"]
+    argv += ["--calibration-size", "0", "--importance-repeats", "0", *FAST]
+    assert main([*argv, "--report-dir", str(tmp_path / "r")]) == 0
+    frame = pd.read_csv(anime_csv)
+    frame["w"] = 1.0 + np.arange(len(frame))  # every row its own weight
+    csv = tmp_path / "weighted.csv"
+    frame.to_csv(csv, index=False)
+    argv = ["calibrate", str(trained), str(csv), "--out", str(calibrated)]
+    assert main([*argv, "--weight-column", "w"]) == 0
+    network, model = cli._load_model(trained), cli._load_model(calibrated)
+    scored = load_mal(csv, dropna=True)
+    _, test_rows = train_test_split(scored.index, test_size=0.15, random_state=0)
+    unseen = scored.loc[test_rows]
+    residuals = np.abs(unseen["Score"] - network.predict(unseen)).to_numpy()
+    weight_of_title = dict(zip(frame["Title"], frame["w"], strict=True))
+    weights = unseen["Title"].map(weight_of_title).to_numpy()
+    order = np.argsort(residuals, kind="stable")
+    np.testing.assert_allclose(model.calibration_residuals_, residuals[order])
+    np.testing.assert_array_equal(model.calibration_weights_, weights[order])
+    assert main([*argv, "--weight-column", "missing"]) == 2
