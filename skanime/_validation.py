@@ -11,15 +11,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    column_or_1d,
-    has_fit_parameter,
-    validate_data,
-)
+from sklearn.utils.validation import column_or_1d, validate_data
 from skorch.exceptions import DeviceWarning
 
 from ._utils import positional_names
+from ._weights import checked_weights, refuse_unweighted
 from .exceptions import ColumnError, DataError, DataWarning, DeviceError, TargetError
 
 __all__ = [
@@ -289,33 +285,18 @@ def check_target(y, n_samples: int, *, target_range=None, X=None) -> np.ndarray:
 def check_sample_weight(
     sample_weight, n_samples: int, booster=None
 ) -> np.ndarray | None:
-    """``sample_weight`` checked and scaled to mean 1 (so that a loss keeps its
-    scale and only the ratios count), float32 of shape ``(n_samples,)``; None
-    where it is None or every row weighs the same, which then trains exactly
-    as unweighted.
+    """``sample_weight`` checked (:func:`checked_weights`) and scaled to mean 1
+    (so that a loss keeps its scale and only the ratios count), float32 of
+    shape ``(n_samples,)``; None where it is None or every row weighs the same,
+    which then trains exactly as unweighted.
 
-    The check is scikit-learn's (finite, non-negative, not all zero, one per
-    row; its errors name ``sample_weight``). A ``booster`` estimator whose
-    ``fit`` takes no ``sample_weight`` is refused here, before anything trains.
+    A ``booster`` estimator whose ``fit`` takes no ``sample_weight`` is refused
+    here, before anything trains.
     """
     if sample_weight is None:
         return None
-    weight = _check_sample_weight(
-        sample_weight,
-        np.empty((n_samples, 0)),
-        dtype=np.float64,
-        ensure_non_negative=True,
-    )
-    if (
-        booster is not None
-        and not isinstance(booster, str)
-        and not has_fit_parameter(booster, "sample_weight")
-    ):
-        raise ValueError(
-            f"sample_weight was given, but the booster "
-            f"({type(booster).__name__}) takes no sample_weight in fit; use a "
-            "booster that does, or booster=None."
-        )
+    weight = checked_weights(sample_weight, n_samples)
+    refuse_unweighted("booster", booster, "; use a booster that does, or booster=None")
     if np.all(weight == weight[0]):
         return None
     return (weight / weight.mean()).astype(np.float32)

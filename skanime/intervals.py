@@ -35,14 +35,9 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
-    check_is_fitted,
-    column_or_1d,
-    has_fit_parameter,
-)
+from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
+from ._weights import checked_weights, refuse_unweighted
 from .exceptions import DataError, NotFittedError
 
 __all__ = ["ConformalRegressor", "conformal_quantile", "interval_coverage"]
@@ -303,29 +298,10 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     def _checked_weights(self, sample_weight, X) -> np.ndarray:
         """``sample_weight`` checked by scikit-learn (its errors name it), after
         checking that the models that train take it."""
-        frozen = isinstance(self.estimator, FrozenEstimator)
-        takers = (
-            {"difficulty": self.difficulty}
-            if frozen
-            else {
-                "estimator": self._make_estimator(),
-                "difficulty": self.difficulty,
-            }
-        )
-        for name, model in takers.items():
-            if model is None or isinstance(model, str):
-                continue  # HybridAnimeRegressor, "auto": both take weights
-            if not has_fit_parameter(model, "sample_weight"):
-                raise ValueError(
-                    f"sample_weight was given, but the {name} "
-                    f"({type(model).__name__}) takes no sample_weight in fit."
-                )
-        return _check_sample_weight(
-            sample_weight,
-            np.empty((_num_samples(X), 0)),
-            dtype=np.float64,
-            ensure_non_negative=True,
-        )
+        if not isinstance(self.estimator, FrozenEstimator):  # a frozen one: none
+            refuse_unweighted("estimator", self.estimator)  # None: it takes them
+        refuse_unweighted("difficulty", self.difficulty)  # "auto" takes them
+        return checked_weights(sample_weight, _num_samples(X))
 
     def _train(self, X, y, sample_weight, rng):
         """The fitted estimator and the rows that calibrate it, with their
