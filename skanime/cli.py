@@ -655,40 +655,38 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
     ``fill_absent``), and with ``--weight-column`` each one's weight from that
     column of the file, checked; else None."""
     import numpy as np
-    import pandas as pd
 
     from ._parsing import parse_numbers
     from .datasets import load_mal
-    from .exceptions import ColumnError, DataError, SkanimeError
+    from .datasets._mal import _mal_frame, _read_mal_csv
+    from .exceptions import ColumnError, DataError
 
     read = {"poster_root": args.poster_root, "fill_absent": fill_absent}
     column = getattr(args, "weight_column", None)
     if column is None:
         return load_mal(args.data, dropna=True, **read), None
-    frame = load_mal(args.data, **read)  # every row, in the file's order
-    raw = pd.read_csv(args.data, dtype=str, keep_default_na=False)
-    raw = raw.rename(columns=str.strip)  # as load_mal reads the header
+    raw = _read_mal_csv(args.data)
     if column not in raw.columns:
         raise ColumnError(
             f"--weight-column {column!r}: {str(args.data)!r} has no such column; it "
             f"has {list(raw.columns)}."
         )
-    scored = frame["Score"].notna().to_numpy()
-    if not scored.any():
-        raise SkanimeError(f"{str(args.data)!r} has no scored rows.")
+    # the scored rows, indexed by their lines in the file less 2
+    frame = _mal_frame(raw, Path(args.data), dropna=True, **read)
     # read as load_mal reads numbers ("2,893,578" included: Members can weigh)
-    weights = parse_numbers(raw[column]).to_numpy(dtype=np.float64)
-    bad = scored & ~(np.isfinite(weights) & (weights >= 0))
+    cells = raw.loc[frame.index, column]
+    weights = parse_numbers(cells).to_numpy(dtype=np.float64)
+    bad = ~(np.isfinite(weights) & (weights >= 0))
     if bad.any():
-        row = int(np.argmax(bad))
+        row = cells.index[np.argmax(bad)]
         raise DataError(
             f"--weight-column {column!r}: row {row + 2} (line in the file) has "
             f"{raw.at[row, column]!r}, not a number >= 0 ({int(bad.sum())} such "
             "scored row(s))."
         )
-    if not weights[scored].any():
+    if not weights.any():
         raise DataError(f"--weight-column {column!r}: every scored row weighs 0.")
-    return frame[scored].reset_index(drop=True), weights[scored]
+    return frame.reset_index(drop=True), weights
 
 
 def cmd_train(args) -> None:

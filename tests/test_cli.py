@@ -8,6 +8,7 @@ import sys
 import time
 import warnings
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -851,11 +852,19 @@ def test_train_weighs_rows_by_a_column_of_the_csv(
 
     recording(HybridAnimeRegressor, "fit")
     recording(ConformalRegressor, "fit")
+    reads, read_csv = [], pd.read_csv
+
+    def counting_read_csv(path, *args, **kwargs):
+        reads.append(Path(path))
+        return read_csv(path, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_csv", counting_read_csv)
     model_path = tmp_path / "m.skanime"
     argv = ["train", str(csv), "--out", str(model_path), "--no-posters"]
     argv += ["--weight-column", "w", "--importance-repeats", "0", "--cv", "2"]
     assert main([*argv, "--report-dir", str(tmp_path / "r"), *FAST]) == 0
     assert "weighted by 'w'" in capsys.readouterr().out
+    assert reads == [csv]  # once, the weights with the rest
     fits = seen["HybridAnimeRegressor"]  # two CV folds, then the saved model
     assert len(fits) == 3 and len(fits[0][0]) == 30
     for fit_titles, fit_weights in fits:

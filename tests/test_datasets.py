@@ -41,8 +41,10 @@ def mal_csv(tmp_path):
 def test_load_mal_cleans_every_quirk(mal_csv):
     with pytest.warns(
         DataWarning, match=r"1 poster path\(s\) lead to no file.*poster_root"
-    ):
+    ) as record:
         df = load_mal(mal_csv)
+    assert record[0].filename == __file__  # points at the caller's line
+    assert df.attrs["source"] == str(mal_csv)
     assert list(df["anime_id"].astype("Float64").fillna(-1)) == [1, 2, 3, -1]
     np.testing.assert_array_equal(df["Episodes"], [64, 1, np.nan, 2])
     np.testing.assert_allclose(df["Duration"], [24, 115, 0.5, np.nan])

@@ -144,6 +144,23 @@ def load_mal(
         Naming the row and value of a score that is not a number.
     """
     path = Path(path)
+    frame = _mal_frame(
+        _read_mal_csv(path),
+        path,
+        dropna=dropna,
+        poster_root=poster_root,
+        fill_absent=fill_absent,
+    ).reset_index(drop=True)
+    if return_X_y:
+        return frame.drop(columns="Score"), frame["Score"]
+    return frame
+
+
+def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """The CSV as :func:`load_mal` reads it, every cell as text: the header
+    stripped and Kaggle's names mapped, the required columns and a first row
+    checked. Its index is the row's line in the file less 2."""
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
     try:
@@ -158,9 +175,21 @@ def load_mal(
         )
     if raw.empty:
         raise SkanimeError(f"{str(path)!r} holds no rows.")
+    return raw
+
+
+def _mal_frame(
+    raw: pd.DataFrame,
+    path: Path,
+    *,
+    dropna: bool,
+    poster_root: str | os.PathLike | None,
+    fill_absent: bool,
+) -> pd.DataFrame:
+    """:func:`load_mal`'s frame from :func:`_read_mal_csv`'s ``raw``, keeping
+    ``raw``'s index (the rows' lines in the file less 2), also with ``dropna``."""
     absent = [c for c in _OPTIONAL if c not in raw.columns]
-    for column in absent:
-        raw[column] = ""
+    raw = raw.assign(**dict.fromkeys(absent, ""))
 
     frame = pd.DataFrame(index=raw.index)
     frame["anime_id"] = parse_numbers(raw["anime_id"]).astype("Int64")
@@ -199,14 +228,12 @@ def load_mal(
         )
     frame["Score"] = scores
     if dropna:
-        frame = frame[frame["Score"].notna()].reset_index(drop=True)
+        frame = frame[frame["Score"].notna()]
         if frame.empty:
             raise SkanimeError(f"{str(path)!r} has no scored rows.")
     if not fill_absent:
         frame = frame.drop(columns=_made_from(absent, raw.columns))
     frame.attrs["source"] = str(path)
-    if return_X_y:
-        return frame.drop(columns="Score"), frame["Score"]
     return frame
 
 
@@ -244,5 +271,5 @@ def _warn_unresolved(cells: pd.Series, paths: pd.Series, root: Path, given) -> N
             f"resolved against {where}); set poster_root (--poster-root in the "
             "command) to the posters' folder.",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
