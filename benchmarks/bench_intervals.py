@@ -27,7 +27,10 @@ those years or on as many anime of 2016-2017, tested on anime from 2018 on;
 ``--recency-tau`` adds the same calibration rows weighted by recency.
 ``--rolling YEAR ...`` measures a model retrained every year: trained before
 ``YEAR``, calibrated on a random tenth of those years or on the anime of
-``YEAR``, tested on the anime of ``YEAR + 1``.
+``YEAR``, tested on the anime of ``YEAR + 1``; beside them,
+``ConformalRegressor(time_column="Year")`` on the anime up to ``YEAR``: a model
+trained on all of them, with the widths of a clone trained before ``YEAR`` on
+the anime of ``YEAR``.
 
 Skips (exit 0) with a message when the data folder is absent.
 """
@@ -236,7 +239,10 @@ def rolling(frame, model, seeds, years) -> None:
     each ``Y`` of ``years``, a network trained on anime before ``Y`` (less a
     random tenth, which calibrates as ``skanime train`` does), calibrated either
     on that tenth or on the anime of ``Y`` (``skanime calibrate``), and tested
-    on the anime of ``Y + 1``."""
+    on the anime of ``Y + 1``; and ``ConformalRegressor(time_column="Year")``
+    fitted on the anime up to ``Y`` (the anime of ``Y`` calibrate a clone
+    trained before them; the model kept is trained on all), tested on the same
+    anime of ``Y + 1``."""
     y = frame["Score"].to_numpy()
     year = frame["Year"].to_numpy()
     print(
@@ -275,6 +281,29 @@ def rolling(frame, model, seeds, years) -> None:
                         + f"{mae:>7.3f}",
                         flush=True,
                     )
+            upto = np.flatnonzero(year <= first)
+            ahead = ConformalRegressor(
+                clone(model).set_params(random_state=seed),
+                calibration_size=len(latest) / len(upto),
+                time_column="Year",
+                random_state=seed,
+            ).fit(frame.iloc[upto], y[upto])
+            refit = ahead.predict(frame.iloc[test])
+            bounds = ahead.interval_around(refit, LEVELS)
+            levels_found = [
+                interval_coverage(y[test], bounds[..., i]) for i in range(len(LEVELS))
+            ]
+            for level, got in zip(LEVELS, levels_found, strict=True):
+                means.setdefault(("time_column", "conformal", level), []).append(
+                    got["coverage"]
+                )
+            print(
+                f"{f'{first} ({seed})':<12}{f'time_column, to {first}':<30}"
+                f"{KINDS['conformal']:<26}"
+                + _figures(levels_found)
+                + f"{np.mean(np.abs(refit - y[test])):>7.3f}",
+                flush=True,
+            )
     print("\nMean coverage over the years and seeds:")
     for (where, kind, level), values in means.items():
         print(f"  {where:<16}{KINDS[kind]:<26}{level:.2f}: {np.mean(values):.3f}")

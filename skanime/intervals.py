@@ -19,6 +19,14 @@ guarantee holds as before. ``fit(X, y, sample_weight=w)`` counts each
 calibration row's error as many times as its weight (Barber et al., 2023):
 weights that favour the latest anime let the intervals follow a drift.
 
+Anime later than the data are not exchangeable with it: scores drift, and a
+model errs more on anime further from its training years. ``time_column="Year"``
+calibrates for them: the latest ``calibration_size`` of the rows calibrate a
+clone trained on the earlier ones, and the estimator is then trained again on
+every row. Each calibration error comes from a model as far behind its
+calibration anime as the returned model is behind the anime that follow its
+data.
+
 The same intervals come from MAPIE (``pip install skanime[intervals]``), which
 also offers cross-conformal (CV+) intervals; see the user guide for the recipe.
 """
@@ -26,19 +34,21 @@ also offers cross-conformal (CV+) intervals; see the user guide for the recipe.
 from __future__ import annotations
 
 import math
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from ._weights import checked_weights, refuse_unweighted
-from .exceptions import DataError, NotFittedError
+from .exceptions import ColumnError, DataError, NotFittedError
 
 __all__ = ["ConformalRegressor", "conformal_quantile", "interval_coverage"]
 
@@ -153,7 +163,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     calibration_size : float, default=0.2
         Share of the rows given to ``fit`` that are held out to calibrate the
         intervals; the estimator is trained on the others only. Unused with a
-        :class:`~sklearn.frozen.FrozenEstimator`.
+        :class:`~sklearn.frozen.FrozenEstimator`. With ``time_column``, the
+        latest rows (on MyAnimeList, 0.05 is about the latest year).
     difficulty : None, "auto" or regressor, default=None
         None: every interval has the same width. Otherwise a model of each row's
         absolute error scales its width (normalised split conformal): ``"auto"``
@@ -164,6 +175,17 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         encoded rows when the estimator offers them (a
         :class:`~skanime.HybridAnimeRegressor`: its network's tabular block, with
         the title's priors and the has-poster flag), else ``X`` itself.
+    time_column : str, int or None, default=None
+        None: the calibration rows are drawn at random. A column of ``X`` (a
+        name, or a position for an array) that orders the rows in time, such as
+        ``"Year"``: they are the latest ``calibration_size`` of the rows by it
+        (rows of equal time in random order, rows without a time never), a clone
+        trained on the others gives the calibration errors, and ``estimator_``
+        is then trained again on every row (two fits). The intervals are meant
+        for rows later than the data: each calibration error is one of a model
+        on rows later than its own data, as the final model's errors on new
+        anime will be. Not with ``difficulty`` or a
+        :class:`~sklearn.frozen.FrozenEstimator` (which cannot be trained again).
     random_state : int, RandomState instance or None, default=None
         Seeds the split into training and calibration rows (and, with
         ``difficulty``, of the calibration rows into halves).
@@ -171,10 +193,12 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     estimator_ : regressor
-        The clone of ``estimator`` trained on the training rows; with a
+        The clone of ``estimator`` trained on the training rows (with
+        ``time_column``, on every row); with a
         :class:`~sklearn.frozen.FrozenEstimator`, the fitted model it wraps.
     calibration_residuals_ : ndarray
-        Sorted absolute errors of ``estimator_`` on the calibration rows; with
+        Sorted absolute errors of ``estimator_`` on the calibration rows (with
+        ``time_column``, of the clone trained before them); with
         ``difficulty``, on the half that calibrates, each divided by its row's
         difficulty.
     calibration_weights_ : ndarray or None
@@ -220,12 +244,25 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     >>> later = ConformalRegressor(FrozenEstimator(fitted)).fit(X[150:], y[150:])
     >>> later.estimator_ is fitted, len(later.calibration_residuals_)
     (True, 50)
+
+    Intervals for anime later than the data, calibrated on the latest tenth of
+    the rows by a model trained before them; the model kept learns every row:
+
+    >>> ahead = ConformalRegressor(
+    ...     HistGradientBoostingRegressor(max_iter=20),
+    ...     calibration_size=0.1,
+    ...     time_column="Year",
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> len(ahead.calibration_residuals_), ahead.estimator_.n_iter_ > 0
+    (20, True)
     """
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "calibration_size": [Interval(Real, 0, 1, closed="neither")],
         "difficulty": [None, StrOptions({"auto"}), HasMethods(["fit", "predict"])],
+        "time_column": [str, Integral, None],
         "random_state": ["random_state"],
     }
 
@@ -235,11 +272,13 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         *,
         calibration_size=0.2,
         difficulty=None,
+        time_column=None,
         random_state=None,
     ):
         self.estimator = estimator
         self.calibration_size = calibration_size
         self.difficulty = difficulty
+        self.time_column = time_column
         self.random_state = random_state
 
     def _make_estimator(self):
@@ -252,7 +291,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Train on ``1 - calibration_size`` of the rows, calibrate on the rest
-        (a :class:`~sklearn.frozen.FrozenEstimator`: calibrate on every row).
+        (a :class:`~sklearn.frozen.FrozenEstimator`: calibrate on every row;
+        ``time_column``: calibrate on the latest rows, then train on every row).
 
         Parameters
         ----------
@@ -272,6 +312,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         self : ConformalRegressor
         """
         y = column_or_1d(y, warn=True)
+        self._check_time_column()
         if sample_weight is not None:
             sample_weight = self._checked_weights(sample_weight, X)
         rng = check_random_state(self.random_state)
@@ -284,6 +325,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             difficulty, floor, residuals, weight = self._fit_difficulty(
                 rows, residuals, weight, rng
             )
+        if self.time_column is not None:  # the model kept learns every row
+            weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+            estimator = self._make_estimator().fit(X, y, **weights)
         order = np.argsort(residuals, kind="stable")
         # set once everything is fitted: a refit that fails keeps the old model
         self.estimator_ = estimator
@@ -294,6 +338,56 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if hasattr(estimator, "feature_names_in_"):
             self.feature_names_in_ = estimator.feature_names_in_
         return self
+
+    def _check_time_column(self) -> None:
+        """Refuse, before anything trains, what ``time_column`` cannot do."""
+        if self.time_column is None:
+            return
+        if isinstance(self.estimator, FrozenEstimator):
+            raise ValueError(
+                f"time_column={self.time_column!r} trains the estimator again on "
+                "every row after calibrating, which a FrozenEstimator cannot be; "
+                "pass the estimator unfrozen, or calibrate the frozen model on "
+                "later rows without time_column."
+            )
+        if self.difficulty is not None:
+            raise ValueError(
+                f"time_column={self.time_column!r} does not take a difficulty "
+                "model (it would read the encoding of a model that is not kept); "
+                "use difficulty=None for intervals of one width."
+            )
+
+    def _latest_rows(self, X, n_cal: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the rows that train and of the ``n_cal`` latest by
+        ``time_column`` that calibrate (ties in random order)."""
+        if issparse(X):
+            table = X.tocsr()
+        else:
+            table = X if hasattr(X, "columns") else np.asarray(X)
+        try:
+            column = _safe_indexing(table, self.time_column, axis=1)
+        except (KeyError, ValueError, IndexError, TypeError) as exc:
+            names = getattr(X, "columns", None)
+            has = f"; it has {list(names)}" if names is not None else ""
+            raise ColumnError(
+                f"time_column={self.time_column!r}: X has no such column{has}."
+            ) from exc
+        column = column.toarray() if issparse(column) else np.asarray(column)
+        if not hasattr(X, "columns"):  # an array's times are numbers
+            column = column.astype(np.float64)
+        times = pd.Series(column.ravel())
+        known = int(times.notna().sum())
+        if known < n_cal:
+            raise DataError(
+                f"time_column={self.time_column!r} gives a time to {known} of "
+                f"{len(times)} rows; calibration_size={self.calibration_size} "
+                f"needs the {n_cal} latest."
+            )
+        rank = times.rank(method="min", na_option="top").to_numpy()
+        order = np.lexsort((rng.permutation(len(times)), rank))
+        # each part in the rows' own order: a model's validation folds see no
+        # order in time
+        return np.sort(order[:-n_cal]), np.sort(order[-n_cal:])
 
     def _checked_weights(self, sample_weight, X) -> np.ndarray:
         """``sample_weight`` checked by scikit-learn (its errors name it), after
@@ -334,9 +428,13 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
                 f"{least} and 2{with_difficulty}."
             )
         arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-        parts = train_test_split(
-            *arrays, test_size=n_cal, random_state=rng.randint(2**31 - 1)
-        )
+        if self.time_column is None:
+            parts = train_test_split(
+                *arrays, test_size=n_cal, random_state=rng.randint(2**31 - 1)
+            )
+        else:
+            rows = self._latest_rows(X, n_cal, rng)
+            parts = [_safe_indexing(a, r) for a in indexable(*arrays) for r in rows]
         X_fit, X_cal, y_fit, y_cal = parts[:4]
         if sample_weight is None:
             return self._make_estimator().fit(X_fit, y_fit), X_cal, y_cal, None
@@ -507,8 +605,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     def __setstate__(self, state):
         if state.pop("_estimator_is_frozen", False):
             state["estimator_"] = state["estimator"].estimator
-        # a model saved before ``difficulty`` existed: one width for every row
+        # a model saved before ``difficulty`` or ``time_column`` existed
         state.setdefault("difficulty", None)
+        state.setdefault("time_column", None)
         if "calibration_residuals_" in state:
             state.setdefault("difficulty_", None)
             state.setdefault("difficulty_floor_", None)

@@ -296,13 +296,16 @@ def test_bench_intervals_rolling_calibrates_on_the_latest_year(monkeypatch, caps
     frame = make_anime(400, random_state=0)
     years = frame["Year"].to_numpy()
     module.rolling(frame, _YearRecorder(), seeds=[0], years=[2010])
-    # two calibrations (one width, scaled) for each set of rows
-    tenth, _, latest, _ = [c[0] for c in calibrations]
+    # two calibrations (one width, scaled) for each set of rows, then
+    # time_column's on every anime up to 2010
+    tenth, _, latest, _, upto = [c[0] for c in calibrations]
     assert (tenth < 2010).all() and len(tenth) == (years < 2010).sum() // 10
     np.testing.assert_array_equal(latest, years[years == 2010])
+    np.testing.assert_array_equal(upto, years[years <= 2010])
     out = capsys.readouterr().out
     assert f"the {(years == 2010).sum()} anime of 2010" in out
     assert "the latest year split conformal" in out.replace("  ", " ")
+    assert "time_column, to 2010" in out and "  time_column  " in out
 
 
 def test_bench_intervals_recency_weights_favour_the_latest_calibration_year(

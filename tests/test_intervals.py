@@ -269,9 +269,11 @@ def test_a_model_saved_before_difficulty_existed_keeps_one_width():
     state = model.__getstate__()
     for key in ("difficulty", "difficulty_", "difficulty_floor_"):
         del state[key]
+    del state["time_column"]
     old = ConformalRegressor.__new__(ConformalRegressor)
     old.__setstate__(state)
     assert old.get_params()["difficulty"] is None and "ConformalRegressor(" in repr(old)
+    assert old.get_params()["time_column"] is None
     np.testing.assert_array_equal(
         old.predict_interval(X, 0.8), model.predict_interval(X, 0.8)
     )
@@ -473,3 +475,146 @@ def test_weights_train_the_wrapped_network_as_they_would_alone(anime):
     unweighted = fast_model(poster_column=None, validation_fraction=0)
     unweighted.fit(X_fit, y_fit)
     assert not np.allclose(unweighted.predict(anime), alone.predict(anime))
+
+
+# -- calibrating for later rows (time_column) -----------------------------------------
+
+
+def test_time_column_calibrates_on_the_latest_rows_then_trains_on_every_row():
+    """The latest rows calibrate a clone trained on the others (rows without a
+    time among them); the model kept is then trained on every row. A constant
+    model makes each fit's rows visible through its mean."""
+    import pandas as pd
+
+    year = np.random.default_rng(0).permutation(np.arange(50.0))
+    X = pd.DataFrame({"Year": np.r_[year, np.nan, np.nan], "other": 0.0})
+    y = np.r_[year, 100.0, 100.0]  # the two rows without a year score 100
+    model = ConformalRegressor(
+        DummyRegressor(), calibration_size=0.2, time_column="Year", random_state=0
+    ).fit(X, y)
+    # round(52 * 0.2) = 10 calibration rows: the years 40 to 49
+    first_mean = (np.arange(40.0).sum() + 200) / 42
+    np.testing.assert_allclose(
+        model.calibration_residuals_, np.arange(40.0, 50.0) - first_mean
+    )
+    assert model.estimator_.constant_.item() == pytest.approx(y.mean())
+    assert model.predict(X.head(1)).item() == pytest.approx(y.mean())
+
+
+def test_time_column_breaks_ties_at_random_and_keeps_the_rows_order():
+    """At the boundary, rows of the same time are drawn by random_state; the
+    training rows reach the clone in their own order."""
+    seen = []
+
+    class Recording(DummyRegressor):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(np.asarray(X)[:, 1].copy())
+            return super().fit(X, y, sample_weight)
+
+    X = np.column_stack([np.repeat([0.0, 1.0], 10), np.arange(20.0)])
+    y = X[:, 0].copy()
+    draws = set()
+    for seed in range(6):
+        seen.clear()
+        model = ConformalRegressor(
+            Recording(), calibration_size=0.25, time_column=0, random_state=seed
+        ).fit(X, y)
+        first, final = seen
+        assert len(first) == 15 and np.all(np.diff(first) > 0)
+        assert set(range(10)) <= set(first)  # every row of time 0 trains
+        np.testing.assert_array_equal(final, np.arange(20.0))
+        # 5 of the 10 rows of time 1 calibrate: error 1 - 5 / 15 each
+        np.testing.assert_allclose(model.calibration_residuals_, [2 / 3] * 5)
+        draws.add(tuple(sorted(set(range(10, 20)) - set(first))))
+    assert len(draws) > 1
+
+
+def test_time_column_intervals_cover_rows_later_than_the_data():
+    """A model that cannot extrapolate (neighbours in time) errs more the
+    further ahead a row is: random calibration rows give far too narrow
+    intervals for later rows, the latest rows nearly the nominal level."""
+    import pandas as pd
+    from sklearn.neighbors import KNeighborsRegressor
+
+    rng = np.random.default_rng(0)
+    t = rng.uniform(0, 100, 1000)
+    X, y = pd.DataFrame({"t": t}), 0.1 * t + rng.normal(0, 0.2, 1000)
+    later_t = rng.uniform(100, 110, 500)
+    later_X, later_y = pd.DataFrame({"t": later_t}), 0.1 * later_t
+    later_y = later_y + rng.normal(0, 0.2, 500)
+    found = {}
+    for time_column in (None, "t"):
+        model = ConformalRegressor(
+            KNeighborsRegressor(20),
+            calibration_size=0.1,
+            time_column=time_column,
+            random_state=0,
+        ).fit(X, y)
+        bounds = model.predict_interval(later_X, 0.8)
+        found[time_column] = interval_coverage(later_y, bounds)["coverage"]
+    assert found[None] < 0.4
+    assert 0.72 < found["t"] < 0.92
+
+
+def test_time_column_passes_each_fit_its_rows_weights():
+    import pandas as pd
+
+    X = pd.DataFrame({"Year": np.arange(20.0)})
+    y = np.arange(20.0)
+    w = np.r_[np.ones(15), np.arange(1.0, 6.0)]
+    model = ConformalRegressor(
+        DummyRegressor(), calibration_size=0.25, time_column="Year", random_state=0
+    ).fit(X, y, sample_weight=w)
+    first_mean = np.arange(15.0).mean()  # the first 15 rows weigh 1 each
+    residuals = np.arange(15.0, 20.0) - first_mean
+    np.testing.assert_allclose(model.calibration_residuals_, residuals)
+    np.testing.assert_array_equal(model.calibration_weights_, np.arange(1.0, 6.0))
+    expected = np.average(y, weights=w)
+    assert model.estimator_.constant_.item() == pytest.approx(expected)
+
+
+def test_time_column_refusals_name_the_problem():
+    import pandas as pd
+    from sklearn.frozen import FrozenEstimator
+
+    from skanime.exceptions import ColumnError
+
+    X = pd.DataFrame({"Year": [2000.0, np.nan, np.nan, np.nan, 2001.0]})
+    y = np.arange(5.0)
+    fitted = FrozenEstimator(DummyRegressor().fit(X, y))
+    cases = [
+        (ConformalRegressor(fitted, time_column="Year"), ValueError, "FrozenEst"),
+        (
+            ConformalRegressor(DummyRegressor(), difficulty="auto", time_column=0),
+            ValueError,
+            "does not take a difficulty",
+        ),
+        (
+            ConformalRegressor(DummyRegressor(), time_column="Aired"),
+            ColumnError,
+            r"time_column='Aired': X has no such column; it has \['Year'\]",
+        ),
+        (
+            ConformalRegressor(
+                DummyRegressor(), calibration_size=0.6, time_column="Year"
+            ),
+            DataError,
+            "gives a time to 2 of 5 rows; calibration_size=0.6 needs the 3 latest",
+        ),
+    ]
+    for model, error, message in cases:
+        with pytest.raises(error, match=message):
+            model.fit(X, y)
+
+
+def test_is_a_scikit_learn_estimator_with_a_time_column():
+    check_estimator(
+        ConformalRegressor(Ridge(), time_column=0, random_state=0),
+        expected_failed_checks={
+            **_WEIGHT_IS_NOT_COPIES,
+            "check_estimators_empty_data_messages": "the time column is looked "
+            "up before the estimator reads X, so an X without columns is "
+            "refused with a ColumnError naming time_column, not the estimator's "
+            "'0 feature(s)' message",
+        },
+    )
