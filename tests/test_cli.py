@@ -932,3 +932,60 @@ def test_calibrate_weighs_the_calibration_rows_by_a_column(anime_csv, tmp_path):
     np.testing.assert_allclose(model.calibration_residuals_, residuals[order])
     np.testing.assert_array_equal(model.calibration_weights_, weights[order])
     assert main([*argv, "--weight-column", "missing"]) == 2
+
+
+def test_train_calibrate_on_latest_calibrates_for_later_anime(
+    anime_csv, tmp_path, monkeypatch, capsys
+):
+    """--calibrate-on-latest: a first fit on all but the latest training rows by
+    Year, whose errors on those calibrate; the saved model is the second fit, on
+    every training row, and its report says what the intervals are for."""
+    fits = []
+    original = HybridAnimeRegressor.fit
+
+    def recording(self, X, y, sample_weight=None):
+        fits.append(X["Year"].to_numpy())
+        return original(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(HybridAnimeRegressor, "fit", recording)
+    model_path, report = tmp_path / "m.skanime", tmp_path / "r"
+    argv = ["train", str(anime_csv), "--out", str(model_path), "--no-posters"]
+    argv += ["--calibrate-on-latest", "--importance-repeats", "0"]
+    assert main([*argv, "--report-dir", str(report), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "first on all but the latest 6 by 'Year'" in out
+    assert "the latest 6 of them by 'Year' calibrated" in out
+    first, kept = fits  # 51 training rows: 45, then all 51
+    assert len(first) == 45 and len(kept) == 51
+    later = np.sort(kept)[-6:]
+    assert first.max() <= later.min()
+    np.testing.assert_array_equal(np.sort(np.r_[first, later]), np.sort(kept))
+    model = cli._load_model(model_path)
+    assert model.time_column == "Year" and len(model.calibration_residuals_) == 6
+    assert model.training_data_["rows"] == 51
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert "for anime later than the data" in page
+    assert main(["evaluate", str(model_path), str(anime_csv)]) == 0
+    said = capsys.readouterr().out
+    assert "Prediction intervals, on the 9 rows that neither" in said
+    assert "calibrated for anime later than its data (by 'Year')" in said
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--scaled-intervals"], "leave out --scaled-intervals"),
+        (["--calibration-size", "0"], "needs calibration rows"),
+        (["--calibrate-on-latest", "Aired"], "'Aired': the data has no such column"),
+    ],
+)
+def test_train_calibrate_on_latest_refusals_come_before_training(
+    anime_csv, tmp_path, capsys, extra, message
+):
+    model = tmp_path / "m.skanime"
+    argv = ["train", str(anime_csv), "--out", str(model), "--no-posters"]
+    argv += ["--calibrate-on-latest", *extra, "--report-dir", str(tmp_path / "r")]
+    assert main([*argv, *FAST]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "epoch" not in captured.out and not model.exists()
