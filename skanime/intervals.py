@@ -25,7 +25,9 @@ calibrates for them: the latest ``calibration_size`` of the rows calibrate a
 clone trained on the earlier ones, and the estimator is then trained again on
 every row. Each calibration error comes from a model as far behind its
 calibration anime as the returned model is behind the anime that follow its
-data.
+data (on MyAnimeList, one year ahead: 80 % intervals held 0.78 of the scores,
+against 0.76 for a model trained before the latest year and calibrated on it,
+and 0.67 calibrated on random anime; docs/benchmarks.md).
 
 The same intervals come from MAPIE (``pip install skanime[intervals]``), which
 also offers cross-conformal (CV+) intervals; see the user guide for the recipe.
