@@ -211,11 +211,6 @@ def run_experiment(
         X, y, w, test_size=test_size, random_state=seed
     )
     ahead = calibration_size > 0 and time_column is not None
-    if ahead and scaled_intervals:
-        raise ValueError(
-            "scaled_intervals (--scaled-intervals) does not go with time_column "
-            "(--calibrate-on-latest): the intervals for later anime have one width."
-        )
     if calibration_size > 0:
         n_cal = round(len(X_train) * calibration_size / (1 - test_size))
         least = _min_calibration_rows(_difficulty(scaled_intervals))
@@ -240,16 +235,15 @@ def run_experiment(
             )
         model.set_params(validation_fraction=valid_size / fit_share)
     validation = _validation_words(model, valid_size)
-    calibrating = (
-        f", calibrating prediction intervals on {len(X_cal)}"
-        if calibration_size > 0 and not ahead
-        else ""
-    )
     if ahead:
         calibrating = (
             f"; first on all but the latest {n_cal} by {time_column!r}, which "
             "calibrate prediction intervals for later anime, then on all of them"
         )
+    elif calibration_size > 0:
+        calibrating = f", calibrating prediction intervals on {len(X_cal)}"
+    else:
+        calibrating = ""
     _say(
         f"Training on {len(X_train)} rows ({validation}){calibrating}, testing on "
         f"{len(X_test)}."
@@ -257,9 +251,10 @@ def run_experiment(
     weights = {} if sample_weight is None else {"sample_weight": w_train}
     start = time.perf_counter()
     if ahead:
-        model = ConformalRegressor(
+        model = ConformalRegressor(  # refuses a difficulty model before training
             model,
             calibration_size=n_cal / len(X_train),
+            difficulty=_difficulty(scaled_intervals),
             time_column=time_column,
             random_state=seed,
         )
