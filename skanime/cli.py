@@ -195,6 +195,7 @@ def run_experiment(
     import numpy as np
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import train_test_split
+    from sklearn.utils import _safe_indexing
 
     from .exceptions import DataError
     from .intervals import ConformalRegressor, _min_calibration_rows
@@ -206,25 +207,32 @@ def run_experiment(
     )
 
     y = np.asarray(y, dtype=np.float64)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
-    X_train, X_test, y_train, y_test, w_train, _ = train_test_split(
-        X, y, w, test_size=test_size, random_state=seed
+    w = None if sample_weight is None else np.asarray(sample_weight)
+
+    def rows_of(rows):
+        """``X``, ``y`` and the weights (or None) of the positions ``rows``."""
+        return _safe_indexing(X, rows), y[rows], None if w is None else w[rows]
+
+    # positions split as the rows themselves would be
+    train, test = train_test_split(
+        np.arange(len(y)), test_size=test_size, random_state=seed
     )
     ahead = calibration_size > 0 and time_column is not None
     if calibration_size > 0:
-        n_cal = round(len(X_train) * calibration_size / (1 - test_size))
+        n_cal = round(len(train) * calibration_size / (1 - test_size))
         least = _min_calibration_rows(_difficulty(scaled_intervals))
-        if not least <= n_cal < len(X_train) - 1:
+        if not least <= n_cal < len(train) - 1:
             raise DataError(
                 f"calibration_size (--calibration-size) {calibration_size:g} of "
                 f"{len(X)} rows leaves {n_cal} calibration rows and "
-                f"{len(X_train) - n_cal} training rows; need at least {least} "
+                f"{len(train) - n_cal} training rows; need at least {least} "
                 "and 2."
             )
     if calibration_size > 0 and not ahead:
-        X_train, X_cal, y_train, y_cal, w_train, w_cal = train_test_split(
-            X_train, y_train, w_train, test_size=n_cal, random_state=seed
-        )
+        train, calibration = train_test_split(train, test_size=n_cal, random_state=seed)
+        X_cal, y_cal, w_cal = rows_of(calibration)
+    X_train, y_train, w_train = rows_of(train)
+    X_test, y_test, _ = rows_of(test)
     # the model kept trains on the calibration rows too when ahead
     fit_share = 1 - test_size - (0 if ahead else calibration_size)
     if valid_size is not None:
@@ -248,7 +256,6 @@ def run_experiment(
         f"Training on {len(X_train)} rows ({validation}){calibrating}, testing on "
         f"{len(X_test)}."
     )
-    weights = {} if sample_weight is None else {"sample_weight": w_train}
     start = time.perf_counter()
     if ahead:
         model = ConformalRegressor(  # refuses a difficulty model before training
@@ -258,7 +265,7 @@ def run_experiment(
             time_column=time_column,
             random_state=seed,
         )
-    model.fit(X_train, y_train, **weights)
+    model.fit(X_train, y_train, sample_weight=w_train)
     _check_interrupt()
     seconds = time.perf_counter() - start
     _say(
@@ -281,9 +288,7 @@ def run_experiment(
             FrozenEstimator(model),
             difficulty=_difficulty(scaled_intervals),
             random_state=seed,
-        ).fit(
-            X_cal, y_cal, **({} if sample_weight is None else {"sample_weight": w_cal})
-        )
+        ).fit(X_cal, y_cal, sample_weight=w_cal)
         model.calibration_data_ = _rows_record(source, _row_digests(X_cal, model))
     model.training_data_ = trained_on
     y_pred = model.predict(X_test)
@@ -519,10 +524,8 @@ def cross_validate_report(
     for k, (train, test) in enumerate(
         KFold(folds, shuffle=True, random_state=seed).split(X), start=1
     ):
-        weights = (
-            {} if sample_weight is None else {"sample_weight": sample_weight[train]}
-        )
-        fold_model = clone(model).fit(X.iloc[train], y[train], **weights)
+        weights = None if sample_weight is None else sample_weight[train]
+        fold_model = clone(model).fit(X.iloc[train], y[train], sample_weight=weights)
         _check_interrupt()
         rows["hybrid"].append(
             regression_metrics(y[test], fold_model.predict(X.iloc[test]))
@@ -799,18 +802,19 @@ def cmd_train(args) -> None:
         n = len(frame)
         trained, held_out = (model.training_data_[k] for k in ("rows", "held_out_rows"))
         calibration = getattr(model, "calibration_data_", None)
-        calibrated = (
-            f"; {calibration['rows']} more ({calibration['rows'] / n:.0%}) "
-            "calibrated its prediction intervals"
-            if calibration
-            else ""
-        )
-        if args.calibrate_on_latest and args.calibration_size:
+        if args.calibrate_on_latest:  # _check_calibrate_on_latest: it calibrated
             calibrated = (
                 f"; the latest {len(model.calibration_residuals_)} of them by "
                 f"{args.calibrate_on_latest!r} calibrated its prediction "
                 "intervals, predicted by a model trained before them"
             )
+        elif calibration:
+            calibrated = (
+                f"; {calibration['rows']} more ({calibration['rows'] / n:.0%}) "
+                "calibrated its prediction intervals"
+            )
+        else:
+            calibrated = ""
         _say(
             f"The saved model was trained on {trained} of the {n} rows "
             f"({trained / n:.0%}){calibrated}; the {held_out} test rows "
