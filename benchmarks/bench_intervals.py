@@ -173,10 +173,13 @@ def _calibrated(network, frame, y, rows, predicted, test, seed, weight=None):
             network, difficulty=difficulty, random_state=seed
         ).fit(frame.iloc[rows], y[rows], sample_weight=weight)
         bounds = conformal.interval_around(predicted, LEVELS, frame.iloc[test])
-        found[kind] = [
-            interval_coverage(y[test], bounds[..., i]) for i in range(len(LEVELS))
-        ]
+        found[kind] = _coverages(y[test], bounds)
     return found
+
+
+def _coverages(y_true, bounds) -> list[dict]:
+    """``interval_coverage`` of each level of ``bounds``, ``(n, 2, levels)``."""
+    return [interval_coverage(y_true, bounds[..., i]) for i in range(bounds.shape[-1])]
 
 
 def _figures(levels_found) -> str:
@@ -256,6 +259,18 @@ def rolling(frame, model, seeds, years) -> None:
     print(header)
     print("-" * len(header))
     means: dict = {}
+
+    def report(first, seed, where, name, kind, levels_found, mae) -> None:
+        """Keep each level's coverage for the means; print the row."""
+        for level, got in zip(LEVELS, levels_found, strict=True):
+            means.setdefault((where, kind, level), []).append(got["coverage"])
+        print(
+            f"{f'{first} ({seed})':<12}{name:<30}{KINDS[kind]:<26}"
+            + _figures(levels_found)
+            + f"{mae:>7.3f}",
+            flush=True,
+        )
+
     for seed in seeds:
         for first in years:
             era = np.flatnonzero(year < first)
@@ -271,16 +286,7 @@ def rolling(frame, model, seeds, years) -> None:
             ):
                 found = _calibrated(network, frame, y, rows, predicted, test, seed)
                 for kind, levels_found in found.items():
-                    for level, got in zip(LEVELS, levels_found, strict=True):
-                        means.setdefault((where, kind, level), []).append(
-                            got["coverage"]
-                        )
-                    print(
-                        f"{f'{first} ({seed})':<12}{name:<30}{KINDS[kind]:<26}"
-                        + _figures(levels_found)
-                        + f"{mae:>7.3f}",
-                        flush=True,
-                    )
+                    report(first, seed, where, name, kind, levels_found, mae)
             upto = np.flatnonzero(year <= first)
             ahead = ConformalRegressor(
                 clone(model).set_params(random_state=seed),
@@ -289,20 +295,14 @@ def rolling(frame, model, seeds, years) -> None:
                 random_state=seed,
             ).fit(frame.iloc[upto], y[upto])
             refit = ahead.predict(frame.iloc[test])
-            bounds = ahead.interval_around(refit, LEVELS)
-            levels_found = [
-                interval_coverage(y[test], bounds[..., i]) for i in range(len(LEVELS))
-            ]
-            for level, got in zip(LEVELS, levels_found, strict=True):
-                means.setdefault(("time_column", "conformal", level), []).append(
-                    got["coverage"]
-                )
-            print(
-                f"{f'{first} ({seed})':<12}{f'time_column, to {first}':<30}"
-                f"{KINDS['conformal']:<26}"
-                + _figures(levels_found)
-                + f"{np.mean(np.abs(refit - y[test])):>7.3f}",
-                flush=True,
+            report(
+                first,
+                seed,
+                "time_column",
+                f"time_column, to {first}",
+                "conformal",
+                _coverages(y[test], ahead.interval_around(refit, LEVELS)),
+                np.mean(np.abs(refit - y[test])),
             )
     print("\nMean coverage over the years and seeds:")
     for (where, kind, level), values in means.items():
