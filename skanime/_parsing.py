@@ -12,10 +12,18 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-__all__ = ["parse_aired", "parse_duration", "parse_numbers", "season_of_month"]
+__all__ = [
+    "parse_aired",
+    "parse_duration",
+    "parse_numbers",
+    "season_of_month",
+    "two_digit_year_span",
+]
 
 _SEASONS = ("Winter", "Spring", "Summer", "Fall")
 _DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b-%y", "%b, %Y", "%b %Y", "%Y")
+_TWO_DIGIT_YEAR_FORMATS = ("%d-%b-%y", "%b-%y")
+_FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _SEASON_YEAR = re.compile(r"^(winter|spring|summer|fall|autumn)\s+(\d{4})$", re.I)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(hr|h|min|m|sec|s)\b\.?", re.I)
 _UNITS = {"hr": 60.0, "h": 60.0, "min": 1.0, "m": 1.0, "sec": 1 / 60, "s": 1 / 60}
@@ -54,12 +62,24 @@ def parse_duration(text) -> float:
     return round(sum(float(n) * _UNITS[u.lower()] for n, u in found), 2)
 
 
-def parse_aired(text) -> tuple[float, str | None]:
+def parse_aired(text, span: tuple[int, int] | None = None) -> tuple[float, str | None]:
     """Start year and season of a MyAnimeList ``Aired`` value, (NaN, None) if unknown.
 
     Accepts ``"Apr 5, 2009 to Jul 4, 2010"``, ``"Sep 1, 2001"``, ``"9-Nov-18"``,
     ``"2005 to ?"``, ``"Apr 2009"``, ``"Mar-11"`` (a spreadsheet's March 2011) and
     Kaggle's ``Premiered`` (``"spring 1998"``).
+
+    Parameters
+    ----------
+    text : str or None
+        The ``Aired`` cell.
+    span : (int, int), default=None
+        The first and last year that a two-digit year can stand for, as
+        :func:`two_digit_year_span` reads them off a whole column. ``"26"`` is
+        2026 if that is in ``span``, else 1926 if that is; where neither is
+        (or ``span`` is None), the clock decides: the year up to two years
+        after the current one, so ``"63"`` is 1963. Four-digit years are never
+        moved.
 
     Examples
     --------
@@ -67,6 +87,8 @@ def parse_aired(text) -> tuple[float, str | None]:
     (2009.0, 'Spring')
     >>> parse_aired("spring 1998")
     (1998.0, 'Spring')
+    >>> parse_aired("6-Oct-26", span=(1917, 2024))
+    (1926.0, 'Fall')
     """
     if not isinstance(text, str) or not text.strip():
         return np.nan, None
@@ -81,11 +103,42 @@ def parse_aired(text) -> tuple[float, str | None]:
         except ValueError:
             continue
         year = date.year
-        if year > datetime.now().year + 2:  # two-digit years: "63" is 1963
-            year -= 100
+        if fmt in _TWO_DIGIT_YEAR_FORMATS:
+            year = _century(year % 100, span)
         season = None if fmt == "%Y" else season_of_month(date.month)
         return float(year), season
     return np.nan, None
+
+
+def _century(two_digits: int, span: tuple[int, int] | None) -> int:
+    """The year that ``two_digits`` stands for: see :func:`parse_aired`."""
+    later, earlier = 2000 + two_digits, 1900 + two_digits
+    if span is not None:
+        for year in (later, earlier):
+            if span[0] <= year <= span[1]:
+                return year
+    return later if later <= datetime.now().year + 2 else earlier
+
+
+def two_digit_year_span(column: pd.Series) -> tuple[int, int] | None:
+    """The years that the two-digit years of an ``Aired`` column can stand for:
+    from the earliest year it writes in four digits to two years after the
+    latest; None if it writes none. For :func:`parse_aired`'s ``span``.
+
+    A spreadsheet writes single dates with two-digit years (``"6-Oct-26"``)
+    and leaves ranges (``"Apr 5, 2009 to Jul 4, 2010"``) in four digits, so the
+    ranges tell which century a file's dates are in, whatever the date today.
+
+    Examples
+    --------
+    >>> two_digit_year_span(pd.Series(["Oct 1963 to 1964", "Jan 2022 to ?", None]))
+    (1963, 2024)
+    """
+    years = column.dropna().astype(str).str.findall(_FOUR_DIGITS).explode().dropna()
+    if not len(years):
+        return None
+    years = years.astype(int)
+    return int(years.min()), int(years.max()) + 2
 
 
 def parse_numbers(column: pd.Series) -> pd.Series:

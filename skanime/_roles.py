@@ -22,7 +22,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._parsing import parse_aired, parse_duration, parse_numbers, season_of_month
+from ._parsing import (
+    parse_aired,
+    parse_duration,
+    parse_numbers,
+    season_of_month,
+    two_digit_year_span,
+)
 from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, is_null
 from .exceptions import ColumnError
 
@@ -507,6 +513,13 @@ class TableCleaner(TransformerMixin, BaseEstimator):
     ----------
     column_roles_ : ColumnRoles
         The role of each input column, with its reason.
+    date_spans_ : dict of str to (int, int) or None
+        For each date column, the years that a two-digit year in it
+        (``"6-Oct-26"``) can stand for, read off the training column as
+        :func:`~skanime.datasets.load_mal` reads them
+        (:func:`~skanime.datasets.two_digit_year_span`; None where it writes no
+        four-digit year). Learned in ``fit``, so a row reads the same in
+        ``transform`` whatever the date.
     feature_names_in_ : ndarray of str
     n_features_in_ : int
 
@@ -561,6 +574,10 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             raise TypeError(
                 f"Got roles={self.roles!r}; expected a ColumnRoles, a dict or None."
             )
+        self.date_spans_ = {
+            str(column): _date_span(frame[column])
+            for column in self.column_roles_["date"]
+        }
         if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
             self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], object)
             self.n_features_in_ = len(self.feature_names_in_)
@@ -585,7 +602,9 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 out[column] = _numeric(series, role)
             elif role == "date":
                 year, season = cleaned_date_names(column, roles["date"])
-                out[year], out[season] = _dates(series)
+                # fitted before date_spans_ existed: the clock's rule
+                spans = getattr(self, "date_spans_", {})
+                out[year], out[season] = _dates(series, spans.get(str(column)))
             else:
                 out[column] = pd.Series(
                     _clean_texts(series), index=frame.index, dtype=object
@@ -635,14 +654,26 @@ def _numeric(series: pd.Series, role: str) -> pd.Series:
     return parse_numbers(series)
 
 
-def _dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _date_span(series: pd.Series) -> tuple[int, int] | None:
+    """The years a two-digit year of the date column ``series`` can stand for,
+    or None: see ``date_spans_``."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return None
+    return two_digit_year_span(series)
+
+
+def _dates(
+    series: pd.Series, span: tuple[int, int] | None = None
+) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         year = series.dt.year.astype("float64")
         season = series.dt.month.map(
             lambda m: np.nan if is_null(m) else season_of_month(m)
         )
         return year, season.astype(object)
-    parsed = series.map(lambda v: parse_aired(None if is_null(v) else str(v)))
+    parsed = series.map(
+        lambda v: parse_aired(None if is_null(v) else str(v), span=span)
+    )
     year = parsed.map(lambda t: t[0]).astype("float64")
     season = parsed.map(lambda t: np.nan if t[1] is None else t[1]).astype(object)
     unparsed = year.isna() & series.notna()

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from skanime.datasets import load_mal, make_anime, parse_aired, parse_duration
+from skanime.datasets import (
+    load_mal,
+    make_anime,
+    parse_aired,
+    parse_duration,
+    two_digit_year_span,
+)
 from skanime.exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 
 HEADER = (
@@ -148,6 +154,59 @@ def test_parse_duration(text, minutes):
 def test_parse_aired_two_digit_years_are_not_in_the_future():
     assert parse_aired("1-Jan-63") == (1963.0, "Winter")
     assert parse_aired("") == (pytest.approx(np.nan, nan_ok=True), None)
+
+
+def test_parse_aired_reads_two_digit_years_within_their_span():
+    assert parse_aired("6-Oct-26", span=(1917, 2024)) == (1926.0, "Fall")
+    assert parse_aired("Oct-26", span=(1917, 2028)) == (2026.0, "Fall")
+    assert parse_aired("9-Nov-18", span=(1917, 2024)) == (2018.0, "Fall")
+    # neither 1918 nor 2018 in the span: the clock's reading
+    assert parse_aired("9-Nov-18", span=(2001, 2012)) == (2018.0, "Fall")
+    # a year written in four digits is never moved, however far ahead
+    assert parse_aired("Apr 2099") == (2099.0, "Spring")
+    assert parse_aired("Apr 5, 2099", span=(1917, 2024)) == (2099.0, "Spring")
+    assert two_digit_year_span(pd.Series(["Oct 1963 to 1964", "Jan 2022 to ?"])) == (
+        1963,
+        2024,
+    )
+    assert two_digit_year_span(pd.Series(["6-Oct-26", None])) is None
+
+
+@pytest.fixture
+def clock_in_2026(monkeypatch):
+    """The clock that made "26" this year for 1920s films: 27 November 2026."""
+    import skanime._parsing as parsing
+
+    class Clock(parsing.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return parsing.datetime(2026, 11, 27)
+
+    monkeypatch.setattr(parsing, "datetime", Clock)
+
+
+SPAN_ROWS = [
+    '1,A,TV,x,"Jan 2022 to ?",12,24 min.,7,Manga,,,,,,Currently Airing,,1,',
+    "2,B,Movie,x,6-Oct-26,1,10 min.,5,Original,,,,,,Finished Airing,,1,",
+    "3,C,Movie,x,Mar-22,1,90 min.,7,Original,,,,,,Finished Airing,,1,",
+    '4,D,TV,x,"Oct 1925 to Dec 1926",52,25 min.,6,Manga,,,,,,Finished Airing,,1,',
+    "5,E,Movie,x,1-Jan-62,1,20 min.,6,Original,,,,,,Finished Airing,,1,",
+]
+
+
+def test_load_mal_reads_two_digit_years_by_the_file_not_the_clock(
+    tmp_path, clock_in_2026
+):
+    path = tmp_path / "anime.csv"
+    path.write_text(HEADER + "\n".join(SPAN_ROWS) + "\n", encoding="utf-8")
+    # the file's dates run from 1925 to 2022: "26" is 1926, even in 2026, when
+    # the clock alone reads it as this year
+    assert parse_aired("6-Oct-26") == (2026.0, "Fall")
+    assert load_mal(path)["Year"].tolist() == [2022.0, 1926.0, 2022.0, 1925.0, 1962.0]
+    # a file with no four-digit year falls back to the clock
+    rows = [SPAN_ROWS[1], SPAN_ROWS[4]]
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    assert load_mal(path)["Year"].tolist() == [2026.0, 1962.0]
 
 
 def test_make_anime_is_seeded_labelled_and_the_poster_carries_signal(tmp_path):

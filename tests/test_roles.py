@@ -137,6 +137,28 @@ def test_table_cleaner_parses_raw_values():
     assert out["poster"].iloc[1] == "posters/1.jpg" and pd.isna(out["poster"].iloc[0])
 
 
+def test_table_cleaner_reads_two_digit_years_by_the_training_column(monkeypatch):
+    import skanime._parsing as parsing
+
+    class Clock(parsing.datetime):  # the day "26" became this year
+        @classmethod
+        def now(cls, tz=None):
+            return parsing.datetime(2026, 11, 27)
+
+    monkeypatch.setattr(parsing, "datetime", Clock)
+    train = raw_mal()
+    train.loc[0, "Aired"] = "Oct 1925 to Dec 1926"  # the column spans 1925-2010
+    cleaner = TableCleaner().fit(train)
+    assert cleaner.date_spans_ == {"Aired": (1925, 2012)}
+    one = train.head(1).assign(Aired="6-Oct-26")
+    # learned in fit: a row read alone is 1926, as in the training column
+    assert cleaner.transform(one)["Year"].tolist() == [1926.0]
+    assert cleaner.transform(train)["Year"].iloc[2] == 2018.0  # "9-Nov-18"
+    # a cleaner fitted before the spans existed keeps the clock's reading
+    del cleaner.date_spans_
+    assert cleaner.transform(one)["Year"].tolist() == [2026.0]
+
+
 def test_load_mal_output(tmp_path):
     raw_mal(poster_dir=tmp_path).to_csv(tmp_path / "anime.csv", index=False)
     frame = load_mal(tmp_path / "anime.csv")

@@ -8,6 +8,7 @@ from ._mal import (
     load_mal,
     parse_aired,
     parse_duration,
+    two_digit_year_span,
 )
 from ._synthetic import make_anime
 
@@ -21,4 +22,5 @@ __all__ = [
     "make_anime",
     "parse_aired",
     "parse_duration",
+    "two_digit_year_span",
 ]

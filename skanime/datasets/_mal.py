@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._parsing import parse_aired, parse_duration, parse_numbers
+from .._parsing import (
+    parse_aired,
+    parse_duration,
+    parse_numbers,
+    two_digit_year_span,
+)
 from .._utils import PLACEHOLDERS, split_labels
 from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 
@@ -20,6 +25,7 @@ __all__ = [
     "PRERELEASE_COLUMNS",
     "parse_duration",
     "parse_aired",
+    "two_digit_year_span",
 ]
 
 #: The paper's inputs: source, episodes, type, genres, studios (+ the poster).
@@ -97,7 +103,11 @@ def load_mal(
 
     Handles the quirks of scraped MyAnimeList data: ``Unknown`` episodes,
     ``add some`` / ``None found`` placeholders, mixed ``Aired`` formats, ``Duration``
-    text, ``Members`` with thousands separators, empty or ``N/A`` scores. Kaggle's
+    text, ``Members`` with thousands separators, empty or ``N/A`` scores. A
+    two-digit year (``"6-Oct-26"``, as a spreadsheet writes a date) is read in
+    the years the file writes in four digits, so ``"26"`` is 1926 in a file whose
+    dates run from 1917 to 2022, whatever the date today
+    (:func:`parse_aired`, :func:`two_digit_year_span`). Kaggle's
     "anime-dataset-2023" column names (``Name``, ``Image URL``, ``UNKNOWN``
     values, ...) are accepted too.
 
@@ -197,7 +207,9 @@ def _mal_frame(
         frame[column] = raw[column].map(_clean_text)
     frame["Episodes"] = parse_numbers(raw["Episodes"]).where(lambda s: s > 0)
     frame["Duration"] = raw["Duration"].map(parse_duration)
-    aired = raw["Aired"].map(parse_aired)
+    # two-digit years ("6-Oct-26") read within the years the file spans
+    span = two_digit_year_span(raw["Aired"])
+    aired = raw["Aired"].map(lambda text: parse_aired(text, span=span))
     frame["Year"] = aired.map(lambda t: t[0]).astype("float64")
     frame["Season"] = aired.map(lambda t: t[1] if t[1] is not None else np.nan)
     # a frame written by skanime has Year and Season instead of Aired
