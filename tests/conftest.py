@@ -69,6 +69,20 @@ def computed(record_calls, empty_embedding_cache):
     return record_calls(PosterEmbedder, "_compute", lambda self, paths: len(paths))
 
 
+@pytest.fixture
+def clock_in_2026(monkeypatch):
+    """The clock that made "26" this year for 1920s films: 27 November 2026
+    (what :func:`skanime.datasets.parse_aired` reads a two-digit year by)."""
+    import skanime._parsing as parsing
+
+    class Clock(parsing.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return parsing.datetime(2026, 11, 27)
+
+    monkeypatch.setattr(parsing, "datetime", Clock)
+
+
 @pytest.fixture(scope="session")
 def anime(tmp_path_factory):
     """40 synthetic anime with 16x16 JPEG posters (a few missing)."""

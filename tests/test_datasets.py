@@ -172,19 +172,6 @@ def test_parse_aired_reads_two_digit_years_within_their_span():
     assert two_digit_year_span(pd.Series(["6-Oct-26", None])) is None
 
 
-@pytest.fixture
-def clock_in_2026(monkeypatch):
-    """The clock that made "26" this year for 1920s films: 27 November 2026."""
-    import skanime._parsing as parsing
-
-    class Clock(parsing.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return parsing.datetime(2026, 11, 27)
-
-    monkeypatch.setattr(parsing, "datetime", Clock)
-
-
 SPAN_ROWS = [
     '1,A,TV,x,"Jan 2022 to ?",12,24 min.,7,Manga,,,,,,Currently Airing,,1,',
     "2,B,Movie,x,6-Oct-26,1,10 min.,5,Original,,,,,,Finished Airing,,1,",

@@ -137,15 +137,7 @@ def test_table_cleaner_parses_raw_values():
     assert out["poster"].iloc[1] == "posters/1.jpg" and pd.isna(out["poster"].iloc[0])
 
 
-def test_table_cleaner_reads_two_digit_years_by_the_training_column(monkeypatch):
-    import skanime._parsing as parsing
-
-    class Clock(parsing.datetime):  # the day "26" became this year
-        @classmethod
-        def now(cls, tz=None):
-            return parsing.datetime(2026, 11, 27)
-
-    monkeypatch.setattr(parsing, "datetime", Clock)
+def test_table_cleaner_reads_two_digit_years_by_the_training_column(clock_in_2026):
     train = raw_mal()
     train.loc[0, "Aired"] = "Oct 1925 to Dec 1926"  # the column spans 1925-2010
     cleaner = TableCleaner().fit(train)
