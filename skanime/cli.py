@@ -289,6 +289,9 @@ def run_experiment(
             difficulty=_difficulty(scaled_intervals),
             random_state=seed,
         ).fit(X_cal, y_cal, sample_weight=w_cal)
+    if ahead:  # the latest training rows calibrated
+        X_cal = _safe_indexing(X_train, model.calibration_rows_)
+    if calibration_size > 0:
         model.calibration_data_ = _rows_record(source, _row_digests(X_cal, model))
     model.training_data_ = trained_on
     y_pred = model.predict(X_test)

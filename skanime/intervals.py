@@ -203,6 +203,11 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         ``time_column``, of the clone trained before them); with
         ``difficulty``, on the half that calibrates, each divided by its row's
         difficulty.
+    calibration_rows_ : ndarray of int
+        Positions, among the rows given to ``fit``, of the rows held out to
+        calibrate, in increasing order (with ``difficulty``, both halves; with
+        a :class:`~sklearn.frozen.FrozenEstimator`, every row): to tell them
+        apart later, for their intervals' coverage is optimistic.
     calibration_weights_ : ndarray or None
         The weights of those errors, in the same order, where ``fit`` was given
         ``sample_weight``; None without.
@@ -318,7 +323,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = self._checked_weights(sample_weight, X)
         rng = check_random_state(self.random_state)
-        estimator, X_cal, y_cal, weight = self._train(X, y, sample_weight, rng)
+        estimator, calibration, X_cal, y_cal, weight = self._train(
+            X, y, sample_weight, rng
+        )
         scaled = self.difficulty is not None
         predicted, rows = _predict_with_rows(estimator, X_cal, encoded=scaled)
         residuals = np.abs(np.asarray(y_cal, dtype=np.float64).ravel() - predicted)
@@ -336,6 +343,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         self.difficulty_, self.difficulty_floor_ = difficulty, floor
         self.calibration_residuals_ = residuals[order]
         self.calibration_weights_ = None if weight is None else weight[order]
+        self.calibration_rows_ = calibration
         self.n_features_in_ = estimator.n_features_in_
         if hasattr(estimator, "feature_names_in_"):
             self.feature_names_in_ = estimator.feature_names_in_
@@ -400,10 +408,12 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         return checked_weights(sample_weight, _num_samples(X))
 
     def _train(self, X, y, sample_weight, rng):
-        """The fitted estimator and the rows that calibrate it, with their
-        weights: a frozen model as it is, with every row; else a clone trained
-        on ``1 - calibration_size`` of the rows, with the others."""
+        """The fitted estimator, the positions of the rows that calibrate it
+        (sorted), and those rows with their weights: a frozen model as it is,
+        with every row; else a clone trained on ``1 - calibration_size`` of the
+        rows, with the others."""
         n = _num_samples(X)
+        positions = np.arange(n)
         least = _min_calibration_rows(self.difficulty)
         with_difficulty = "" if least == 1 else " (with difficulty)"
         if isinstance(self.estimator, FrozenEstimator):
@@ -421,7 +431,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
                     "fitted: fit it before freezing it, or pass it unfrozen to "
                     "train it on 1 - calibration_size of the rows."
                 ) from exc
-            return estimator, X, y, sample_weight
+            return estimator, positions, X, y, sample_weight
         n_cal = round(n * self.calibration_size)
         if n_cal < least or n - n_cal < 2:
             raise DataError(
@@ -429,20 +439,22 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
                 f"{n_cal} calibration and {n - n_cal} training rows; need at least "
                 f"{least} and 2{with_difficulty}."
             )
-        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
         if self.time_column is None:
-            parts = train_test_split(
-                *arrays, test_size=n_cal, random_state=rng.randint(2**31 - 1)
+            rows = train_test_split(
+                positions, test_size=n_cal, random_state=rng.randint(2**31 - 1)
             )
         else:
             rows = self._latest_rows(X, n_cal, rng)
-            parts = [_safe_indexing(a, r) for a in indexable(*arrays) for r in rows]
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        parts = [_safe_indexing(a, r) for a in indexable(*arrays) for r in rows]
         X_fit, X_cal, y_fit, y_cal = parts[:4]
+        calibration = np.sort(rows[1])
         if sample_weight is None:
-            return self._make_estimator().fit(X_fit, y_fit), X_cal, y_cal, None
+            estimator = self._make_estimator().fit(X_fit, y_fit)
+            return estimator, calibration, X_cal, y_cal, None
         w_fit, w_cal = parts[4:]
         estimator = self._make_estimator().fit(X_fit, y_fit, sample_weight=w_fit)
-        return estimator, X_cal, y_cal, w_cal
+        return estimator, calibration, X_cal, y_cal, w_cal
 
     def _fit_difficulty(self, rows, residuals, weight, rng):
         """Fit the difficulty model on half of the calibration ``rows``; return

@@ -963,10 +963,17 @@ def test_train_calibrate_on_latest_calibrates_for_later_anime(
     model = cli._load_model(model_path)
     assert model.time_column == "Year" and len(model.calibration_residuals_) == 6
     assert model.training_data_["rows"] == 51
+    # the calibration rows are recorded by their inputs: the 6 latest trained
+    frame = cli._scored_rows_and_weights(cli.build_parser().parse_args(argv))[0]
+    digests = cli._row_digests(frame, model)
+    latest = np.isin(digests, model.calibration_data_["row_digests"])
+    assert model.calibration_data_["rows"] == 6 == latest.sum()
+    np.testing.assert_array_equal(np.sort(frame["Year"][latest]), later)
     page = (report / "report.html").read_text(encoding="utf-8")
     assert "for anime later than the data" in page
     assert main(["evaluate", str(model_path), str(anime_csv)]) == 0
     said = capsys.readouterr().out
+    assert "6 of the 60 rows here calibrated the model's prediction intervals" in said
     assert "Prediction intervals, on the 9 rows that neither" in said
     assert "calibrated for anime later than its data (by 'Year')" in said
 

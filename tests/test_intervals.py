@@ -50,6 +50,8 @@ def test_calibration_rows_never_train_the_estimator():
     training = sorted(set(y) - held_out)
     assert mean == pytest.approx(np.mean(training))
     assert np.all(np.diff(model.calibration_residuals_) >= 0)
+    # y is each row's position: calibration_rows_ names the held-out rows
+    np.testing.assert_array_equal(model.calibration_rows_, sorted(held_out))
 
 
 def test_intervals_cover_new_rows_at_about_the_nominal_level():
@@ -144,6 +146,7 @@ def test_a_frozen_model_is_calibrated_on_every_row_and_never_refitted():
     model.fit(X[10:], y[10:])
     assert model.estimator_ is fitted and fitted.constant_.item() == 4.5
     np.testing.assert_allclose(model.calibration_residuals_, y[10:] - 4.5)
+    np.testing.assert_array_equal(model.calibration_rows_, np.arange(30))
     scaled = ConformalRegressor(
         FrozenEstimator(fitted), difficulty="auto", random_state=0
     ).fit(X[10:], y[10:])
@@ -525,7 +528,9 @@ def test_time_column_breaks_ties_at_random_and_keeps_the_rows_order():
         np.testing.assert_array_equal(final, np.arange(20.0))
         # 5 of the 10 rows of time 1 calibrate: error 1 - 5 / 15 each
         np.testing.assert_allclose(model.calibration_residuals_, [2 / 3] * 5)
-        draws.add(tuple(sorted(set(range(10, 20)) - set(first))))
+        drawn = sorted(set(range(10, 20)) - set(first))
+        np.testing.assert_array_equal(model.calibration_rows_, drawn)
+        draws.add(tuple(drawn))
     assert len(draws) > 1
 
 
