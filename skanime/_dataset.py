@@ -3,12 +3,45 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["HybridDataset"]
+from ._posters import PosterLoader, decoded_batches
+
+__all__ = ["HybridDataset", "PRELOAD_MAX_BYTES"]
+
+#: ``preload=True`` decodes a dataset's posters when it is made while their
+#: pixels (uint8, ``image_size**2 * 3`` bytes each) take at most this much
+#: memory; more posters are decoded per item, every epoch, as without it.
+PRELOAD_MAX_BYTES = 1 << 30
+#: Distinct posters decoded per thread-pool task when preloading.
+_PRELOAD_CHUNK = 32
+
+
+def _preload(paths, loader: PosterLoader) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each distinct poster of ``paths`` decoded once, as uint8 pixels
+    ``(m, s, s, 3)``, and each row's slot among them (-1 where the poster is
+    missing or cannot be decoded); None where they would take more than
+    :data:`PRELOAD_MAX_BYTES`. Decoded in threads (PIL releases the GIL)."""
+    present = [p for p in paths if p is not None]
+    distinct = list(dict.fromkeys(present))
+    size = int(loader.image_size)
+    if len(distinct) * size * size * 3 > PRELOAD_MAX_BYTES:
+        return None
+    pixels = np.zeros((len(distinct), size, size, 3), dtype=np.uint8)
+    decoded = np.zeros(len(distinct), dtype=bool)
+    threads = min(8, os.cpu_count() or 1) if len(distinct) > _PRELOAD_CHUNK else 0
+    start = 0
+    for chunk, ok in decoded_batches(distinct, loader, _PRELOAD_CHUNK, threads):
+        end = start + len(chunk)
+        pixels[start:end], decoded[start:end] = chunk, ok
+        start = end
+    slot_of = {path: i if decoded[i] else -1 for i, path in enumerate(distinct)}
+    slots = np.array([-1 if p is None else slot_of[p] for p in paths], np.int64)
+    return pixels, slots
 
 
 def _per_row(values, n_rows: int, dtype, name: str) -> np.ndarray:
@@ -28,14 +61,18 @@ def _writable(array: np.ndarray) -> np.ndarray:
 
 
 class HybridDataset(Dataset):
-    """Rows of the encoded table plus their posters, decoded when an item is read.
+    """Rows of the encoded table plus their posters, decoded when an item is read
+    (or once, beforehand, with ``preload``).
 
     Items are ``(x, y)`` with ``x`` a dict that :class:`HybridModule` receives as
     keyword arguments: ``tabular`` (float32, ``(k,)``), and when there are posters,
     ``has_image`` (float32, ``(1,)``) and either ``image`` (float32, ``(3, s, s)``,
     zeros for a missing poster) or, for a frozen backbone, ``embedding`` (float32,
     ``(d,)``). Posters are decoded here, so DataLoader workers decode them in
-    parallel and only one batch of images is in memory at a time.
+    parallel and only one batch of images is in memory at a time; with
+    ``preload``, every poster is decoded once, beforehand, and items only
+    normalise its pixels (training many epochs, where decoding each poster
+    every epoch is most of an epoch's time).
 
     Parameters
     ----------
@@ -60,6 +97,13 @@ class HybridDataset(Dataset):
         Each row's weight in the loss. Items then hold it as ``sample_weight``
         (float32), which :class:`~skanime.HybridNet` reads and does not pass to
         the module.
+    preload : bool, default=False
+        With ``paths``: decode each distinct poster once, now (in threads), and
+        keep its pixels (uint8) in memory, so that items only normalise them,
+        where they take at most :data:`PRELOAD_MAX_BYTES`; beyond that, or
+        False, each item decodes its poster when it is read. A poster that
+        cannot be decoded then fails (or, with the loader's
+        ``poster_errors="warn"``, counts as missing) here, not in an epoch.
     """
 
     def __init__(
@@ -72,6 +116,7 @@ class HybridDataset(Dataset):
         has_image=None,
         fold=None,
         sample_weight=None,
+        preload=False,
     ):
         self.tabular = _writable(np.ascontiguousarray(tabular, dtype=np.float32))
         n_rows = len(self.tabular)
@@ -114,6 +159,10 @@ class HybridDataset(Dataset):
             )
         if self.y is not None and len(self.y) != len(self.tabular):
             raise ValueError(f"{len(self.y)} targets for {len(self.tabular)} rows.")
+        # each distinct poster's pixels and each row's slot among them (-1: none)
+        self.pixels = self.slots = None
+        if preload and paths is not None:
+            self.pixels, self.slots = _preload(paths, loader) or (None, None)
 
     def __len__(self) -> int:
         return len(self.tabular)
@@ -140,7 +189,12 @@ class HybridDataset(Dataset):
     def _item(self, i: int):
         x, y = self._arrays(i)
         if self.paths is not None:
-            image = self.loader.load(self.paths[i])
+            if self.slots is None:
+                image = self.loader.load(self.paths[i])
+            elif (slot := self.slots[i]) < 0:
+                image = None
+            else:
+                image = self.loader.normalize(self.pixels[slot])
             size = int(self.loader.image_size)
             if image is None:
                 x["image"] = torch.zeros(3, size, size)

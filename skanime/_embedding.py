@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
@@ -29,47 +27,13 @@ from tqdm.auto import tqdm
 from ._cache import EmbeddingCache, backbone_fingerprint, file_digest
 from ._docs import substitute
 from ._inference import make_engine
-from ._posters import PosterLoader, poster_loader_for
+from ._posters import decoded_batches, poster_loader_for
 from ._utils import derive_seed, dump_tensors, load_tensors
 from ._validation import device_on_load, resolve_device
 from .backbones import backbone_name, is_pretrained, resolve_backbone
 from .exceptions import CacheWarning
 
 __all__ = ["PosterEmbedder"]
-
-
-def _decoded_batches(paths, loader: PosterLoader, batch_size: int, threads: int):
-    """Yield ``(pixels, decoded)`` per batch of ``paths``, decoded ahead in threads.
-
-    ``pixels`` is uint8 ``(b, s, s, 3)`` (zeros where a poster cannot be decoded)
-    and ``decoded`` a bool array. At most ``threads + 1`` batches are in memory.
-    PIL releases the GIL while decoding, so threads overlap the engine's work
-    without the start-up and copying costs of worker processes (measured faster
-    than DataLoader worker processes on a 2-core machine).
-    """
-    size = int(loader.image_size)
-
-    def decode(chunk):
-        pixels = np.zeros((len(chunk), size, size, 3), dtype=np.uint8)
-        decoded = np.zeros(len(chunk), dtype=bool)
-        for i, path in enumerate(chunk):
-            image = loader.decode(path)
-            if image is not None:
-                pixels[i], decoded[i] = image, True
-        return pixels, decoded
-
-    chunks = (paths[i : i + batch_size] for i in range(0, len(paths), batch_size))
-    if threads == 0:
-        yield from map(decode, chunks)
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(decode, chunk))
-            if len(pending) > threads:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 #: Frozen pretrained backbones built in this process, by (name, input size).
@@ -282,7 +246,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
             fingerprint=self.fingerprint_,
             device=resolve_device(self.device),
         )
-        batches = _decoded_batches(
+        batches = decoded_batches(
             paths,
             self.poster_loader_,
             self.batch_size,

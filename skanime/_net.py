@@ -504,7 +504,12 @@ class HybridNet(NeuralNetRegressor):
         return shapes
 
     def get_dataset(self, X, y=None):
-        """Wrap ``X`` (and ``y``, as ``(n, 1)`` float32) in a :class:`HybridDataset`."""
+        """Wrap ``X`` (and ``y``, as ``(n, 1)`` float32) in a :class:`HybridDataset`.
+
+        With ``y`` (training: many epochs over the same rows), the posters are
+        decoded once, beforehand, where their pixels fit in
+        :data:`~skanime._dataset.PRELOAD_MAX_BYTES` (``preload``); without
+        (``predict``, one pass), each poster is decoded as its row is read."""
         if isinstance(X, torch.utils.data.Dataset):
             return X
         tabular, paths, has_image, embedding = self._split_inputs(X)
@@ -531,6 +536,7 @@ class HybridNet(NeuralNetRegressor):
             has_image=has_image,
             embedding=embedding,
             sample_weight=check_sample_weight(weight, len(tabular)),
+            preload=y is not None,
         )
 
     def get_iterator(self, dataset, training=False):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
@@ -27,7 +29,13 @@ from ._docs import substitute
 from ._utils import IMAGENET_MEAN, IMAGENET_STD, is_missing
 from .exceptions import ColumnError, DataWarning, PosterError
 
-__all__ = ["PosterLoader", "IMAGENET_MEAN", "IMAGENET_STD", "poster_loader_for"]
+__all__ = [
+    "PosterLoader",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "decoded_batches",
+    "poster_loader_for",
+]
 
 #: Results of the full check of a poster file, by (path, size, mtime, settings).
 _CHECKED: dict[tuple, str | None] = {}
@@ -364,3 +372,37 @@ def poster_loader_for(backbone, *, image_size=None, **params) -> PosterLoader:
         std=tuple(getattr(backbone, "std", IMAGENET_STD)),
         **params,
     )
+
+
+def decoded_batches(paths, loader: PosterLoader, batch_size: int, threads: int):
+    """Yield ``(pixels, decoded)`` per batch of ``paths``, decoded ahead in threads.
+
+    ``pixels`` is uint8 ``(b, s, s, 3)`` (zeros where a poster cannot be decoded)
+    and ``decoded`` a bool array. At most ``threads + 1`` batches are in memory.
+    PIL releases the GIL while decoding, so threads overlap the engine's work
+    without the start-up and copying costs of worker processes (measured faster
+    than DataLoader worker processes on a 2-core machine).
+    """
+    size = int(loader.image_size)
+
+    def decode(chunk):
+        pixels = np.zeros((len(chunk), size, size, 3), dtype=np.uint8)
+        decoded = np.zeros(len(chunk), dtype=bool)
+        for i, path in enumerate(chunk):
+            image = loader.decode(path)
+            if image is not None:
+                pixels[i], decoded[i] = image, True
+        return pixels, decoded
+
+    chunks = (paths[i : i + batch_size] for i in range(0, len(paths), batch_size))
+    if threads == 0:
+        yield from map(decode, chunks)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(decode, chunk))
+            if len(pending) > threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

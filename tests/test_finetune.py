@@ -141,6 +141,35 @@ def _net_on_posters(anime, **params):
     return fast_model(freeze_backbone=False, **params).fit(anime, anime["Score"])
 
 
+def test_fine_tuning_decodes_each_poster_once_a_fit(anime, monkeypatch):
+    """A fit decodes each poster once, before its first epoch, not once an
+    epoch; the model is the one decoding per row would give (over the memory
+    limit) and predict decodes each row's poster as it reads it."""
+    import skanime._dataset as dataset_module
+    from skanime import PosterLoader
+
+    decoded = []
+    original = PosterLoader.decode
+
+    def counting(self, path):
+        decoded.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(PosterLoader, "decode", counting)
+    params = {"max_epochs": 3, "early_stopping": False, "augment": True}
+    model = _net_on_posters(anime, **params)
+    n_posters = int(anime["poster"].notna().sum())
+    assert len(decoded) == n_posters
+    decoded.clear()
+    predictions = model.predict(anime)
+    assert len(decoded) == len(anime)  # each row as it is read
+    decoded.clear()
+    monkeypatch.setattr(dataset_module, "PRELOAD_MAX_BYTES", 0)
+    per_row = _net_on_posters(anime, **params)
+    assert len(decoded) >= 3 * len(anime)  # every row, every epoch
+    np.testing.assert_array_equal(per_row.predict(anime), predictions)
+
+
 def test_augmentation_changes_training_batches_but_not_validation_ones(anime):
     model = _net_on_posters(anime, augment=True)
     net = model.net_

@@ -296,6 +296,86 @@ def test_a_poster_dataset_is_read_row_by_row():
         data[[0, 1]]
 
 
+def _poster_files(folder, n=3, size=20):
+    """``n`` small distinct JPEG posters in ``folder``; their paths."""
+    from PIL import Image
+
+    paths = []
+    for i in range(n):
+        path = folder / f"p{i}.jpg"
+        Image.new("RGB", (size, size + 5 * i), (40 * i, 90, 200 - 30 * i)).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def _items(data) -> list:
+    return [data[i] for i in range(len(data))]
+
+
+def test_preloading_decodes_each_poster_once_and_gives_the_same_items(
+    tmp_path, monkeypatch
+):
+    """preload decodes each distinct poster once, when the dataset is made; its
+    items are those of decoding each row's poster as it is read, a missing or
+    unreadable poster included."""
+    from skanime import HybridDataset, PosterLoader
+
+    a, b, c = _poster_files(tmp_path)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    paths = np.array([a, b, None, a, str(broken), c, a], dtype=object)
+    decoded = []
+    original = PosterLoader.decode
+
+    def counting(self, path):
+        decoded.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(PosterLoader, "decode", counting)
+    loader = PosterLoader(image_size=12)
+    tabular = np.arange(14.0).reshape(7, 2)
+    per_item = HybridDataset(tabular, paths, np.arange(7.0), loader=loader)
+    assert decoded == [] and per_item.slots is None
+    expected = _items(per_item)
+    assert len(decoded) == 7  # each row's poster, as the row is read
+    decoded.clear()
+    once = HybridDataset(tabular, paths, np.arange(7.0), loader=loader, preload=True)
+    assert sorted(decoded) == sorted([a, b, str(broken), c])
+    np.testing.assert_array_equal(once.slots[[2, 4]], [-1, -1])
+    decoded.clear()
+    for (x, y), (x_expected, y_expected) in zip(_items(once), expected, strict=True):
+        assert x.keys() == x_expected.keys()
+        for key in x:
+            torch.testing.assert_close(x[key], x_expected[key], rtol=0, atol=0)
+        torch.testing.assert_close(y, y_expected)
+    assert decoded == []  # reading the items decodes nothing
+
+
+def test_preloading_stops_at_the_memory_limit_and_raises_where_asked(
+    tmp_path, monkeypatch
+):
+    import skanime._dataset as dataset_module
+    from skanime import HybridDataset, PosterLoader
+    from skanime.exceptions import PosterError
+
+    paths = np.array(_poster_files(tmp_path, n=2), dtype=object)
+    loader = PosterLoader(image_size=10)
+    monkeypatch.setattr(dataset_module, "PRELOAD_MAX_BYTES", 2 * 10 * 10 * 3)
+    fits = HybridDataset(np.zeros((2, 1)), paths, loader=loader, preload=True)
+    assert fits.pixels.shape == (2, 10, 10, 3) and fits.pixels.dtype == np.uint8
+    monkeypatch.setattr(dataset_module, "PRELOAD_MAX_BYTES", 2 * 10 * 10 * 3 - 1)
+    beyond = HybridDataset(np.zeros((2, 1)), paths, loader=loader, preload=True)
+    assert beyond.pixels is None and beyond.slots is None
+    torch.testing.assert_close(beyond[1][0]["image"], fits[1][0]["image"])
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    strict = PosterLoader(image_size=10, poster_errors="raise")
+    with pytest.raises(PosterError, match="broken.jpg"):
+        HybridDataset(
+            np.zeros((1, 1)), np.array([str(broken)]), loader=strict, preload=True
+        )
+
+
 def test_shapes_are_found_once_and_partial_fit_keeps_training():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(24, 3)).astype(np.float32)
