@@ -8,8 +8,9 @@ import os
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
-from ._posters import PosterLoader, decoded_batches
+from ._posters import _PROGRESS_DELAY_S, PosterLoader, decoded_batches
 
 __all__ = ["HybridDataset", "PRELOAD_MAX_BYTES"]
 
@@ -21,11 +22,14 @@ PRELOAD_MAX_BYTES = 1 << 30
 _PRELOAD_CHUNK = 32
 
 
-def _preload(paths, loader: PosterLoader) -> tuple[np.ndarray, np.ndarray] | None:
+def _preload(
+    paths, loader: PosterLoader, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Each distinct poster of ``paths`` decoded once, as uint8 pixels
     ``(m, s, s, 3)``, and each row's slot among them (-1 where the poster is
     missing or cannot be decoded); None where they would take more than
-    :data:`PRELOAD_MAX_BYTES`. Decoded in threads (PIL releases the GIL)."""
+    :data:`PRELOAD_MAX_BYTES`. Decoded in threads (PIL releases the GIL), with
+    a progress bar (``progress``) once that has taken a second."""
     present = [p for p in paths if p is not None]
     distinct = list(dict.fromkeys(present))
     size = int(loader.image_size)
@@ -35,10 +39,19 @@ def _preload(paths, loader: PosterLoader) -> tuple[np.ndarray, np.ndarray] | Non
     decoded = np.zeros(len(distinct), dtype=bool)
     threads = min(8, os.cpu_count() or 1) if len(distinct) > _PRELOAD_CHUNK else 0
     start = 0
-    for chunk, ok in decoded_batches(distinct, loader, _PRELOAD_CHUNK, threads):
-        end = start + len(chunk)
-        pixels[start:end], decoded[start:end] = chunk, ok
-        start = end
+    with tqdm(
+        total=len(distinct),
+        desc="decoding posters",
+        unit="poster",
+        leave=False,
+        disable=not progress,
+        delay=_PROGRESS_DELAY_S,
+    ) as bar:
+        for chunk, ok in decoded_batches(distinct, loader, _PRELOAD_CHUNK, threads):
+            end = start + len(chunk)
+            pixels[start:end], decoded[start:end] = chunk, ok
+            bar.update(end - start)
+            start = end
     slot_of = {path: i if decoded[i] else -1 for i, path in enumerate(distinct)}
     slots = np.array([-1 if p is None else slot_of[p] for p in paths], np.int64)
     return pixels, slots
@@ -104,6 +117,9 @@ class HybridDataset(Dataset):
         False, each item decodes its poster when it is read. A poster that
         cannot be decoded then fails (or, with the loader's
         ``poster_errors="warn"``, counts as missing) here, not in an epoch.
+    progress : bool, default=False
+        With ``preload``: show a progress bar while the posters are decoded,
+        once that has taken a second.
     """
 
     def __init__(
@@ -117,6 +133,7 @@ class HybridDataset(Dataset):
         fold=None,
         sample_weight=None,
         preload=False,
+        progress=False,
     ):
         self.tabular = _writable(np.ascontiguousarray(tabular, dtype=np.float32))
         n_rows = len(self.tabular)
@@ -162,7 +179,8 @@ class HybridDataset(Dataset):
         # each distinct poster's pixels and each row's slot among them (-1: none)
         self.pixels = self.slots = None
         if preload and paths is not None:
-            self.pixels, self.slots = _preload(paths, loader) or (None, None)
+            decoded = _preload(paths, loader, progress)
+            self.pixels, self.slots = decoded or (None, None)
 
     def __len__(self) -> int:
         return len(self.tabular)

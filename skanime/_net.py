@@ -509,7 +509,9 @@ class HybridNet(NeuralNetRegressor):
         With ``y`` (training: many epochs over the same rows), the posters are
         decoded once, beforehand, where their pixels fit in
         :data:`~skanime._dataset.PRELOAD_MAX_BYTES` (``preload``); without
-        (``predict``, one pass), each poster is decoded as its row is read."""
+        (``predict``, one pass), each poster is decoded as its row is read.
+        With ``verbose``, a progress bar shows the decoding once it has taken a
+        second."""
         if isinstance(X, torch.utils.data.Dataset):
             return X
         tabular, paths, has_image, embedding = self._split_inputs(X)
@@ -537,6 +539,7 @@ class HybridNet(NeuralNetRegressor):
             embedding=embedding,
             sample_weight=check_sample_weight(weight, len(tabular)),
             preload=y is not None,
+            progress=bool(self.verbose),
         )
 
     def get_iterator(self, dataset, training=False):

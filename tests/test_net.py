@@ -376,6 +376,20 @@ def test_preloading_stops_at_the_memory_limit_and_raises_where_asked(
         )
 
 
+@pytest.mark.parametrize("progress", [True, False])
+def test_preloading_shows_progress_where_asked(tmp_path, monkeypatch, capsys, progress):
+    import skanime._dataset as dataset_module
+    from skanime import HybridDataset, PosterLoader
+
+    monkeypatch.setattr(dataset_module, "_PROGRESS_DELAY_S", 0)
+    paths = np.array(_poster_files(tmp_path, n=2), dtype=object)
+    loader = PosterLoader(image_size=10)
+    HybridDataset(
+        np.zeros((2, 1)), paths, loader=loader, preload=True, progress=progress
+    )
+    assert ("decoding posters" in capsys.readouterr().err) is progress
+
+
 def test_shapes_are_found_once_and_partial_fit_keeps_training():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(24, 3)).astype(np.float32)
