@@ -83,6 +83,23 @@ def clock_in_2026(monkeypatch):
     monkeypatch.setattr(parsing, "datetime", Clock)
 
 
+@pytest.fixture
+def decoded_posters(monkeypatch) -> list:
+    """The paths :meth:`skanime.PosterLoader.decode` is called with, in order
+    (a list that grows as posters are decoded)."""
+    from skanime import PosterLoader
+
+    decoded = []
+    original = PosterLoader.decode
+
+    def counting(self, path):
+        decoded.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(PosterLoader, "decode", counting)
+    return decoded
+
+
 @pytest.fixture(scope="session")
 def anime(tmp_path_factory):
     """40 synthetic anime with 16x16 JPEG posters (a few missing)."""

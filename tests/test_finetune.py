@@ -141,21 +141,15 @@ def _net_on_posters(anime, **params):
     return fast_model(freeze_backbone=False, **params).fit(anime, anime["Score"])
 
 
-def test_fine_tuning_decodes_each_poster_once_a_fit(anime, monkeypatch):
+def test_fine_tuning_decodes_each_poster_once_a_fit(
+    anime, monkeypatch, decoded_posters
+):
     """A fit decodes each poster once, before its first epoch, not once an
     epoch; the model is the one decoding per row would give (over the memory
     limit) and predict decodes each row's poster as it reads it."""
     import skanime._dataset as dataset_module
-    from skanime import PosterLoader
 
-    decoded = []
-    original = PosterLoader.decode
-
-    def counting(self, path):
-        decoded.append(path)
-        return original(self, path)
-
-    monkeypatch.setattr(PosterLoader, "decode", counting)
+    decoded = decoded_posters
     params = {"max_epochs": 3, "early_stopping": False, "augment": True}
     model = _net_on_posters(anime, **params)
     n_posters = int(anime["poster"].notna().sum())

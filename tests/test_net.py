@@ -313,7 +313,7 @@ def _items(data) -> list:
 
 
 def test_preloading_decodes_each_poster_once_and_gives_the_same_items(
-    tmp_path, monkeypatch
+    tmp_path, decoded_posters
 ):
     """preload decodes each distinct poster once, when the dataset is made; its
     items are those of decoding each row's poster as it is read, a missing or
@@ -324,14 +324,7 @@ def test_preloading_decodes_each_poster_once_and_gives_the_same_items(
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")
     paths = np.array([a, b, None, a, str(broken), c, a], dtype=object)
-    decoded = []
-    original = PosterLoader.decode
-
-    def counting(self, path):
-        decoded.append(path)
-        return original(self, path)
-
-    monkeypatch.setattr(PosterLoader, "decode", counting)
+    decoded = decoded_posters
     loader = PosterLoader(image_size=12)
     tabular = np.arange(14.0).reshape(7, 2)
     per_item = HybridDataset(tabular, paths, np.arange(7.0), loader=loader)
