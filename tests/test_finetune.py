@@ -164,6 +164,17 @@ def test_fine_tuning_decodes_each_poster_once_a_fit(
     np.testing.assert_array_equal(per_row.predict(anime), predictions)
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_workers_get_the_preloaded_pixels_in_shared_memory(anime, workers):
+    model = _net_on_posters(anime, max_epochs=1, num_workers=workers)
+    net = model.net_
+    packed = model.pipeline_[:-1].transform(anime)
+    dataset = net.get_dataset(packed, anime["Score"].to_numpy())
+    net.get_iterator(dataset, training=True)
+    assert isinstance(dataset.pixels, torch.Tensor) is bool(workers)
+    assert not workers or dataset.pixels.is_shared()
+
+
 def test_augmentation_changes_training_batches_but_not_validation_ones(anime):
     model = _net_on_posters(anime, augment=True)
     net = model.net_

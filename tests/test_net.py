@@ -369,6 +369,26 @@ def test_preloading_stops_at_the_memory_limit_and_raises_where_asked(
         )
 
 
+def test_shared_preloaded_pixels_reach_workers_as_a_handle(tmp_path):
+    """share_memory_ moves the pixels to shared memory: pickled for a spawned
+    worker, the dataset no longer carries them; its items do not change."""
+    from multiprocessing.reduction import ForkingPickler
+
+    from skanime import HybridDataset, PosterLoader
+
+    paths = np.array(_poster_files(tmp_path, n=2), dtype=object)
+    data = HybridDataset(
+        np.zeros((2, 1)), paths, loader=PosterLoader(image_size=64), preload=True
+    )
+    before = _items(data)
+    copied = len(ForkingPickler.dumps(data))
+    assert copied > data.pixels.nbytes
+    assert data.share_memory_() is data and data.pixels.is_shared()
+    assert len(ForkingPickler.dumps(data)) < data.pixels.nbytes / 4
+    for (x, _), (x_before, _) in zip(_items(data), before, strict=True):
+        torch.testing.assert_close(x["image"], x_before["image"], rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("progress", [True, False])
 def test_preloading_shows_progress_where_asked(tmp_path, monkeypatch, capsys, progress):
     import skanime._dataset as dataset_module
