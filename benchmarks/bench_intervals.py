@@ -19,7 +19,7 @@ and the hybrid with frozen pretrained poster embeddings (the rows with a poster)
 
     python benchmarks/bench_intervals.py [../shared/data/mal] [--seeds 0 2 3]
         [--shipped [--cache-dir DIR]] [--recalibrated [--recency-tau TAU ...]]
-        [--rolling YEAR ...]
+        [--rolling YEAR ... [--ahead N]]
 
 ``--recalibrated`` measures instead what ``skanime calibrate`` is for: a network
 trained on anime before 2016, its intervals calibrated either on a random tenth of
@@ -30,7 +30,8 @@ those years or on as many anime of 2016-2017, tested on anime from 2018 on;
 ``YEAR``, tested on the anime of ``YEAR + 1``; beside them,
 ``ConformalRegressor(time_column="Year")`` on the anime up to ``YEAR``: a model
 trained on all of them, with the widths of a clone trained before ``YEAR`` on
-the anime of ``YEAR``.
+the anime of ``YEAR``. ``--ahead N`` tests on ``YEAR + N`` instead, and adds
+``time_gap=N - 1`` (the clone trained before ``YEAR - N + 1``).
 
 Skips (exit 0) with a message when the data folder is absent.
 """
@@ -237,20 +238,22 @@ def recalibrated(frame, model, seeds, taus=()) -> None:
         )
 
 
-def rolling(frame, model, seeds, years) -> None:
-    """Intervals one year ahead, as a model retrained every year is used: for
-    each ``Y`` of ``years``, a network trained on anime before ``Y`` (less a
+def rolling(frame, model, seeds, years, ahead: int = 1) -> None:
+    """Intervals ``ahead`` years ahead, as a model retrained every year is used:
+    for each ``Y`` of ``years``, a network trained on anime before ``Y`` (less a
     random tenth, which calibrates as ``skanime train`` does), calibrated either
     on that tenth or on the anime of ``Y`` (``skanime calibrate``), and tested
-    on the anime of ``Y + 1``; and ``ConformalRegressor(time_column="Year")``
+    on the anime of ``Y + ahead``; and ``ConformalRegressor(time_column="Year")``
     fitted on the anime up to ``Y`` (the anime of ``Y`` calibrate a clone
     trained before them; the model kept is trained on all), tested on the same
-    anime of ``Y + 1``."""
+    anime; beyond one year, also with ``time_gap=ahead - 1`` (the clone trained
+    before ``Y - ahead + 1``)."""
     y = frame["Score"].to_numpy()
     year = frame["Year"].to_numpy()
     print(
-        "\nOne year ahead: trained before Y, tested on the anime of Y + 1; "
-        "coverage (width) of the intervals, by where they were calibrated:"
+        f"\n{ahead} year(s) ahead: trained before Y, tested on the anime of Y + "
+        f"{ahead}; coverage (width) of the intervals, by where they were "
+        "calibrated:"
     )
     header = (
         f"{'Y (seed)':<12}{'calibrated on':<30}{'interval':<26}{'0.80':>14}"
@@ -277,7 +280,7 @@ def rolling(frame, model, seeds, years) -> None:
             rng = np.random.RandomState(seed)
             older, network = _held_out_fit(frame, y, model, era, seed, rng)
             latest = np.flatnonzero(year == first)
-            test = np.flatnonzero(year == first + 1)
+            test = np.flatnonzero(year == first + ahead)
             predicted = network.predict(frame.iloc[test])
             mae = np.mean(np.abs(predicted - y[test]))
             for where, name, rows in (
@@ -288,22 +291,24 @@ def rolling(frame, model, seeds, years) -> None:
                 for kind, levels_found in found.items():
                     report(first, seed, where, name, kind, levels_found, mae)
             upto = np.flatnonzero(year <= first)
-            ahead = ConformalRegressor(
-                clone(model).set_params(random_state=seed),
-                calibration_size=len(latest) / len(upto),
-                time_column="Year",
-                random_state=seed,
-            ).fit(frame.iloc[upto], y[upto])
-            refit = ahead.predict(frame.iloc[test])
-            report(
-                first,
-                seed,
-                "time_column",
-                f"time_column, to {first}",
-                "conformal",
-                _coverages(y[test], ahead.interval_around(refit, LEVELS)),
-                np.mean(np.abs(refit - y[test])),
-            )
+            for gap in sorted({0, ahead - 1}):
+                later = ConformalRegressor(
+                    clone(model).set_params(random_state=seed),
+                    calibration_size=len(latest) / len(upto),
+                    time_column="Year",
+                    time_gap=gap,
+                    random_state=seed,
+                ).fit(frame.iloc[upto], y[upto])
+                refit = later.predict(frame.iloc[test])  # the same model each gap
+                report(
+                    first,
+                    seed,
+                    f"time_column, gap {gap}" if gap else "time_column",
+                    f"time_column{f', gap {gap}' if gap else ''}, to {first}",
+                    "conformal",
+                    _coverages(y[test], later.interval_around(refit, LEVELS)),
+                    np.mean(np.abs(refit - y[test])),
+                )
     print("\nMean coverage over the years and seeds:")
     for (where, kind, level), values in means.items():
         print(f"  {where:<16}{KINDS[kind]:<26}{level:.2f}: {np.mean(values):.3f}")
@@ -353,6 +358,14 @@ def main(argv=None) -> int:
         help="only: for each YEAR, trained before it, calibrated on a random "
         "tenth or on YEAR, tested on YEAR + 1 (the first model; all rows)",
     )
+    parser.add_argument(
+        "--ahead",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --rolling: test on YEAR + N, and add time_column with "
+        "time_gap N - 1",
+    )
     args = parser.parse_args(argv)
     frame = load_real_data(args.data)
     if frame is None:
@@ -367,7 +380,7 @@ def main(argv=None) -> int:
         print(f"{len(frame)} scored anime; {name}.")
         frame = frame.reset_index(drop=True)
         if args.rolling:
-            rolling(frame, model, args.seeds, args.rolling)
+            rolling(frame, model, args.seeds, args.rolling, args.ahead)
         else:
             recalibrated(frame, model, args.seeds, args.recency_tau)
         return 0

@@ -156,6 +156,7 @@ def run_experiment(
     source: str | None = None,
     sample_weight=None,
     time_column: str | None = None,
+    time_gap: float = 0,
 ):
     """Train and test on a train/test split, report and plot (cf. the paper).
 
@@ -173,9 +174,11 @@ def run_experiment(
     rows are instead the latest of the training rows by that column, predicted
     by a model trained before them, and the model kept is then trained on every
     training row (``ConformalRegressor(time_column=...)``): intervals for anime
-    later than the data. ``sample_weight`` (one per row of ``X``) weighs
-    the training and the calibration rows (``fit``'s ``sample_weight``); the
-    metrics stay unweighted. Plots and ``report.html`` go to
+    later than the data; ``time_gap`` leaves the rows within that gap before
+    the calibration rows out of the first model (``ConformalRegressor(time_gap=
+    ...)``): intervals for anime that much further ahead. ``sample_weight`` (one
+    per row of ``X``) weighs the training and the calibration rows (``fit``'s
+    ``sample_weight``); the metrics stay unweighted. Plots and ``report.html`` go to
     ``out_dir``, all together and atomically, through ``outputs`` if given (an
     :class:`~skanime._atomic.atomic_group`, which writes them when it ends).
 
@@ -244,9 +247,14 @@ def run_experiment(
         model.set_params(validation_fraction=valid_size / fit_share)
     validation = _validation_words(model, valid_size)
     if ahead:
+        first = (
+            f"the rows more than {time_gap:g} before the latest {n_cal}"
+            if time_gap
+            else f"all but the latest {n_cal}"
+        )
         calibrating = (
-            f"; first on all but the latest {n_cal} by {time_column!r}, which "
-            "calibrate prediction intervals for later anime, then on all of them"
+            f"; first on {first} by {time_column!r}, which calibrate prediction "
+            "intervals for later anime, then on all of them"
         )
     elif calibration_size > 0:
         calibrating = f", calibrating prediction intervals on {len(X_cal)}"
@@ -263,6 +271,7 @@ def run_experiment(
             calibration_size=n_cal / len(X_train),
             difficulty=_difficulty(scaled_intervals),
             time_column=time_column,
+            time_gap=time_gap,
             random_state=seed,
         )
     model.fit(X_train, y_train, sample_weight=w_train)
@@ -744,11 +753,19 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
 
 
 def _check_calibrate_on_latest(args, frame) -> None:
-    """Refuse ``--calibrate-on-latest`` where it cannot work, before training."""
+    """Refuse ``--calibrate-on-latest`` (and ``--calibration-gap``) where it
+    cannot work, before training."""
+    import pandas as pd
+
     from .exceptions import ColumnError, SkanimeError
 
     column = args.calibrate_on_latest
     if column is None:
+        if args.calibration_gap:
+            raise SkanimeError(
+                "--calibration-gap needs --calibrate-on-latest: the gap is "
+                "between the calibration anime and the model that predicts them."
+            )
         return
     if args.scaled_intervals:
         raise SkanimeError(
@@ -764,6 +781,11 @@ def _check_calibrate_on_latest(args, frame) -> None:
         raise ColumnError(
             f"--calibrate-on-latest {column!r}: the data has no such column; it "
             f"has {list(frame.columns)}."
+        )
+    if args.calibration_gap and not pd.api.types.is_numeric_dtype(frame[column]):
+        raise SkanimeError(
+            f"--calibration-gap is measured in --calibrate-on-latest {column!r}'s "
+            f"numbers, but it holds {frame[column].dtype} values."
         )
 
 
@@ -801,6 +823,7 @@ def cmd_train(args) -> None:
             source=str(args.data),
             sample_weight=weights,
             time_column=args.calibrate_on_latest,
+            time_gap=args.calibration_gap,
         )
         n = len(frame)
         trained, held_out = (model.training_data_[k] for k in ("rows", "held_out_rows"))
@@ -1157,6 +1180,18 @@ def _share(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of 0 or more, such as 1; got {text!r}"
+        )
+    return value
+
+
 def _add_report_options(parser, *, calibration: bool) -> None:
     """The options of the prediction intervals and of report.html."""
     if calibration:
@@ -1395,6 +1430,16 @@ def build_parser() -> argparse.ArgumentParser:
         "a model trained before them; the saved model is then trained on them "
         "too (two fits; ConformalRegressor(time_column=COLUMN)). One width: not "
         "with --scaled-intervals",
+    )
+    train.add_argument(
+        "--calibration-gap",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="GAP",
+        help="with --calibrate-on-latest: the model that predicts the "
+        "calibration rows trains only on rows more than GAP (in COLUMN's units) "
+        "before them, for intervals GAP further ahead: 1 for anime two years "
+        "after the data, by Year (ConformalRegressor(time_gap=GAP))",
     )
     train.set_defaults(func=cmd_train)
 

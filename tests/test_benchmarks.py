@@ -308,6 +308,36 @@ def test_bench_intervals_rolling_calibrates_on_the_latest_year(monkeypatch, caps
     assert "time_column, to 2010" in out and "  time_column  " in out
 
 
+def test_bench_intervals_rolling_ahead_adds_a_time_gap(monkeypatch, capsys):
+    """--rolling --ahead 2: tested on Y + 2, with time_column's calibration at
+    gap 0 and at gap 1 (whose clone trains before Y - 1)."""
+    from skanime.datasets import make_anime
+
+    module = _load("bench_intervals")
+    gaps, clones = [], []
+    base = module.ConformalRegressor
+
+    class Recording(base):
+        def fit(self, X, y, sample_weight=None):
+            gaps.append(self.time_gap)
+            return super().fit(X, y, sample_weight=sample_weight)
+
+        def _make_estimator(self):
+            made = super()._make_estimator()
+            clones.append(made)
+            return made
+
+    monkeypatch.setattr(module, "ConformalRegressor", Recording)
+    frame = make_anime(400, random_state=0)
+    module.rolling(frame, _YearRecorder(), seeds=[0], years=[2010], ahead=2)
+    assert gaps == [0, 0, 0, 0, 0, 1]  # a tenth and 2010 (one width, scaled)
+    first_fits = [c.years_ for c in clones if hasattr(c, "years_")][::2]
+    assert first_fits[0].max() == 2009 and first_fits[1].max() == 2008
+    out = capsys.readouterr().out
+    assert "2 year(s) ahead" in out and "tested on the anime of Y + 2" in out
+    assert "time_column, gap 1, to 2010" in out
+
+
 def test_bench_intervals_recency_weights_favour_the_latest_calibration_year(
     monkeypatch, capsys
 ):

@@ -978,12 +978,56 @@ def test_train_calibrate_on_latest_calibrates_for_later_anime(
     assert "calibrated for anime later than its data (by 'Year')" in said
 
 
+def test_train_calibration_gap_leaves_the_years_before_the_latest_out_of_the_first_fit(
+    anime_csv, tmp_path, monkeypatch, capsys
+):
+    """--calibration-gap 1: the first fit ends more than a year before the
+    latest training rows, which calibrate; the model kept trains on all."""
+    fits = []
+    original = HybridAnimeRegressor.fit
+
+    def recording(self, X, y, sample_weight=None):
+        fits.append(X["Year"].to_numpy())
+        return original(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(HybridAnimeRegressor, "fit", recording)
+    model_path = tmp_path / "m.skanime"
+    argv = ["train", str(anime_csv), "--out", str(model_path), "--no-posters"]
+    argv += ["--calibrate-on-latest", "--calibration-gap", "1"]
+    argv += ["--importance-repeats", "0", "--report-dir", str(tmp_path / "r")]
+    assert main([*argv, *FAST]) == 0
+    assert "first on the rows more than 1 before the latest 6 by 'Year'" in (
+        capsys.readouterr().out
+    )
+    first, kept = fits
+    later = np.sort(kept)[-6:]
+    assert len(kept) == 51 and first.max() < later.min() - 1
+    np.testing.assert_array_equal(np.sort(first), np.sort(kept[kept < later.min() - 1]))
+    assert cli._load_model(model_path).time_gap == 1
+
+
+def test_train_calibration_gap_needs_calibrate_on_latest(anime_csv, tmp_path, capsys):
+    model = tmp_path / "m.skanime"
+    argv = ["train", str(anime_csv), "--out", str(model), "--calibration-gap", "1"]
+    assert main(argv) == 2
+    assert "--calibration-gap needs --calibrate-on-latest" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main([*argv[:-1], "-1", "--calibrate-on-latest"])
+    assert exited.value.code == 2
+    assert "expected a number of 0 or more" in capsys.readouterr().err
+    assert not model.exists()
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["--scaled-intervals"], "leave out --scaled-intervals"),
         (["--calibration-size", "0"], "needs calibration rows"),
         (["--calibrate-on-latest", "Aired"], "'Aired': the data has no such column"),
+        (
+            ["Title", "--calibration-gap", "1"],
+            "--calibration-gap is measured in --calibrate-on-latest 'Title'",
+        ),
     ],
 )
 def test_train_calibrate_on_latest_refusals_come_before_training(

@@ -272,11 +272,12 @@ def test_a_model_saved_before_difficulty_existed_keeps_one_width():
     state = model.__getstate__()
     for key in ("difficulty", "difficulty_", "difficulty_floor_"):
         del state[key]
-    del state["time_column"]
+    del state["time_column"], state["time_gap"]
     old = ConformalRegressor.__new__(ConformalRegressor)
     old.__setstate__(state)
     assert old.get_params()["difficulty"] is None and "ConformalRegressor(" in repr(old)
     assert old.get_params()["time_column"] is None
+    assert old.get_params()["time_gap"] == 0
     np.testing.assert_array_equal(
         old.predict_interval(X, 0.8), model.predict_interval(X, 0.8)
     )
@@ -561,6 +562,36 @@ def test_time_column_intervals_cover_rows_later_than_the_data():
     assert 0.72 < found["t"] < 0.92
 
 
+def test_time_gap_leaves_the_rows_just_before_the_calibration_rows_out_of_the_clone():
+    """With time_gap, the clone trains only on rows more than the gap before the
+    earliest calibration row (and rows without a time); the model kept still
+    trains on every row. A constant model shows each fit's rows by its mean."""
+    import pandas as pd
+
+    seen = []
+
+    class Recording(DummyRegressor):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(np.sort(np.asarray(X["Year"])))  # NaN last
+            return super().fit(X, y, sample_weight)
+
+    year = np.repeat(np.arange(2000.0, 2010.0), 3)  # 30 rows, 3 a year
+    X = pd.DataFrame({"Year": np.r_[year, np.nan]})
+    y = np.r_[year, 0.0]
+    for gap, last in [(0, 2008.0), (1, 2007.0), (2.5, 2006.0)]:
+        seen.clear()
+        model = ConformalRegressor(
+            Recording(), calibration_size=3 / 31, time_column="Year", time_gap=gap
+        ).fit(X, y)
+        clone, kept = seen
+        assert np.isnan(clone[-1]) and clone[-2] == last  # the row without a year
+        assert len(clone) == 1 + 3 * (last - 1999)
+        assert len(kept) == 31
+        np.testing.assert_array_equal(model.calibration_rows_, [27, 28, 29])
+        mean = np.mean(np.r_[np.repeat(np.arange(2000.0, last + 1), 3), 0.0])
+        np.testing.assert_allclose(model.calibration_residuals_, [2009 - mean] * 3)
+
+
 def test_time_column_passes_each_fit_its_rows_weights():
     import pandas as pd
 
@@ -606,10 +637,25 @@ def test_time_column_refusals_name_the_problem():
             DataError,
             "gives a time to 2 of 5 rows; calibration_size=0.6 needs the 3 latest",
         ),
+        (
+            ConformalRegressor(DummyRegressor(), time_gap=1),
+            ValueError,
+            "time_gap=1 needs a time_column",
+        ),
     ]
     for model, error, message in cases:
         with pytest.raises(error, match=message):
             model.fit(X, y)
+    years = pd.DataFrame({"Year": [2000.0, 2000.0, 2001.0]})
+    with pytest.raises(DataError, match=r"leaves 0 rows before 2000 \(by 'Year'\)"):
+        ConformalRegressor(
+            DummyRegressor(), calibration_size=1 / 3, time_column="Year", time_gap=1
+        ).fit(years, y[:3])
+    dates = pd.DataFrame({"Aired": pd.date_range("2000-01-01", periods=5)})
+    with pytest.raises(DataError, match="'Aired' holds datetime64"):
+        ConformalRegressor(
+            DummyRegressor(), calibration_size=0.2, time_column="Aired", time_gap=1
+        ).fit(dates, y)
 
 
 def test_is_a_scikit_learn_estimator_with_a_time_column():
