@@ -216,8 +216,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     calibration_rows_ : ndarray of int
         Positions, among the rows given to ``fit``, of the rows held out to
         calibrate, in increasing order (with ``difficulty``, both halves; with
-        a :class:`~sklearn.frozen.FrozenEstimator`, every row): to tell them
-        apart later, for their intervals' coverage is optimistic.
+        a :class:`~sklearn.frozen.FrozenEstimator`, every row), to tell them
+        apart later: their intervals' coverage is optimistic.
     calibration_weights_ : ndarray or None
         The weights of those errors, in the same order, where ``fit`` was given
         ``sample_weight``; None without.
