@@ -934,12 +934,8 @@ def test_calibrate_weighs_the_calibration_rows_by_a_column(anime_csv, tmp_path):
     assert main([*argv, "--weight-column", "missing"]) == 2
 
 
-def test_train_calibrate_on_latest_calibrates_for_later_anime(
-    anime_csv, tmp_path, monkeypatch, capsys
-):
-    """--calibrate-on-latest: a first fit on all but the latest training rows by
-    Year, whose errors on those calibrate; the saved model is the second fit, on
-    every training row, and its report says what the intervals are for."""
+def _record_fit_years(monkeypatch) -> list:
+    """The Year column of every HybridAnimeRegressor fit, in order."""
     fits = []
     original = HybridAnimeRegressor.fit
 
@@ -948,6 +944,16 @@ def test_train_calibrate_on_latest_calibrates_for_later_anime(
         return original(self, X, y, sample_weight=sample_weight)
 
     monkeypatch.setattr(HybridAnimeRegressor, "fit", recording)
+    return fits
+
+
+def test_train_calibrate_on_latest_calibrates_for_later_anime(
+    anime_csv, tmp_path, monkeypatch, capsys
+):
+    """--calibrate-on-latest: a first fit on all but the latest training rows by
+    Year, whose errors on those calibrate; the saved model is the second fit, on
+    every training row, and its report says what the intervals are for."""
+    fits = _record_fit_years(monkeypatch)
     model_path, report = tmp_path / "m.skanime", tmp_path / "r"
     argv = ["train", str(anime_csv), "--out", str(model_path), "--no-posters"]
     argv += ["--calibrate-on-latest", "--importance-repeats", "0"]
@@ -983,14 +989,7 @@ def test_train_calibration_gap_leaves_the_years_before_the_latest_out_of_the_fir
 ):
     """--calibration-gap 1: the first fit ends more than a year before the
     latest training rows, which calibrate; the model kept trains on all."""
-    fits = []
-    original = HybridAnimeRegressor.fit
-
-    def recording(self, X, y, sample_weight=None):
-        fits.append(X["Year"].to_numpy())
-        return original(self, X, y, sample_weight=sample_weight)
-
-    monkeypatch.setattr(HybridAnimeRegressor, "fit", recording)
+    fits = _record_fit_years(monkeypatch)
     model_path = tmp_path / "m.skanime"
     argv = ["train", str(anime_csv), "--out", str(model_path), "--no-posters"]
     argv += ["--calibrate-on-latest", "--calibration-gap", "1"]
