@@ -367,6 +367,8 @@ def main(argv=None) -> int:
         "time_gap N - 1",
     )
     args = parser.parse_args(argv)
+    if args.ahead < 1:
+        parser.error(f"--ahead must be 1 or more (years); got {args.ahead}")
     frame = load_real_data(args.data)
     if frame is None:
         return 0
