@@ -124,11 +124,12 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Keep the backbone's weights fixed. A frozen backbone's poster embeddings
         are computed once by a :class:`PosterEmbedder` and cached (in memory, and
         in ``cache_dir`` if set), so later fits, folds and grid candidates reuse
-        them; a trainable one is fine-tuned on images decoded per batch. An int
+        them; a trainable one is fine-tuned on images decoded once a fit (up
+        to 1 GiB of them; beyond, per batch, every epoch). An int
         ``N >= 1`` fine-tunes only the backbone's last ``N`` blocks
         (:meth:`Backbone.blocks <skanime.backbones.Backbone.blocks>`; for
         EfficientNet-Lite, the last ``N`` MBConv blocks and the head
-        convolution) on images decoded per batch, like False, and keeps the
+        convolution) on images decoded as for False, and keeps the
         earlier blocks fixed with their batch norms in eval mode; more than
         the backbone has is an error. "auto" freezes pretrained backbones and
         trains the others.
@@ -225,7 +226,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Torch device, e.g. "cuda"; "auto" takes "cuda" where torch sees a GPU,
         else "cpu" (``device_`` says which).
     num_workers : int, default=0
-        DataLoader worker processes that decode posters in parallel. They are
+        DataLoader worker processes that read the posters of a trained backbone
+        in parallel: in ``fit``, they augment and normalise posters decoded once
+        before the first epoch (up to 1 GiB of them; beyond, they decode them
+        too); in ``predict``, they decode them. They are
         started once a fit and kept from epoch to epoch (``persistent_workers``),
         so training draws its random numbers a little differently from 0: the
         predictions differ slightly, each reproducible with an int

@@ -192,9 +192,10 @@ class HybridNet(NeuralNetRegressor):
     * ``X`` is the dict that :class:`~skanime.PackInputs` makes (a skorch
       ``SliceDict``), whose keys are :meth:`HybridModule.forward`'s inputs:
       ``"tabular"`` (float32 ``(n, k)``) and either ``"poster"`` (a column of poster
-      paths, ``None`` for a missing poster, decoded per batch inside a
-      :class:`HybridDataset`) or ``"has_image"`` (``(n, 1)``) and ``"embedding"``
-      (``(n, d)``, the output of a :class:`~skanime.PosterEmbedder`), and
+      paths, ``None`` for a missing poster, decoded inside a
+      :class:`HybridDataset`: once a fit in training, per batch in ``predict``)
+      or ``"has_image"`` (``(n, 1)``) and ``"embedding"`` (``(n, d)``, the
+      output of a :class:`~skanime.PosterEmbedder`), and
       optionally ``"words"`` (``(n, w)`` 0/1 word columns of
       :class:`~skanime.TitleWords`), which join the tabular block last and set
       the module's ``n_words``, and ``"sample_weight"`` (``(n,)``: each row's
