@@ -311,7 +311,7 @@ def rolling(frame, model, seeds, years, ahead: int = 1) -> None:
                 )
     print("\nMean coverage over the years and seeds:")
     for (where, kind, level), values in means.items():
-        print(f"  {where:<16}{KINDS[kind]:<26}{level:.2f}: {np.mean(values):.3f}")
+        print(f"  {where:<20}{KINDS[kind]:<26}{level:.2f}: {np.mean(values):.3f}")
 
 
 def main(argv=None) -> int:

@@ -304,7 +304,7 @@ def test_bench_intervals_rolling_calibrates_on_the_latest_year(monkeypatch, caps
     np.testing.assert_array_equal(upto, years[years <= 2010])
     out = capsys.readouterr().out
     assert f"the {(years == 2010).sum()} anime of 2010" in out
-    assert "the latest year split conformal" in out.replace("  ", " ")
+    assert "the latest year split conformal" in " ".join(out.split())
     assert "time_column, to 2010" in out and "  time_column  " in out
 
 
