@@ -1156,11 +1156,17 @@ def _check_calibrated(model, path) -> None:
         )
 
 
-def _confidence_level(text: str) -> float:
+def _number(text: str) -> float:
+    """``text`` as a float, or NaN where it is not a number (which every range
+    check of the option types below then refuses)."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = float("nan")
+        return float("nan")
+
+
+def _confidence_level(text: str) -> float:
+    value = _number(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(
             f"expected a confidence level between 0 and 1, such as 0.8; got {text!r}"
@@ -1169,10 +1175,7 @@ def _confidence_level(text: str) -> float:
 
 
 def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
+    value = _number(text)
     if not 0 <= value < 0.5:
         raise argparse.ArgumentTypeError(
             f"expected a share of the rows in [0, 0.5), such as 0.1; got {text!r}"
@@ -1181,10 +1184,7 @@ def _share(text: str) -> float:
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
+    value = _number(text)
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(
             f"expected a number of 0 or more, such as 1; got {text!r}"
