@@ -139,10 +139,13 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     %(poster_errors)s
     %(poster_root)s
     poster_prior : float or None, default=3000.0
-        With a frozen backbone, also feed the table branch one number per anime:
-        what a ridge regression (this penalty, on standardised embeddings)
-        predicts from the poster alone, cross-fitted on the training rows
-        (:class:`PosterPrior`; 0 without a poster). None leaves it out. Chosen
+        Also feed the table branch one number per anime: what a ridge
+        regression (this penalty, on standardised embeddings) predicts from the
+        poster alone, cross-fitted on the training rows (:class:`PosterPrior`;
+        0 without a poster). The embeddings are the frozen backbone's; when a
+        pretrained backbone trains, its pretrained weights', frozen, beside the
+        copy that trains (a backbone without pretrained weights then gets no
+        prior). None leaves it out. Chosen
         by 5-fold CV on the poster rows of the MyAnimeList data (seed 1, not the
         benchmark's): it beats a constant-image control where the embedding
         alone, through the network, barely does (``docs/benchmarks.md``).

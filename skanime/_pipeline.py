@@ -49,10 +49,7 @@ def resolve_freeze(backbone, freeze_backbone) -> bool | int:
     """``freeze_backbone`` with "auto" resolved (pretrained backbones are frozen):
     True, False, or the number of last blocks to train (an int >= 1)."""
     if isinstance(freeze_backbone, str) and freeze_backbone == "auto":
-        name = backbone_name(backbone)
-        if isinstance(name, str):
-            return is_pretrained(name)
-        return bool(getattr(name, "pretrained", False))
+        return _pretrained(backbone)
     if isinstance(freeze_backbone, bool | np.bool_):
         return bool(freeze_backbone)
     if isinstance(freeze_backbone, Integral) and freeze_backbone >= 1:
@@ -61,6 +58,34 @@ def resolve_freeze(backbone, freeze_backbone) -> bool | int:
         f"Got freeze_backbone={freeze_backbone!r}; expected True, False, "
         '"auto" or the number of last backbone blocks to train (an int >= 1).'
     )
+
+
+def _pretrained(backbone) -> bool:
+    """Whether a backbone (a name, "auto" or a module) comes with trained weights."""
+    name = backbone_name(backbone)
+    if isinstance(name, str):
+        return is_pretrained(name)
+    return bool(getattr(name, "pretrained", False))
+
+
+def _prior_embedder(
+    poster_step, poster_prior, backbone, *, verbose, **params
+) -> PosterEmbedder | None:
+    """The frozen embedder the poster prior reads, or None for no prior.
+
+    A frozen backbone's prior reads a second copy of its embedder (the same
+    cached embeddings). A trained backbone's reads the pretrained weights,
+    frozen, beside the copy that trains: a prior from a randomly initialised
+    backbone would be noise, so a trained backbone that is not pretrained gets
+    none.
+    """
+    if poster_step is None or poster_prior is None:
+        return None
+    if isinstance(poster_step, PosterEmbedder):
+        return clone(poster_step)
+    if not _pretrained(backbone):
+        return None
+    return PosterEmbedder(backbone_name(backbone), progress=bool(verbose), **params)
 
 
 def make_hybrid_pipeline(
@@ -126,13 +151,16 @@ def make_hybrid_pipeline(
     embeddings computed once and cached) or a :class:`~skanime.PosterLoader`
     (trained backbone: paths checked here, images decoded per batch by the net,
     which builds its own decoder from its backbone). The backbone is built once,
-    by the embedder or by the net's module. With a frozen backbone and
-    ``poster_prior`` set, a ``poster_prior`` branch (a second reader of the same
-    cached embeddings, then :class:`~skanime.PosterPrior`) adds one cross-fitted
-    poster-only prediction to the tabular block. ``augment`` and ``backbone_lr``
-    need a trained backbone (``freeze_backbone`` False or a number of blocks):
-    with a frozen one they are a ``ValueError``. ``backbone_lr`` adds the group
-    ``("backbone.*", {"lr": backbone_lr})`` after any ``optimizer__param_groups``.
+    by the embedder or by the net's module (a trained pretrained backbone's
+    prior builds a frozen copy too). With ``poster_prior`` set, a
+    ``poster_prior`` branch (a second reader of the same cached embeddings, then
+    :class:`~skanime.PosterPrior`) adds one cross-fitted poster-only prediction
+    to the tabular block; with a trained pretrained backbone it reads the
+    pretrained weights, frozen (no prior for a trained backbone without them).
+    ``augment`` and ``backbone_lr`` need a trained backbone (``freeze_backbone``
+    False or a number of blocks): with a frozen one they are a ``ValueError``.
+    ``backbone_lr`` adds the group ``("backbone.*", {"lr": backbone_lr})`` after
+    any ``optimizer__param_groups``.
 
     Each text column gets a ``title`` branch (``title_features``: a
     :class:`~skanime.TitleEncoder`, then a ``StandardScaler``; named
@@ -240,10 +268,23 @@ def make_hybrid_pipeline(
                     ("backbone.*", {"lr": backbone_lr}),
                 ]
     extra_branches = list(extra_branches)
-    if isinstance(poster_step, PosterEmbedder) and poster_prior is not None:
+    prior_embedder = _prior_embedder(
+        poster_step,
+        poster_prior,
+        backbone,
+        image_size=image_size,
+        poster_root=poster_root,
+        poster_errors=poster_errors,
+        engine=engine,
+        cache_dir=cache_dir,
+        device=device,
+        verbose=verbose,
+        random_state=random_state,
+    )
+    if prior_embedder is not None:
         prior = Pipeline(
             [
-                ("embedder", clone(poster_step)),
+                ("embedder", prior_embedder),
                 ("prior", PosterPrior(poster_prior, random_state=random_state)),
             ]
         )

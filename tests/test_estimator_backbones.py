@@ -99,6 +99,32 @@ def test_tabular_only_model_has_no_backbone(anime):
 
 
 @pytest.mark.skipif(not pretrained_available(), reason="needs skanime[pretrained]")
+def test_a_trained_pretrained_backbone_gets_the_frozen_weights_poster_prior(anime):
+    """Fine-tuning a pretrained backbone keeps the poster prior: it reads the
+    pretrained weights, frozen (the same column as the frozen model's), while
+    the module's copy trains."""
+    params = {"backbone": "efficientnet_lite0", "image_size": 32, "engine": "torch"}
+    trained = fast_model(**params, freeze_backbone=1).fit(anime, anime["Score"])
+    frozen = fast_model(**params, freeze_backbone=True).fit(anime, anime["Score"])
+    branch = trained.pipeline_["features"].named_transformers_["poster_prior"]
+    assert isinstance(branch["embedder"], PosterEmbedder)
+    assert branch["embedder"].backbone == "efficientnet_lite0"
+    assert isinstance(_poster_step(trained), PosterLoader)
+    assert trained.net_.module_.backbone is not None  # the copy that trains
+
+    def prior_column(model):
+        block = model.pipeline_["features"].transform(anime)
+        return np.asarray(block["poster_prior__prior"], dtype=float)
+
+    np.testing.assert_allclose(prior_column(trained), prior_column(frozen))
+    assert np.ptp(prior_column(trained)) > 0
+    assert np.isfinite(trained.predict(anime)).all()
+    off = fast_model(**params, freeze_backbone=1, poster_prior=None)
+    off.fit(anime, anime["Score"])
+    assert "poster_prior__prior" not in off.get_feature_names_out()
+
+
+@pytest.mark.skipif(not pretrained_available(), reason="needs skanime[pretrained]")
 def test_a_seed_gives_the_same_model_whether_the_backbone_was_built_or_shared(
     anime, monkeypatch
 ):
@@ -113,7 +139,8 @@ def test_a_seed_gives_the_same_model_whether_the_backbone_was_built_or_shared(
 
 def test_a_frozen_backbone_feeds_a_cross_fitted_poster_prior_to_the_table(anime):
     """poster_prior adds one tabular column (not a poster__ one) after the frozen
-    embedding; None, or a trained backbone, adds none."""
+    embedding; None, or a trained backbone without pretrained weights, adds
+    none."""
     frozen = {"backbone": "simple_cnn", "freeze_backbone": True}
     model = fast_model(**frozen).fit(anime, anime["Score"])
     names = list(model.get_feature_names_out())
