@@ -177,8 +177,9 @@ VARIANTS.update(
 #: Fine-tuning the default's backbone, Lite2, at its own resolution (260 px):
 #: for a GPU (``--device cuda --num-workers 12``). The last 2 blocks or all of
 #: it, augmented, batch norms on their pretrained statistics, the frozen path's
-#: image dropout. A trained backbone has no poster prior (the prior reads frozen
-#: embeddings), so the like-for-like frozen model is ``lite2`` (no prior).
+#: image dropout. BEFORE leaves the poster prior out, so the like-for-like
+#: frozen model is ``lite2``; ``lite2_full_last2_prior`` adds the prior, which
+#: reads the pretrained weights, frozen, beside the copy that trains.
 LITE2_FULL = {
     "backbone": "efficientnet_lite2",
     "image_size": None,
@@ -190,6 +191,11 @@ LITE2_FULL = {
 VARIANTS.update(
     {
         "lite2_full_last2": {**LITE2_FULL, "freeze_backbone": 2},
+        "lite2_full_last2_prior": {
+            **LITE2_FULL,
+            "freeze_backbone": 2,
+            "poster_prior": 3000.0,
+        },
         "lite2_full_all": {**LITE2_FULL, "freeze_backbone": False},
     }
 )
@@ -247,8 +253,7 @@ def run_setting(setting: str, frame, args) -> None:
     seconds: dict = {}
     for seed in args.seeds:
         folds = list(KFold(args.folds, shuffle=True, random_state=seed).split(rows))
-        if args.quick:
-            folds = folds[:2]
+        folds = [folds[i] for i in args.fold_ids or range(args.folds)]
         for name, (model, data) in make_models(args, seed, const).items():
             X = rows if data is None else data
             start = time.perf_counter()
@@ -285,7 +290,7 @@ def run_setting(setting: str, frame, args) -> None:
 def print_table(setting, rows, has_poster, errors, seconds, args) -> None:
     """The control table: mean MAE, spread between seeds, paired differences."""
     scopes = list(errors)
-    n_runs = len(args.seeds) * (2 if args.quick else args.folds)
+    n_runs = len(args.seeds) * len(args.fold_ids or range(args.folds))
     size = "" if rows is None else f"{len(rows)} rows ({has_poster.sum()} posters), "
     print(
         f"\nSetting '{setting}': {size}"
@@ -370,6 +375,12 @@ def main(argv=None) -> int:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument(
+        "--fold-ids",
+        type=int,
+        nargs="+",
+        help="run only these folds of each seed (0-based; default: all)",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 2, 3])
     parser.add_argument(
         "--setting", nargs="*", choices=["posters", "all"], default=["posters", "all"]
@@ -433,8 +444,10 @@ def main(argv=None) -> int:
         return 0
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
+    if args.fold_ids and not all(0 <= i < args.folds for i in args.fold_ids):
+        parser.error(f"--fold-ids must lie in 0 to {args.folds - 1}")
     if args.quick:
-        args.seeds, args.epochs = args.seeds[:1], 15
+        args.seeds, args.epochs, args.fold_ids = args.seeds[:1], 15, [0, 1]
         args.skip = [*args.skip, "poster only"]
     frame = load_real_data(args.data)
     if frame is None:

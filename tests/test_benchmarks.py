@@ -80,6 +80,12 @@ def test_bench_roles_and_epochs_skip_without_data(tmp_path, capsys):
         assert out.startswith("SKIPPED: no MyAnimeList data at") and "nowhere" in out
 
 
+def test_bench_posters_refuses_fold_ids_outside_its_folds(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        _load("bench_posters").main([str(tmp_path), "--folds", "3", "--fold-ids", "3"])
+    assert "--fold-ids must lie in 0 to 2" in capsys.readouterr().err
+
+
 def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
     """--combine pools the per-fold MAE of runs over other seeds and prints each
     model's paired difference to the constant-image control."""
@@ -113,13 +119,17 @@ def test_bench_posters_gives_decoding_workers_to_trained_backbones_only():
     module = _load("bench_posters")
     args = argparse.Namespace(
         epochs=3, data="DATA", cache_dir=None, device="cuda", num_workers=6,
-        variants=["lite2", "lite2_full_last2"], skip=[],
+        variants=["lite2", "lite2_full_last2", "lite2_full_last2_prior"], skip=[],
     )  # fmt: skip
     models = module.make_models(args, 1, constant_frame=None)
     assert {m.device for m, _ in models.values()} == {"cuda"}
     workers = {name: m.num_workers for name, (m, _) in models.items()}
     assert workers.pop("hybrid lite2_full_last2") == 6
+    assert workers.pop("hybrid lite2_full_last2_prior") == 6
     assert set(workers.values()) == {0}
+    priors = {name: m.poster_prior for name, (m, _) in models.items()}
+    assert priors["hybrid lite2_full_last2"] is None
+    assert priors["hybrid lite2_full_last2_prior"] == 3000.0
     tuned = models["hybrid lite2_full_last2"][0]
     assert (tuned.backbone, tuned.freeze_backbone, tuned.image_size) == (
         "efficientnet_lite2",
