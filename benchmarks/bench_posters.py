@@ -299,9 +299,10 @@ def print_table(setting, rows, has_poster, errors, seconds, args) -> None:
     )
     for scope in scopes:
         control = np.array(errors[scope]["constant image"])
+        width = max(24, 2 + max(map(len, errors[scope])))  # the longest name
         print(f"\nMAE on the {scope} test rows")
         print(
-            f"{'model':<24}{'MAE':>8}{'sd seeds':>10}{'diff':>9}{'95% CI':>20}"
+            f"{'model':<{width}}{'MAE':>8}{'sd seeds':>10}{'diff':>9}{'95% CI':>20}"
             f"{'time s':>9}"
         )
         for name, maes in errors[scope].items():
@@ -311,7 +312,7 @@ def print_table(setting, rows, has_poster, errors, seconds, args) -> None:
             low, high = bootstrap_interval(diff)
             interval = f"[{low:+.4f}, {high:+.4f}]"
             print(
-                f"{name:<24}{maes.mean():>8.4f}{per_seed.std():>10.4f}"
+                f"{name:<{width}}{maes.mean():>8.4f}{per_seed.std():>10.4f}"
                 f"{diff.mean():>+9.4f}{interval:>20}"
                 f"{seconds[name] / len(args.seeds):>9.1f}"
             )

@@ -93,22 +93,33 @@ def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
 
     files = []
     for seed, control in enumerate([0.50, 0.52]):
-        errors = {"constant image": [control] * 5, "hybrid": [control - 0.03] * 5}
+        long = "hybrid lite2_full_last2_prior"  # longer than the old 24 columns
+        errors = {
+            "constant image": [control] * 5,
+            "hybrid": [control - 0.03] * 5,
+            long: [control - 0.02] * 5,
+        }
         path = tmp_path / f"seed{seed}.json"
         path.write_text(
             json.dumps(
                 {
                     "setting": "posters",
                     "errors": {"poster": errors},
-                    "seconds": {"constant image": 1.0, "hybrid": 1.0},
+                    "seconds": dict.fromkeys(errors, 1.0),
                 }
             )
         )
         files.append(str(path))
     assert _load("bench_posters").main(["--combine", *files]) == 0
-    (hybrid,) = [r for r in capsys.readouterr().out.splitlines() if "hybrid" in r]
+    lines = capsys.readouterr().out.splitlines()
+    (hybrid,) = [r for r in lines if r.startswith("hybrid ") and long not in r]
     assert hybrid.split()[1:4] == ["0.4800", "0.0100", "-0.0300"]
     assert "[-0.0300, -0.0300]" in hybrid
+    # the columns line up under the header, whatever a name's length
+    (header,) = [r for r in lines if r.startswith("model")]
+    end = header.index("MAE") + len("MAE")
+    for row in [r for r in lines if r.startswith(("hybrid", "constant"))]:
+        assert row[end - 6 : end] in {"0.4800", "0.5100", "0.4900"}, row
 
 
 def test_bench_posters_gives_decoding_workers_to_trained_backbones_only():
