@@ -22,6 +22,16 @@ from skanime import (
 )
 from skanime._roles import TableCleaner
 
+
+class EveryColumn(make_column_selector):
+    """``make_column_selector()`` whose repr does not hold its address, so that
+    the test ids are the same in every process (pytest-xdist's workers must
+    collect the same ids)."""
+
+    def __repr__(self) -> str:
+        return "EveryColumn()"
+
+
 ESTIMATORS = [
     NumericEncoder(),
     TitleEncoder(min_df=1, n_components=2, random_state=0),
@@ -46,7 +56,7 @@ ESTIMATORS = [
     ),
     HybridAnimeRegressor(
         # every column, whatever its dtype
-        numeric_columns=make_column_selector(),
+        numeric_columns=EveryColumn(),
         categorical_columns=None,
         list_columns=None,
         poster_column=None,
@@ -59,7 +69,7 @@ ESTIMATORS = [
     ),
     # averaged with boosted trees: a nested estimator among the parameters
     HybridAnimeRegressor(
-        numeric_columns=make_column_selector(),
+        numeric_columns=EveryColumn(),
         categorical_columns=None,
         list_columns=None,
         poster_column=None,
