@@ -705,6 +705,19 @@ def _row_digests(frame, model):
     return pd.util.hash_pandas_object(inputs, index=False).to_numpy()
 
 
+def _recorded_rows(model, record: str, digests):
+    """Which rows (by their :func:`_row_digests`) are among those the model
+    records in its ``record`` attribute (``"training_data_"`` or
+    ``"calibration_data_"``, :func:`_rows_record`): a boolean mask, all False
+    where the model records none, and the record itself (or None)."""
+    import numpy as np
+
+    info = getattr(model, record, None)
+    if info is None:
+        return np.zeros(len(digests), dtype=bool), None
+    return np.isin(digests, info["row_digests"]), info
+
+
 def _rows_record(source, digests, **more) -> dict:
     """What a model records of rows it trained or calibrated on (its
     ``training_data_`` or ``calibration_data_``): their ``source``, how many,
@@ -919,7 +932,6 @@ def cmd_evaluate(args) -> None:
     y = frame["Score"].to_numpy()
     pred = model.predict(frame)
     train_mean = float(_point_model(model).net_.module_.target_mean)
-    seen_info = getattr(model, "training_data_", None)
 
     def metrics(rows) -> dict:
         return {
@@ -930,12 +942,11 @@ def cmd_evaluate(args) -> None:
         }
 
     every = np.ones(len(frame), dtype=bool)
-    calibration_info = getattr(model, "calibration_data_", None)
+    digests = _row_digests(frame, model)
+    seen, seen_info = _recorded_rows(model, "training_data_", digests)
+    calibrating, calibration_info = _recorded_rows(model, "calibration_data_", digests)
     recorded = seen_info is not None or calibration_info is not None
-    digests = _row_digests(frame, model) if recorded else None
-    calibrating = np.zeros(len(frame), dtype=bool)
     if calibration_info is not None:
-        calibrating = np.isin(digests, calibration_info["row_digests"])
         optimistic = (
             ": the intervals' coverage on them is optimistic"
             if calibrating.any()
@@ -947,7 +958,6 @@ def cmd_evaluate(args) -> None:
             f"{optimistic}."
         )
     if seen_info is None:
-        seen = np.zeros(len(frame), dtype=bool)
         _say(
             "This model does not record its training rows (it was not trained by "
             "`skanime train`): if it saw rows of this CSV, their figures are "
@@ -955,7 +965,6 @@ def cmd_evaluate(args) -> None:
         )
         _say(format_table(metrics(every), f"{args.data}: {len(frame)} scored anime"))
     else:
-        seen = np.isin(digests, seen_info["row_digests"])
         n_seen = int(seen.sum())
         # a row is known by its inputs: one with a training row's inputs counts
         # as seen, so there can be more of them than training rows
@@ -1085,24 +1094,21 @@ def cmd_predict(args) -> None:
 
 
 def cmd_calibrate(args) -> None:
-    import numpy as np
     from sklearn.frozen import FrozenEstimator
 
     from .exceptions import SkanimeError
     from .intervals import ConformalRegressor
 
     model, frame, weights = _model_and_scored_rows(args)
-    seen_info = getattr(model, "training_data_", None)
     digests = _row_digests(frame, model)
+    seen, seen_info = _recorded_rows(model, "training_data_", digests)
     if seen_info is None:
-        seen = np.zeros(len(frame), dtype=bool)
         _say(
             "This model does not record its training rows (it was not trained by "
             "`skanime train`): calibrate it only on anime it was not trained on, "
             "or its intervals come out too narrow."
         )
     else:
-        seen = np.isin(digests, seen_info["row_digests"])
         _say(
             f"{int(seen.sum())} of the {len(frame)} scored anime in {args.data} "
             "were in the model's training split and are left out."
