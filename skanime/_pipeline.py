@@ -68,26 +68,6 @@ def _pretrained(backbone) -> bool:
     return bool(getattr(name, "pretrained", False))
 
 
-def _prior_embedder(
-    poster_step, poster_prior, backbone, *, verbose, **params
-) -> PosterEmbedder | None:
-    """The frozen embedder the poster prior reads, or None for no prior.
-
-    A frozen backbone's prior reads a second copy of its embedder (the same
-    cached embeddings). A trained backbone's reads the pretrained weights,
-    frozen, beside the copy that trains: a prior from a randomly initialised
-    backbone would be noise, so a trained backbone that is not pretrained gets
-    none.
-    """
-    if poster_step is None or poster_prior is None:
-        return None
-    if isinstance(poster_step, PosterEmbedder):
-        return clone(poster_step)
-    if not _pretrained(backbone):
-        return None
-    return PosterEmbedder(backbone_name(backbone), progress=bool(verbose), **params)
-
-
 def make_hybrid_pipeline(
     *,
     numeric_columns=DEFAULT_NUMERIC_COLUMNS,
@@ -233,24 +213,26 @@ def make_hybrid_pipeline(
     module_params = {}
     poster_step = None
     net_params = dict(net_params)
+    frozen = None  # the frozen backbone's embedder, whatever trains
     if poster_column is not None:
         name = backbone_name(backbone)
         freeze = resolve_freeze(backbone, freeze_backbone)
+        frozen = PosterEmbedder(
+            name,
+            image_size=image_size,
+            poster_root=poster_root,
+            poster_errors=poster_errors,
+            engine=engine,
+            cache_dir=cache_dir,
+            device=device,
+            progress=bool(verbose),
+            random_state=random_state,
+        )
         if freeze is True:
             _check_trained_only(
                 augment=(augment, False), backbone_lr=(backbone_lr, None)
             )
-            poster_step = PosterEmbedder(
-                name,
-                image_size=image_size,
-                poster_root=poster_root,
-                poster_errors=poster_errors,
-                engine=engine,
-                cache_dir=cache_dir,
-                device=device,
-                progress=bool(verbose),
-                random_state=random_state,
-            )
+            poster_step = frozen
         else:
             poster_step = PosterLoader(
                 image_size=image_size or 64,
@@ -268,23 +250,16 @@ def make_hybrid_pipeline(
                     ("backbone.*", {"lr": backbone_lr}),
                 ]
     extra_branches = list(extra_branches)
-    prior_embedder = _prior_embedder(
-        poster_step,
-        poster_prior,
-        backbone,
-        image_size=image_size,
-        poster_root=poster_root,
-        poster_errors=poster_errors,
-        engine=engine,
-        cache_dir=cache_dir,
-        device=device,
-        verbose=verbose,
-        random_state=random_state,
-    )
-    if prior_embedder is not None:
+    # the poster prior reads the frozen embeddings: of the poster step, or beside
+    # a trained backbone its pretrained weights' (random weights would be noise)
+    if (
+        poster_prior is not None
+        and frozen is not None
+        and (poster_step is frozen or _pretrained(backbone))
+    ):
         prior = Pipeline(
             [
-                ("embedder", prior_embedder),
+                ("embedder", clone(frozen)),
                 ("prior", PosterPrior(poster_prior, random_state=random_state)),
             ]
         )
