@@ -134,7 +134,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         the backbone has is an error. "auto" freezes pretrained backbones and
         trains the others.
     %(cache_dir)s
-        Used with a frozen backbone only.
+        Used by a frozen backbone, and by the poster prior of a trained
+        pretrained one.
     %(engine)s
     %(poster_errors)s
     %(poster_root)s
