@@ -22,7 +22,7 @@ means the model is better); the table gives the mean over seeds x folds with a
 bootstrap 95% interval of that mean.
 
     python benchmarks/bench_posters.py [../shared/data/mal] [--seeds 0 2 3]
-        [--setting posters all] [--variants NAME ...] [--quick]
+        [--setting posters all] [--variants NAME ...] [--fold-ids 0 1 ...] [--quick]
         [--finetune-sizes 96 128 --finetune-blocks 1 2 --finetune-augment]
 
 (``--setting`` with no value and ``--finetune-sizes``: the timing alone.)
@@ -287,10 +287,15 @@ def run_setting(setting: str, frame, args) -> None:
     print_table(setting, rows, has_poster, errors, seconds, args)
 
 
+def _folds_per_seed(args) -> int:
+    """How many folds of each seed a run holds: ``--fold-ids``, else all."""
+    return len(args.fold_ids or range(args.folds))
+
+
 def print_table(setting, rows, has_poster, errors, seconds, args) -> None:
     """The control table: mean MAE, spread between seeds, paired differences."""
     scopes = list(errors)
-    n_runs = len(args.seeds) * len(args.fold_ids or range(args.folds))
+    n_runs = len(args.seeds) * _folds_per_seed(args)
     size = "" if rows is None else f"{len(rows)} rows ({has_poster.sum()} posters), "
     print(
         f"\nSetting '{setting}': {size}"
@@ -352,7 +357,8 @@ def time_finetuning(frame, args) -> None:
 
 
 def combine(files, args) -> None:
-    """One table from the ``--save`` files of runs over other seeds."""
+    """One table from the ``--save`` files of runs over other seeds (runs of
+    some folds only: the same ``--fold-ids`` again)."""
     runs = [json.loads(Path(f).read_text()) for f in files]
     errors = {
         scope: {
@@ -364,9 +370,9 @@ def combine(files, args) -> None:
     seconds = {
         name: sum(run["seconds"][name] for run in runs) for name in runs[0]["seconds"]
     }
-    # a run may hold several seeds: one per args.folds paired folds
+    # a run may hold several seeds: one per _folds_per_seed paired folds
     first = next(iter(errors.values()))
-    n_seeds = len(next(iter(first.values()))) // args.folds
+    n_seeds = len(next(iter(first.values()))) // _folds_per_seed(args)
     args.seeds = list(range(n_seeds))
     print(f"Combined {len(runs)} runs ({n_seeds} seeds): {', '.join(map(str, files))}")
     print_table(runs[0]["setting"], None, None, errors, seconds, args)

@@ -122,6 +122,32 @@ def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
         assert row[end - 6 : end] in {"0.4800", "0.5100", "0.4900"}, row
 
 
+def test_bench_posters_combines_runs_of_some_folds(tmp_path, capsys):
+    """Runs of three folds each (--fold-ids) combine as one seed per run."""
+    import json
+
+    files = []
+    for seed, control in enumerate([0.50, 0.54]):
+        errors = {"constant image": [control] * 3, "hybrid": [control - 0.03] * 3}
+        path = tmp_path / f"seed{seed}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "setting": "posters",
+                    "errors": {"poster": errors},
+                    "seconds": dict.fromkeys(errors, 1.0),
+                }
+            )
+        )
+        files.append(str(path))
+    module = _load("bench_posters")
+    assert module.main(["--combine", *files, "--fold-ids", "0", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "(2 seeds)" in out and "6 paired folds" in out
+    (hybrid,) = [r for r in out.splitlines() if r.startswith("hybrid")]
+    assert hybrid.split()[1:4] == ["0.4900", "0.0200", "-0.0300"]  # sd of seeds
+
+
 def test_bench_posters_gives_decoding_workers_to_trained_backbones_only():
     """--device reaches every model; --num-workers only the fine-tuned ones, whose
     posters are decoded per batch (the frozen ones read cached embeddings)."""
