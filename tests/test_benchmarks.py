@@ -86,30 +86,37 @@ def test_bench_posters_refuses_fold_ids_outside_its_folds(tmp_path, capsys):
     assert "--fold-ids must lie in 0 to 2" in capsys.readouterr().err
 
 
-def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
-    """--combine pools the per-fold MAE of runs over other seeds and prints each
-    model's paired difference to the constant-image control."""
+def _saved_posters_runs(folder, runs: list[dict]) -> list[str]:
+    """``bench_posters --save`` files, one per ``{model: per-fold MAE}`` of
+    ``runs`` (the poster setting)."""
     import json
 
     files = []
-    for seed, control in enumerate([0.50, 0.52]):
-        long = "hybrid lite2_full_last2_prior"  # longer than the old 24 columns
-        errors = {
+    for seed, errors in enumerate(runs):
+        path = folder / f"seed{seed}.json"
+        saved = {
+            "setting": "posters",
+            "errors": {"poster": errors},
+            "seconds": dict.fromkeys(errors, 1.0),
+        }
+        path.write_text(json.dumps(saved))
+        files.append(str(path))
+    return files
+
+
+def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
+    """--combine pools the per-fold MAE of runs over other seeds and prints each
+    model's paired difference to the constant-image control."""
+    long = "hybrid lite2_full_last2_prior"  # longer than the old 24 columns
+    runs = [
+        {
             "constant image": [control] * 5,
             "hybrid": [control - 0.03] * 5,
             long: [control - 0.02] * 5,
         }
-        path = tmp_path / f"seed{seed}.json"
-        path.write_text(
-            json.dumps(
-                {
-                    "setting": "posters",
-                    "errors": {"poster": errors},
-                    "seconds": dict.fromkeys(errors, 1.0),
-                }
-            )
-        )
-        files.append(str(path))
+        for control in (0.50, 0.52)
+    ]
+    files = _saved_posters_runs(tmp_path, runs)
     assert _load("bench_posters").main(["--combine", *files]) == 0
     lines = capsys.readouterr().out.splitlines()
     (hybrid,) = [r for r in lines if r.startswith("hybrid ") and long not in r]
@@ -124,22 +131,11 @@ def test_bench_posters_pairs_folds_with_the_control(tmp_path, capsys):
 
 def test_bench_posters_combines_runs_of_some_folds(tmp_path, capsys):
     """Runs of three folds each (--fold-ids) combine as one seed per run."""
-    import json
-
-    files = []
-    for seed, control in enumerate([0.50, 0.54]):
-        errors = {"constant image": [control] * 3, "hybrid": [control - 0.03] * 3}
-        path = tmp_path / f"seed{seed}.json"
-        path.write_text(
-            json.dumps(
-                {
-                    "setting": "posters",
-                    "errors": {"poster": errors},
-                    "seconds": dict.fromkeys(errors, 1.0),
-                }
-            )
-        )
-        files.append(str(path))
+    runs = [
+        {"constant image": [control] * 3, "hybrid": [control - 0.03] * 3}
+        for control in (0.50, 0.54)
+    ]
+    files = _saved_posters_runs(tmp_path, runs)
     module = _load("bench_posters")
     assert module.main(["--combine", *files, "--fold-ids", "0", "1", "2"]) == 0
     out = capsys.readouterr().out
