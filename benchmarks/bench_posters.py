@@ -220,7 +220,7 @@ def make_models(args, seed: int, constant_frame) -> dict:
     }
     for name in args.variants:
         params = {**BEFORE, **VARIANTS[name]}
-        if "freeze_backbone" in params:  # trained: posters decoded per batch
+        if "freeze_backbone" in params:  # trained: the net reads the posters
             params["num_workers"] = args.num_workers
         if params["backbone"] == "flip":
             params["backbone"] = FlipAverage(get_backbone("efficientnet_lite0"))

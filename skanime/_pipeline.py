@@ -129,10 +129,11 @@ def make_hybrid_pipeline(
 
     The poster column goes to a :class:`~skanime.PosterEmbedder` (frozen backbone:
     embeddings computed once and cached) or a :class:`~skanime.PosterLoader`
-    (trained backbone: paths checked here, images decoded per batch by the net,
-    which builds its own decoder from its backbone). The backbone is built once,
-    by the embedder or by the net's module (a trained pretrained backbone's
-    prior builds a frozen copy too). With ``poster_prior`` set, a
+    (trained backbone: paths checked here, images decoded by the net, once a
+    fit in training and per batch in ``predict``, with a decoder it builds from
+    its backbone). The backbone is built once, by the embedder or by the net's
+    module (a trained pretrained backbone's prior builds a frozen copy too).
+    With ``poster_prior`` set, a
     ``poster_prior`` branch (a second reader of the same cached embeddings, then
     :class:`~skanime.PosterPrior`) adds one cross-fitted poster-only prediction
     to the tabular block; with a trained pretrained backbone it reads the

@@ -196,8 +196,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         none out. With years, ``time_gap=1`` makes each calibration error that
         of a model two years behind its anime, as ``estimator_`` is behind the
         anime two years after its data: intervals for those (on MyAnimeList,
-        80 % intervals held 75 % of the scores two years ahead with 0, and 79 %
-        with 1; ``docs/benchmarks.md``).
+        over three model seeds, 80 % intervals held 74 % of the scores two years
+        ahead with 0, and 79 % with 1; ``docs/benchmarks.md``).
     random_state : int, RandomState instance or None, default=None
         Seeds the split into training and calibration rows (and, with
         ``difficulty``, of the calibration rows into halves).
