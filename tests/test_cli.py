@@ -17,6 +17,8 @@ import pytest
 from PIL import Image
 
 from skanime import HybridAnimeRegressor, clear_memory_cache, cli
+from skanime._cli_options import BATCH_SIZE, MAX_EPOCHS
+from skanime._experiment import _kept_epoch
 from skanime.cli import main
 from skanime.datasets import PAPER_MODEL, PRERELEASE_COLUMNS, load_mal, make_anime
 from skanime.exceptions import ColumnError, DataWarning
@@ -643,7 +645,7 @@ def test_help_shows_defaults_and_version(capsys):
     # the help writes the model's defaults out (no torch before --help answers):
     # they are the estimator's and PAPER_MODEL's own
     model = HybridAnimeRegressor()
-    assert (cli.MAX_EPOCHS, cli.BATCH_SIZE) == (model.max_epochs, model.batch_size)
+    assert (MAX_EPOCHS, BATCH_SIZE) == (model.max_epochs, model.batch_size)
     paper = PAPER_MODEL["patience"]
     default = f"default: the model's, {model.patience} ({paper} with --columns paper)"
     assert default in out
@@ -712,7 +714,7 @@ def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path, caps
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     from skanime import BOOSTERS
-    from skanime.cli import BOOSTER_NAMES
+    from skanime._cli_options import BOOSTER_NAMES
 
     assert BOOSTER_NAMES == tuple(BOOSTERS)
     out = tmp_path / "m.joblib"
@@ -731,8 +733,9 @@ def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path, caps
 def test_mixed_precision_reaches_the_model(flag, tmp_path):
     """--mixed-precision sets the estimator's mixed_precision (None without it);
     its choices are the keys the estimator accepts (written out for --help)."""
+    from skanime._cli_options import MIXED_PRECISION_NAMES
     from skanime._precision import MIXED_PRECISION_DTYPES
-    from skanime.cli import MIXED_PRECISION_NAMES, _model_from_args, build_parser
+    from skanime.cli import _model_from_args, build_parser
 
     assert MIXED_PRECISION_NAMES == tuple(MIXED_PRECISION_DTYPES)
     args = ["train", str(tmp_path / "a.csv"), "--out", str(tmp_path / "m.joblib")]
@@ -799,7 +802,7 @@ def test_the_training_curves_name_the_loss_of_a_calibrated_model(
     ],
 )
 def test_the_training_message_says_how_the_model_validates(params, valid_size, words):
-    from skanime.cli import _validation_words
+    from skanime._experiment import _validation_words
 
     said = _validation_words(HybridAnimeRegressor(**params), valid_size)
     assert words in said
@@ -818,7 +821,7 @@ def test_the_kept_epoch_is_the_one_early_stopping_restored():
     ).fit(frame, frame["Score"])
     losses = list(model.history_[:, "valid_loss"])
     assert min(range(len(losses)), key=losses.__getitem__) > 0  # a lower loss later
-    assert cli._kept_epoch(model) == (
+    assert _kept_epoch(model) == (
         ", keeping the weights of epoch 1 (best validation loss)"
     )
 

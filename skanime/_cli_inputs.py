@@ -1,0 +1,146 @@
+"""What a ``skanime`` command reads: the scored rows of a CSV with their
+weights, checked, and a saved model file. Only the standard library is imported
+at start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._row_records import _point_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._estimator import HybridAnimeRegressor
+    from .intervals import ConformalRegressor
+
+#: Model files with this suffix use the secure format of skanime.io, others joblib.
+SECURE_SUFFIX = ".skanime"
+
+
+def _scored_rows_and_weights(args, *, fill_absent: bool = True):
+    """The scored rows of the CSV ``args.data`` (``load_mal``, with
+    ``fill_absent``), and with ``--weight-column`` each one's weight from that
+    column of the file, checked; else None."""
+    import numpy as np
+
+    from ._parsing import parse_numbers
+    from .datasets import load_mal
+    from .datasets._mal import _mal_frame, _read_mal_csv
+    from .exceptions import ColumnError, DataError
+
+    read = {"poster_root": args.poster_root, "fill_absent": fill_absent}
+    column = getattr(args, "weight_column", None)
+    if column is None:
+        return load_mal(args.data, dropna=True, **read), None
+    raw = _read_mal_csv(args.data)
+    if column not in raw.columns:
+        raise ColumnError(
+            f"--weight-column {column!r}: {str(args.data)!r} has no such column; it "
+            f"has {list(raw.columns)}."
+        )
+    # the scored rows, indexed by their lines in the file less 2
+    frame = _mal_frame(raw, Path(args.data), dropna=True, **read)
+    # read as load_mal reads numbers ("2,893,578" included: Members can weigh)
+    cells = raw.loc[frame.index, column]
+    weights = parse_numbers(cells).to_numpy(dtype=np.float64)
+    bad = ~(np.isfinite(weights) & (weights >= 0))
+    if bad.any():
+        row = cells.index[np.argmax(bad)]
+        raise DataError(
+            f"--weight-column {column!r}: row {row + 2} (line in the file) has "
+            f"{raw.at[row, column]!r}, not a number >= 0 ({int(bad.sum())} such "
+            "scored row(s))."
+        )
+    if not weights.any():
+        raise DataError(f"--weight-column {column!r}: every scored row weighs 0.")
+    return frame.reset_index(drop=True), weights
+
+
+def _check_calibrate_on_latest(args, frame) -> None:
+    """Refuse ``--calibrate-on-latest`` (and ``--calibration-gap``) where it
+    cannot work, before training."""
+    import pandas as pd
+
+    from .exceptions import ColumnError, SkanimeError
+
+    column = args.calibrate_on_latest
+    if column is None:
+        if args.calibration_gap:
+            raise SkanimeError(
+                "--calibration-gap needs --calibrate-on-latest: the gap is "
+                "between the calibration anime and the model that predicts them."
+            )
+        return
+    if args.scaled_intervals:
+        raise SkanimeError(
+            "--calibrate-on-latest gives intervals of one width; leave out "
+            "--scaled-intervals."
+        )
+    if not args.calibration_size:
+        raise SkanimeError(
+            "--calibrate-on-latest needs calibration rows: a --calibration-size "
+            "above 0, such as 0.1."
+        )
+    if column not in frame.columns:
+        raise ColumnError(
+            f"--calibrate-on-latest {column!r}: the data has no such column; it "
+            f"has {list(frame.columns)}."
+        )
+    if args.calibration_gap and not pd.api.types.is_numeric_dtype(frame[column]):
+        raise SkanimeError(
+            f"--calibration-gap is measured in --calibrate-on-latest {column!r}'s "
+            f"numbers, but it holds {frame[column].dtype} values."
+        )
+
+
+def _starts_like_a_zip(path: Path) -> bool:
+    with open(path, "rb") as file:
+        return file.read(4) == b"PK\x03\x04"
+
+
+def _load_model(path) -> HybridAnimeRegressor | ConformalRegressor:
+    """A model file: the secure format if it is a zip (whatever its name), else
+    joblib; anything unreadable is an :class:`IncompatibleModelError`."""
+    import joblib
+
+    from . import io as skanime_io
+    from ._estimator import HybridAnimeRegressor
+    from .exceptions import IncompatibleModelError, SkanimeError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such model file: {str(path)!r}")
+    if path.suffix == SECURE_SUFFIX or _starts_like_a_zip(path):
+        model = skanime_io.load(path)
+    else:  # a pickle: only for files you made yourself
+        try:
+            model = joblib.load(path)
+        except SkanimeError:
+            raise
+        except Exception as exc:  # unpickling garbage raises any kind of error
+            raise IncompatibleModelError(
+                f"{str(path)!r} is not a model file joblib can read "
+                f"({type(exc).__name__}: {exc})."
+            ) from exc
+    if not isinstance(_point_model(model), HybridAnimeRegressor):
+        raise SkanimeError(
+            f"{str(path)!r} holds a {type(model).__name__}, not a HybridAnimeRegressor."
+        )
+    return model
+
+
+def _use_cache_dir(model, cache_dir) -> None:
+    """Let a loaded model's poster embedder read and fill ``cache_dir``."""
+    if cache_dir is not None:
+        _point_model(model).set_params(cache_dir=cache_dir)
+
+
+def _model_and_scored_rows(args):
+    """The saved model ``args.model`` (its poster cache at ``args.cache_dir``),
+    the scored rows of the CSV ``args.data``, columns it lacks left absent, and
+    their weights (``--weight-column``; None without)."""
+    model = _load_model(args.model)
+    _use_cache_dir(model, args.cache_dir)
+    frame, weights = _scored_rows_and_weights(args, fill_absent=False)
+    return model, frame, weights
