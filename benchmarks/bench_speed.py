@@ -145,9 +145,12 @@ def predict_speed(args) -> None:
                 },
             ),
         ]:
+            # the network's fast path against its pipeline path: no booster
+            # (its trees read the same packed inputs on either path)
             model = HybridAnimeRegressor(
                 **SYNTHETIC_COLUMNS,
                 **params,
+                booster=None,
                 max_epochs=2,
                 min_frequency=5,
                 random_state=1,

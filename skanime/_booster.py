@@ -13,9 +13,11 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from ._roles import cleaned_date_names
 from ._utils import is_missing
+from .exceptions import ColumnError
 
-__all__ = ["BOOSTERS", "blend", "booster_inputs", "make_booster"]
+__all__ = ["BOOSTERS", "blend", "booster_inputs", "make_booster", "time_column"]
 
 #: Boosters by name. "hist": scikit-learn's histogram gradient boosting with the
 #: settings chosen on seed 1's CV folds of MyAnimeList (the network's encoded
@@ -76,8 +78,40 @@ def booster_inputs(packed) -> np.ndarray:
     return np.hstack(parts)
 
 
-def blend(network: np.ndarray, booster: np.ndarray, weight: float) -> np.ndarray:
-    """``(1 - weight) * network + weight * booster``, as float64 of shape (n,)."""
+def time_column(column: str | None, roles) -> str | None:
+    """The column among those the encoders get (``roles.encoder_columns()``)
+    that ``booster_time_column`` names: a numeric column, or a date column's
+    year (``Aired``: ``Year``); for "auto", the numeric column named "Year" in
+    any case (None where there is none); None for None.
+
+    A named column that is neither numeric nor a date in ``roles`` is a
+    :class:`~skanime.exceptions.ColumnError`.
+
+    >>> from skanime._roles import ColumnRoles
+    >>> roles = ColumnRoles({"numeric": ["Episodes"], "date": ["Aired"]}, {})
+    >>> time_column("auto", roles), time_column("Aired", roles)
+    ('Year', 'Year')
+    """
+    if column is None:
+        return None
+    numeric = list(roles.encoder_columns()["numeric_columns"])
+    if column == "auto":
+        found = [c for c in numeric if c.lower() == "year"]
+        return found[0] if found else None
+    if column in roles["date"]:
+        return cleaned_date_names(column, roles["date"])[0]
+    if column not in numeric:
+        raise ColumnError(
+            f"booster_time_column={column!r} is not a numeric or date input "
+            f"column; the numeric columns are {numeric}, the date columns "
+            f"{roles['date']}."
+        )
+    return column
+
+
+def blend(network: np.ndarray, booster: np.ndarray, weight) -> np.ndarray:
+    """``(1 - weight) * network + weight * booster``, as float64 of shape (n,);
+    ``weight`` is a number or one per row."""
     network = np.asarray(network, dtype=np.float64).reshape(-1)
     booster = np.asarray(booster, dtype=np.float64).reshape(-1)
     return (1.0 - weight) * network + weight * booster

@@ -133,12 +133,13 @@ def _add_training_options(parser, *, epochs: int) -> None:
     )
     parser.add_argument(
         "--booster",
-        choices=BOOSTER_NAMES,
+        choices=(*BOOSTER_NAMES, "none"),
         default=None,
-        help="average the network with boosted trees fitted on its own inputs: "
-        "'hist', scikit-learn's HistGradientBoostingRegressor (skanime.BOOSTERS); "
-        "more accurate in CV on MyAnimeList, not on anime later than the training "
-        "data, and about 6 s more per fit; default: the network alone",
+        help="boosted trees averaged with the network, fitted on its own inputs: "
+        "'hist', scikit-learn's HistGradientBoostingRegressor (skanime.BOOSTERS), "
+        "for anime up to the training data's latest Year (later ones get the "
+        "network alone); 'none': the network alone; default: the model's, 'hist' "
+        "('none' with --columns paper)",
     )
     parser.add_argument(
         "--mixed-precision",

@@ -499,9 +499,17 @@ def _booster_words(model) -> str:
     if model.booster_ is None:
         return ""
     networks = "network" if model.n_members == 1 else "networks"
+    later = ""
+    if model.booster_time_feature_ is not None:
+        column = model.booster_time_feature_.split("__", 1)[-1]
+        later = (
+            f" for anime up to the training rows' latest {column!r}; later ones get "
+            f"the {networks} alone"
+        )
     return (
         f" Predictions average the {networks} with a {type(model.booster_).__name__} "
-        f"fitted on the same inputs ({model.booster_weight:g} of the weight on it)."
+        f"fitted on the same inputs ({model.booster_weight:g} of the weight on it)"
+        f"{later}."
     )
 
 

@@ -75,17 +75,22 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
     from ._estimator import HybridAnimeRegressor
 
     # the command line's options win over the column set's (PAPER_MODEL's
-    # patience); without --patience, the column set's or the estimator's holds
+    # patience and booster); without --patience or --booster, the column set's
+    # or the estimator's holds
     stopping = (
         {}
         if args.patience is None
         else {"early_stopping": args.patience > 0, "patience": max(args.patience, 1)}
     )
+    booster = (
+        {}
+        if args.booster is None
+        else {"booster": None if args.booster == "none" else args.booster}
+    )
     return HybridAnimeRegressor(
         **{
             **_column_sets()[args.columns],
             "poster_column": None if args.no_posters else "poster",
-            "booster": args.booster,
             "mixed_precision": args.mixed_precision,
             "max_epochs": args.epochs,
             "batch_size": args.batch_size,
@@ -94,6 +99,7 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
             "backbone": args.backbone,
             "cache_dir": args.cache_dir,
             **stopping,
+            **booster,
             "num_workers": args.num_workers,
             "device": args.device,
             "random_state": args.seed,

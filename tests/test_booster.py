@@ -8,8 +8,10 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skanime.io as skanime_io
-from skanime import BOOSTERS
+from skanime import BOOSTERS, HybridAnimeRegressor
 from skanime._booster import booster_inputs
+from skanime._net import HybridNet
+from skanime.exceptions import ColumnError
 
 from .conftest import fast_model
 
@@ -52,9 +54,80 @@ def test_prediction_is_the_weighted_average(anime, monkeypatch):
     np.testing.assert_allclose(model.predict(anime), network, rtol=0, atol=1e-6)
 
 
+def _later_rows(anime):
+    """Six rows of ``anime``: three later than every one of its years, two
+    within them and one without a year; and which are later."""
+    rows = anime.iloc[:6].copy()
+    first, last = anime["Year"].min(), anime["Year"].max()
+    rows["Year"] = [last + 1, last + 30, last, first, np.nan, last + 1]
+    return rows, np.array([True, True, False, False, False, True])
+
+
+def test_anime_later_than_the_training_years_get_the_network_alone(anime):
+    """booster_time_column="auto" reads Year: a row later than every training
+    row is predicted by the network alone; one within the years, or without a
+    year, by the average."""
+    model = fast_model(booster=SMALL_TREES).fit(anime, anime["Score"])
+    assert model.booster_time_feature_ == "numeric__Year"
+    rows, later = _later_rows(anime)
+    network, trees = _network_and_trees(model, rows)
+    assert np.abs(network - trees).min() > 1e-3
+    expected = np.where(later, network, 0.7 * network + 0.3 * trees)
+    np.testing.assert_allclose(model.predict(rows), expected, rtol=1e-6)
+
+
+def test_without_a_time_column_every_row_gets_the_average(anime):
+    model = fast_model(booster=SMALL_TREES, booster_time_column=None)
+    model.fit(anime, anime["Score"])
+    assert model.booster_time_feature_ is None and model.booster_latest_ is None
+    rows, _ = _later_rows(anime)
+    network, trees = _network_and_trees(model, rows)
+    np.testing.assert_allclose(model.predict(rows), 0.7 * network + 0.3 * trees)
+
+
+@pytest.mark.parametrize("column", ["auto", "Aired"])
+def test_a_date_column_gates_through_its_year(anime, column):
+    """A date column (Aired) becomes the year the gate reads."""
+    dated = anime.drop(columns=["Year", "Season"]).assign(
+        Aired=[f"Apr 5, {int(y)}" for y in anime["Year"].fillna(2000)]
+    )
+    model = fast_model(booster=SMALL_TREES, booster_time_column=column)
+    model.fit(dated, dated["Score"])
+    assert model.booster_time_feature_ == "numeric__Year"
+    later = dated.iloc[:2].assign(Aired=f"Jan 1, {int(anime['Year'].max()) + 2}")
+    network, _ = _network_and_trees(model, later)
+    np.testing.assert_allclose(model.predict(later), network, rtol=1e-6)
+
+
+def test_a_bad_time_column_is_refused_by_name_before_training(anime, monkeypatch):
+    def trained(*args, **kwargs):
+        raise AssertionError("the network trained")
+
+    monkeypatch.setattr(HybridNet, "fit", trained)
+    model = fast_model(booster=SMALL_TREES, booster_time_column="Title")
+    with pytest.raises(ColumnError, match="booster_time_column='Title'.*'Year'"):
+        model.fit(anime, anime["Score"])
+    assert not hasattr(model, "pipeline_")
+
+
+def test_a_model_saved_before_the_time_gate_predicts_as_it_did(anime):
+    """Its state lacks the parameter and the learned gate: every row gets the
+    average, as it did when it was saved."""
+    model = fast_model(booster=SMALL_TREES).fit(anime, anime["Score"])
+    state = model.__getstate__()
+    for key in ("booster_time_column", "booster_time_feature_", "booster_latest_"):
+        del state[key]
+    old = HybridAnimeRegressor.__new__(HybridAnimeRegressor)
+    old.__setstate__(state)
+    assert old.get_params()["booster_time_column"] is None
+    rows, _ = _later_rows(anime)
+    network, trees = _network_and_trees(old, rows)
+    np.testing.assert_allclose(old.predict(rows), 0.7 * network + 0.3 * trees)
+
+
 def test_the_booster_leaves_the_network_as_it_was(anime):
     """The network of a model with a booster is the one fitted without it."""
-    alone = fast_model().fit(anime, anime["Score"])
+    alone = fast_model(booster=None).fit(anime, anime["Score"])
     assert alone.booster_ is None
     paired = fast_model(booster="hist").fit(anime, anime["Score"])
     np.testing.assert_array_equal(

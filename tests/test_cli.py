@@ -708,8 +708,15 @@ def test_training_validates_on_member_folds_unless_a_valid_size_is_given(
     assert not (tmp_path / "x.joblib").exists()
 
 
-def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path, capsys):
-    """--booster hist: the saved model averages the network with HistGB; the
+@pytest.mark.parametrize(
+    ("flag", "booster"),
+    [([], "hist"), (["--booster", "hist"], "hist"), (["--booster", "none"], None)],
+)
+def test_train_with_a_booster_saves_the_averaged_model(
+    flag, booster, anime_csv, tmp_path, capsys
+):
+    """The model's booster ("hist") unless --booster none: the saved model
+    averages the network with HistGB for anime up to its latest Year; the
     command's choices are skanime.BOOSTERS' names (written out for --help)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -720,13 +727,31 @@ def test_train_with_a_booster_saves_the_averaged_model(anime_csv, tmp_path, caps
     out = tmp_path / "m.joblib"
     args = ["train", str(anime_csv), "--no-posters", "--importance-repeats", "0"]
     args += ["--report-dir", str(tmp_path), "--calibration-size", "0", *FAST]
-    assert main([*args, "--out", str(out), "--booster", "hist"]) == 0
-    said = capsys.readouterr().out
-    assert "average the networks with a HistGradientBoostingRegressor" in said
-    assert "(0.3 of the weight on it)" in said
+    assert main([*args, "--out", str(out), *flag]) == 0
+    said = " ".join(capsys.readouterr().out.split())
     saved = joblib.load(out)
-    assert saved.booster == "hist"
+    assert saved.booster == booster
+    if booster is None:
+        assert saved.booster_ is None and "Predictions average" not in said
+        return
+    assert "average the networks with a HistGradientBoostingRegressor" in said
+    assert (
+        "(0.3 of the weight on it) for anime up to the training rows' latest 'Year'"
+        in said
+    )
     assert isinstance(saved.booster_, HistGradientBoostingRegressor)
+
+
+def test_the_paper_column_set_has_no_booster_unless_asked():
+    from skanime.cli import _model_from_args, build_parser
+
+    def model(*flags):
+        args = build_parser().parse_args(["train", "x.csv", "--out", "m", *flags])
+        return _model_from_args(args)
+
+    assert model("--columns", "paper").booster is None
+    assert model("--columns", "paper", "--booster", "hist").booster == "hist"
+    assert model().booster == "hist"
 
 
 @pytest.mark.parametrize("flag", [[], ["--mixed-precision", "bfloat16"]])

@@ -343,4 +343,5 @@ def test_make_hybrid_pipeline_has_the_estimators_defaults():
         "target_range",
         "booster",
         "booster_weight",
+        "booster_time_column",
     }
