@@ -655,9 +655,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             )
         columns = roles.encoder_columns()
         # a bad booster_time_column is refused before any training
-        time = None
+        year = None  # the encoders' column that the booster's time gate reads
         if self.booster is not None:
-            time = time_column(self.booster_time_column, roles)
+            year = time_column(self.booster_time_column, roles)
         if self.verbose:
             print(f"Column roles:\n{roles.format()}", flush=True)
         seed = derive_seed(self.random_state)
@@ -680,8 +680,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 inputs = booster_inputs(packed)
                 booster = make_booster(self.booster, seed).fit(inputs, y, **weights)
                 tabular = pipeline["pack"].blocks_["tabular"]
-                if time is not None and f"numeric__{time}" in tabular:
-                    feature = f"numeric__{time}"
+                if year is not None and f"numeric__{year}" in tabular:
+                    feature = f"numeric__{year}"
                     latest = float(np.nanmax(inputs[:, tabular.index(feature)]))
         self.booster_ = booster
         self.booster_time_feature_, self.booster_latest_ = feature, latest
