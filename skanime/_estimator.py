@@ -221,7 +221,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         anime later than the training data it is not, so those get the network
         alone (``booster_time_column``; ``docs/benchmarks.md``). The booster's
         fit adds about three quarters of a LightGBM fit to the network's (8.4x
-        LightGBM's fit time in all, against 7.6x) and about 1.6 ms to a
+        LightGBM's fit time in all, against 7.6x) and about an eighth to a
         single-row ``predict``. None: the network alone (the default until
         2026-11-28).
         Its parameters can be grid-searched as ``booster__<name>``.
