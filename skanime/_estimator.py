@@ -52,6 +52,12 @@ def _in_this_thread():
     return parallel_config(backend="sequential")
 
 
+#: Rows whose booster inputs ``predict`` builds at a time: float64 copies of the
+#: network's tabular block (about 22 MB for MyAnimeList's 677 columns), so a
+#: large batch does not hold them all at once.
+_BOOSTER_ROWS = 4096
+
+
 @substitute
 class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     """Predict an anime's score from its metadata and poster (hybrid MLP + CNN).
@@ -731,16 +737,22 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 network = self.pipeline_[-1].predict(packed)
         if self.booster_ is None or self.booster_weight == 0:
             return network.astype(np.float64)
-        inputs = booster_inputs(packed)
-        weight = np.full(len(inputs), float(self.booster_weight))
+        network = np.asarray(network, dtype=np.float64).reshape(-1)
+        j = None
         if self.booster_time_feature_ is not None:
-            j = (
-                self.pipeline_["pack"]
-                .blocks_["tabular"]
-                .index(self.booster_time_feature_)
-            )
-            weight[inputs[:, j] > self.booster_latest_] = 0.0  # later: the network
-        return blend(network, self.booster_.predict(inputs), weight)
+            tabular = self.pipeline_["pack"].blocks_["tabular"]
+            j = tabular.index(self.booster_time_feature_)
+        averaged = np.empty(len(network))
+        # the trees' float64 inputs a block of rows at a time
+        for start in range(0, len(network), _BOOSTER_ROWS):
+            rows = slice(start, start + _BOOSTER_ROWS)
+            inputs = booster_inputs({key: v[rows] for key, v in packed.items()})
+            weight = np.full(len(inputs), float(self.booster_weight))
+            if j is not None:  # later than every training row: the network
+                weight[inputs[:, j] > self.booster_latest_] = 0.0
+            trees = self.booster_.predict(inputs)
+            averaged[rows] = blend(network[rows], trees, weight)
+        return averaged
 
     def _packed_inputs(self, X):
         """``X`` checked and encoded as the network's packed inputs: the encoders

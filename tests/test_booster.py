@@ -2,6 +2,7 @@
 averaged with the network."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -123,6 +124,21 @@ def test_a_model_saved_before_the_time_gate_predicts_as_it_did(anime):
     rows, _ = _later_rows(anime)
     network, trees = _network_and_trees(old, rows)
     np.testing.assert_allclose(old.predict(rows), 0.7 * network + 0.3 * trees)
+
+
+def test_the_trees_read_a_large_batch_in_blocks_with_the_same_result(
+    anime, monkeypatch
+):
+    """predict builds the trees' float64 inputs a block of rows at a time;
+    blocks that split the rows (and the later ones) change nothing."""
+    import skanime._estimator as estimator
+
+    model = fast_model(booster=SMALL_TREES).fit(anime, anime["Score"])
+    rows, _ = _later_rows(anime)
+    X = pd.concat([anime, rows], ignore_index=True)
+    whole = model.predict(X)
+    monkeypatch.setattr(estimator, "_BOOSTER_ROWS", 7)
+    np.testing.assert_array_equal(model.predict(X), whole)
 
 
 def test_the_booster_leaves_the_network_as_it_was(anime):
