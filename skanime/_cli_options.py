@@ -110,8 +110,9 @@ def _add_cache_dir(parser) -> None:
     parser.add_argument(
         "--cache-dir",
         default=None,
-        help="folder for a disk cache of poster embeddings (frozen backbones): "
-        "later runs reuse them instead of embedding every poster again",
+        help="folder for a disk cache of poster embeddings (frozen backbones, and "
+        "the poster prior of a trained pretrained one): later runs reuse them "
+        "instead of embedding every poster again",
     )
 
 
