@@ -30,6 +30,7 @@ from ._metrics import mean_absolute_percentage_error as percentage_error
 from ._module import HybridModule
 from ._posters import poster_loader_for
 from ._precision import as_float32, check_mixed_precision, training_autocast
+from ._print_log import TerminalPrintLog
 from ._threads import small_batch_threads
 from ._utils import dump_tensors, is_missing, load_tensors
 from ._validation import check_sample_weight
@@ -310,12 +311,13 @@ class HybridNet(NeuralNetRegressor):
             ]
             for split in ("train", "valid")
         ]
-        # print_log must stay last so that it shows the scores of the epoch
+        # print_log must stay last so that it shows the scores of the epoch;
+        # it is skorch's, with colour codes only where a terminal shows them
         return (
             [("input_shapes", InputShapeSetter())]
-            + callbacks[:-1]
+            + [item for item in callbacks if item[0] != "print_log"]
             + scores
-            + callbacks[-1:]
+            + [("print_log", TerminalPrintLog())]
         )
 
     # -- initialisation: the module is built for the data at on_train_begin ------

@@ -90,6 +90,7 @@ TRUSTED_TYPES = (
     "skanime._poster_features.EmbeddingReducer",
     "skanime._poster_features.PosterPrior",
     "skanime._posters.PosterLoader",
+    "skanime._print_log.TerminalPrintLog",
     "skanime._roles.ColumnRoles",
     "skanime._schedule.PlateauSchedule",
     "skanime._roles.TableCleaner",

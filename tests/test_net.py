@@ -1,5 +1,7 @@
 """HybridModule and HybridNet: shapes, the loss, the history."""
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -481,3 +483,27 @@ def test_ctrl_c_during_fit_raises_keyboard_interrupt(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "interrupted False False"
+
+
+def _one_epoch_log(capsys) -> str:
+    X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    HybridNet(max_epochs=2, batch_size=16, verbose=1).fit(X, 6 + X[:, 0])
+    return capsys.readouterr().out
+
+
+def test_epoch_log_written_to_a_file_has_no_colour_codes(capsys):
+    """Captured output is not a terminal: the best values are marked with '*'."""
+    out = _one_epoch_log(capsys)
+    assert "\x1b[" not in out
+    first = next(line for line in out.splitlines() if line.split()[:1] == ["1"])
+    # every score of the first epoch is the best so far
+    assert first.count("*") >= 4, first
+
+
+def test_epoch_log_on_a_terminal_keeps_skorch_colours(capsys, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    out = _one_epoch_log(capsys)
+    assert "\x1b[" in out and "*" not in out
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in _one_epoch_log(capsys)
