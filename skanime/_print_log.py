@@ -1,4 +1,4 @@
-"""The epoch table, coloured only where a terminal shows the colours."""
+"""The epoch table, coloured only where the colours show."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ BEST_MARK = "*"
 
 
 def _colours_shown(sink) -> bool:
-    """Whether ``sink`` writes to a terminal that shows colours: it is
-    ``print`` (so it writes to ``sys.stdout``), standard output is a terminal,
-    and ``NO_COLOR`` (https://no-color.org) is unset or empty."""
+    """Whether ``sink`` writes where colours show: it is ``print`` (so it
+    writes to ``sys.stdout``), standard output is a terminal or a Jupyter
+    kernel's stream (which renders them), and ``NO_COLOR``
+    (https://no-color.org) is unset or empty."""
     if sink is not print or os.environ.get("NO_COLOR"):
         return False
+    if type(sys.stdout).__module__.startswith("ipykernel"):
+        return True
     isatty = getattr(sys.stdout, "isatty", None)
     try:
         return bool(isatty and isatty())
@@ -26,12 +29,12 @@ def _colours_shown(sink) -> bool:
 
 
 class TerminalPrintLog(PrintLog):
-    """skorch's :class:`~skorch.callbacks.PrintLog`, with colours only on a
-    terminal.
+    """skorch's :class:`~skorch.callbacks.PrintLog`, with colours only where
+    they show (a terminal, a Jupyter notebook).
 
     skorch marks the best value of each score so far with a colour code. In a
-    log file, a CI log or a notebook's captured output those codes are noise
-    (``\\x1b[36m0.4123\\x1b[0m``), so where standard output is not a terminal,
+    log file or a CI log those codes are noise (``\\x1b[36m0.4123\\x1b[0m``),
+    so where standard output is neither a terminal nor a Jupyter notebook,
     where ``NO_COLOR`` is set, or where ``sink`` is not ``print``, the best
     values are marked with a trailing ``*`` instead. The parameters are
     skorch's.

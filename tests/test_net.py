@@ -485,7 +485,7 @@ def test_ctrl_c_during_fit_raises_keyboard_interrupt(tmp_path):
     assert done.stdout.strip() == "interrupted False False"
 
 
-def _one_epoch_log(capsys) -> str:
+def _epoch_log(capsys) -> str:
     X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
     HybridNet(max_epochs=2, batch_size=16, verbose=1).fit(X, 6 + X[:, 0])
     return capsys.readouterr().out
@@ -493,7 +493,7 @@ def _one_epoch_log(capsys) -> str:
 
 def test_epoch_log_written_to_a_file_has_no_colour_codes(capsys):
     """Captured output is not a terminal: the best values are marked with '*'."""
-    out = _one_epoch_log(capsys)
+    out = _epoch_log(capsys)
     assert "\x1b[" not in out
     first = next(line for line in out.splitlines() if line.split()[:1] == ["1"])
     # every score of the first epoch is the best so far
@@ -503,7 +503,30 @@ def test_epoch_log_written_to_a_file_has_no_colour_codes(capsys):
 def test_epoch_log_on_a_terminal_keeps_skorch_colours(capsys, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
-    out = _one_epoch_log(capsys)
+    out = _epoch_log(capsys)
     assert "\x1b[" in out and "*" not in out
     monkeypatch.setenv("NO_COLOR", "1")
-    assert "\x1b[" not in _one_epoch_log(capsys)
+    assert "\x1b[" not in _epoch_log(capsys)
+
+
+def test_epoch_log_in_a_jupyter_kernel_keeps_skorch_colours(capsys, monkeypatch):
+    """A kernel's stream is no terminal, but the notebook renders the colours."""
+
+    class OutStream:  # how ipykernel's stream looks to the check
+        __module__ = "ipykernel.iostream"
+
+        def __init__(self):
+            self.parts = []
+
+        def write(self, text):
+            self.parts.append(text)
+
+        def flush(self):
+            pass
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    stream = OutStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    HybridNet(max_epochs=2, batch_size=16, verbose=1).fit(X, 6 + X[:, 0])
+    assert "\x1b[" in "".join(stream.parts)
