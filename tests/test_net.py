@@ -485,9 +485,13 @@ def test_ctrl_c_during_fit_raises_keyboard_interrupt(tmp_path):
     assert done.stdout.strip() == "interrupted False False"
 
 
-def _epoch_log(capsys) -> str:
+def _fit_with_epoch_log() -> None:
     X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
     HybridNet(max_epochs=2, batch_size=16, verbose=1).fit(X, 6 + X[:, 0])
+
+
+def _epoch_log(capsys) -> str:
+    _fit_with_epoch_log()
     return capsys.readouterr().out
 
 
@@ -527,6 +531,5 @@ def test_epoch_log_in_a_jupyter_kernel_keeps_skorch_colours(capsys, monkeypatch)
     monkeypatch.delenv("NO_COLOR", raising=False)
     stream = OutStream()
     monkeypatch.setattr(sys, "stdout", stream)
-    X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
-    HybridNet(max_epochs=2, batch_size=16, verbose=1).fit(X, 6 + X[:, 0])
+    _fit_with_epoch_log()
     assert "\x1b[" in "".join(stream.parts)
