@@ -488,10 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         help="train on a MyAnimeList CSV",
-        description="Train on 85% of the rows of a MyAnimeList CSV (each network "
-        "of the ensemble validating on its own fold; --valid-size holds out a "
-        "share instead), report on the other 15%, and save the model fitted on "
-        "the 85%.",
+        description="Hold out 15% of the scored rows of a MyAnimeList CSV as "
+        "test rows and 10% to calibrate prediction intervals (--calibration-size), "
+        "train on the other 75% (each network of the ensemble validating on its "
+        "own fold; --valid-size holds out a share instead), report on the test "
+        "rows, and save the trained, calibrated model.",
         formatter_class=formatter,
     )
     train.add_argument(
