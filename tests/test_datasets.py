@@ -131,6 +131,15 @@ def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
     empty.write_text(HEADER)
     with pytest.raises(SkanimeError, match="holds no rows"):
         load_mal(empty)
+    unscored = tmp_path / "unscored.csv"
+    pd.read_csv(mal_csv).assign(Score="").to_csv(unscored, index=False)
+    with pytest.raises(SkanimeError, match="unscored.csv' has no scored rows"):
+        load_mal(unscored, dropna=True)
+    assert load_mal(unscored)["Score"].isna().all()  # to predict, scores are not needed
+    no_score = tmp_path / "no_score.csv"
+    pd.read_csv(mal_csv).drop(columns="Score").to_csv(no_score, index=False)
+    with pytest.raises(SkanimeError, match="no_score.csv' has no Score column"):
+        load_mal(no_score, dropna=True)
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage\x00\n\x00")
     with pytest.raises((SkanimeError, ColumnError), match="binary.csv"):

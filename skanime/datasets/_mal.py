@@ -243,7 +243,12 @@ def _mal_frame(
     if dropna:
         frame = frame[frame["Score"].notna()]
         if frame.empty:
-            raise SkanimeError(f"{str(path)!r} has no scored rows.")
+            why = (
+                "has no Score column"
+                if "Score" in absent
+                else "has no scored rows (every Score is empty)"
+            )
+            raise SkanimeError(f"{str(path)!r} {why}; scores are needed here.")
     if not fill_absent:
         frame = frame.drop(columns=_made_from(absent, raw.columns))
     frame.attrs["source"] = str(path)
