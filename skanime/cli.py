@@ -492,7 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
         "test rows and 10% to calibrate prediction intervals (--calibration-size), "
         "train on the other 75% (each network of the ensemble validating on its "
         "own fold; --valid-size holds out a share instead), report on the test "
-        "rows, and save the trained, calibrated model.",
+        "rows, and save the trained, calibrated model (trained on 85% with "
+        "--calibrate-on-latest, whose calibration rows also train it).",
         formatter_class=formatter,
     )
     train.add_argument(
