@@ -22,6 +22,7 @@ from ._fast_predict import encode_for_net
 from ._member_folds import MemberFolds
 from ._net import HybridNet
 from ._pipeline import make_hybrid_pipeline, resolve_freeze
+from ._posters import PosterLoader
 from ._precision import MIXED_PRECISION_DTYPES
 from ._roles import ColumnRoles, infer_column_roles
 from ._utils import derive_seed
@@ -271,7 +272,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         or a wrong column, most likely). None accepts any finite number.
     verbose : int, default=0
         1 prints the column roles, skorch's table of losses and metrics after
-        every epoch, and a progress bar while the posters of a large frame are checked.
+        every epoch, and progress bars while the posters of a large frame are
+        checked or embedded (at ``fit`` and ``predict``). Set on a fitted model,
+        it reaches those bars too.
     **net_params
         Parameters for the network with one of the prefixes ``module__``,
         ``optimizer__``, ``criterion__``, ``iterator_train__``, ``iterator_valid__``,
@@ -504,7 +507,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
 
         On a fitted model, ``cache_dir`` also reaches the fitted
         :class:`PosterEmbedder`, so a loaded model can be given another cache
-        folder, or none (``cache_dir=None``), without refitting.
+        folder, or none (``cache_dir=None``), without refitting; and
+        ``verbose`` reaches its poster readers, so ``set_params(verbose=0)``
+        quiets the progress bars of a model fitted with ``verbose=1`` (one
+        trained by ``skanime train``) when it predicts.
         """
         plain = {}
         for key, value in params.items():
@@ -515,17 +521,23 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         if plain:
             super().set_params(**plain)
         if "cache_dir" in plain and hasattr(self, "pipeline_"):
-            for embedder in self._fitted_embedders():
+            for embedder in self._fitted_poster_steps(PosterEmbedder):
                 embedder.cache_dir = plain["cache_dir"]
+        if "verbose" in plain and hasattr(self, "pipeline_"):
+            for step in self._fitted_poster_steps((PosterEmbedder, PosterLoader)):
+                step.progress = bool(plain["verbose"])
+            self.pipeline_[-1].verbose = plain["verbose"]
         return self
 
-    def _fitted_embedders(self) -> list[PosterEmbedder]:
-        """Every fitted :class:`PosterEmbedder` of the pipeline (the poster
-        branch's, and the poster prior's second reader of the same embeddings)."""
+    def _fitted_poster_steps(self, kind) -> list:
+        """Every fitted step of class ``kind`` among the poster readers of the
+        pipeline (the poster branch's :class:`PosterEmbedder` or
+        :class:`PosterLoader`, and the poster prior's second reader of the same
+        embeddings)."""
         found = []
         for _, step, _ in self.pipeline_["features"].transformers_:
             parts = step.steps if isinstance(step, Pipeline) else [(None, step)]
-            found += [s for _, s in parts if isinstance(s, PosterEmbedder)]
+            found += [s for _, s in parts if isinstance(s, kind)]
         return found
 
     #: Column parameter -> the role of :func:`infer_column_roles` it names.

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skanime import HybridAnimeRegressor
+from skanime import HybridAnimeRegressor, _posters
 from skanime._version import PERSISTENCE_FORMAT
 from skanime.backbones import UnknownBackboneError
 from skanime.exceptions import (
@@ -135,6 +135,25 @@ def test_cache_dir_of_a_fitted_model_can_be_changed_or_switched_off(anime, tmp_p
     assert embedder.cache_dir is None
     model.set_params(cache_dir=tmp_path / "b")
     assert embedder.cache_dir == tmp_path / "b"
+
+
+def test_verbose_of_a_fitted_model_reaches_its_poster_progress_bar(
+    anime, capsys, monkeypatch
+):
+    """A model fitted with verbose=1 (as ``skanime train`` fits) shows a bar while
+    checking a large frame's posters at predict; set_params(verbose=0) quiets it."""
+    monkeypatch.setattr(_posters, "_PROGRESS_DELAY_S", 0.0)
+    model = fast_model(verbose=1).fit(anime, anime["Score"])
+    large = pd.concat([anime] * 30, ignore_index=True)  # 1,200 rows
+    capsys.readouterr()
+    model.predict(large)
+    assert "checking posters" in capsys.readouterr().err
+    model.set_params(verbose=0)
+    model.predict(large)
+    assert "checking posters" not in capsys.readouterr().err
+    model.set_params(verbose=1)
+    model.predict(large)
+    assert "checking posters" in capsys.readouterr().err
 
 
 def test_a_model_of_the_previous_persistence_format_is_refused(fitted_model):
