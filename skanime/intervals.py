@@ -308,6 +308,14 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             return HybridAnimeRegressor()
         return clone(self.estimator)
 
+    def _announce(self, what: str) -> None:
+        """Print which of ``time_column``'s two fits starts, where the estimator
+        prints its own progress (a truthy ``verbose``): each prints its epochs."""
+        estimator = self.estimator
+        verbose = 0 if estimator is None else estimator.get_params().get("verbose")
+        if verbose:
+            print(f"ConformalRegressor: {what}.", flush=True)
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Train on ``1 - calibration_size`` of the rows, calibrate on the rest
@@ -348,6 +356,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
                 rows, residuals, weight, rng
             )
         if self.time_column is not None:  # the model kept learns every row
+            self._announce(f"fit 2 of 2, the model kept, on all {len(y)} rows")
             weights = {} if sample_weight is None else {"sample_weight": sample_weight}
             estimator = self._make_estimator().fit(X, y, **weights)
         order = np.argsort(residuals, kind="stable")
@@ -490,6 +499,12 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         parts = [_safe_indexing(a, r) for a in indexable(*arrays) for r in rows]
         X_fit, X_cal, y_fit, y_cal = parts[:4]
         calibration = np.sort(rows[1])
+        if self.time_column is not None:
+            self._announce(
+                f"fit 1 of 2, on the {len(rows[0])} rows before the latest "
+                f"{n_cal} by {self.time_column!r} (its errors on those {n_cal} "
+                "calibrate the intervals)"
+            )
         if sample_weight is None:
             estimator = self._make_estimator().fit(X_fit, y_fit)
             return estimator, calibration, X_cal, y_cal, None

@@ -1,6 +1,7 @@
 """Prediction intervals: the split-conformal wrapper, and MAPIE on the estimator."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -590,6 +591,38 @@ def test_time_gap_leaves_the_rows_just_before_the_calibration_rows_out_of_the_cl
         np.testing.assert_array_equal(model.calibration_rows_, [27, 28, 29])
         mean = np.mean(np.r_[np.repeat(np.arange(2000.0, last + 1), 3), 0.0])
         np.testing.assert_allclose(model.calibration_residuals_, [2009 - mean] * 3)
+
+
+class _Talking(DummyRegressor):
+    """A constant model that says how many rows it fits on when verbose."""
+
+    def __init__(self, verbose=0):
+        super().__init__()
+        self.verbose = verbose
+
+    def fit(self, X, y, sample_weight=None):
+        if self.verbose:
+            print(f"fitting on {len(y)} rows")
+        return super().fit(X, y, sample_weight)
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_time_column_names_each_fit_where_the_estimator_is_verbose(capsys, verbose):
+    """Each of the two fits prints its own progress (a HybridAnimeRegressor: its
+    roles and epochs); a verbose estimator's output says which fit is which."""
+    X = pd.DataFrame({"Year": np.arange(50.0)})
+    ConformalRegressor(
+        _Talking(verbose), calibration_size=0.2, time_column="Year", random_state=0
+    ).fit(X, np.arange(50.0))
+    out = capsys.readouterr().out.splitlines()
+    expected = [
+        "ConformalRegressor: fit 1 of 2, on the 40 rows before the latest 10 by "
+        "'Year' (its errors on those 10 calibrate the intervals).",
+        "fitting on 40 rows",
+        "ConformalRegressor: fit 2 of 2, the model kept, on all 50 rows.",
+        "fitting on 50 rows",
+    ]
+    assert out == (expected if verbose else [])
 
 
 def test_time_column_passes_each_fit_its_rows_weights():
