@@ -16,6 +16,9 @@ COLUMN_SET_NAMES = ("paper", "prerelease", "auto")
 #: the paper did: on three 85/15 splits of MyAnimeList the member folds gave a
 #: test MAE of 0.3499 against 0.3519 for a 15% hold-out with patience 12.
 MAX_EPOCHS, BATCH_SIZE = 150, 256
+#: ``--calibration-size`` default: the share of all rows ``train`` holds out of
+#: training to calibrate prediction intervals.
+CALIBRATION_SIZE = 0.1
 #: ``--booster`` choices: the names of :data:`skanime.BOOSTERS` (written out here:
 #: importing them would load torch before ``--help`` answers).
 BOOSTER_NAMES = ("hist",)
@@ -66,7 +69,7 @@ def _add_report_options(parser, *, calibration: bool) -> None:
         parser.add_argument(
             "--calibration-size",
             type=_share,
-            default=0.1,
+            default=CALIBRATION_SIZE,
             help="share of all rows held out of training to calibrate prediction "
             "intervals (predict --interval); 0: none",
         )

@@ -33,13 +33,18 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+#: The share of the rows ``run_experiment`` holds out as test rows by default
+#: (``skanime demo`` and ``train``).
+TEST_SIZE = 0.15
+
+
 def run_experiment(
     model: HybridAnimeRegressor,
     X: pd.DataFrame,
     y,
     *,
     out_dir: str | Path,
-    test_size: float = 0.15,
+    test_size: float = TEST_SIZE,
     valid_size: float | None = None,
     seed: int = 0,
     title: str = "",

@@ -23,6 +23,7 @@ from ._cli_inputs import (
     _use_cache_dir,
 )
 from ._cli_options import (
+    CALIBRATION_SIZE,
     MAX_EPOCHS,
     _add_cache_dir,
     _add_model_and_data,
@@ -37,6 +38,7 @@ from ._cli_options import (
 )
 from ._experiment import (
     _NO_NEW_ROWS,
+    TEST_SIZE,
     _coverage_at_levels,
     _difficulty,
     _say,
@@ -455,6 +457,15 @@ def _check_calibrated(model, path) -> None:
         )
 
 
+def _percent(share: float) -> str:
+    """A share as a whole percentage in the commands' help (``0.75`` -> ``75%``).
+
+    >>> _percent(1 - 0.15 - 0.1)
+    '75%'
+    """
+    return f"{share:.0%}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     formatter = _HelpFormatter
     parser = argparse.ArgumentParser(
@@ -471,8 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="train and report on synthetic data",
         description="Generate a synthetic anime table with posters (make_anime), "
-        "train on 85% (each network of the ensemble validating on its own fold; "
-        "--valid-size holds out a share instead), report on the 15% test rows.",
+        f"train on {_percent(1 - TEST_SIZE)} (each network of the ensemble "
+        "validating on its own fold; --valid-size holds out a share instead), "
+        f"report on the {_percent(TEST_SIZE)} test rows.",
         formatter_class=formatter,
     )
     demo.add_argument(
@@ -488,12 +500,14 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         help="train on a MyAnimeList CSV",
-        description="Hold out 15% of the scored rows of a MyAnimeList CSV as "
-        "test rows and 10% to calibrate prediction intervals (--calibration-size), "
-        "train on the other 75% (each network of the ensemble validating on its "
-        "own fold; --valid-size holds out a share instead), report on the test "
-        "rows, and save the trained, calibrated model (trained on 85% with "
-        "--calibrate-on-latest, whose calibration rows also train it).",
+        description=f"Hold out {_percent(TEST_SIZE)} of the scored rows of a "
+        f"MyAnimeList CSV as test rows and {_percent(CALIBRATION_SIZE)} to "
+        "calibrate prediction intervals (--calibration-size), train on the other "
+        f"{_percent(1 - TEST_SIZE - CALIBRATION_SIZE)} (each network of the "
+        "ensemble validating on its own fold; --valid-size holds out a share "
+        "instead), report on the test rows, and save the trained, calibrated "
+        f"model (trained on {_percent(1 - TEST_SIZE)} with --calibrate-on-latest, "
+        "whose calibration rows also train it).",
         formatter_class=formatter,
     )
     train.add_argument(

@@ -662,6 +662,29 @@ def test_help_shows_defaults_and_version(capsys):
     assert capsys.readouterr().out.startswith("skanime 0.")
 
 
+@pytest.mark.parametrize("test_size, calibration_size", [(0.15, 0.1), (0.2, 0.05)])
+def test_train_and_demo_help_give_the_shares_they_split(
+    capsys, monkeypatch, test_size, calibration_size
+):
+    """The descriptions' percentages follow run_experiment's test share and
+    --calibration-size's default, whatever they are."""
+    monkeypatch.setattr(cli, "TEST_SIZE", test_size)
+    monkeypatch.setattr(cli, "CALIBRATION_SIZE", calibration_size)
+    test, calibration = f"{test_size:.0%}", f"{calibration_size:.0%}"
+    trained = f"{1 - test_size - calibration_size:.0%}"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"Hold out {test} of the scored rows" in out
+    assert f"{calibration} to calibrate prediction intervals" in out
+    assert f"train on the other {trained} (" in out
+    assert f"trained on {1 - test_size:.0%} with --calibrate-on-latest" in out
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"train on {1 - test_size:.0%} (" in out and f"the {test} test rows" in out
+
+
 def test_train_with_auto_columns_prints_the_inferred_roles(anime_csv, tmp_path, capsys):
     model = tmp_path / "auto.joblib"
     args = ["train", str(anime_csv), "--out", str(model), "--columns", "auto"]
