@@ -500,8 +500,11 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         X_fit, X_cal, y_fit, y_cal = parts[:4]
         calibration = np.sort(rows[1])
         if self.time_column is not None:
+            before = (
+                f"more than {self.time_gap:g} before" if self.time_gap else "before"
+            )
             self._announce(
-                f"fit 1 of 2, on the {len(rows[0])} rows before the latest "
+                f"fit 1 of 2, on the {len(rows[0])} rows {before} the latest "
                 f"{n_cal} by {self.time_column!r} (its errors on those {n_cal} "
                 "calibrate the intervals)"
             )

@@ -607,18 +607,24 @@ class _Talking(DummyRegressor):
 
 
 @pytest.mark.parametrize("verbose", [0, 1])
-def test_time_column_names_each_fit_where_the_estimator_is_verbose(capsys, verbose):
+@pytest.mark.parametrize(
+    "gap, first",
+    [(0, "the 40 rows before"), (5, "the 35 rows more than 5 before")],
+)
+def test_time_column_names_each_fit_where_the_estimator_is_verbose(
+    capsys, verbose, gap, first
+):
     """Each of the two fits prints its own progress (a HybridAnimeRegressor: its
     roles and epochs); a verbose estimator's output says which fit is which."""
     X = pd.DataFrame({"Year": np.arange(50.0)})
     ConformalRegressor(
-        _Talking(verbose), calibration_size=0.2, time_column="Year", random_state=0
+        _Talking(verbose), calibration_size=0.2, time_column="Year", time_gap=gap
     ).fit(X, np.arange(50.0))
     out = capsys.readouterr().out.splitlines()
     expected = [
-        "ConformalRegressor: fit 1 of 2, on the 40 rows before the latest 10 by "
-        "'Year' (its errors on those 10 calibrate the intervals).",
-        "fitting on 40 rows",
+        f"ConformalRegressor: fit 1 of 2, on {first} the latest 10 by 'Year' "
+        "(its errors on those 10 calibrate the intervals).",
+        f"fitting on {50 - 10 - gap} rows",
         "ConformalRegressor: fit 2 of 2, the model kept, on all 50 rows.",
         "fitting on 50 rows",
     ]
