@@ -457,15 +457,6 @@ def _check_calibrated(model, path) -> None:
         )
 
 
-def _percent(share: float) -> str:
-    """A share as a whole percentage in the commands' help (``0.75`` -> ``75%``).
-
-    >>> _percent(1 - 0.15 - 0.1)
-    '75%'
-    """
-    return f"{share:.0%}"
-
-
 def build_parser() -> argparse.ArgumentParser:
     formatter = _HelpFormatter
     parser = argparse.ArgumentParser(
@@ -482,9 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="train and report on synthetic data",
         description="Generate a synthetic anime table with posters (make_anime), "
-        f"train on {_percent(1 - TEST_SIZE)} (each network of the ensemble "
+        f"train on {1 - TEST_SIZE:.0%} (each network of the ensemble "
         "validating on its own fold; --valid-size holds out a share instead), "
-        f"report on the {_percent(TEST_SIZE)} test rows.",
+        f"report on the {TEST_SIZE:.0%} test rows.",
         formatter_class=formatter,
     )
     demo.add_argument(
@@ -500,13 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         help="train on a MyAnimeList CSV",
-        description=f"Hold out {_percent(TEST_SIZE)} of the scored rows of a "
-        f"MyAnimeList CSV as test rows and {_percent(CALIBRATION_SIZE)} to "
+        description=f"Hold out {TEST_SIZE:.0%} of the scored rows of a "
+        f"MyAnimeList CSV as test rows and {CALIBRATION_SIZE:.0%} to "
         "calibrate prediction intervals (--calibration-size), train on the other "
-        f"{_percent(1 - TEST_SIZE - CALIBRATION_SIZE)} (each network of the "
+        f"{1 - TEST_SIZE - CALIBRATION_SIZE:.0%} (each network of the "
         "ensemble validating on its own fold; --valid-size holds out a share "
         "instead), report on the test rows, and save the trained, calibrated "
-        f"model (trained on {_percent(1 - TEST_SIZE)} with --calibrate-on-latest, "
+        f"model (trained on {1 - TEST_SIZE:.0%} with --calibrate-on-latest, "
         "whose calibration rows also train it).",
         formatter_class=formatter,
     )
