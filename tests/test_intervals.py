@@ -489,8 +489,6 @@ def test_time_column_calibrates_on_the_latest_rows_then_trains_on_every_row():
     """The latest rows calibrate a clone trained on the others (rows without a
     time among them); the model kept is then trained on every row. A constant
     model makes each fit's rows visible through its mean."""
-    import pandas as pd
-
     year = np.random.default_rng(0).permutation(np.arange(50.0))
     X = pd.DataFrame({"Year": np.r_[year, np.nan, np.nan], "other": 0.0})
     y = np.r_[year, 100.0, 100.0]  # the two rows without a year score 100
@@ -540,7 +538,6 @@ def test_time_column_intervals_cover_rows_later_than_the_data():
     """A model that cannot extrapolate (neighbours in time) errs more the
     further ahead a row is: random calibration rows give far too narrow
     intervals for later rows, the latest rows nearly the nominal level."""
-    import pandas as pd
     from sklearn.neighbors import KNeighborsRegressor
 
     rng = np.random.default_rng(0)
@@ -567,8 +564,6 @@ def test_time_gap_leaves_the_rows_just_before_the_calibration_rows_out_of_the_cl
     """With time_gap, the clone trains only on rows more than the gap before the
     earliest calibration row (and rows without a time); the model kept still
     trains on every row. A constant model shows each fit's rows by its mean."""
-    import pandas as pd
-
     seen = []
 
     class Recording(DummyRegressor):
@@ -632,8 +627,6 @@ def test_time_column_names_each_fit_where_the_estimator_is_verbose(
 
 
 def test_time_column_passes_each_fit_its_rows_weights():
-    import pandas as pd
-
     X = pd.DataFrame({"Year": np.arange(20.0)})
     y = np.arange(20.0)
     w = np.r_[np.ones(15), np.arange(1.0, 6.0)]
@@ -649,7 +642,6 @@ def test_time_column_passes_each_fit_its_rows_weights():
 
 
 def test_time_column_refusals_name_the_problem():
-    import pandas as pd
     from sklearn.frozen import FrozenEstimator
 
     from skanime.exceptions import ColumnError
