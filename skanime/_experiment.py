@@ -33,6 +33,15 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+#: The plots ``run_experiment`` can write, in the order its closing line names
+#: them, each with what it shows where the name does not say it.
+_PLOTS = {
+    "training_curves.png": "loss, MAE, MAPE per epoch",
+    "predicted_vs_actual.png": "",
+    "residuals_by_group.png": "",
+    "column_importance.png": "",
+    "intervals.png": "the test rows' prediction intervals",
+}
 #: The share of the rows ``run_experiment`` holds out as test rows by default
 #: (``skanime demo`` and ``train``).
 TEST_SIZE = 0.15
@@ -240,9 +249,14 @@ def run_experiment(
             seed=seed,
         )
         _publish(staging, out_dir, outputs)
+        plots = [
+            f"{out_dir / name}" + (f" ({shows})" if shows else "")
+            for name, shows in _PLOTS.items()
+            if (staging / name).is_file()
+        ]
     _say(
-        f"\nPlots: {out_dir / 'training_curves.png'} (loss, MAE, MAPE per epoch), "
-        f"{out_dir / 'predicted_vs_actual.png'}; report: {out_dir / 'report.html'}."
+        f"\nPlots: {', '.join(plots)}; report, with all of them: "
+        f"{out_dir / 'report.html'}."
     )
     return model, metrics
 

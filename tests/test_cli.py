@@ -66,6 +66,12 @@ def test_demo_prints_the_table_and_writes_plots(tmp_path, capsys):
     assert "keeping the weights of epoch" in out  # early stopping by default
     _png(tmp_path / "demo" / "training_curves.png")
     _png(tmp_path / "demo" / "predicted_vs_actual.png")
+    # the closing line names every plot written (the report embeds them all)
+    plots = sorted((tmp_path / "demo").glob("*.png"))
+    assert len(plots) >= 4  # curves, predictions, residuals, importance
+    closing = out[out.index("\nPlots: ") :]
+    assert all(str(plot) in closing for plot in plots)
+    assert str(tmp_path / "demo" / "report.html") in closing
     # the saved demo model records the rows it trained on, as `train`'s does
     seen = joblib.load(tmp_path / "demo.joblib").training_data_
     assert (seen["source"], seen["rows"], seen["held_out_rows"]) == (None, 51, 9)
