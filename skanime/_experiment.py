@@ -40,7 +40,7 @@ _PLOTS = {
     "predicted_vs_actual.png": "",
     "residuals_by_group.png": "",
     "column_importance.png": "",
-    "intervals.png": "the test rows' prediction intervals",
+    "intervals.png": "",
 }
 #: The share of the rows ``run_experiment`` holds out as test rows by default
 #: (``skanime demo`` and ``train``).
@@ -249,16 +249,23 @@ def run_experiment(
             seed=seed,
         )
         _publish(staging, out_dir, outputs)
-        plots = [
-            f"{out_dir / name}" + (f" ({shows})" if shows else "")
-            for name, shows in _PLOTS.items()
-            if (staging / name).is_file()
-        ]
-    _say(
-        f"\nPlots: {', '.join(plots)}; report, with all of them: "
+        written = _plots_written(staging, out_dir)
+    _say(f"\n{written}")
+    return model, metrics
+
+
+def _plots_written(staging: Path, out_dir: Path) -> str:
+    """The line that names each plot made in ``staging`` as it stands in
+    ``out_dir``, then the report that embeds them."""
+    plots = [
+        f"{out_dir / name}" + (f" ({shows})" if shows else "")
+        for name, shows in _PLOTS.items()
+        if (staging / name).is_file()
+    ]
+    return (
+        f"Plots: {', '.join(plots)}; report, with all of them: "
         f"{out_dir / 'report.html'}."
     )
-    return model, metrics
 
 
 def write_report(

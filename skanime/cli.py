@@ -41,6 +41,7 @@ from ._experiment import (
     TEST_SIZE,
     _coverage_at_levels,
     _difficulty,
+    _plots_written,
     _say,
     cross_validate_report,
     run_experiment,
@@ -362,7 +363,8 @@ def _evaluate_report(model, frame, y, y_pred, rows, new, covered, args) -> None:
         )
         with _Outputs() as outputs:
             _publish(staging, out_dir, outputs)
-    _say(f"Report written: {out_dir / 'report.html'}.")
+        written = _plots_written(staging, out_dir)
+    _say(written)
 
 
 def cmd_predict(args) -> None:

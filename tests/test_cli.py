@@ -441,7 +441,11 @@ def test_train_report_and_predict_with_intervals(anime_csv, tmp_path, capsys):
         main(["evaluate", str(model), str(anime_csv), "--report-dir", str(evaluated)])
         == 0
     )
-    assert "Report written" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # every plot the report embeds is named, the intervals' too
+    for name in ("predicted_vs_actual", "residuals_by_group", "intervals"):
+        assert str(evaluated / f"{name}.png") in out
+    assert f"report, with all of them: {evaluated / 'report.html'}" in out
     assert parse_page(evaluated / "report.html").sections[-1] == "intervals"
 
 
