@@ -33,8 +33,9 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-#: The plots ``run_experiment`` can write, in the order its closing line names
-#: them, each with what it shows where the name does not say it.
+#: The plots a report folder can hold (``run_experiment``'s and ``skanime
+#: evaluate``'s), in the order :func:`_plots_written` names them, each with what
+#: it shows where the name does not say it.
 _PLOTS = {
     "training_curves.png": "loss, MAE, MAPE per epoch",
     "predicted_vs_actual.png": "",
