@@ -8,17 +8,19 @@ and the ``skanime`` command start without loading torch (``skanime --help``
 answers at once); ``from skanime import HybridAnimeRegressor`` works as usual.
 """
 
-from importlib import import_module
-from importlib.util import find_spec
+from importlib import import_module as _import_module
+from importlib.util import find_spec as _find_spec
+from types import ModuleType as _ModuleType
 
 from ._version import __version__
 
-_missing = [name for name in ("torch", "skorch") if find_spec(name) is None]
+_missing = [name for name in ("torch", "skorch") if _find_spec(name) is None]
 if _missing:  # pragma: no cover - depends on the environment
     raise ImportError(
         f"skanime needs {' and '.join(_missing)}: pip install skanime (which pins "
         "torch==2.14.1 and torchvision==0.29.1)."
     )
+del _missing
 
 #: Public name -> the module that defines it.
 _PUBLIC = {
@@ -57,10 +59,18 @@ def __getattr__(name: str):
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'skanime' has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
+    value = getattr(_import_module(module, __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    # The public names, the submodules imported so far (``skanime.io``) and the
+    # dunders; not the helpers this file imports for itself.
+    shown = {*__all__}
+    for name, value in globals().items():
+        if name.startswith("__") or (
+            isinstance(value, _ModuleType) and not name.startswith("_")
+        ):
+            shown.add(name)
+    return sorted(shown)
