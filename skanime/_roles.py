@@ -29,7 +29,7 @@ from ._parsing import (
     season_of_month,
     two_digit_year_span,
 )
-from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, is_null
+from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, _warn_bad, is_null
 from .exceptions import ColumnError
 
 __all__ = ["ROLES", "ColumnRoles", "TableCleaner", "infer_column_roles", "to_pandas"]
@@ -647,11 +647,24 @@ def _text_or_nan(value):
 
 
 def _numeric(series: pd.Series, role: str) -> pd.Series:
-    if role == "duration" and not pd.api.types.is_numeric_dtype(series.dtype):
-        return series.map(
+    """The numbers of a numeric or duration column; a cell of other text (not
+    empty, not a placeholder such as ``"Unknown"``) is missing, with one
+    :class:`~skanime.exceptions.DataWarning` that counts the cells."""
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return parse_numbers(series)
+    if role == "duration":
+        numbers = series.map(
             lambda v: np.nan if is_null(v) else parse_duration(str(v))
         ).astype("float64")
-    return parse_numbers(series)
+    else:
+        numbers = parse_numbers(series)
+    unread = numbers.isna().to_numpy() & ~series.isna().to_numpy()
+    if unread.any():
+        text = series[unread].astype(str).str.strip().str.lower()
+        unread[unread] = ~text.isin(_MISSING).to_numpy()
+        what = "durations" if role == "duration" else "numbers"
+        _warn_bad(series.name, series, unread, f"are not {what}")
+    return numbers
 
 
 def _date_span(series: pd.Series) -> tuple[int, int] | None:

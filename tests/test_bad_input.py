@@ -5,6 +5,7 @@ The table of cases and what each gets is in docs/bad_input.md.
 
 import shutil
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -221,6 +222,30 @@ def test_unknown_episodes_are_missing_silently_absurd_ones_with_a_count(anime):
         model = fast_model().fit(frame, frame["Score"])
     encoded = model.pipeline_[:-2].transform(frame)
     assert encoded["numeric__Episodes_missing"].iloc[:5].eq(1).all()
+
+
+def test_other_text_in_numeric_and_duration_columns_is_missing_with_a_count(anime):
+    """Through the estimator, whose cleaner reads the text before the encoders:
+    placeholders are missing silently, other text with a warning in fit and in
+    predict."""
+    frame = anime.copy()
+    frame["Episodes"] = frame["Episodes"].astype(object)
+    frame.loc[frame.index[:4], "Episodes"] = ["12 eps", "many", "Unknown", ""]
+    frame["Duration"] = [f"{m:.0f} min. per ep." for m in frame["Duration"]]
+    frame.loc[frame.index[:2], "Duration"] = ["a while", "Unknown"]
+    with pytest.warns(DataWarning) as caught:
+        model = fast_model().fit(frame, frame["Score"])
+    said = [str(w.message) for w in caught]
+    assert any(
+        "'Episodes': 2 value(s) are not numbers (e.g. '12 eps')" in m for m in said
+    )
+    assert any("'Duration': 1 value(s) are not durations" in m for m in said), said
+    assert model.column_roles_.role_of("Duration") == "duration"
+    with pytest.warns(DataWarning, match=r"'Episodes': 1 value\(s\) are not numbers"):
+        model.predict(frame.head(3).assign(Episodes=["12", "lots", "Unknown"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # placeholders say nothing
+        model.predict(frame.iloc[4:8].assign(Episodes=["Unknown", "", None, "7"]))
 
 
 def test_categories_and_labels_never_seen_are_ignored(anime, fitted_model):
