@@ -99,7 +99,7 @@ def time_column(column: str | None, roles) -> str | None:
         found = [c for c in numeric if c.lower() == "year"]
         return found[0] if found else None
     if column in roles["date"]:
-        return cleaned_date_names(column, roles["date"])[0]
+        return cleaned_date_names(column, roles["date"], roles.used)[0]
     if column not in numeric:
         raise ColumnError(
             f"booster_time_column={column!r} is not a numeric or date input "

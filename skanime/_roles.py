@@ -202,7 +202,7 @@ class ColumnRoles:
         numeric = [*self.roles["numeric"], *self.roles["duration"]]
         categorical = list(self.roles["categorical"])
         for column in self.roles["date"]:
-            year, season = cleaned_date_names(column, self.roles["date"])
+            year, season = cleaned_date_names(column, self.roles["date"], self.used)
             numeric.append(year)
             categorical.append(season)
         posters = self.roles["poster"]
@@ -255,9 +255,13 @@ class ColumnRoles:
         return "\n".join(line.rstrip() for line in lines)
 
 
-def cleaned_date_names(column: str, date_columns: Sequence[str]) -> tuple[str, str]:
+def cleaned_date_names(
+    column: str, date_columns: Sequence[str], used: Sequence[str] = ()
+) -> tuple[str, str]:
     """Names of the year and season a date column becomes: ``Year`` and ``Season``
-    for the first date column, ``<column>_year`` and ``<column>_season`` for others.
+    for the first date column, ``<column>_year`` and ``<column>_season`` for others,
+    and for the first too where another of the ``used`` columns is already
+    named ``Year`` or ``Season`` (a table with a ``Year`` column and a date).
 
     Examples
     --------
@@ -265,8 +269,11 @@ def cleaned_date_names(column: str, date_columns: Sequence[str]) -> tuple[str, s
     ('Year', 'Season')
     >>> cleaned_date_names("Premiered", ["Aired", "Premiered"])
     ('Premiered_year', 'Premiered_season')
+    >>> cleaned_date_names("Aired", ["Aired"], used=["Aired", "Year", "Type"])
+    ('Aired_year', 'Aired_season')
     """
-    if list(date_columns)[:1] == [column]:
+    taken = {str(name) for name in used if name != column}
+    if list(date_columns)[:1] == [column] and not taken & {"Year", "Season"}:
         return "Year", "Season"
     return f"{column}_year", f"{column}_season"
 
@@ -601,7 +608,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             if role in ("numeric", "duration"):
                 out[column] = _numeric(series, role)
             elif role == "date":
-                year, season = cleaned_date_names(column, roles["date"])
+                year, season = cleaned_date_names(column, roles["date"], roles.used)
                 # fitted before date_spans_ existed: the clock's rule
                 spans = getattr(self, "date_spans_", {})
                 out[year], out[season] = _dates(series, spans.get(str(column)))
@@ -617,7 +624,11 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         names = []
         for column in self.column_roles_.used:
             if self.column_roles_.role_of(column) == "date":
-                names.extend(cleaned_date_names(column, self.column_roles_["date"]))
+                names.extend(
+                    cleaned_date_names(
+                        column, self.column_roles_["date"], self.column_roles_.used
+                    )
+                )
             else:
                 names.append(column)
         return np.asarray(names, dtype=object)

@@ -303,6 +303,21 @@ def test_other_date_formats_are_found_with_skrub():
     assert out["Season"].iloc[3] == "Spring"  # 2001-05-30
 
 
+def test_a_date_beside_a_year_column_gets_its_own_names(anime):
+    """A table with a numeric ``Year`` and a date column used to fail in fit
+    (two output columns named ``Year``): the date becomes ``<date>_year`` and
+    ``<date>_season`` there, and ``Year``/``Season`` only where they are free."""
+    starts = pd.date_range("2000-01-01", periods=len(anime), freq="90D")
+    frame = anime.assign(Start=starts)
+    model = fast_model().fit(frame, frame["Score"])
+    names = list(model.pipeline_["clean"].get_feature_names_out())
+    assert names.count("Year") == 1 and names[-2:] == ["Start_year", "Start_season"]
+    assert model.booster_time_feature_ == "numeric__Year"
+    assert np.isfinite(model.predict(frame.head(3))).all()
+    alone = TableCleaner().fit_transform(frame.drop(columns=["Year", "Season"]))
+    assert alone["Year"].iloc[0] == 2000.0 and "Start_year" not in alone
+
+
 def test_fitted_cleaner_is_saved_securely():
     sio = pytest.importorskip("skops.io")
     import skanime.io
