@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from ._docs import substitute
-from ._utils import IMAGENET_MEAN, IMAGENET_STD, is_missing
+from ._utils import IMAGENET_MEAN, IMAGENET_STD, URL_SCHEME, is_missing
 from .exceptions import ColumnError, DataWarning, PosterError
 
 __all__ = [
@@ -42,6 +42,13 @@ _CHECKED: dict[tuple, str | None] = {}
 #: Seconds a check runs before its progress bar appears: a frame whose posters
 #: were checked before (a model's repeated predict calls) passes without one.
 _PROGRESS_DELAY_S = 1.0
+
+#: Why a URL in the poster column is not read.
+_URL_PROBLEM = (
+    "a URL, not a file: posters are read from disk, so fetch them first "
+    "(skanime.datasets.download_posters(df, folder, url_column=...).paths is a "
+    "column of local paths to train on)"
+)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -262,7 +269,9 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         for i, value in enumerate(rows):
             if is_missing(value):
                 continue
-            if isinstance(value, str | os.PathLike):
+            if isinstance(value, str) and URL_SCHEME.match(value):
+                path, problem = value, _URL_PROBLEM
+            elif isinstance(value, str | os.PathLike):
                 path = self.resolve(value)
                 problem = self._problem(path)
             else:

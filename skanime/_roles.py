@@ -30,6 +30,7 @@ from ._parsing import (
     two_digit_year_span,
 )
 from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, _warn_bad, is_null
+from ._utils import URL_SCHEME
 from .exceptions import ColumnError
 
 __all__ = ["ROLES", "ColumnRoles", "TableCleaner", "infer_column_roles", "to_pandas"]
@@ -100,7 +101,6 @@ KNOWN_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 _IMAGE = re.compile(r"\.(?:jpe?g|png|webp|gif|bmp)(?:\?.*)?$", re.I)
-_URL = re.compile(r"^(?:https?|s3|gs)://", re.I)
 _DURATION_TEXT = re.compile(r"\d\s*(?:hr|min|sec)\b", re.I)
 _LIST_SPLIT = re.compile(r"\s*,\s*")
 #: Share of the non-missing cells that must fit a shape for a column to get it.
@@ -348,7 +348,7 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
         return role, why.replace("numbers", "numbers stored as text", 1)
     if _share(text.str.contains(_DURATION_TEXT)) >= _SHARE:
         return "duration", "durations (hr./min./sec.): minutes"
-    if _share(text.str.contains(_IMAGE) | text.str.match(_URL)) >= _SHARE:
+    if _share(text.str.contains(_IMAGE) | text.str.match(URL_SCHEME)) >= _SHARE:
         return "poster", "image paths or URLs"
     if _looks_like_dates(text):
         return "date", "dates (year and season)"

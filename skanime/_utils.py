@@ -42,6 +42,9 @@ PLACEHOLDERS = ("add some", "none found", "unknown", "none", "n/a", "nan", "-", 
 #: What separates the labels of a list cell ("Action, Drama").
 LIST_SEPARATORS = re.compile(r"\s*[,;|/]\s*")
 
+#: How a URL starts (a poster column of links rather than local files).
+URL_SCHEME = re.compile(r"^\s*(?:https?|s3|gs)://", re.I)
+
 
 def is_null(value) -> bool:
     """Whether a cell is None, NaN or pandas' NA.

@@ -47,6 +47,8 @@ def _make(kind: str, folder) -> str:
     path = folder / f"{kind}.jpg"
     if kind == "missing_file":
         return str(folder / "not_there.jpg")
+    if kind == "url":  # a column of links (Kaggle's image_url), not of files
+        return "https://cdn.myanimelist.net/images/anime/1223/96541.jpg"
     if kind == "zero_bytes":
         path.write_bytes(b"")
     elif kind == "truncated_jpeg":
@@ -111,6 +113,7 @@ POSTER_CASES = {
     "too_many_pixels": "decompression bomb",
     "directory": "it is a directory",
     "unicode_path": None,
+    "url": "a URL, not a file.*download_posters",
 }
 
 
