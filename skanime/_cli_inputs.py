@@ -57,6 +57,28 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
     return frame.reset_index(drop=True), weights
 
 
+def _check_out_is_not_an_input(args, *inputs: str) -> None:
+    """Refuse an ``--out`` that is the same file as one of the command's
+    ``inputs`` (names of ``args``: "data", "model"), before any work: writing it
+    would replace the CSV or the model the command reads."""
+    import os
+
+    from .exceptions import SkanimeError
+
+    out = Path(args.out)
+    if not out.exists():
+        return
+    for name in inputs:
+        given = getattr(args, name)
+        if Path(given).exists() and os.path.samefile(out, given):
+            what = "CSV" if name == "data" else "model file"
+            raise SkanimeError(
+                f"--out {str(args.out)!r} is the {what} this command reads "
+                f"({str(given)!r}); writing it would replace that file. Name "
+                "another --out."
+            )
+
+
 def _check_calibrate_on_latest(args, frame) -> None:
     """Refuse ``--calibrate-on-latest`` (and ``--calibration-gap``) where it
     cannot work, before training."""

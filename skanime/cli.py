@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ._cli_inputs import (
     SECURE_SUFFIX,
     _check_calibrate_on_latest,
+    _check_out_is_not_an_input,
     _load_model,
     _model_and_scored_rows,
     _scored_rows_and_weights,
@@ -158,6 +159,7 @@ def cmd_demo(args) -> None:
 
 
 def cmd_train(args) -> None:
+    _check_out_is_not_an_input(args, "data")
     frame, weights = _scored_rows_and_weights(args)
     _check_calibrate_on_latest(args, frame)
     weighted = "" if weights is None else f", weighted by {args.weight_column!r}"
@@ -372,6 +374,7 @@ def cmd_predict(args) -> None:
 
     from .datasets import load_mal
 
+    _check_out_is_not_an_input(args, "model", "data")
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
     # columns the file lacks stay absent: the model refuses to predict without them
@@ -396,6 +399,8 @@ def cmd_calibrate(args) -> None:
     from .exceptions import SkanimeError
     from .intervals import ConformalRegressor
 
+    # --out may be the model file: the calibrated model holds it, frozen
+    _check_out_is_not_an_input(args, "data")
     model, frame, weights = _model_and_scored_rows(args)
     digests = _row_digests(frame, model)
     seen, seen_info = _recorded_rows(model, "training_data_", digests)

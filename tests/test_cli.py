@@ -3,6 +3,7 @@
 import html
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -399,6 +400,29 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_temporary(
     assert code == 2 and err.count("\n") == 1 and "preds.csv" in err
     assert [p.name for p in tmp_path.iterdir()] == ["preds.csv"]
     assert list(folder.iterdir()) == []
+
+
+def test_an_output_that_is_an_input_is_refused_and_both_stay_as_they_were(
+    model_file, anime_csv, tmp_path, capsys
+):
+    """``--out`` naming the model or the CSV a command reads (under another
+    spelling of the path too) used to replace that file with the output."""
+    data, model = tmp_path / "anime.csv", tmp_path / "m.joblib"
+    shutil.copy(anime_csv, data)
+    shutil.copy(model_file, model)
+    before = {path: path.read_bytes() for path in (data, model)}
+    read = [str(model), str(data)]
+    for argv in (
+        ["predict", *read, "--out", str(model)],
+        ["predict", *read, "--out", str(tmp_path / "." / "anime.csv")],
+        ["calibrate", *read, "--out", str(data)],
+        ["train", str(data), "--out", str(data), "--epochs", "1"],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "would replace that file" in err, argv
+    assert {path: path.read_bytes() for path in (data, model)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["anime.csv", "m.joblib"]
 
 
 def test_train_report_and_predict_with_intervals(anime_csv, tmp_path, capsys):
