@@ -79,6 +79,18 @@ def _check_out_is_not_an_input(args, *inputs: str) -> None:
             )
 
 
+def _check_folder(path, option: str) -> None:
+    """Refuse a folder option (``--report-dir``, ``--out-dir``) that names an
+    existing file, before any work: the plots and the report need a folder."""
+    from .exceptions import SkanimeError
+
+    if path is not None and Path(path).exists() and not Path(path).is_dir():
+        raise SkanimeError(
+            f"{option} {str(path)!r} is a file; it needs a folder (created where "
+            "it does not exist)."
+        )
+
+
 def _check_calibrate_on_latest(args, frame) -> None:
     """Refuse ``--calibrate-on-latest`` (and ``--calibration-gap``) where it
     cannot work, before training."""

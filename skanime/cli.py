@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ._cli_inputs import (
     SECURE_SUFFIX,
     _check_calibrate_on_latest,
+    _check_folder,
     _check_out_is_not_an_input,
     _load_model,
     _model_and_scored_rows,
@@ -129,6 +130,7 @@ def _save(model, path: Path, outputs: atomic_group) -> None:
 def cmd_demo(args) -> None:
     from .datasets import make_anime
 
+    _check_folder(args.out_dir, "--out-dir")
     out_dir = Path(args.out_dir)
     _say(
         f"skanime demo: {args.n_samples} SYNTHETIC anime from make_anime "
@@ -160,6 +162,7 @@ def cmd_demo(args) -> None:
 
 def cmd_train(args) -> None:
     _check_out_is_not_an_input(args, "data")
+    _check_folder(args.report_dir, "--report-dir")
     frame, weights = _scored_rows_and_weights(args)
     _check_calibrate_on_latest(args, frame)
     weighted = "" if weights is None else f", weighted by {args.weight_column!r}"
@@ -226,6 +229,7 @@ def cmd_evaluate(args) -> None:
 
     from .report import format_table, regression_metrics
 
+    _check_folder(args.report_dir, "--report-dir")
     model, frame, _ = _model_and_scored_rows(args)
     y = frame["Score"].to_numpy()
     pred = model.predict(frame)

@@ -406,21 +406,26 @@ def test_an_output_that_is_an_input_is_refused_and_both_stay_as_they_were(
     model_file, anime_csv, tmp_path, capsys
 ):
     """``--out`` naming the model or the CSV a command reads (under another
-    spelling of the path too) used to replace that file with the output."""
+    spelling of the path too) used to replace that file with the output; a
+    report folder naming a file failed with a bare "[Errno 17] File exists"."""
     data, model = tmp_path / "anime.csv", tmp_path / "m.joblib"
     shutil.copy(anime_csv, data)
     shutil.copy(model_file, model)
     before = {path: path.read_bytes() for path in (data, model)}
     read = [str(model), str(data)]
-    for argv in (
-        ["predict", *read, "--out", str(model)],
-        ["predict", *read, "--out", str(tmp_path / "." / "anime.csv")],
-        ["calibrate", *read, "--out", str(data)],
-        ["train", str(data), "--out", str(data), "--epochs", "1"],
+    replace, folder = "would replace that file", "is a file; it needs a folder"
+    for argv, said in (
+        (["predict", *read, "--out", str(model)], replace),
+        (["predict", *read, "--out", str(tmp_path / "." / "anime.csv")], replace),
+        (["calibrate", *read, "--out", str(data)], replace),
+        (["train", str(data), "--out", str(data), "--epochs", "1"], replace),
+        (["train", str(data), "--out", "x.skanime", "--report-dir", str(data)], folder),
+        (["evaluate", *read, "--report-dir", str(data)], folder),
+        (["demo", "--out-dir", str(data)], folder),
     ):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "would replace that file" in err, argv
+        assert err.count("\n") == 1 and said in err, argv
     assert {path: path.read_bytes() for path in (data, model)} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["anime.csv", "m.joblib"]
 
