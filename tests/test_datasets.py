@@ -146,6 +146,22 @@ def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
         load_mal(binary)
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_spreadsheets_semicolon_or_tab_csv_reads_as_the_comma_one(mal_csv, sep):
+    """Spreadsheets in some locales save ";"-separated CSVs (the labels inside
+    keep their commas); the header tells the separator."""
+    other = mal_csv.with_name("other.csv")
+    pd.read_csv(mal_csv, dtype=str).to_csv(other, sep=sep, index=False)
+    pd.testing.assert_frame_equal(load_mal(other), load_mal(mal_csv))
+
+
+def test_a_csv_that_is_not_utf8_says_how_to_save_it(mal_csv):
+    latin1 = mal_csv.with_name("latin1.csv")
+    latin1.write_bytes(mal_csv.read_text().replace(",A,", ",Café,").encode("latin-1"))
+    with pytest.raises(SkanimeError, match=r"latin1.csv.*not UTF-8.*0xe9.*CSV UTF-8"):
+        load_mal(latin1)
+
+
 @pytest.mark.parametrize(
     ("text", "minutes"),
     [

@@ -115,7 +115,8 @@ def load_mal(
     Parameters
     ----------
     path : str or path-like
-        The CSV file.
+        The CSV file, UTF-8 text, separated by commas (or by semicolons or tabs,
+        as spreadsheets save it in some locales: the header tells which).
     dropna : bool, default=False
         Drop the rows without a score.
     poster_root : str or path-like, default=None
@@ -167,6 +168,16 @@ def load_mal(
     return frame
 
 
+def _separator(path: Path) -> str:
+    """The CSV's separator, read from its header: a comma, or the semicolon or
+    tab a spreadsheet writes in some locales where the header holds more of
+    those than commas (no MyAnimeList column name holds any of them)."""
+    with open(path, encoding="utf-8", errors="replace") as file:
+        header = file.readline()
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    return max(counts, key=lambda sep: (counts[sep], sep == ","))
+
+
 def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     """The CSV as :func:`load_mal` reads it, every cell as text: the header
     stripped and Kaggle's names mapped, the required columns and a first row
@@ -175,8 +186,14 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raw = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as exc:
+        raise SkanimeError(
+            f"Cannot read {str(path)!r} as a CSV file: it is not UTF-8 text "
+            f"(it holds the byte {exc.object[exc.start]:#04x}). Save it "
+            'as UTF-8 (a spreadsheet\'s "CSV UTF-8").'
+        ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SkanimeError(f"Cannot read {str(path)!r} as a CSV file: {exc}") from exc
     raw = raw.rename(columns=lambda c: KAGGLE_NAMES.get(c.strip(), c.strip()))
     missing = [c for c in _REQUIRED if c not in raw.columns]
