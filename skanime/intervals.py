@@ -36,6 +36,7 @@ also offers cross-conformal (CV+) intervals; see the user guide for the recipe.
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -50,7 +51,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from ._weights import checked_weights, refuse_unweighted
-from .exceptions import ColumnError, DataError, NotFittedError
+from .exceptions import ColumnError, DataError, DataWarning, NotFittedError
 
 __all__ = ["ConformalRegressor", "conformal_quantile", "interval_coverage"]
 
@@ -572,9 +573,23 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
                 "1-D sequence of numbers strictly between 0 and 1."
             )
         residuals, weight = self.calibration_residuals_, self.calibration_weights_
-        return np.array(
+        quantiles = np.array(
             [conformal_quantile(residuals, level, weight) for level in levels]
         )
+        if np.isinf(quantiles).any():
+            level = levels[np.isinf(quantiles)][0]
+            bounds = getattr(self.estimator_, "target_range", None)
+            spans = "the whole target range" if bounds else "without bounds"
+            warnings.warn(
+                f"{len(residuals)} calibration row(s) are too few for a "
+                f"{level:.0%} interval (it needs at least "
+                f"{math.ceil(level / (1 - level) - 1e-9)}): its bounds are "
+                f"infinite, so each interval spans {spans}. Calibrate on more "
+                "rows, or ask for a lower confidence_level.",
+                DataWarning,
+                stacklevel=3,
+            )
+        return quantiles
 
     def _intervals(self, y_pred, quantiles, confidence_level, scales=1.0):
         """The bounds around ``y_pred`` at each of ``quantiles`` (those of
@@ -593,7 +608,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         confidence_level : float or sequence of float, default=0.9
             The share of true scores the intervals should hold, in (0, 1).
             A level that needs more calibration rows than there are gives
-            infinite bounds. Several levels cost one prediction (and, with
+            infinite bounds, and a :class:`~skanime.exceptions.DataWarning`
+            that says how many rows it needs. Several levels cost one prediction (and, with
             ``difficulty``, one encoding of ``X``), as in MAPIE.
 
         Returns

@@ -1,5 +1,7 @@
 """Prediction intervals: the split-conformal wrapper, and MAPIE on the estimator."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 from sklearn.utils.estimator_checks import check_estimator
 
-from skanime.exceptions import DataError, NotFittedError
+from skanime.exceptions import DataError, DataWarning, NotFittedError
 from skanime.intervals import ConformalRegressor, conformal_quantile, interval_coverage
 
 from .conftest import fast_model
@@ -93,13 +95,21 @@ def test_intervals_are_clipped_to_the_target_range(anime):
     model = ConformalRegressor(
         fast_model(poster_column=None, validation_fraction=0), random_state=0
     ).fit(anime, anime["Score"])
-    bounds = model.predict_interval(anime, 0.9)
-    width = model.half_width(0.9)
-    pred = model.predict(anime)
+    n = len(model.calibration_residuals_)
+    assert n == 8  # too few for 90 %: infinite bounds, clipped, and a warning
+    with pytest.warns(DataWarning, match="8 calibration row.*90% interval.*at least 9"):
+        bounds = model.predict_interval(anime, 0.9)
     assert bounds.shape == (len(anime), 2)
-    assert np.all((bounds >= 1) & (bounds <= 10))
+    assert np.all(bounds == [1, 10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # enough rows: no warning
+        bounds = model.predict_interval(anime, 0.8)
+        width = model.half_width(0.8)
+    pred = model.predict(anime)
+    assert np.isfinite(width) and np.all((bounds >= 1) & (bounds <= 10))
     np.testing.assert_allclose(bounds[:, 0], np.maximum(pred - width, 1))
-    np.testing.assert_array_equal(model.interval_around(pred, 0.9), bounds)
+    np.testing.assert_allclose(bounds[:, 1], np.minimum(pred + width, 10))
+    np.testing.assert_array_equal(model.interval_around(pred, 0.8), bounds)
     assert model.history_ is model.estimator_.history_
     assert list(model.feature_names_in_) == list(anime.columns)
 
