@@ -578,14 +578,25 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         )
         if np.isinf(quantiles).any():
             level = levels[np.isinf(quantiles)][0]
-            bounds = getattr(self.estimator_, "target_range", None)
-            spans = "the whole target range" if bounds else "without bounds"
+            need = level / (1 - level) - 1e-9  # n >= need, or sum(weight) >= need
+            if weight is None:
+                few = (
+                    f"{len(residuals)} calibration row(s) are too few for a "
+                    f"{level:.0%} interval (it needs at least {math.ceil(need)})"
+                )
+            else:
+                few = (
+                    f"the {len(residuals)} calibration rows weigh "
+                    f"{float(np.sum(weight)):.3g} in all, too little for a "
+                    f"{level:.0%} interval (it needs a total weight of at least "
+                    f"{need:.3g})"
+                )
+            bounded = getattr(self.estimator_, "target_range", None) is not None
+            spans = "spans the whole target range" if bounded else "is unbounded"
             warnings.warn(
-                f"{len(residuals)} calibration row(s) are too few for a "
-                f"{level:.0%} interval (it needs at least "
-                f"{math.ceil(level / (1 - level) - 1e-9)}): its bounds are "
-                f"infinite, so each interval spans {spans}. Calibrate on more "
-                "rows, or ask for a lower confidence_level.",
+                f"{few[0].upper()}{few[1:]}: its bounds are infinite, so each "
+                f"interval {spans}. Calibrate on more rows, or ask for a lower "
+                "confidence_level.",
                 DataWarning,
                 stacklevel=3,
             )
@@ -609,8 +620,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             The share of true scores the intervals should hold, in (0, 1).
             A level that needs more calibration rows than there are gives
             infinite bounds, and a :class:`~skanime.exceptions.DataWarning`
-            that says how many rows it needs. Several levels cost one prediction (and, with
-            ``difficulty``, one encoding of ``X``), as in MAPIE.
+            that says how many rows it needs. Several levels cost one
+            prediction (and, with ``difficulty``, one encoding of ``X``), as in
+            MAPIE.
 
         Returns
         -------

@@ -393,6 +393,25 @@ def test_weighted_calibration_counts_a_weight_as_copies():
     )
 
 
+def test_a_level_the_calibration_cannot_give_warns_with_what_it_needs():
+    """Infinite bounds come with a DataWarning: rows for plain calibration, the
+    total weight for weighted calibration (weights summing to 2 are two rows)."""
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = np.zeros((10, 1)), np.linspace(4, 6, 10)
+    constant = DummyRegressor(constant=5.0, strategy="constant").fit(X, y)
+    fitted = FrozenEstimator(constant)
+    plain = ConformalRegressor(fitted).fit(X, y)
+    with pytest.warns(DataWarning, match=r"10 calibration row.*95% .*at least 19"):
+        assert np.isinf(plain.predict_interval(X[:1], 0.95)).all()  # unbounded
+    light = ConformalRegressor(fitted).fit(X, y, sample_weight=np.full(10, 0.2))
+    with pytest.warns(DataWarning, match=r"weigh 2 in all.*80% .*weight of at least 4"):
+        light.predict_interval(X[:1], 0.8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        assert np.isfinite(plain.predict_interval(X[:1], [0.5, 0.9])).all()
+
+
 def test_training_weights_reach_the_estimator_and_calibration_weights_the_quantile():
     X = np.arange(50, dtype=float).reshape(-1, 1)  # a row's value is its index
     y = np.arange(50, dtype=float)
