@@ -45,6 +45,8 @@ def _umask() -> int:
 def _temporary_for(path: Path, *, clean: bool = True) -> Path:
     """Create an empty temporary file beside ``path``, with umask permissions;
     with ``clean``, first remove the stale temporary files of ``path``."""
+    if path.is_dir():  # else the final replace fails, naming the temporary file
+        raise IsADirectoryError(f"{str(path)!r} is a folder; name a file to write.")
     path.parent.mkdir(parents=True, exist_ok=True)
     if clean:
         remove_stale(path.parent, re.escape(path.name))

@@ -61,16 +61,34 @@ def test_every_kind_of_output_honours_the_umask(
         assert _mode(path) == 0o644, path
 
 
-def test_a_failed_replace_leaves_no_temporary_file(tmp_path):
+def test_a_folder_as_target_is_refused_and_a_failed_replace_leaves_no_temporary(
+    tmp_path,
+):
+    def names():
+        return sorted(p.name for p in tmp_path.iterdir())
+
     target = tmp_path / "model.skanime"
-    target.mkdir()  # the target is a directory: the replace fails
-    with pytest.raises(OSError), atomic_path(target) as tmp:
-        tmp.write_bytes(b"x" * 100_000)
-    assert [p.name for p in tmp_path.iterdir()] == ["model.skanime"]
-    with pytest.raises(OSError), atomic_group() as group:
+    target.mkdir()  # a folder where the file should go: refused before writing
+    with pytest.raises(IsADirectoryError, match="'.*model.skanime' is a folder"):
+        with atomic_path(target):
+            pass
+    assert names() == ["model.skanime"]
+    with pytest.raises(IsADirectoryError), atomic_group() as group:
         group.path(tmp_path / "fine.txt").write_text("fine")
         group.path(target).write_text("x")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fine.txt", "model.skanime"]
+    assert names() == ["model.skanime"]  # all or none: fine.txt is not written
+    # a folder made after the check: the replace itself fails, and cleans up
+    late = tmp_path / "late.skanime"
+    with pytest.raises(OSError), atomic_path(late) as tmp:
+        tmp.write_bytes(b"x" * 100_000)
+        late.mkdir()
+    assert names() == ["late.skanime", "model.skanime"]
+    late.rmdir()
+    with pytest.raises(OSError), atomic_group() as group:
+        group.path(tmp_path / "fine.txt").write_text("fine")
+        group.path(late).write_text("x")
+        late.mkdir()
+    assert names() == ["fine.txt", "late.skanime", "model.skanime"]
 
 
 def test_an_exception_leaves_the_old_file_and_no_temporary(tmp_path):
