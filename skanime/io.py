@@ -191,6 +191,21 @@ def _check_members(archive: zipfile.ZipFile, where: str, max_bytes: int) -> None
             )
 
 
+def _pickle_hint(path) -> str:
+    """Advice for a file that starts as a pickle does (joblib.dump, pickle.dump)."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(2)
+    except OSError:
+        return ""
+    if len(start) == 2 and start[0] == 0x80 and 2 <= start[1] <= 5:
+        return (
+            " It is a pickle (joblib.dump's format): joblib.load reads it, which"
+            " runs any code the file holds, so only for a file you trust."
+        )
+    return ""
+
+
 def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
     where = repr(os.fspath(path))
     try:
@@ -205,7 +220,7 @@ def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
     except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as exc:
         raise IncompatibleModelError(
             f"{where} is not a model saved by skanime.io.save "
-            f"({type(exc).__name__}: {exc})."
+            f"({type(exc).__name__}: {exc}).{_pickle_hint(path)}"
         ) from exc
     except NotImplementedError as exc:  # an unsupported compression method
         raise IncompatibleModelError(

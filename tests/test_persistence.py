@@ -306,8 +306,12 @@ def test_a_skanime_file_of_another_format_is_refused(fitted_model, tmp_path):
     with pytest.raises(IncompatibleModelError, match=r"skanime 9\.0 in file format 99"):
         skio.load(path)
     (tmp_path / "junk.skanime").write_bytes(b"not a zip")
-    with pytest.raises(IncompatibleModelError, match="not a model saved by"):
+    with pytest.raises(IncompatibleModelError, match="not a model saved by") as info:
         skio.load(tmp_path / "junk.skanime")
+    assert "pickle" not in str(info.value)
+    joblib.dump(fitted_model, tmp_path / "m.joblib")  # the other format, by mistake
+    with pytest.raises(IncompatibleModelError, match=r"It is a pickle.*joblib\.load"):
+        skio.load(tmp_path / "m.joblib")
 
 
 def test_a_joblib_model_of_another_format_is_refused(fitted_model):
