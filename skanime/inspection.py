@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error
+from sklearn.utils.validation import check_is_fitted
 
-from .exceptions import ColumnError
+from .exceptions import ColumnError, NotFittedError
 
 __all__ = ["column_importance", "model_columns", "plot_column_importance"]
 __all__ += ["poster_effect"]
@@ -26,6 +28,17 @@ def _inner(model):
     return getattr(model, "estimator_", model)
 
 
+def _check_fitted(model) -> None:
+    """skanime's :class:`~skanime.exceptions.NotFittedError` for a model not
+    fitted yet (scikit-learn's check, with the words of skanime's errors)."""
+    try:
+        check_is_fitted(model)
+    except _SklearnNotFittedError as exc:
+        raise NotFittedError(
+            f"This {type(model).__name__} is not fitted yet; call fit(X, y) first."
+        ) from exc
+
+
 def model_columns(model) -> list[str]:
     """The input columns a fitted model reads, in its order.
 
@@ -33,6 +46,7 @@ def model_columns(model) -> list[str]:
     role), or else the columns its fitted column transformer selected; for any
     other estimator, its ``feature_names_in_``.
     """
+    _check_fitted(model)
     inner = _inner(model)
     required = getattr(inner, "required_columns_", None)
     if required is not None:  # the columns of X, before any cleaning step
@@ -173,14 +187,20 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     -------
     effect : Series of float, indexed like ``X``
     """
+    _check_fitted(model)
     inner = _inner(model)
     column = poster_column or getattr(
         inner, "poster_column_", getattr(inner, "poster_column", None)
     )
-    if column is None or column not in X.columns:
+    if column is None:
         raise ColumnError(
-            f"No poster column {column!r} in X: this model reads no poster, or X "
-            "lacks it."
+            f"This {type(inner).__name__} reads no poster (it was fitted without a "
+            "poster column), so no prediction depends on one."
+        )
+    if column not in X.columns:
+        raise ColumnError(
+            f"X lacks the poster column {column!r} the model reads; it has "
+            f"{[str(c) for c in X.columns]}."
         )
     has_poster = X[column].notna().to_numpy()
     without = X.copy()

@@ -7,13 +7,15 @@ from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 
-from skanime.exceptions import ColumnError
+from skanime.exceptions import ColumnError, NotFittedError
 from skanime.inspection import (
     column_importance,
     model_columns,
     plot_column_importance,
     poster_effect,
 )
+
+from .conftest import fast_model
 
 
 def test_model_columns_are_the_ones_the_model_reads(fitted_model):
@@ -112,8 +114,20 @@ def test_poster_effect_is_zero_free_only_where_there_is_a_poster(fitted_model, a
     without = anime.assign(poster=None)
     expected = fitted_model.predict(anime) - fitted_model.predict(without)
     np.testing.assert_allclose(effect[has_poster], expected[has_poster.to_numpy()])
-    with pytest.raises(ColumnError, match="No poster column"):
+    with pytest.raises(ColumnError, match="X lacks the poster column 'poster'"):
         poster_effect(fitted_model, anime.drop(columns="poster"))
+
+
+def test_an_unfitted_or_posterless_model_is_named_for_what_it_is(anime):
+    for call in (
+        lambda model: column_importance(model, anime, anime["Score"]),
+        lambda model: poster_effect(model, anime),
+    ):
+        with pytest.raises(NotFittedError, match="HybridAnimeRegressor is not fitted"):
+            call(fast_model())
+    tabular = fast_model(poster_column=None).fit(anime, anime["Score"])
+    with pytest.raises(ColumnError, match="reads no poster"):
+        poster_effect(tabular, anime)
 
 
 def test_plot_has_a_bar_per_column():
