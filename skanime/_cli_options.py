@@ -63,6 +63,25 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _whole_number(minimum: int, *, or_zero: bool = False):
+    """An option type: an int of at least ``minimum`` (or 0 with ``or_zero``,
+    where 0 means "none"), refused by argparse with the option's name."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not (value >= minimum or (or_zero and value == 0)):
+            allowed = f"a whole number of at least {minimum}"
+            raise argparse.ArgumentTypeError(
+                f"expected {allowed}{' (or 0)' if or_zero else ''}; got {text!r}"
+            )
+        return value
+
+    return parse
+
+
 def _add_report_options(parser, *, calibration: bool) -> None:
     """The options of the prediction intervals and of report.html."""
     if calibration:
@@ -76,7 +95,7 @@ def _add_report_options(parser, *, calibration: bool) -> None:
         _add_scaled_intervals(parser)
     parser.add_argument(
         "--importance-repeats",
-        type=int,
+        type=_whole_number(0),
         default=3,
         help="shuffles per column for the report's column importance; 0: skip it ",
     )
@@ -155,13 +174,13 @@ def _add_training_options(parser, *, epochs: int) -> None:
     )
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=_whole_number(1),
         default=epochs,
         help="most epochs to train (early stopping usually ends sooner)",
     )
     parser.add_argument(
         "--patience",
-        type=int,
+        type=_whole_number(0),
         default=None,
         help="early stopping: stop after this many epochs without a better "
         "validation loss and keep the best epoch's weights (0: train every epoch "
@@ -176,7 +195,7 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "own fold of the training rows (a single network on 20%% of them)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=BATCH_SIZE, help="rows per batch"
+        "--batch-size", type=_whole_number(1), default=BATCH_SIZE, help="rows per batch"
     )
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
     parser.add_argument(

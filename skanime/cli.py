@@ -37,6 +37,7 @@ from ._cli_options import (
     _confidence_level,
     _HelpFormatter,
     _non_negative_float,
+    _whole_number,
 )
 from ._experiment import (
     _NO_NEW_ROWS,
@@ -490,7 +491,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     demo.add_argument(
-        "--n-samples", type=int, default=3000, help="synthetic anime to generate"
+        "--n-samples",
+        type=_whole_number(20),
+        default=3000,
+        help="synthetic anime to generate",
     )
     demo.add_argument(
         "--out-dir", default="skanime_demo", help="folder for the posters and plots"
@@ -524,7 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--report-dir", default="skanime_report", help="folder for the plots"
     )
     train.add_argument(
-        "--cv", type=int, default=0, help="also run k-fold CV first (0: no)"
+        "--cv",
+        type=_whole_number(2, or_zero=True),
+        default=0,
+        help="also run k-fold CV first (0: no)",
     )
     _add_weight_column(
         train,

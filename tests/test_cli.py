@@ -701,6 +701,31 @@ def test_help_shows_defaults_and_version(capsys):
     assert capsys.readouterr().out.startswith("skanime 0.")
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--epochs", "0", "at least 1"),  # was refused by the model, after loading
+        ("--batch-size", "1.5", "at least 1"),
+        ("--patience", "-2", "at least 0"),
+        ("--importance-repeats", "-1", "at least 0"),  # was taken as "skip"
+        ("--cv", "1", "at least 2 (or 0)"),  # was scikit-learn's KFold error
+    ],
+)
+def test_count_options_are_refused_by_the_parser_naming_the_option(
+    option, value, said, anime_csv, tmp_path, capsys
+):
+    argv = ["train", str(anime_csv), "--out", str(tmp_path / "m.skanime")]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, option, value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"argument {option}: expected a whole" in err
+    assert said in err and f"got {value!r}" in err
+    with pytest.raises(SystemExit):
+        main(["demo", "--n-samples", "19", "--out-dir", str(tmp_path / "demo")])
+    assert "at least 20" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("test_size, calibration_size", [(0.15, 0.1), (0.2, 0.05)])
 def test_train_and_demo_help_give_the_shares_they_split(
     capsys, monkeypatch, test_size, calibration_size
