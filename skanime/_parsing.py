@@ -23,6 +23,8 @@ __all__ = [
 _SEASONS = ("Winter", "Spring", "Summer", "Fall")
 _DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b-%y", "%b, %Y", "%b %Y", "%Y")
 _TWO_DIGIT_YEAR_FORMATS = ("%d-%b-%y", "%b-%y")
+#: A number whose commas group its thousands: ``2,893,578``, ``-1,024.5``.
+_THOUSANDS = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
 _FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _SEASON_YEAR = re.compile(r"^(winter|spring|summer|fall|autumn)\s+(\d{4})$", re.I)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(hr|h|min|m|sec|s)\b\.?", re.I)
@@ -147,8 +149,8 @@ def parse_numbers(column: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> parse_numbers(pd.Series(["2,893,578", "Unknown", 12])).tolist()
-    [2893578.0, nan, 12.0]
+    >>> parse_numbers(pd.Series(["2,893,578", "Unknown", 12, "5,23"])).tolist()
+    [2893578.0, nan, 12.0, nan]
     """
     if pd.api.types.is_bool_dtype(column.dtype):
         return column.astype("float64")
@@ -158,6 +160,11 @@ def parse_numbers(column: pd.Series) -> pd.Series:
             index=column.index,
             name=column.name,
         )
-    text = column.astype("string").str.replace(",", "", regex=False).str.strip()
+    text = column.astype("string").str.strip()
+    # commas only as thousands separators ("2,893,578"): "5,23" (a decimal
+    # comma) is not a number here, rather than 523
+    comma = text.str.contains(",", regex=False).fillna(False)
+    grouped = text.str.fullmatch(_THOUSANDS).fillna(False)
+    text = text.str.replace(",", "", regex=False).where(~comma | grouped)
     numbers = pd.to_numeric(text, errors="coerce").astype("float64")
     return numbers.where(np.isfinite(numbers.to_numpy(na_value=np.nan)))

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from skanime import PosterLoader
+from skanime import PosterLoader, TableCleaner
 from skanime.exceptions import (
     ColumnError,
     DataError,
@@ -249,6 +249,18 @@ def test_other_text_in_numeric_and_duration_columns_is_missing_with_a_count(anim
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)  # placeholders say nothing
         model.predict(frame.iloc[4:8].assign(Episodes=["Unknown", "", None, "7"]))
+
+
+def test_a_comma_counts_only_as_a_thousands_separator(anime):
+    """ "1,024" is 1024 (MyAnimeList's Members), but "5,23" (a decimal comma) is
+    not 523: it is missing, with the warning of any other text."""
+    cleaner = TableCleaner().fit(anime)
+    frame = anime.head(4).astype({"Episodes": object})
+    frame["Episodes"] = ["1,024", "5,23", "12", "2,893,578"]
+    with pytest.warns(DataWarning, match=r"'Episodes': 1 value\(s\).*'5,23'"):
+        episodes = cleaner.transform(frame)["Episodes"].tolist()
+    assert episodes[0] == 1024 and np.isnan(episodes[1])
+    assert episodes[2:] == [12, 2893578]
 
 
 def test_categories_and_labels_never_seen_are_ignored(anime, fitted_model):
