@@ -211,6 +211,11 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     return pd.Series(np.where(has_poster, effect, np.nan), index=X.index)
 
 
+def _importance_size(importances: pd.DataFrame, top: int = 20) -> tuple:
+    """The figure size of :func:`plot_column_importance`: a bar's height a row."""
+    return (6.5, 0.35 * len(importances.head(top)) + 1.5)
+
+
 def plot_column_importance(importances: pd.DataFrame, ax=None, *, top: int = 20):
     """Horizontal bars of :func:`column_importance`, with the spread as error bars.
 
@@ -218,14 +223,11 @@ def plot_column_importance(importances: pd.DataFrame, ax=None, *, top: int = 20)
     -------
     ax : matplotlib Axes
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     shown = importances.head(top).iloc[::-1]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.35 * len(shown) + 1.5))
+    if ax is None:  # pyplot's figure, with the caller's backend (inline in Jupyter)
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=_importance_size(importances, top))
     ax.barh(
         shown.index.astype(str),
         shown["importance_mean"],

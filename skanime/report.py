@@ -56,21 +56,20 @@ def format_table(rows: Mapping[str, Mapping[str, float]], title: str = "") -> st
     return "\n".join(lines)
 
 
-def _pyplot():
-    import matplotlib
+def _figure(**params):
+    """A matplotlib ``Figure`` outside pyplot: written to a file without a
+    backend, so a plot saved here neither switches the caller's backend (a
+    notebook's inline one) nor shows up in its open figures."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**params)
 
 
 def _save_figure(fig, path) -> Path:
-    """Lay ``fig`` out, write it to ``path`` as a PNG (atomically), close it."""
+    """Lay ``fig`` out and write it to ``path`` as a PNG (atomically)."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-    _pyplot().close(fig)
     return Path(path)
 
 
@@ -139,9 +138,9 @@ def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> P
             loss = loss_label(model)
         history = model.history_ if hasattr(model, "history_") else model.history
     title = "Loss" if loss is None else f"Loss ({loss})"
-    plt = _pyplot()
     epochs = history[:, "epoch"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig = _figure(figsize=(15, 4))
+    axes = fig.subplots(1, 3)
     for ax, (key, label) in zip(
         axes,
         [("loss", title), ("mae", "MAE"), ("mape", "MAPE (%)")],
@@ -166,9 +165,9 @@ def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> P
 
 def plot_predictions(y_true, y_pred, path: str | os.PathLike, title: str = "") -> Path:
     """Predicted against actual scores on the test rows, with the identity line."""
-    plt = _pyplot()
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    fig = _figure(figsize=(5.5, 5.5))
+    ax = fig.subplots()
     ax.scatter(y_true, y_pred, s=8, alpha=0.5)
     low = float(min(y_true.min(), y_pred.min()))
     high = float(max(y_true.max(), y_pred.max()))
@@ -265,14 +264,12 @@ def plot_residuals(
     column in ``by`` that ``X`` has; a numeric column is grouped in 5-unit bins
     (years into 5-year spans). Groups of fewer than 3 rows are left out; each
     label gives its row count."""
-    plt = _pyplot()
     import pandas as pd
 
     residual = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, np.float64)
     present = [c for c in by if c in X.columns]
-    fig, axes = plt.subplots(
-        1, max(len(present), 1), figsize=(6.5 * max(len(present), 1), 4.2)
-    )
+    fig = _figure(figsize=(6.5 * max(len(present), 1), 4.2))
+    axes = fig.subplots(1, max(len(present), 1))
     axes = np.atleast_1d(axes)
     for ax, column in zip(axes, present, strict=False):
         values = X[column].reset_index(drop=True)
@@ -304,11 +301,11 @@ def plot_residuals(
 
 def plot_importance(importances, path: str | os.PathLike) -> Path:
     """:func:`skanime.inspection.plot_column_importance`, saved as a PNG."""
-    from .inspection import plot_column_importance
+    from .inspection import _importance_size, plot_column_importance
 
-    _pyplot()  # the Agg backend before the figure is made
-    ax = plot_column_importance(importances)
-    return _save_figure(ax.figure, path)
+    fig = _figure(figsize=_importance_size(importances))
+    plot_column_importance(importances, ax=fig.subplots())
+    return _save_figure(fig, path)
 
 
 def _html_table(frame, *, index: bool = False, floatfmt: str = "{:.3f}") -> str:
@@ -470,7 +467,6 @@ def write_html_report(
 def plot_intervals(y_true, y_pred, intervals, path: str | os.PathLike, level=None):
     """Each row's interval (sorted by predicted score) with its actual score;
     actual scores outside their interval are drawn in red."""
-    plt = _pyplot()
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     intervals = np.asarray(intervals, dtype=np.float64)
@@ -479,7 +475,8 @@ def plot_intervals(y_true, y_pred, intervals, path: str | os.PathLike, level=Non
     low, high = intervals[order, 0], intervals[order, 1]
     actual = y_true[order]
     outside = (actual < low) | (actual > high)
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig = _figure(figsize=(9, 4.2))
+    ax = fig.subplots()
     ax.fill_between(x, low, high, color="tab:blue", alpha=0.25, label="interval")
     ax.plot(x, y_pred[order], color="tab:blue", lw=1, label="predicted")
     ax.scatter(x[~outside], actual[~outside], s=5, color="black", label="actual")

@@ -1,6 +1,8 @@
 """Metrics, the table, atomic writes, and the HTML report."""
 
 import base64
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -200,3 +202,29 @@ def test_plot_history_of_a_calibrated_model_names_its_point_models_loss(
     ).fit(anime, anime["Score"])
     plot_history(model, tmp_path / "curves.png")
     assert titles == ["Training and validation Loss (MSE)"]
+
+
+def test_plotting_keeps_the_callers_backend_and_open_figures(tmp_path):
+    """The saved plots are drawn outside pyplot, and the one plot returned to
+    the caller uses the caller's backend: a notebook's inline backend used to be
+    switched to Agg by the first plot, after which no figure showed."""
+    code = f"""
+import matplotlib
+matplotlib.use("svg")  # stands for a notebook's inline backend
+import matplotlib.pyplot as plt
+import numpy as np, pandas as pd
+from skanime.inspection import plot_column_importance
+from skanime.report import plot_importance, plot_predictions
+table = pd.DataFrame({{"importance_mean": [0.2, 0.1], "importance_std": [0.0, 0.0]}},
+                     index=["Genres", "poster"])
+plot_predictions(np.arange(9.0), np.arange(9.0), {str(tmp_path / "p.png")!r})
+plot_importance(table, {str(tmp_path / "i.png")!r})
+print(matplotlib.get_backend(), plt.get_fignums())
+plot_column_importance(table)
+print(matplotlib.get_backend(), plt.get_fignums())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["svg []", "svg [1]"], done.stdout
+    assert (tmp_path / "p.png").stat().st_size and (tmp_path / "i.png").stat().st_size
