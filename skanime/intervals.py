@@ -579,16 +579,20 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if np.isinf(quantiles).any():
             level = levels[np.isinf(quantiles)][0]
             need = level / (1 - level) - 1e-9  # n >= need, or sum(weight) >= need
+            percent = f"{level:.0%}"
+            named = (
+                f"{'an' if percent.startswith(('8', '11', '18')) else 'a'} {percent}"
+            )
             if weight is None:
                 few = (
-                    f"{len(residuals)} calibration row(s) are too few for a "
-                    f"{level:.0%} interval (it needs at least {math.ceil(need)})"
+                    f"{len(residuals)} calibration row(s) are too few for {named} "
+                    f"interval (it needs at least {math.ceil(need)})"
                 )
             else:
                 few = (
                     f"the {len(residuals)} calibration rows weigh "
-                    f"{float(np.sum(weight)):.3g} in all, too little for a "
-                    f"{level:.0%} interval (it needs a total weight of at least "
+                    f"{float(np.sum(weight)):.3g} in all, too little for {named} "
+                    "interval (it needs a total weight of at least "
                     f"{need:.3g})"
                 )
             bounded = getattr(self.estimator_, "target_range", None) is not None

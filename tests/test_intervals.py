@@ -97,7 +97,9 @@ def test_intervals_are_clipped_to_the_target_range(anime):
     ).fit(anime, anime["Score"])
     n = len(model.calibration_residuals_)
     assert n == 8  # too few for 90 %: infinite bounds, clipped, and a warning
-    with pytest.warns(DataWarning, match="8 calibration row.*90% interval.*at least 9"):
+    with pytest.warns(
+        DataWarning, match="8 calibration row.*too few for a 90% interval.*at least 9"
+    ):
         bounds = model.predict_interval(anime, 0.9)
     assert bounds.shape == (len(anime), 2)
     assert np.all(bounds == [1, 10])
@@ -405,7 +407,10 @@ def test_a_level_the_calibration_cannot_give_warns_with_what_it_needs():
     with pytest.warns(DataWarning, match=r"10 calibration row.*95% .*at least 19"):
         assert np.isinf(plain.predict_interval(X[:1], 0.95)).all()  # unbounded
     light = ConformalRegressor(fitted).fit(X, y, sample_weight=np.full(10, 0.2))
-    with pytest.warns(DataWarning, match=r"weigh 2 in all.*80% .*weight of at least 4"):
+    with pytest.warns(
+        DataWarning,
+        match=r"weigh 2 in all, too little for an 80% interval.*weight of at least 4",
+    ):
         light.predict_interval(X[:1], 0.8)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
