@@ -11,7 +11,6 @@ from joblib import parallel_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDict
 from torch import nn
 
@@ -19,6 +18,7 @@ from ._booster import BOOSTERS, blend, booster_inputs, make_booster, time_column
 from ._docs import substitute
 from ._embedding import PosterEmbedder
 from ._fast_predict import encode_for_net
+from ._fitted import check_fitted
 from ._member_folds import MemberFolds
 from ._net import HybridNet
 from ._pipeline import make_hybrid_pipeline, resolve_freeze
@@ -37,7 +37,7 @@ from ._validation import (
 )
 from ._version import PERSISTENCE_FORMAT, __version__
 from .backbones import backbone_name
-from .exceptions import ColumnError, DataError, IncompatibleModelError, NotFittedError
+from .exceptions import ColumnError, DataError, IncompatibleModelError
 
 __all__ = ["HybridAnimeRegressor"]
 
@@ -721,12 +721,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _check_fitted(self):
-        try:
-            check_is_fitted(self, "pipeline_")
-        except Exception as exc:
-            raise NotFittedError(
-                "This HybridAnimeRegressor is not fitted yet; call fit(X, y) first."
-            ) from exc
+        check_fitted(self, "pipeline_")
 
     def predict(self, X):
         """Predicted scores, shape ``(n_samples,)``.

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error
-from sklearn.utils.validation import check_is_fitted
 
-from .exceptions import ColumnError, NotFittedError
+from ._fitted import check_fitted
+from .exceptions import ColumnError
 
 __all__ = ["column_importance", "model_columns", "plot_column_importance"]
 __all__ += ["poster_effect"]
@@ -28,17 +27,6 @@ def _inner(model):
     return getattr(model, "estimator_", model)
 
 
-def _check_fitted(model) -> None:
-    """skanime's :class:`~skanime.exceptions.NotFittedError` for a model not
-    fitted yet (scikit-learn's check, with the words of skanime's errors)."""
-    try:
-        check_is_fitted(model)
-    except _SklearnNotFittedError as exc:
-        raise NotFittedError(
-            f"This {type(model).__name__} is not fitted yet; call fit(X, y) first."
-        ) from exc
-
-
 def model_columns(model) -> list[str]:
     """The input columns a fitted model reads, in its order.
 
@@ -46,7 +34,7 @@ def model_columns(model) -> list[str]:
     role), or else the columns its fitted column transformer selected; for any
     other estimator, its ``feature_names_in_``.
     """
-    _check_fitted(model)
+    check_fitted(model)
     inner = _inner(model)
     required = getattr(inner, "required_columns_", None)
     if required is not None:  # the columns of X, before any cleaning step
@@ -187,7 +175,7 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     -------
     effect : Series of float, indexed like ``X``
     """
-    _check_fitted(model)
+    check_fitted(model)
     inner = _inner(model)
     column = poster_column or getattr(
         inner, "poster_column_", getattr(inner, "poster_column", None)

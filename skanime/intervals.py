@@ -50,6 +50,7 @@ from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
+from ._fitted import check_fitted
 from ._weights import checked_weights, refuse_unweighted
 from .exceptions import ColumnError, DataError, DataWarning, NotFittedError
 
@@ -538,12 +539,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         return model, floor, residuals[scale] / scales, scale_weight
 
     def _check_fitted(self):
-        try:
-            check_is_fitted(self, "calibration_residuals_")
-        except Exception as exc:
-            raise NotFittedError(
-                "This ConformalRegressor is not fitted yet; call fit(X, y) first."
-            ) from exc
+        check_fitted(self, "calibration_residuals_")
 
     def predict(self, X):
         """The wrapped estimator's point predictions, shape ``(n_samples,)``."""
