@@ -29,7 +29,7 @@ from ._parsing import (
     season_of_month,
     two_digit_year_span,
 )
-from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, _warn_bad, is_null
+from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, _warn_unread, is_null
 from ._utils import URL_SCHEME
 from .exceptions import ColumnError
 
@@ -669,12 +669,8 @@ def _numeric(series: pd.Series, role: str) -> pd.Series:
         ).astype("float64")
     else:
         numbers = parse_numbers(series)
-    unread = numbers.isna().to_numpy() & ~series.isna().to_numpy()
-    if unread.any():
-        text = series[unread].astype(str).str.strip().str.lower()
-        unread[unread] = ~text.isin(_MISSING).to_numpy()
-        what = "durations" if role == "duration" else "numbers"
-        _warn_bad(series.name, series, unread, f"are not {what}")
+    what = "durations" if role == "duration" else "numbers"
+    _warn_unread(series.name, series, numbers.to_numpy(), f"are not {what}", _MISSING)
     return numbers
 
 

@@ -153,10 +153,7 @@ class NumericEncoder(_TableTransformer):
             numbers = numbers.astype("float64").to_numpy(na_value=np.nan, copy=True)
             if not (isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiu"):
                 # text may hold placeholders and words; a numpy number column not
-                text = column.astype(str).str.strip().str.lower()
-                placeholder = text.isin(PLACEHOLDERS + ("",)).to_numpy()
-                bad = np.isnan(numbers) & ~column.isna().to_numpy() & ~placeholder
-                _warn_bad(name, column, bad, "are not numbers")
+                _warn_unread(name, column, numbers, "are not numbers")
             infinite = np.isinf(numbers)
             _warn_bad(name, column, infinite, "are infinite")
             numbers[infinite] = np.nan
@@ -294,15 +291,34 @@ def _factorize_text(column: pd.Series):
     return codes, list(uniques)
 
 
-def _warn_bad(name, column: pd.Series, bad: np.ndarray, why: str) -> None:
+def _warn_bad(
+    name, column: pd.Series, bad: np.ndarray, why: str, *, stacklevel: int = 4
+) -> None:
     if bad.any():
         example = column[bad].iloc[0]
         warnings.warn(
             f"Column {name!r}: {int(bad.sum())} value(s) {why} (e.g. {example!r}) "
             "and are treated as missing.",
             DataWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
+
+
+def _warn_unread(
+    name,
+    column: pd.Series,
+    numbers: np.ndarray,
+    why: str,
+    placeholders: tuple[str, ...] = (*PLACEHOLDERS, ""),
+) -> None:
+    """:func:`_warn_bad` for the cells of the text ``column`` that hold
+    something (not missing, not one of ``placeholders``) but gave no number in
+    ``numbers``."""
+    unread = np.isnan(numbers) & ~column.isna().to_numpy()
+    if unread.any():
+        text = column[unread].astype(str).str.strip().str.lower()
+        unread[unread] = ~text.isin(placeholders).to_numpy()
+        _warn_bad(name, column, unread, why, stacklevel=5)
 
 
 class MultiLabelEncoder(_TableTransformer):
