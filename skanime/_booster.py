@@ -13,7 +13,6 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from ._roles import cleaned_date_names
 from ._utils import is_missing
 from .exceptions import ColumnError
 
@@ -99,7 +98,7 @@ def time_column(column: str | None, roles) -> str | None:
         found = [c for c in numeric if c.lower() == "year"]
         return found[0] if found else None
     if column in roles["date"]:
-        return cleaned_date_names(column, roles["date"], roles.used)[0]
+        return roles.date_names(column)[0]
     if column not in numeric:
         raise ColumnError(
             f"booster_time_column={column!r} is not a numeric or date input "

@@ -186,6 +186,11 @@ class ColumnRoles:
                 return role
         raise KeyError(f"No column {column!r} in these roles.")
 
+    def date_names(self, column: str) -> tuple[str, str]:
+        """The year and season columns the date ``column`` becomes in
+        :class:`TableCleaner` (:func:`cleaned_date_names` among these roles)."""
+        return cleaned_date_names(column, self.roles["date"], self.used)
+
     def encoder_columns(self) -> dict:
         """The columns the encoders get after :class:`TableCleaner`.
 
@@ -202,7 +207,7 @@ class ColumnRoles:
         numeric = [*self.roles["numeric"], *self.roles["duration"]]
         categorical = list(self.roles["categorical"])
         for column in self.roles["date"]:
-            year, season = cleaned_date_names(column, self.roles["date"], self.used)
+            year, season = self.date_names(column)
             numeric.append(year)
             categorical.append(season)
         posters = self.roles["poster"]
@@ -608,7 +613,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             if role in ("numeric", "duration"):
                 out[column] = _numeric(series, role)
             elif role == "date":
-                year, season = cleaned_date_names(column, roles["date"], roles.used)
+                year, season = roles.date_names(column)
                 # fitted before date_spans_ existed: the clock's rule
                 spans = getattr(self, "date_spans_", {})
                 out[year], out[season] = _dates(series, spans.get(str(column)))
@@ -624,11 +629,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         names = []
         for column in self.column_roles_.used:
             if self.column_roles_.role_of(column) == "date":
-                names.extend(
-                    cleaned_date_names(
-                        column, self.column_roles_["date"], self.column_roles_.used
-                    )
-                )
+                names.extend(self.column_roles_.date_names(column))
             else:
                 names.append(column)
         return np.asarray(names, dtype=object)
