@@ -180,7 +180,8 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
             progress=self.progress,
         )
         size = loader.image_size
-        self.poster_loader_ = loader.fit(X)
+        # an array of paths whatever sklearn.set_config(transform_output=...)
+        self.poster_loader_ = loader.set_output(transform="default").fit(X)
         self.backbone_ = backbone
         key = (size, tuple(loader.mean), tuple(loader.std))
         fingerprints = backbone.__dict__.setdefault("_skanime_fingerprints", {})

@@ -158,11 +158,12 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
         return np.array([franchise_key(t) for t in titles], dtype=object)
 
     def _encoder(self) -> TargetEncoder:
+        # arrays whatever sklearn.set_config(transform_output=...) says
         return TargetEncoder(
             target_type="continuous",
             smooth=self.smooth,
             cv=KFold(self.cv, shuffle=True, random_state=self.random_state),
-        )
+        ).set_output(transform="default")
 
     def _output(self, prior: np.ndarray, counts: np.ndarray) -> np.ndarray:
         columns = [prior.reshape(-1)]

@@ -27,7 +27,9 @@ __all__ = ["DEFAULT_ROUTES", "PackInputs", "pack_arrays"]
 DEFAULT_ROUTES = {"poster": "poster", "title_words": "words"}
 
 
-class PackInputs(TransformerMixin, BaseEstimator):
+# auto_wrap_output_keys=None: the output is a dict of inputs, not a table, so
+# sklearn.set_config(transform_output="pandas") must leave it as it is
+class PackInputs(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Pack an encoded DataFrame into the dict of the network's inputs.
 
     Columns are grouped by their branch prefix (``numeric__Episodes`` belongs to

@@ -337,7 +337,9 @@ def make_hybrid_pipeline(
     )
     steps = [("features", encoder), ("pack", PackInputs()), ("net", net)]
     if roles is not None:
-        steps.insert(0, ("clean", TableCleaner(roles=roles)))
+        # pandas for the encoder whatever sklearn.set_config(transform_output=...)
+        cleaner = TableCleaner(roles=roles).set_output(transform="pandas")
+        steps.insert(0, ("clean", cleaner))
     return Pipeline(steps)
 
 

@@ -121,6 +121,7 @@ class EmbeddingReducer(_BlockTransformer):
             self.pca_, self.n_components_ = None, 0
             return self
         self.pca_ = PCA(k, whiten=self.whiten, random_state=self.random_state)
+        self.pca_.set_output(transform="default")  # whatever the global config
         with np.errstate(divide="ignore", invalid="ignore"):  # identical posters
             self.pca_.fit(posters)
         # components without variance (identical posters) are dropped: whitening
@@ -216,7 +217,8 @@ class PosterPrior(_BlockTransformer):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        return make_pipeline(StandardScaler(), Ridge(alpha=self.alpha))
+        ridge = make_pipeline(StandardScaler(), Ridge(alpha=self.alpha))
+        return ridge.set_output(transform="default")  # whatever the global config
 
     def _target(self, y, n: int) -> np.ndarray:
         if y is None:

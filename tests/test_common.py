@@ -3,7 +3,14 @@
 import pytest
 from sklearn.compose import make_column_selector
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_global_output_transform_pandas,
+    check_global_set_output_transform_polars,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_set_output_transform_polars,
+    parametrize_with_checks,
+)
 
 from skanime import (
     EmbeddingReducer,
@@ -244,3 +251,38 @@ def test_sklearn_compatible(estimator, check):
             "checked with a tolerance in test_estimator.py"
         )
     check(estimator)
+
+
+#: scikit-learn's set_output checks, which parametrize_with_checks does not
+#: yield (scikit-learn runs them from its own test_common.py). They feed a
+#: numeric block, so they run on the transformers that take one: the title and
+#: poster steps are covered by test_validation.py's global-output test, and
+#: TableCleaner refuses an array after a frame by design (it reads by name).
+SET_OUTPUT_CHECKS = [
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_global_output_transform_pandas,
+    check_set_output_transform_polars,
+    check_global_set_output_transform_polars,
+]
+NUMERIC_TRANSFORMERS = [
+    NumericEncoder(),
+    LabelTargetEncoder(cv=2, random_state=0),
+    MultiLabelEncoder(),
+    EmbeddingReducer(n_components=2),
+    PosterPrior(alpha=1.0, cv=2, random_state=0),
+]
+
+
+# the checks fit on a frame and transform an array, and the other way round
+@pytest.mark.filterwarnings("ignore:X (has|does not have valid) feature names")
+@pytest.mark.parametrize("check", SET_OUTPUT_CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "transformer", NUMERIC_TRANSFORMERS, ids=lambda t: type(t).__name__
+)
+def test_set_output(transformer, check):
+    """EmbeddingReducer failed the global pandas check: its PCA followed the
+    global configuration inside transform."""
+    if "polars" in check.__name__:
+        pytest.importorskip("polars")
+    check(type(transformer).__name__, transformer)

@@ -83,6 +83,25 @@ def test_a_polars_frame_gives_the_pandas_predictions(anime):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("output", ["pandas", "polars"])
+def test_a_global_transform_output_leaves_fit_and_predict_unchanged(anime, output):
+    """``sklearn.set_config(transform_output="pandas")``, common in notebooks,
+    made every fit fail: the franchise prior's encoder, the poster embedder's
+    loader and the packing step followed it and returned DataFrames (polars
+    also reached the column cleaner). Every step, priors, poster prior and
+    trees included, now gives the same predictions under it."""
+    import sklearn
+
+    if output == "polars":
+        pytest.importorskip("polars")
+    model = fast_model(backbone="simple_cnn", freeze_backbone=True)
+    expected = model.fit(anime, anime["Score"]).predict(anime)
+    with sklearn.config_context(transform_output=output):
+        got = model.fit(anime, anime["Score"]).predict(anime)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(anime), expected, rtol=1e-6)
+
+
 def test_y_with_another_index_is_used_by_position_with_a_warning(anime):
     frame = anime.drop(columns=["poster"])
     model = fast_model(poster_column=None)
