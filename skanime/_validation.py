@@ -149,6 +149,13 @@ def check_frame(estimator, X, *, reset: bool) -> pd.DataFrame:
     """
     X = _to_pandas(X)
     if isinstance(X, pd.DataFrame):
+        if isinstance(X.columns, pd.MultiIndex):
+            raise ColumnError(
+                f"X has {X.columns.nlevels} levels of column names (a MultiIndex, "
+                f"such as {X.columns[0]!r}); columns are read by one name each. "
+                "Keep one level (X.columns = X.columns.droplevel(0)) or join them "
+                "(X.columns = [' '.join(map(str, c)) for c in X.columns])."
+            )
         duplicated = X.columns[X.columns.duplicated()].unique().tolist()
         if duplicated:
             raise ColumnError(

@@ -10,6 +10,8 @@ importances as horizontal bars.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
@@ -199,6 +201,26 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     return pd.Series(np.where(has_poster, effect, np.nan), index=X.index)
 
 
+_IMPORTANCE_COLUMNS = ("importance_mean", "importance_std")
+
+
+def _check_importances(importances) -> None:
+    """Refuse anything but :func:`column_importance`'s table, naming what it lacks."""
+    if not isinstance(importances, pd.DataFrame):
+        raise TypeError(
+            "plot_column_importance takes the DataFrame that column_importance "
+            f"returns; got {type(importances).__name__}."
+        )
+    missing = [c for c in _IMPORTANCE_COLUMNS if c not in importances.columns]
+    if missing:
+        has = [str(c) for c in importances.columns]
+        raise ColumnError(
+            f"The importance table lacks {missing}: plot_column_importance takes "
+            "the DataFrame that column_importance returns (columns "
+            f"{list(_IMPORTANCE_COLUMNS)}); it has {has}."
+        )
+
+
 def _importance_size(importances: pd.DataFrame, top: int = 20) -> tuple:
     """The figure size of :func:`plot_column_importance`: a bar's height a row."""
     return (6.5, 0.35 * len(importances.head(top)) + 1.5)
@@ -207,10 +229,23 @@ def _importance_size(importances: pd.DataFrame, top: int = 20) -> tuple:
 def plot_column_importance(importances: pd.DataFrame, ax=None, *, top: int = 20):
     """Horizontal bars of :func:`column_importance`, with the spread as error bars.
 
+    Parameters
+    ----------
+    importances : DataFrame
+        What :func:`column_importance` returns: one row per column, with
+        ``importance_mean`` and ``importance_std``.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new pyplot figure when None.
+    top : int, default=20
+        How many of the most important columns to show.
+
     Returns
     -------
     ax : matplotlib Axes
     """
+    _check_importances(importances)
+    if isinstance(top, bool) or not isinstance(top, Integral) or top < 1:
+        raise ValueError(f"top must be a whole number >= 1; got {top!r}.")
     shown = importances.head(top).iloc[::-1]
     if ax is None:  # pyplot's figure, with the caller's backend (inline in Jupyter)
         import matplotlib.pyplot as plt

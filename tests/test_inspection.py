@@ -139,3 +139,23 @@ def test_plot_has_a_bar_per_column():
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["poster", "Genres"]  # largest on top
     assert len(ax.patches) == 2
+
+
+def test_plot_refuses_what_column_importance_does_not_return():
+    """A Series, a table without the importance columns or a bad ``top`` is
+    named, before anything is drawn (no figure is left open)."""
+    import matplotlib.pyplot as plt
+
+    table = pd.DataFrame(
+        {"importance_mean": [0.3, 0.1], "importance_std": [0.01, 0.02]},
+        index=["Genres", "poster"],
+    )
+    open_before = plt.get_fignums()
+    with pytest.raises(TypeError, match="takes the DataFrame that column_importance"):
+        plot_column_importance(table["importance_mean"])
+    with pytest.raises(ColumnError, match=r"lacks \['importance_std'\]"):
+        plot_column_importance(table.drop(columns="importance_std"))
+    for top in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="top must be a whole number"):
+            plot_column_importance(table, top=top)
+    assert plt.get_fignums() == open_before

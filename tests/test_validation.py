@@ -73,6 +73,25 @@ def test_integer_column_names_work_as_an_array_and_mixed_names_are_refused():
         model.fit(mixed, y)
 
 
+def test_a_multiindex_of_columns_is_refused_with_how_to_flatten_it(anime):
+    """Tuple names were read as an array's columns: the roles found none of
+    the schema's columns, and the model fitted on little, without a word."""
+    frame = anime.drop(columns=["poster"])
+    nested = frame.set_axis(
+        pd.MultiIndex.from_product([["mal"], frame.columns]), axis=1
+    )
+    model = fast_model(poster_column=None)
+    with pytest.raises(ColumnError, match=r"2 levels of column names.*droplevel"):
+        model.fit(nested, frame["Score"])
+    model.fit(frame, frame["Score"])
+    with pytest.raises(
+        ColumnError, match="a MultiIndex, such as \\('mal', 'anime_id'\\)"
+    ):
+        model.predict(nested)
+    flat = nested.set_axis(nested.columns.droplevel(0), axis=1)
+    np.testing.assert_array_equal(model.predict(flat), model.predict(frame))
+
+
 def test_a_polars_frame_gives_the_pandas_predictions(anime):
     pl = pytest.importorskip("polars")
     frame = anime.drop(columns=["poster"])
