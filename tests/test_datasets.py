@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +161,40 @@ def test_a_csv_that_is_not_utf8_says_how_to_save_it(mal_csv):
     latin1.write_bytes(mal_csv.read_text().replace(",A,", ",Café,").encode("latin-1"))
     with pytest.raises(SkanimeError, match=r"latin1.csv.*not UTF-8.*0xe9.*CSV UTF-8"):
         load_mal(latin1)
+
+
+def _workbook_like(path):
+    """A zip archive with the first member of an .xlsx workbook."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+
+
+def test_a_parquet_excel_or_json_file_is_named_with_how_to_convert_it(mal_csv):
+    """Such files were read as text: "not UTF-8 ... save it as UTF-8" for a
+    Parquet or Excel file, a list of mangled column names for JSON. A
+    compressed CSV (by its suffix) is still read."""
+    frame = pd.read_csv(mal_csv)
+    pytest.importorskip("pyarrow")
+    files = {
+        "a.parquet": (lambda p: frame.to_parquet(p), r"a Parquet file.*read_parquet"),
+        "a.xlsx": (
+            lambda p: _workbook_like(p),
+            r"zip archive \(an Excel .xlsx workbook\?\).*read_excel",
+        ),
+        "a.json": (
+            lambda p: frame.to_json(p, orient="records"),
+            r"it is JSON.*pandas.read_json\(path\).to_csv\('anime.csv', index=False\)",
+        ),
+    }
+    for name, (write, message) in files.items():
+        path = mal_csv.with_name(name)
+        write(path)
+        with pytest.raises(SkanimeError, match=f"{name}.*{message}"):
+            load_mal(path)
+    for name in ("anime.csv.zip", "anime.csv.gz"):  # the zip's header was binary
+        compressed = mal_csv.with_name(name)
+        frame.to_csv(compressed, index=False)
+        pd.testing.assert_frame_equal(load_mal(compressed), load_mal(mal_csv))
 
 
 @pytest.mark.parametrize(

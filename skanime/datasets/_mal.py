@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import warnings
 from pathlib import Path
@@ -171,11 +172,52 @@ def load_mal(
 def _separator(path: Path) -> str:
     """The CSV's separator, read from its header: a comma, or the semicolon or
     tab a spreadsheet writes in some locales where the header holds more of
-    those than commas (no MyAnimeList column name holds any of them)."""
-    with open(path, encoding="utf-8", errors="replace") as file:
-        header = file.readline()
+    those than commas (no MyAnimeList column name holds any of them). The
+    header is read through pandas, so a compressed CSV (``.gz``, ``.zip``, ...)
+    is read as the text inside."""
+    first = pd.read_csv(
+        path,
+        header=None,
+        nrows=1,
+        dtype=str,
+        sep=",",
+        quoting=csv.QUOTE_NONE,
+        keep_default_na=False,
+        encoding_errors="replace",
+    )
+    header = ",".join(first.iloc[0].tolist())
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=lambda sep: (counts[sep], sep == ","))
+
+
+#: The first bytes of files that are often given where a CSV goes: what they
+#: are, and the pandas reader that makes a CSV of one.
+_NOT_CSV = {
+    b"PAR1": ("a Parquet file", "read_parquet"),
+    b"PK\x03\x04": ("a zip archive (an Excel .xlsx workbook?)", "read_excel"),
+    b"\xd0\xcf\x11\xe0": ("an Excel .xls workbook", "read_excel"),
+    b"[": ("JSON", "read_json"),
+    b"{": ("JSON", "read_json"),
+}
+#: Suffixes pandas reads as compressed CSV (its compression="infer").
+_COMPRESSED = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
+
+
+def _check_not_another_format(path: Path) -> None:
+    """Refuse a Parquet, Excel or JSON file by its first bytes, saying what it is
+    (a compressed CSV, by its suffix, is left to pandas)."""
+    if path.suffix.lower() in _COMPRESSED:
+        return
+    with open(path, "rb") as file:
+        start = file.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    for magic, (kind, reader) in _NOT_CSV.items():
+        if start.startswith(magic):
+            raise SkanimeError(
+                f"Cannot read {str(path)!r} as a CSV file: it is {kind}. "
+                "skanime reads CSV text (a spreadsheet's Save As 'CSV UTF-8'); "
+                f"convert it first: pandas.{reader}(path).to_csv('anime.csv', "
+                "index=False)."
+            )
 
 
 def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
@@ -185,6 +227,7 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
+    _check_not_another_format(path)
     try:
         raw = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False)
     except UnicodeDecodeError as exc:
