@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from numbers import Integral, Real
 
@@ -670,6 +671,11 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             raise DataError(
                 f"validation_fraction={self.validation_fraction} of {len(X)} samples "
                 "leaves no validation row; use more rows or validation_fraction=0."
+            )
+        elif len(X) - math.ceil(len(X) * self.validation_fraction) < 1:
+            raise DataError(
+                f"validation_fraction={self.validation_fraction} of {len(X)} samples "
+                "leaves no training row; use a smaller fraction, such as 0.1."
             )
         columns = roles.encoder_columns()
         # a bad booster_time_column is refused before any training

@@ -101,7 +101,17 @@ def _cuda_missing(device) -> bool:
 
 
 def check_device(device) -> None:
-    """A :class:`DeviceError` for a CUDA device torch cannot see."""
+    """A :class:`DeviceError` for a device torch does not know (``"tpu"``) or a
+    CUDA device torch cannot see."""
+    try:
+        resolved = resolve_device(device)
+        if resolved is not None:
+            torch.device(resolved)
+    except (RuntimeError, TypeError) as exc:
+        raise DeviceError(
+            f"device={device!r} is not a torch device; use \"cpu\", \"cuda\" "
+            f'(or "cuda:1", ...) or "auto". Torch says: {exc}'
+        ) from exc
     if _cuda_missing(device):
         raise DeviceError(
             f"device={device!r}, but torch sees no CUDA device here; use "
@@ -229,6 +239,22 @@ def check_columns(X: pd.DataFrame, specs: dict, *, fitted: bool = False) -> None
         )
 
 
+def check_target_range(target_range) -> None:
+    """Refuse a ``target_range`` that is not two numbers ``low < high``."""
+    try:
+        low, high = (float(bound) for bound in target_range)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "target_range must be two numbers (low, high), such as (1, 10), or "
+            f"None; got {target_range!r}."
+        ) from exc
+    if not low < high:  # NaN fails too; an infinite bound is no bound
+        raise ValueError(
+            f"target_range must be (low, high) with low < high, or None; got "
+            f"{target_range!r}."
+        )
+
+
 def check_target(y, n_samples: int, *, target_range=None, X=None) -> np.ndarray:
     """``y`` as a finite float64 1-D array matching ``X``'s rows.
 
@@ -278,6 +304,7 @@ def check_target(y, n_samples: int, *, target_range=None, X=None) -> np.ndarray:
             f"{bad[0]}); drop unscored rows first (load_mal(..., dropna=True))."
         )
     if target_range is not None:
+        check_target_range(target_range)
         low, high = target_range
         outside = np.flatnonzero((values < low) | (values > high))
         if len(outside):

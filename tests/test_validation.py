@@ -11,7 +11,9 @@ from skanime._version import PERSISTENCE_FORMAT
 from skanime.backbones import UnknownBackboneError
 from skanime.exceptions import (
     ColumnError,
+    DataError,
     DataWarning,
+    DeviceError,
     IncompatibleModelError,
     TargetError,
 )
@@ -49,6 +51,28 @@ def test_a_target_outside_the_range_is_printed_as_a_number(anime):
     y[3] = 91.4
     with pytest.raises(TargetError, match=r"position 3: 91\.4\)"):
         fast_model().fit(anime, y)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [
+        # each used to fail inside numpy, torch or scikit-learn, or read the
+        # range backwards ("outside [10, 1]")
+        ({"target_range": (10, 1)}, ValueError, r"low < high.*got \(10, 1\)"),
+        ({"target_range": (1, 5, 10)}, ValueError, r"two numbers \(low, high\)"),
+        ({"target_range": ("a", "b")}, ValueError, r"two numbers \(low, high\)"),
+        ({"device": "tpu"}, DeviceError, "device='tpu' is not a torch device"),
+        ({"validation_fraction": 0.999}, DataError, "leaves no training row"),
+    ],
+)
+def test_impossible_settings_are_named_before_training(anime, params, error, message):
+    with pytest.raises(error, match=message):
+        fast_model(poster_column=None, **params).fit(anime, anime["Score"])
+
+
+def test_a_target_range_with_an_open_end_is_accepted(anime):
+    model = fast_model(poster_column=None, target_range=(0, np.inf))
+    assert model.fit(anime, anime["Score"]).predict(anime).shape == (len(anime),)
 
 
 def test_duplicate_column_names_are_a_column_error(anime):
