@@ -153,6 +153,30 @@ def _scales(difficulty, floor: float, rows) -> np.ndarray:
     return np.maximum(predicted, floor)
 
 
+def _too_few_to_calibrate(level: float, residuals, weight, bounded: bool) -> str:
+    """The warning for a ``level`` whose conformal quantile is infinite: the
+    calibration rows (or their total weight) it would need."""
+    need = level / (1 - level) - 1e-9  # n >= need, or sum(weight) >= need
+    percent = f"{100 * level:.6g}%"  # 80%, 99.9%
+    named = f"{'an' if percent.startswith(('8', '11', '18')) else 'a'} {percent}"
+    if weight is None:
+        few = (
+            f"{len(residuals)} calibration row(s) are too few for {named} interval "
+            f"(it needs at least {math.ceil(need)})"
+        )
+    else:
+        few = (
+            f"the {len(residuals)} calibration rows weigh "
+            f"{float(np.sum(weight)):.3g} in all, too little for {named} interval "
+            f"(it needs a total weight of at least {need:.3g})"
+        )
+    spans = "spans the whole target range" if bounded else "is unbounded"
+    return (
+        f"{few[0].upper()}{few[1:]}: its bounds are infinite, so each interval "
+        f"{spans}. Calibrate on more rows, or ask for a lower confidence_level."
+    )
+
+
 class ConformalRegressor(RegressorMixin, BaseEstimator):
     """A regressor with split-conformal prediction intervals.
 
@@ -411,10 +435,14 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             raise ColumnError(
                 f"time_column={self.time_column!r}: X has no such column{has}."
             ) from exc
-        column = column.toarray() if issparse(column) else np.asarray(column)
-        if not hasattr(X, "columns"):  # an array's times are numbers
-            column = column.astype(np.float64)
-        times = pd.Series(column.ravel())
+        if isinstance(column, pd.Series):  # its dtype kept (Int64, dates with a zone)
+            times = column.reset_index(drop=True)
+        else:
+            column = column.toarray() if issparse(column) else np.asarray(column)
+            if not hasattr(X, "columns"):  # an array's times are numbers
+                column = column.astype(np.float64)
+            times = pd.Series(column.ravel())
+        times = self._as_times(times)
         known = int(times.notna().sum())
         if known < n_cal:
             raise DataError(
@@ -430,6 +458,24 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if self.time_gap:
             train = self._before_the_gap(times, train, calibration)
         return train, calibration
+
+    def _as_times(self, times: pd.Series) -> pd.Series:
+        """Numbers or dates, which order the rows in time; text that reads as
+        numbers as numbers; other text (titles, "Apr 5, 2009") refused, as its
+        order is the alphabet's."""
+        types = pd.api.types
+        if types.is_numeric_dtype(times) or types.is_datetime64_any_dtype(times):
+            return times
+        numbers = pd.to_numeric(times, errors="coerce")
+        unread = times.notna() & numbers.isna()
+        if unread.any():
+            raise ColumnError(
+                f"time_column={self.time_column!r} holds values that are neither "
+                f"numbers nor dates (such as {times[unread].iloc[0]!r}), which "
+                "cannot order the rows in time. Name a column of numbers (such as "
+                "'Year') or of dates (pandas.to_datetime)."
+            )
+        return numbers
 
     def _before_the_gap(self, times, train, calibration) -> np.ndarray:
         """The rows of ``train`` more than ``time_gap`` before the earliest
@@ -562,41 +608,30 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         number): the half-width, or with ``difficulty`` its multiple of each
         row's difficulty."""
         self._check_fitted()
-        levels = np.atleast_1d(np.asarray(confidence_level, dtype=np.float64))
-        if levels.ndim != 1 or not len(levels):
+        try:
+            levels = np.atleast_1d(np.asarray(confidence_level, dtype=np.float64))
+        except (TypeError, ValueError):
+            levels = np.array([np.nan])
+        if (
+            levels.ndim != 1
+            or not len(levels)
+            or not np.all((0 < levels) & (levels < 1))
+        ):
             raise ValueError(
                 f"Got confidence_level={confidence_level!r}, expected a number or a "
-                "1-D sequence of numbers strictly between 0 and 1."
+                "1-D sequence of numbers strictly between 0 and 1 (such as 0.8 for "
+                "an 80 % interval)."
             )
         residuals, weight = self.calibration_residuals_, self.calibration_weights_
         quantiles = np.array(
             [conformal_quantile(residuals, level, weight) for level in levels]
         )
         if np.isinf(quantiles).any():
-            level = levels[np.isinf(quantiles)][0]
-            need = level / (1 - level) - 1e-9  # n >= need, or sum(weight) >= need
-            percent = f"{level:.0%}"
-            named = (
-                f"{'an' if percent.startswith(('8', '11', '18')) else 'a'} {percent}"
-            )
-            if weight is None:
-                few = (
-                    f"{len(residuals)} calibration row(s) are too few for {named} "
-                    f"interval (it needs at least {math.ceil(need)})"
-                )
-            else:
-                few = (
-                    f"the {len(residuals)} calibration rows weigh "
-                    f"{float(np.sum(weight)):.3g} in all, too little for {named} "
-                    "interval (it needs a total weight of at least "
-                    f"{need:.3g})"
-                )
             bounded = getattr(self.estimator_, "target_range", None) is not None
-            spans = "spans the whole target range" if bounded else "is unbounded"
             warnings.warn(
-                f"{few[0].upper()}{few[1:]}: its bounds are infinite, so each "
-                f"interval {spans}. Calibrate on more rows, or ask for a lower "
-                "confidence_level.",
+                _too_few_to_calibrate(
+                    levels[np.isinf(quantiles)][0], residuals, weight, bounded
+                ),
                 DataWarning,
                 stacklevel=3,
             )

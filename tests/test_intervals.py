@@ -351,6 +351,9 @@ def test_a_bad_level_is_refused_before_predicting(monkeypatch):
     monkeypatch.setattr(model, "predict", lambda X: pytest.fail("predicted"))
     with pytest.raises(ValueError, match="confidence_level"):
         model.predict_interval(X, 1.5)
+    for level in (None, "high"):  # the value given, not numpy's nan, is named
+        with pytest.raises(ValueError, match=f"confidence_level={level!r}, expected"):
+            model.predict_interval(X, level)
 
 
 # -- sample_weight ----------------------------------------------------------------
@@ -406,6 +409,8 @@ def test_a_level_the_calibration_cannot_give_warns_with_what_it_needs():
     plain = ConformalRegressor(fitted).fit(X, y)
     with pytest.warns(DataWarning, match=r"10 calibration row.*95% .*at least 19"):
         assert np.isinf(plain.predict_interval(X[:1], 0.95)).all()  # unbounded
+    with pytest.warns(DataWarning, match=r"for a 99.5% interval.*at least 199"):
+        plain.predict_interval(X[:1], 0.995)  # not "a 100% interval"
     light = ConformalRegressor(fitted).fit(X, y, sample_weight=np.full(10, 0.2))
     with pytest.warns(
         DataWarning,
@@ -721,6 +726,28 @@ def test_time_column_refusals_name_the_problem():
         ConformalRegressor(
             DummyRegressor(), calibration_size=0.2, time_column="Aired", time_gap=1
         ).fit(dates, y)
+    # text orders rows by the alphabet ("Apr 2009" before "Jan 2001"): refused
+    aired = pd.DataFrame({"Aired": ["Apr 5, 2009", "Jan 1, 2001"] * 2 + [None]})
+    with pytest.raises(ColumnError, match=r"neither numbers nor dates \(such as 'Apr"):
+        ConformalRegressor(DummyRegressor(), time_column="Aired").fit(aired, y)
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        pd.Series([2000, None, 2003, 2001, 2002], dtype="Int64"),  # with pd.NA
+        pd.Series(["2000", None, "2003", "2001", "2002"]),  # numbers as text
+        pd.to_datetime(
+            pd.Series(["2000", None, "2003", "2001", "2002"])
+        ).dt.tz_localize("UTC"),
+    ],
+    ids=["Int64", "text of numbers", "dates with a zone"],
+)
+def test_time_column_reads_numbers_and_dates_in_any_dtype(times):
+    X, y = pd.DataFrame({"t": times}), np.arange(5.0)
+    model = ConformalRegressor(_WeightRecorder(), calibration_size=0.4, time_column="t")
+    model.fit(X, y)
+    np.testing.assert_array_equal(model.calibration_rows_, [2, 4])  # 2003, 2002
 
 
 def test_is_a_scikit_learn_estimator_with_a_time_column():
