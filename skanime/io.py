@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 import zipfile
 
 import skops.io as sio
@@ -140,6 +141,14 @@ def _versions() -> dict:
     }
 
 
+def _named(name: str) -> bool:
+    """Whether ``"module.attr"`` (as skops names a type or function) is found
+    again by that name, as loading looks it up: a lambda or a function defined
+    inside another is not. A module not imported here is given the benefit."""
+    module, _, attr = name.rpartition(".")
+    return module not in sys.modules or hasattr(sys.modules[module], attr)
+
+
 def save(model, path: str | os.PathLike) -> None:
     """Save ``model`` to ``path`` (a skanime model archive), atomically.
 
@@ -151,7 +160,9 @@ def save(model, path: str | os.PathLike) -> None:
     TypeError
         If the model holds an object skops cannot represent, such as an
         ``nn.Module`` instance passed as ``backbone=`` (save those models with
-        joblib, for trusted use only, or register the backbone by name).
+        joblib, for trusted use only, or register the backbone by name), or a
+        function no file can name (a lambda as ``numeric_columns=``). Nothing
+        is written.
     """
     try:
         body = sio.dumps(model)
@@ -161,6 +172,16 @@ def save(model, path: str | os.PathLike) -> None:
             "nn.Module instance cannot be; register it by name "
             "(skanime.backbones.register_backbone) or use joblib for trusted use."
         ) from exc
+    unloadable = sorted(
+        name for name in sio.get_untrusted_types(data=body) if not _named(name)
+    )
+    if unloadable:
+        raise TypeError(
+            f"This model cannot be saved securely: it holds {unloadable}, a lambda "
+            "or a function defined inside another, which no file can name for "
+            "loading. Use a function defined at the top of a module, a list of "
+            "columns, or sklearn.compose.make_column_selector. Nothing was written."
+        )
     with atomic_path(path) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as z:
             z.writestr(_META, json.dumps(_versions(), indent=2))
@@ -208,6 +229,10 @@ def _pickle_hint(path) -> str:
 
 def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
     where = repr(os.fspath(path))
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such model file: {where}")
+    if os.path.isdir(path):
+        raise IncompatibleModelError(f"{where} is a folder; name the model file.")
     try:
         with zipfile.ZipFile(path) as archive:
             _check_members(archive, where, max_bytes)
@@ -265,7 +290,7 @@ def load(path: str | os.PathLike, *, trusted=None, max_bytes: int = MAX_BYTES):
     Parameters
     ----------
     path : str or path-like
-    trusted : list of str, default=None
+    trusted : list of str (or one str), default=None
         Further types to trust (as ``"module.Name"``), beyond skanime's
         :data:`TRUSTED_TYPES` and what skops trusts by default. Read
         :func:`get_untrusted_types` first, and trust only what you recognise.
@@ -275,6 +300,10 @@ def load(path: str | os.PathLike, *, trusted=None, max_bytes: int = MAX_BYTES):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    TypeError
+        If ``trusted`` is True or False (it takes type names).
     UntrustedTypesError
         Listing the types that are not trusted; nothing is loaded.
     IncompatibleModelError
@@ -284,8 +313,13 @@ def load(path: str | os.PathLike, *, trusted=None, max_bytes: int = MAX_BYTES):
         declares, before anything is decompressed), or comes from an
         incompatible version.
     """
+    if isinstance(trusted, bool):  # skops's old trusted=True, which trusts anything
+        raise TypeError(
+            "trusted takes a list of type names, such as get_untrusted_types(path) "
+            f"returns, not {trusted!r}: read that list and pass what you recognise."
+        )
     _, body = _read(path, max_bytes)
-    extra = list(trusted or [])
+    extra = [trusted] if isinstance(trusted, str) else list(trusted or [])
     untrusted = _untrusted(path, body)
     refused = sorted(untrusted - set(TRUSTED_TYPES) - set(extra))
     if refused:

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import warnings
 import zipfile
+from collections import OrderedDict
 
 import joblib
 import numpy as np
@@ -276,6 +277,39 @@ def test_a_module_instance_backbone_cannot_be_saved_securely(anime, tmp_path):
     with pytest.raises(TypeError, match="register it by name"):
         skio.save(model, tmp_path / "m.skanime")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_lambda_column_selector_is_refused_before_anything_is_written(
+    anime, tmp_path
+):
+    """A lambda saved without a word, and the file could never be loaded
+    ("module '...' has no attribute '<lambda>'"); so could a nested function."""
+
+    def nested(X):
+        return ["Year"]
+
+    for selector in (lambda X: ["Year"], nested):
+        model = fast_model(poster_column=None, numeric_columns=selector)
+        model.fit(anime, anime["Score"])
+        with pytest.raises(TypeError, match=r"(<lambda>|nested)'\].*a lambda or a func"):
+            skio.save(model, tmp_path / "m.skanime")
+    assert not list(tmp_path.iterdir())
+
+
+def test_load_names_a_missing_file_and_a_boolean_trusted(fitted_model, tmp_path):
+    with pytest.raises(FileNotFoundError, match="No such model file: .*nope"):
+        skio.load(tmp_path / "nope.skanime")
+    with pytest.raises(FileNotFoundError, match="No such model file"):
+        skio.get_untrusted_types(tmp_path / "nope.skanime")
+    with pytest.raises(IncompatibleModelError, match="is a folder; name the model"):
+        skio.load(tmp_path)
+    path = tmp_path / "m.skanime"
+    skio.save({"model": fitted_model, "extra": OrderedDict}, path)
+    with pytest.raises(TypeError, match="trusted takes a list of type names"):
+        skio.load(path, trusted=True)  # skops's old API: "trust everything"
+    untrusted = skio.get_untrusted_types(path)
+    if len(untrusted) == 1:  # one name alone is one name, not its letters
+        assert skio.load(path, trusted=untrusted[0])["extra"] is OrderedDict
 
 
 def test_saving_is_atomic(fitted_model, tmp_path, monkeypatch):
