@@ -289,3 +289,23 @@ def test_make_anime_temporary_posters_are_removed_at_exit():
     root = Path(done.stdout.strip().splitlines()[-1])
     assert root.name.startswith("skanime_posters_")
     assert not root.exists()  # both calls' folders went with the process
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_samples": 0}, "n_samples=0, expected a positive integer"),
+        ({"n_samples": 2.5}, "n_samples=2.5, expected a positive integer"),
+        ({"image_size": 0}, "image_size=0, expected a positive integer"),
+        ({"poster_fraction": 1.5}, "poster_fraction=1.5, expected 0 to 1"),
+        ({"noise": float("nan")}, "noise=nan, expected a number >= 0"),
+    ],
+)
+def test_make_anime_names_a_bad_argument(params, message, tmp_path):
+    """2.5 rows and image_size=0 failed inside numpy ("high <= 0")."""
+    with pytest.raises(ValueError, match=message):
+        make_anime(**{"n_samples": 5, "poster_dir": tmp_path, **params})
+    file = tmp_path / "posters.txt"
+    file.write_text("")
+    with pytest.raises(ValueError, match="posters.txt' is a file; name a folder"):
+        make_anime(5, poster_dir=file)

@@ -13,6 +13,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -164,10 +165,15 @@ def make_anime(
         ``Themes``, ``Studios``, ``Producers``, ``Rating``, ``poster``) and the
         target ``Score`` (1 to 10). ``attrs["synthetic"]`` is True.
     """
-    if n_samples < 1:
-        raise ValueError(f"Got n_samples={n_samples!r}, expected a positive integer.")
+    for name, value in (("n_samples", n_samples), ("image_size", image_size)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+            raise ValueError(f"Got {name}={value!r}, expected a positive integer.")
     if not 0 <= poster_fraction <= 1:
         raise ValueError(f"Got poster_fraction={poster_fraction!r}, expected 0 to 1.")
+    if not noise >= 0:  # NaN too
+        raise ValueError(f"Got noise={noise!r}, expected a number >= 0.")
+    if poster_dir is not None and Path(poster_dir).is_file():
+        raise ValueError(f"poster_dir={str(poster_dir)!r} is a file; name a folder.")
     seed = check_random_state(random_state).randint(2**31 - 1)
     rng = np.random.default_rng(seed)
     if poster_dir is None:
