@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -30,6 +29,7 @@ from ._inference import make_engine
 from ._posters import decoded_batches, poster_loader_for
 from ._utils import derive_seed, dump_tensors, load_tensors
 from ._validation import device_on_load, resolve_device
+from ._warn import warn_user
 from .backbones import backbone_name, is_pretrained, resolve_backbone
 from .exceptions import CacheWarning
 
@@ -233,7 +233,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
             store.put_many(fresh)
         if (problems := store.problems()) is not None:
             problems = problems[0].upper() + problems[1:]
-            warnings.warn(problems, CacheWarning, stacklevel=2)
+            warn_user(problems, CacheWarning)
         return out
 
     def _compute(self, paths) -> list[np.ndarray | None]:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._warn import warn_user
 from .exceptions import SkanimeWarning
 
 __all__ = [
@@ -181,11 +182,10 @@ def make_engine(
         except Exception as exc:
             if engine == "onnx":
                 raise
-            warnings.warn(
+            warn_user(
                 f"Exporting the backbone to ONNX failed ({exc!r}); embedding posters "
                 "with PyTorch instead.",
                 SkanimeWarning,
-                stacklevel=3,
             )
     if not on_cpu:  # the backbone stays on the CPU for the CPU's users
         network = _device_copy(network, fingerprint, device)

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ._docs import substitute
 from ._utils import IMAGENET_MEAN, IMAGENET_STD, URL_SCHEME, is_missing
+from ._warn import warn_user
 from .exceptions import ColumnError, DataWarning, PosterError
 
 __all__ = [
@@ -289,12 +290,11 @@ class PosterLoader(TransformerMixin, BaseEstimator):
                 bad.append((path, problem, self._root_hint(value, problem)))
         if bad:
             hint = next((h for *_, h in bad if h), "")
-            warnings.warn(
+            warn_user(
                 f"{len(bad)} poster(s) could not be read and are treated as missing "
                 f"(first: {bad[0][0]!r}: {bad[0][1]}).{hint} Pass "
                 "poster_errors='raise' to stop on them instead.",
                 DataWarning,
-                stacklevel=2,
             )
         return paths.reshape(-1, 1)
 

@@ -13,11 +13,11 @@ import difflib
 import fnmatch
 import inspect
 import threading
-import warnings
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
+from ._warn import warn_user
 from .exceptions import SkanimeError, SkanimeWarning
 
 __all__ = ["PluginWarning", "Registry", "UnknownNameError"]
@@ -95,12 +95,11 @@ class Registry(Generic[T]):
                     self._plugins[entry_point.name] = "loaded"
                 except Exception as exc:  # a broken plugin must not break the host
                     self._plugins[entry_point.name] = f"failed: {exc!r}"
-                    warnings.warn(
+                    warn_user(
                         f"skanime {self.kind} plugin {entry_point.name!r} "
                         f"({entry_point.value}) could not be loaded and is skipped: "
                         f"{exc!r}",
                         PluginWarning,
-                        stacklevel=4,
                     )
 
     def list(self, pattern: str | None = None) -> list[str]:

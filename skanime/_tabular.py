@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._posters import PosterLoader
 from ._utils import PLACEHOLDERS, clean_text, is_null, positional_names, split_labels
+from ._warn import warn_user
 from .exceptions import DataWarning
 
 __all__ = [
@@ -291,16 +292,13 @@ def _factorize_text(column: pd.Series):
     return codes, list(uniques)
 
 
-def _warn_bad(
-    name, column: pd.Series, bad: np.ndarray, why: str, *, stacklevel: int = 4
-) -> None:
+def _warn_bad(name, column: pd.Series, bad: np.ndarray, why: str) -> None:
     if bad.any():
         example = column[bad].iloc[0]
-        warnings.warn(
+        warn_user(
             f"Column {name!r}: {int(bad.sum())} value(s) {why} (e.g. {example!r}) "
             "and are treated as missing.",
             DataWarning,
-            stacklevel=stacklevel,
         )
 
 
@@ -318,7 +316,7 @@ def _warn_unread(
     if unread.any():
         text = column[unread].astype(str).str.strip().str.lower()
         unread[unread] = ~text.isin(placeholders).to_numpy()
-        _warn_bad(name, column, unread, why, stacklevel=5)
+        _warn_bad(name, column, unread, why)
 
 
 class MultiLabelEncoder(_TableTransformer):

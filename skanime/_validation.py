@@ -5,7 +5,6 @@ the parameter, column or row and says how to fix it."""
 from __future__ import annotations
 
 import difflib
-import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -15,6 +14,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from skorch.exceptions import DeviceWarning
 
 from ._utils import positional_names
+from ._warn import warn_user
 from ._weights import checked_weights, refuse_unweighted
 from .exceptions import ColumnError, DataError, DataWarning, DeviceError, TargetError
 
@@ -109,7 +109,7 @@ def check_device(device) -> None:
             torch.device(resolved)
     except (RuntimeError, TypeError) as exc:
         raise DeviceError(
-            f"device={device!r} is not a torch device; use \"cpu\", \"cuda\" "
+            f'device={device!r} is not a torch device; use "cpu", "cuda" '
             f'(or "cuda:1", ...) or "auto". Torch says: {exc}'
         ) from exc
     if _cuda_missing(device):
@@ -126,11 +126,10 @@ def device_on_load(device, owner: str):
     loads on a machine without one, as skorch's nets do. ``"auto"`` stays as
     it is: it is resolved where the device is used."""
     if _cuda_missing(device):
-        warnings.warn(
+        warn_user(
             f"{owner} was fitted with device={device!r}, but torch sees no CUDA "
             'device here; it runs on device="cpu" instead.',
             DeviceWarning,
-            stacklevel=3,
         )
         return "cpu"
     return device
@@ -272,12 +271,11 @@ def check_target(y, n_samples: int, *, target_range=None, X=None) -> np.ndarray:
         and len(y) == n_samples
         and not y.index.equals(X.index)
     ):
-        warnings.warn(
+        warn_user(
             "y's index differs from X's; y is used by position (row i of y is the "
             "score of row i of X), as in scikit-learn. Align them first (e.g. "
             "y.loc[X.index]) if that is not what you meant.",
             DataWarning,
-            stacklevel=3,
         )
     try:
         values = np.asarray(y, dtype=np.float64)

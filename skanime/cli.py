@@ -11,6 +11,7 @@ import argparse
 import signal
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -675,5 +676,19 @@ def main(argv: list[str] | None = None) -> int:
     return 128 + int(signum)
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    """A warning as the command's other messages are: one line on stderr, without
+    the file and line of the code that raised it."""
+    print(f"skanime: warning: {message}", file=file or sys.stderr, flush=True)
+
+
+def console() -> int:
+    """The installed ``skanime`` command: :func:`main`, with its warnings shown as
+    ``skanime: warning: ...`` lines (``main`` called from Python leaves the
+    caller's warning display as it is)."""
+    warnings.showwarning = _warning_line
+    return main()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console())

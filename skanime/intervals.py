@@ -36,7 +36,6 @@ also offers cross-conformal (CV+) intervals; see the user guide for the recipe.
 from __future__ import annotations
 
 import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -51,6 +50,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from ._fitted import check_fitted
+from ._warn import warn_user
 from ._weights import checked_weights, refuse_unweighted
 from .exceptions import ColumnError, DataError, DataWarning, NotFittedError
 
@@ -628,12 +628,11 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         )
         if np.isinf(quantiles).any():
             bounded = getattr(self.estimator_, "target_range", None) is not None
-            warnings.warn(
+            warn_user(
                 _too_few_to_calibrate(
                     levels[np.isinf(quantiles)][0], residuals, weight, bounded
                 ),
                 DataWarning,
-                stacklevel=3,
             )
         return quantiles
 

@@ -243,9 +243,14 @@ def test_other_text_in_numeric_and_duration_columns_is_missing_with_a_count(anim
         "'Episodes': 2 value(s) are not numbers (e.g. '12 eps')" in m for m in said
     )
     assert any("'Duration': 1 value(s) are not durations" in m for m in said), said
+    # each points at this file's line, not at scikit-learn's _set_output.py
+    assert {w.filename for w in caught} == {__file__}
     assert model.column_roles_.role_of("Duration") == "duration"
-    with pytest.warns(DataWarning, match=r"'Episodes': 1 value\(s\) are not numbers"):
+    with pytest.warns(
+        DataWarning, match=r"'Episodes': 1 value\(s\) are not numbers"
+    ) as caught:
         model.predict(frame.head(3).assign(Episodes=["12", "lots", "Unknown"]))
+    assert caught[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)  # placeholders say nothing
         model.predict(frame.iloc[4:8].assign(Episodes=["Unknown", "", None, "7"]))

@@ -303,6 +303,24 @@ def model_file(anime_csv, tmp_path_factory):
     return path
 
 
+def test_the_command_shows_a_warning_as_one_line(model_file, anime_csv, tmp_path):
+    """The installed command (cli.console) prints "skanime: warning: ..." where
+    Python printed the file and line that warned, and its own source line."""
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="skanime")
+    assert script.value == "skanime.cli:console"
+    moved = tmp_path / "elsewhere.csv"
+    frame = pd.read_csv(anime_csv).assign(poster="posters/none.jpg")
+    frame.to_csv(moved, index=False)  # its posters lead nowhere
+    command = [sys.executable, "-m", "skanime.cli", "predict", str(model_file)]
+    command += [str(moved), "--out", str(tmp_path / "p.csv")]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    warned = [line for line in done.stderr.splitlines() if "poster path" in line]
+    assert len(warned) == 1 and warned[0].startswith("skanime: warning: ")
+    assert "DataWarning" not in done.stderr and "warn_user(" not in done.stderr
+
+
 def test_predict_without_a_trained_column_is_a_column_error(
     model_file, anime_csv, tmp_path, capsys
 ):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from .._parsing import (
     two_digit_year_span,
 )
 from .._utils import PLACEHOLDERS, split_labels
+from .._warn import warn_user
 from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 
 __all__ = [
@@ -343,11 +343,10 @@ def _warn_unresolved(cells: pd.Series, paths: pd.Series, root: Path, given) -> N
             if given is not None
             else f"the CSV's folder {str(root)!r} (poster_root=None)"
         )
-        warnings.warn(
+        warn_user(
             f"{int(unresolved.sum())} poster path(s) lead to no file and are "
             f"treated as missing posters (first: {first!r}, relative paths "
             f"resolved against {where}); set poster_root (--poster-root in the "
             "command) to the posters' folder.",
             DataWarning,
-            stacklevel=4,
         )
