@@ -25,6 +25,9 @@ _DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b-%y", "%b, %Y", "%b %Y", "%Y")
 _TWO_DIGIT_YEAR_FORMATS = ("%d-%b-%y", "%b-%y")
 #: A number whose commas group its thousands: ``2,893,578``, ``-1,024.5``.
 _THOUSANDS = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+#: A currency sign before a number, or a percent sign after it, read as the
+#: number itself ("$12,345" is 12345, "85%" is 85).
+_UNIT = r"^[$€£¥]\s*|\s*%$"
 _FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _SEASON_YEAR = re.compile(r"^(winter|spring|summer|fall|autumn)\s+(\d{4})$", re.I)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(hr|h|min|m|sec|s)\b\.?", re.I)
@@ -147,10 +150,15 @@ def parse_numbers(column: pd.Series) -> pd.Series:
     """Floats of a column of number text (``"2,893,578"`` -> 2893578.0); NaN where
     a cell is not a number (``"Unknown"``, ``"add some"``, blank).
 
+    A currency sign before a number or a percent sign after it is dropped, so
+    that a column of money or of shares reads as numbers in its own unit.
+
     Examples
     --------
     >>> parse_numbers(pd.Series(["2,893,578", "Unknown", 12, "5,23"])).tolist()
     [2893578.0, nan, 12.0, nan]
+    >>> parse_numbers(pd.Series(["$12,345", "85%", "€ 3.5", "5 %"])).tolist()
+    [12345.0, 85.0, 3.5, 5.0]
     """
     if pd.api.types.is_bool_dtype(column.dtype):
         return column.astype("float64")
@@ -160,7 +168,7 @@ def parse_numbers(column: pd.Series) -> pd.Series:
             index=column.index,
             name=column.name,
         )
-    text = column.astype("string").str.strip()
+    text = column.astype("string").str.strip().str.replace(_UNIT, "", regex=True)
     # commas only as thousands separators ("2,893,578"): "5,23" (a decimal
     # comma) is not a number here, rather than 523
     comma = text.str.contains(",", regex=False).fillna(False)

@@ -268,6 +268,25 @@ def test_a_comma_counts_only_as_a_thousands_separator(anime):
     assert episodes[2:] == [12, 2893578]
 
 
+def test_money_and_percentages_are_numbers_in_their_unit(anime):
+    """ "$1,200" and "85%" were text: the roles took the columns for labels or
+    identifiers, and a numeric column read them as missing, with a warning."""
+    from skanime import infer_column_roles
+
+    rng = np.random.default_rng(0)
+    frame = anime.assign(
+        Budget=[f"${b:,}" for b in rng.choice([800, 1200, 15000], len(anime))],
+        Share=[f"{s}%" for s in rng.choice([5, 40, 85], len(anime))],
+    )
+    roles = infer_column_roles(frame.drop(columns="Score"))
+    assert roles.role_of("Budget") == roles.role_of("Share") == "numeric"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # nothing unread
+        cleaned = TableCleaner(roles=roles).fit_transform(frame)
+    assert set(cleaned["Budget"]) == {800, 1200, 15000}
+    assert set(cleaned["Share"]) == {5, 40, 85}
+
+
 def test_categories_and_labels_never_seen_are_ignored(anime, fitted_model):
     new = anime.head(3).assign(
         Type="Hologram", Source="Dream", Genres="Cyber-Opera, Action"
