@@ -16,6 +16,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import TargetEncoder
@@ -193,7 +194,11 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
         keys = self._keys(X, reset=True)
         y = as_scores(y, len(keys))
         self.encoder_ = self._encoder()
-        cross_fitted = self.encoder_.fit_transform(keys.reshape(-1, 1), y)
+        # nothing to route to the encoder's own folds; with metadata routing on,
+        # scikit-learn 1.9's TargetEncoder fails without groups (a KeyError)
+        # and refuses groups=None ("not routed to any object")
+        with config_context(enable_metadata_routing=False):
+            cross_fitted = self.encoder_.fit_transform(keys.reshape(-1, 1), y)
         self.counts_ = dict(pd.Series(keys).value_counts())
         # the full-data encodings as a plain lookup: transform on a few rows
         # (one anime at predict time) then costs a dict look-up, not an encoder

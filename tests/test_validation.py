@@ -126,21 +126,32 @@ def test_a_polars_frame_gives_the_pandas_predictions(anime):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("output", ["pandas", "polars"])
-def test_a_global_transform_output_leaves_fit_and_predict_unchanged(anime, output):
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"transform_output": "pandas"},
+        {"transform_output": "polars"},
+        {"enable_metadata_routing": True},
+    ],
+    ids=["pandas output", "polars output", "metadata routing"],
+)
+def test_global_scikit_learn_settings_leave_fit_and_predict_unchanged(anime, config):
     """``sklearn.set_config(transform_output="pandas")``, common in notebooks,
     made every fit fail: the franchise prior's encoder, the poster embedder's
     loader and the packing step followed it and returned DataFrames (polars
-    also reached the column cleaner). Every step, priors, poster prior and
-    trees included, now gives the same predictions under it."""
+    also reached the column cleaner). With metadata routing on, the franchise
+    prior's TargetEncoder failed (a KeyError on 'groups'). Every step, priors,
+    poster prior, weights and trees included, now gives the same predictions
+    under each."""
     import sklearn
 
-    if output == "polars":
+    if config.get("transform_output") == "polars":
         pytest.importorskip("polars")
     model = fast_model(backbone="simple_cnn", freeze_backbone=True)
-    expected = model.fit(anime, anime["Score"]).predict(anime)
-    with sklearn.config_context(transform_output=output):
-        got = model.fit(anime, anime["Score"]).predict(anime)
+    weight = np.linspace(0.5, 2.0, len(anime))
+    expected = model.fit(anime, anime["Score"], sample_weight=weight).predict(anime)
+    with sklearn.config_context(**config):
+        got = model.fit(anime, anime["Score"], sample_weight=weight).predict(anime)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
     np.testing.assert_allclose(model.predict(anime), expected, rtol=1e-6)
 
