@@ -127,8 +127,10 @@ def column_importance(
         raise ColumnError(
             f"Column(s) {missing} are not in X; X has {sorted(map(str, X.columns))}."
         )
+    from ._validation import check_target  # imports torch, as the model has
+
+    y = check_target(y, len(X), X=X)  # names NaN, text or a length that differs
     full = X.reset_index(drop=True)
-    y = np.asarray(y, dtype=np.float64).ravel()
 
     def neg_mae(estimator, part, y_part):
         # permutation_importance sees only ``columns``; the rest rejoins by row

@@ -118,6 +118,21 @@ def test_poster_effect_is_zero_free_only_where_there_is_a_poster(fitted_model, a
         poster_effect(fitted_model, anime.drop(columns="poster"))
 
 
+def test_a_bad_target_is_named_as_fit_names_it(fitted_model, anime):
+    """It used to fail inside scikit-learn ("Input contains NaN")."""
+    from skanime.exceptions import DataError, TargetError
+
+    y = anime["Score"]
+    cases = [
+        (y.where(y > 7), TargetError, "NaN or infinite.*dropna=True"),
+        (y.astype(str).str.replace("7", "x"), TargetError, "must be numeric"),
+        (y[:10], DataError, f"X has {len(anime)} rows but y has 10"),
+    ]
+    for target, error, message in cases:
+        with pytest.raises(error, match=message):
+            column_importance(fitted_model, anime, target, n_repeats=1)
+
+
 def test_an_unfitted_or_posterless_model_is_named_for_what_it_is(anime):
     for call in (
         lambda model: column_importance(model, anime, anime["Score"]),
