@@ -109,3 +109,27 @@ def test_download_posters_handles_every_failure(server, tmp_path):
 def test_missing_url_column_is_named(tmp_path):
     with pytest.raises(KeyError, match="image_url"):
         download_posters(pd.DataFrame({"x": [1]}), tmp_path)
+
+
+def test_only_web_urls_are_fetched_and_ids_stay_inside_dest(server, tmp_path):
+    """A file:// URL used to be read from this machine's disk (and copied into
+    dest, were it an image), and an id such as "../x" named a file outside
+    dest."""
+    secret = tmp_path / "secret.jpg"
+    Image.new("RGB", (4, 4)).save(secret)
+    dest = tmp_path / "posters"
+    df = pd.DataFrame(
+        {
+            "anime_id": [1, "../../outside", "a/b"],
+            "image_url": [secret.as_uri(), f"{server}/ok.jpg", f"{server}/flaky.jpg"],
+        }
+    )
+    summary = download_posters(df, dest, progress=False)
+    assert "only http and https URLs are fetched, not file" in summary.failures[0]
+    assert summary.downloaded == 2
+    saved = sorted(dest.iterdir())
+    assert len(saved) == 2 and all(p.parent == dest for p in saved)
+    assert not (tmp_path / "outside.jpg").exists()
+    assert {p.name for p in saved}.isdisjoint({"outside.jpg", "b.jpg"})
+    with pytest.raises(ValueError, match="secret.jpg' is a file; name a folder"):
+        download_posters(df, secret, progress=False)

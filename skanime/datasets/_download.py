@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -60,12 +62,20 @@ def _file_name(row_id, url: str) -> str:
     suffix = Path(url.split("?")[0]).suffix.lower()
     suffix = suffix if suffix in {".jpg", ".jpeg", ".png", ".webp", ".gif"} else ".jpg"
     if row_id is not None and not pd.isna(row_id):
-        return f"{row_id}{suffix}"
+        name = str(row_id).strip()
+        # an id that is not a plain name ("../x", "a/b") would leave dest
+        if name and re.fullmatch(r"[\w.-]+", name) and not name.startswith("."):
+            return f"{name}{suffix}"
     return hashlib.sha1(url.encode()).hexdigest()[:16] + suffix
 
 
 def _fetch(url: str, target: Path, *, timeout: float, max_bytes: int) -> None:
     """Download ``url`` to ``target`` atomically, checking size and image type."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):  # file://, ftp://, data: ... are not fetched
+        raise _PermanentError(
+            f"only http and https URLs are fetched, not {scheme or 'a bare path'}"
+        )
     request = urllib.request.Request(url, headers={"User-Agent": "skanime"})
     with atomic_path(target) as tmp:
         try:
@@ -143,6 +153,8 @@ def download_posters(
             f"Column {url_column!r} not found; the frame has {list(df.columns)}."
         )
     dest = Path(dest)
+    if dest.is_file():
+        raise ValueError(f"dest={str(dest)!r} is a file; name a folder.")
     dest.mkdir(parents=True, exist_ok=True)
     summary = DownloadSummary(paths=pd.Series(pd.NA, index=df.index, dtype=object))
     jobs = {}
