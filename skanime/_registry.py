@@ -65,9 +65,20 @@ class Registry(Generic[T]):
     def register(
         self, name: str, *, pretrained: bool = False
     ) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Register a builder under ``name`` (a decorator); duplicates are refused."""
+        """Register a builder under ``name`` (a decorator); duplicates, a name
+        that is not text and a builder that cannot be called are refused."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(
+                f"A {self.kind} is registered under a non-empty name (a str); got "
+                f"{name!r}."
+            )
 
         def decorator(builder: Callable[..., T]) -> Callable[..., T]:
+            if not callable(builder):
+                raise TypeError(
+                    f"The {self.kind} {name!r} needs a builder that can be called "
+                    f"(a function or a class); got {type(builder).__name__}."
+                )
             with self._lock:
                 if name in self._builders:
                     owner = self._builders[name]

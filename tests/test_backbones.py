@@ -53,6 +53,34 @@ def test_duplicate_names_are_refused():
         register_backbone("simple_cnn")(lambda: None)
 
 
+def test_a_bad_name_or_builder_is_refused_at_registration():
+    """They were registered without a word (42 under "x", a builder under 3)."""
+    for name in ("", "  ", 3, None):
+        with pytest.raises(ValueError, match="non-empty name"):
+            register_backbone(name)
+    with pytest.raises(TypeError, match="builder that can be called.*got int"):
+        register_backbone("test_not_callable")(42)
+    assert "test_not_callable" not in list_backbones()
+
+
+@pytest.mark.parametrize(
+    "built",
+    [None, torch.nn.Identity(), type("Widthless", (Backbone,), {})()],
+    ids=["None", "no out_features", "out_features None"],
+)
+def test_a_builder_that_breaks_the_contract_is_named(built):
+    """A fit used to fail far away ("'NoneType' object has no attribute 'to'",
+    or a shape error in a matrix product)."""
+    from skanime.backbones._registry import BACKBONES
+
+    register_backbone("test_broken")(lambda: built)
+    try:
+        with pytest.raises(TypeError, match="registered as 'test_broken' returned"):
+            get_backbone("test_broken")
+    finally:
+        BACKBONES._builders.pop("test_broken")
+
+
 def test_unknown_name_lists_the_available_ones():
     with pytest.raises(
         UnknownBackboneError, match=r"Unknown backbone 'cnn'.*simple_cnn"

@@ -157,5 +157,19 @@ def get_backbone(name: str, **config) -> Backbone:
     ------
     UnknownBackboneError
         Naming the available backbones and the plugins found.
+    TypeError
+        If the builder returns something that is not an ``nn.Module`` with a
+        positive integer ``out_features`` (the contract of a backbone).
     """
-    return BACKBONES.get(name, **config)
+    backbone = BACKBONES.get(name, **config)
+    width = getattr(backbone, "out_features", None)
+    if not isinstance(backbone, nn.Module) or not (
+        isinstance(width, int) and not isinstance(width, bool) and width > 0
+    ):
+        raise TypeError(
+            f"The backbone builder registered as {name!r} returned "
+            f"{type(backbone).__name__} (out_features={width!r}); a backbone is an "
+            "nn.Module with a positive integer out_features, the width of the "
+            "features its forward returns (docs/backbone_plugins.md)."
+        )
+    return backbone
