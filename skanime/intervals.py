@@ -460,12 +460,14 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         return train, calibration
 
     def _as_times(self, times: pd.Series) -> pd.Series:
-        """Numbers or dates, which order the rows in time; text that reads as
-        numbers as numbers; other text (titles, "Apr 5, 2009") refused, as its
-        order is the alphabet's."""
+        """Numbers or dates (also as date or Timestamp objects), which order the
+        rows in time; text that reads as numbers as numbers; other text
+        (titles, "Apr 5, 2009") refused, as its order is the alphabet's."""
         types = pd.api.types
         if types.is_numeric_dtype(times) or types.is_datetime64_any_dtype(times):
             return times
+        if types.infer_dtype(times, skipna=True) in ("date", "datetime"):
+            return times  # date or Timestamp objects (.dt.date, mixed zones)
         numbers = pd.to_numeric(times, errors="coerce")
         unread = times.notna() & numbers.isna()
         if unread.any():

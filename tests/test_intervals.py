@@ -740,8 +740,19 @@ def test_time_column_refusals_name_the_problem():
         pd.to_datetime(
             pd.Series(["2000", None, "2003", "2001", "2002"])
         ).dt.tz_localize("UTC"),
+        # objects: datetime.date (.dt.date) and Timestamps (mixed zones)
+        pd.to_datetime(pd.Series(["2000", None, "2003", "2001", "2002"])).dt.date,
+        pd.to_datetime(pd.Series(["2000", None, "2003", "2001", "2002"])).astype(
+            object
+        ),
     ],
-    ids=["Int64", "text of numbers", "dates with a zone"],
+    ids=[
+        "Int64",
+        "text of numbers",
+        "dates with a zone",
+        "date objects",
+        "Timestamp objects",
+    ],
 )
 def test_time_column_reads_numbers_and_dates_in_any_dtype(times):
     X, y = pd.DataFrame({"t": times}), np.arange(5.0)
