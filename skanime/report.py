@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from ._atomic import atomic_path
+from ._fitted import check_fitted
 from ._metrics import mean_absolute_percentage_error
 
 __all__ = [
@@ -31,11 +32,51 @@ __all__ = [
 ]
 
 
+def _scores(function: str, **named) -> list[np.ndarray]:
+    """The arrays in ``named`` as 1-D float64 vectors of one length (a one-column
+    2-D array is flattened), or a ``ValueError`` naming ``function`` and the
+    argument: not numbers, not one value a row, missing or infinite values,
+    lengths that differ, or no rows at all."""
+    arrays = {}
+    for name, values in named.items():
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{function}: {name} must hold numbers ({exc}).") from None
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise ValueError(
+                f"{function}: {name} must hold one score a row; got shape "
+                f"{array.shape}."
+            )
+        bad = np.flatnonzero(~np.isfinite(array))
+        if len(bad):
+            raise ValueError(
+                f"{function}: {name} holds {len(bad)} missing or infinite "
+                f"value(s) (the first at position {bad[0]})."
+            )
+        arrays[name] = array
+    lengths = {name: len(array) for name, array in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name} {n}" for name, n in lengths.items())
+        raise ValueError(f"{function}: the rows differ in number ({shown}).")
+    if not any(lengths.values()):
+        raise ValueError(f"{function}: {' and '.join(lengths)} have no rows.")
+    return list(arrays.values())
+
+
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
     """Test MSE, MAE, MAPE (percent) and R², as in the paper's Table 1 (whose
-    "loss" is the MSE; skanime trains on the Huber loss by default)."""
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
+    "loss" is the MSE; skanime trains on the Huber loss by default).
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` and ``y_pred`` are empty, differ in length, or hold
+        anything but finite numbers.
+    """
+    y_true, y_pred = _scores("regression_metrics", y_true=y_true, y_pred=y_pred)
     return {
         "mse": float(mean_squared_error(y_true, y_pred)),
         "mae": float(mean_absolute_error(y_true, y_pred)),
@@ -45,7 +86,15 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
 
 
 def format_table(rows: Mapping[str, Mapping[str, float]], title: str = "") -> str:
-    """A plain-text table: one row per model, columns MSE, MAE, MAPE, R²."""
+    """A plain-text table: one row per model, columns MSE, MAE, MAPE, R² (each
+    row a :func:`regression_metrics` dict)."""
+    for name, m in rows.items():
+        missing = [key for key in ("mse", "mae", "mape", "r2") if key not in m]
+        if missing:
+            raise KeyError(
+                f"format_table: the row {name!r} lacks {missing}; each row is "
+                "what regression_metrics returns."
+            )
     header = f"{'model':<28}{'MSE':>12}{'MAE':>9}{'MAPE %':>9}{'R²':>8}"
     lines = [title] if title else []
     lines += [header, "-" * len(header)]
@@ -134,9 +183,17 @@ def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> P
     """
     if not isinstance(history, list):  # a model: skorch's History is a list
         model = getattr(history, "estimator_", history)  # a ConformalRegressor's
+        if not hasattr(model, "history_") and not hasattr(model, "history"):
+            check_fitted(history)  # an unfitted model: NotFittedError
+            raise TypeError(
+                "plot_history takes a fitted HybridAnimeRegressor, a HybridNet or "
+                f"a skorch History; got {type(history).__name__}."
+            )
         if loss is None:
             loss = loss_label(model)
         history = model.history_ if hasattr(model, "history_") else model.history
+    if not len(history):
+        raise ValueError("plot_history: the history has no epochs to plot.")
     title = "Loss" if loss is None else f"Loss ({loss})"
     epochs = history[:, "epoch"]
     fig = _figure(figsize=(15, 4))
@@ -164,8 +221,12 @@ def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> P
 
 
 def plot_predictions(y_true, y_pred, path: str | os.PathLike, title: str = "") -> Path:
-    """Predicted against actual scores on the test rows, with the identity line."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    """Predicted against actual scores on the test rows, with the identity line.
+
+    ``y_true`` and ``y_pred`` must be finite numbers, one a row, as many of each
+    (a ``ValueError`` names the one that is not).
+    """
+    y_true, y_pred = _scores("plot_predictions", y_true=y_true, y_pred=y_pred)
     fig = _figure(figsize=(5.5, 5.5))
     ax = fig.subplots()
     ax.scatter(y_true, y_pred, s=8, alpha=0.5)
@@ -208,6 +269,8 @@ def data_summary(X):
     """One row per column: dtype, non-missing count, missing share, distinct values."""
     import pandas as pd
 
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"data_summary takes a DataFrame; got {type(X).__name__}.")
     rows = []
     for column in X.columns:
         values = X[column]
@@ -263,10 +326,22 @@ def plot_residuals(
     """Box plots of the residuals (predicted minus actual) per group of each
     column in ``by`` that ``X`` has; a numeric column is grouped in 5-unit bins
     (years into 5-year spans). Groups of fewer than 3 rows are left out; each
-    label gives its row count."""
+    label gives its row count. ``by`` may be one column's name. ``X``, ``y_true``
+    and ``y_pred`` must have as many rows (a ``ValueError`` says which differ)."""
     import pandas as pd
 
-    residual = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, np.float64)
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"plot_residuals takes X as a DataFrame; got {type(X).__name__}."
+        )
+    y_true, y_pred = _scores("plot_residuals", y_true=y_true, y_pred=y_pred)
+    if len(X) != len(y_true):
+        raise ValueError(
+            f"plot_residuals: the rows differ in number (X {len(X)}, y_true and "
+            f"y_pred {len(y_true)})."
+        )
+    residual = y_pred - y_true
+    by = (by,) if isinstance(by, str) else tuple(by)
     present = [c for c in by if c in X.columns]
     fig = _figure(figsize=(6.5 * max(len(present), 1), 4.2))
     axes = fig.subplots(1, max(len(present), 1))
@@ -466,10 +541,27 @@ def write_html_report(
 
 def plot_intervals(y_true, y_pred, intervals, path: str | os.PathLike, level=None):
     """Each row's interval (sorted by predicted score) with its actual score;
-    actual scores outside their interval are drawn in red."""
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
+    actual scores outside their interval are drawn in red.
+
+    ``intervals`` has a ``(low, high)`` pair a row, shape ``(n, 2)`` as
+    :meth:`~skanime.intervals.ConformalRegressor.predict_interval` returns it
+    (or MAPIE's ``(n, 2, 1)`` for one level); ``level`` is the nominal level,
+    such as 0.8, for the title.
+    """
+    y_true, y_pred = _scores("plot_intervals", y_true=y_true, y_pred=y_pred)
     intervals = np.asarray(intervals, dtype=np.float64)
+    if intervals.ndim == 3 and intervals.shape[2] == 1:
+        intervals = intervals[:, :, 0]
+    if intervals.shape != (len(y_true), 2):
+        raise ValueError(
+            "plot_intervals: intervals must hold a (low, high) pair for each of "
+            f"the {len(y_true)} rows, shape ({len(y_true)}, 2); got shape "
+            f"{intervals.shape}."
+        )
+    if level is not None and not 0 < level < 1:
+        raise ValueError(
+            f"plot_intervals: level is a probability such as 0.8; got {level!r}."
+        )
     order = np.argsort(y_pred, kind="stable")
     x = np.arange(len(order))
     low, high = intervals[order, 0], intervals[order, 1]
@@ -481,7 +573,7 @@ def plot_intervals(y_true, y_pred, intervals, path: str | os.PathLike, level=Non
     ax.plot(x, y_pred[order], color="tab:blue", lw=1, label="predicted")
     ax.scatter(x[~outside], actual[~outside], s=5, color="black", label="actual")
     ax.scatter(x[outside], actual[outside], s=7, color="tab:red", label="outside")
-    share = 1 - outside.mean() if len(outside) else float("nan")
+    share = 1 - outside.mean()
     name = f"{level:.0%} intervals" if level is not None else "Intervals"
     ax.set(
         title=f"{name} on the test rows: {share:.1%} hold the actual score",

@@ -6,11 +6,14 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import matplotlib.axes
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import mean_absolute_percentage_error, r2_score
 
+from skanime import HybridAnimeRegressor
+from skanime.exceptions import NotFittedError
 from skanime.report import (
     REPORT_SECTIONS,
     atomic_path,
@@ -19,6 +22,7 @@ from skanime.report import (
     format_table,
     loss_label,
     plot_history,
+    plot_intervals,
     plot_predictions,
     plot_residuals,
     regression_metrics,
@@ -34,6 +38,96 @@ def test_regression_metrics_match_scikit_learn():
     assert m["mae"] == pytest.approx(np.mean(np.abs(y - pred)))
     assert m["mape"] == pytest.approx(100 * mean_absolute_percentage_error(y, pred))
     assert m["r2"] == pytest.approx(r2_score(y, pred))
+
+
+_Y, _PRED = [6.0, 7.5, 8.0], [6.5, 7.0, 8.2]
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        regression_metrics,
+        lambda y, p: plot_predictions(y, p, "never.png"),
+        lambda y, p: plot_intervals(y, p, np.c_[p, p], "never.png"),
+        lambda y, p: plot_residuals(pd.DataFrame({"Type": y}), y, p, "never.png"),
+    ],
+    ids=["regression_metrics", "plot_predictions", "plot_intervals", "residuals"],
+)
+@pytest.mark.parametrize(
+    "y_true, y_pred, message",
+    [
+        ([], [], "y_true and y_pred have no rows"),
+        (_Y, _PRED[:2], r"the rows differ in number \(y_true 3, y_pred 2\)"),
+        (_Y, [6.5, np.nan, np.inf], "y_pred holds 2 missing or infinite value"),
+        (["a", "b", "c"], _PRED, "y_true must hold numbers"),
+        (_Y, np.ones((3, 2)), r"y_pred must hold one score a row; got shape \(3, 2\)"),
+    ],
+    ids=["empty", "lengths", "nan", "text", "two-columns"],
+)
+def test_score_arrays_are_checked_naming_the_function_and_argument(
+    function, y_true, y_pred, message, tmp_path, monkeypatch
+):
+    """Before, these failed inside numpy or matplotlib ("zero-size array to
+    reduction operation", "x and y must be the same size", an IndexError), or
+    drew an empty figure; nothing is written now."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        function(y_true, y_pred)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_one_column_prediction_counts_as_one_score_a_row():
+    flat = regression_metrics(_Y, _PRED)
+    assert regression_metrics(_Y, np.asarray(_PRED)[:, None]) == flat
+
+
+def test_plot_intervals_checks_its_intervals_and_level(tmp_path):
+    y, pred = np.asarray(_Y), np.asarray(_PRED)
+    pairs = np.c_[pred - 0.5, pred + 0.5]
+    with pytest.raises(ValueError, match=r"shape \(3, 2\); got shape \(2, 2\)"):
+        plot_intervals(y, pred, pairs[:2], tmp_path / "a.png")
+    with pytest.raises(ValueError, match=r"shape \(3, 2\); got shape \(3,\)"):
+        plot_intervals(y, pred, pred, tmp_path / "a.png")
+    with pytest.raises(ValueError, match="level is a probability such as 0.8; got 80"):
+        plot_intervals(y, pred, pairs, tmp_path / "a.png", level=80)
+    assert list(tmp_path.iterdir()) == []
+    # MAPIE's shape for one level, (n, 2, 1), is read as (n, 2)
+    assert plot_intervals(y, pred, pairs[:, :, None], tmp_path / "b.png").exists()
+
+
+def test_plot_residuals_checks_x_and_takes_one_column_name(tmp_path, monkeypatch):
+    X = pd.DataFrame({"Type": ["TV", "TV", "TV", "Movie"], "Year": [1, 2, 3, 4]})
+    y, pred = np.array([6.0, 7.0, 8.0, 5.0]), np.array([6.5, 7.0, 7.5, 5.0])
+    with pytest.raises(TypeError, match="takes X as a DataFrame; got ndarray"):
+        plot_residuals(X.to_numpy(), y, pred, tmp_path / "a.png")
+    with pytest.raises(ValueError, match=r"\(X 4, y_true and y_pred 3\)"):
+        plot_residuals(X, y[:3], pred[:3], tmp_path / "a.png")
+    drawn = []
+    original = matplotlib.axes.Axes.set
+
+    def record(self, **kwargs):
+        drawn.append(kwargs.get("title"))
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "set", record)
+    plot_residuals(X, y, pred, tmp_path / "b.png", by="Type")
+    # one column, not one figure per letter of "Type"
+    assert drawn == ["Residuals by Type"]
+
+
+def test_format_table_names_a_missing_metric():
+    with pytest.raises(KeyError, match=r"the row 'm' lacks \['mape', 'r2'\]"):
+        format_table({"m": {"mse": 1.0, "mae": 1.0}})
+
+
+def test_plot_history_and_data_summary_refuse_what_they_cannot_read(tmp_path):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        plot_history(HybridAnimeRegressor(), tmp_path / "a.png")
+    with pytest.raises(ValueError, match="the history has no epochs"):
+        plot_history([], tmp_path / "a.png")
+    with pytest.raises(TypeError, match="takes a DataFrame; got ndarray"):
+        data_summary(np.zeros((2, 2)))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_format_table_has_a_row_per_model():
