@@ -1,5 +1,9 @@
 """Secure persistence: ``save(model, path)`` and ``load(path, trusted=...)``.
 
+Either takes a path or a binary file object (``open(path, "wb")``,
+``io.BytesIO()``, an ``fsspec`` file): a file object is written or read from
+its current position, as ``joblib`` and ``skops`` do.
+
 A pickle (``joblib.dump``) runs arbitrary code when it is loaded, so a model from a
 stranger must not be unpickled. :func:`save` writes a zip archive instead:
 
@@ -149,11 +153,54 @@ def _named(name: str) -> bool:
     return module not in sys.modules or hasattr(sys.modules[module], attr)
 
 
-def save(model, path: str | os.PathLike) -> None:
+def _is_stream(file) -> bool:
+    """Whether ``file`` is a file object rather than a path."""
+    return hasattr(file, "read") or hasattr(file, "write")
+
+
+def _where(file) -> str:
+    """How messages name ``file``: its path, or the file object's name."""
+    if not _is_stream(file):
+        return repr(os.fspath(file))
+    name = getattr(file, "name", None)
+    if isinstance(name, str | os.PathLike):
+        return repr(os.fspath(name))
+    return f"the {type(file).__name__} given"
+
+
+def _check_binary(file, mode: str) -> None:
+    if isinstance(file, io.TextIOBase):
+        raise TypeError(
+            f"{_where(file)} is open in text mode; a model file is binary: open "
+            f"it with mode {mode!r}."
+        )
+
+
+def save(model, path) -> None:
     """Save ``model`` to ``path`` (a skanime model archive), atomically.
 
     The file is written next to ``path`` and moved over it only when complete: a
     failure leaves any previous file intact and nothing half-written behind.
+
+    Parameters
+    ----------
+    model : object
+        A fitted model (or any object made of trusted types).
+    path : str, path-like or binary file object
+        Where to write. A file object (``io.BytesIO()``, ``open(p, "wb")``)
+        gets the whole archive in one ``write`` once it is complete, from its
+        current position; it is not closed.
+
+    Examples
+    --------
+    >>> import io
+    >>> import skanime.io
+    >>> from sklearn.dummy import DummyRegressor
+    >>> buffer = io.BytesIO()
+    >>> skanime.io.save(DummyRegressor().fit([[0], [1]], [2, 4]), buffer)
+    >>> _ = buffer.seek(0)
+    >>> skanime.io.load(buffer).predict([[5]])
+    array([3.])
 
     Raises
     ------
@@ -162,8 +209,10 @@ def save(model, path: str | os.PathLike) -> None:
         ``nn.Module`` instance passed as ``backbone=`` (save those models with
         joblib, for trusted use only, or register the backbone by name), or a
         function no file can name (a lambda as ``numeric_columns=``). Nothing
-        is written.
+        is written. Also if ``path`` is a file object open in text mode.
     """
+    if _is_stream(path):
+        _check_binary(path, "wb")
     try:
         body = sio.dumps(model)
     except Exception as exc:
@@ -182,10 +231,19 @@ def save(model, path: str | os.PathLike) -> None:
             "loading. Use a function defined at the top of a module, a list of "
             "columns, or sklearn.compose.make_column_selector. Nothing was written."
         )
+    if _is_stream(path):  # complete in memory first: one write, or none
+        buffer = io.BytesIO()
+        _write_archive(buffer, body)
+        path.write(buffer.getvalue())
+        return
     with atomic_path(path) as temporary:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as z:
-            z.writestr(_META, json.dumps(_versions(), indent=2))
-            z.writestr(_MODEL, body)
+        _write_archive(temporary, body)
+
+
+def _write_archive(file, body: bytes) -> None:
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_META, json.dumps(_versions(), indent=2))
+        archive.writestr(_MODEL, body)
 
 
 def _check_members(archive: zipfile.ZipFile, where: str, max_bytes: int) -> None:
@@ -212,13 +270,8 @@ def _check_members(archive: zipfile.ZipFile, where: str, max_bytes: int) -> None
             )
 
 
-def _pickle_hint(path) -> str:
+def _pickle_hint(start: bytes) -> str:
     """Advice for a file that starts as a pickle does (joblib.dump, pickle.dump)."""
-    try:
-        with open(path, "rb") as file:
-            start = file.read(2)
-    except OSError:
-        return ""
     if len(start) == 2 and start[0] == 0x80 and 2 <= start[1] <= 5:
         return (
             " It is a pickle (joblib.dump's format): joblib.load reads it, which"
@@ -227,14 +280,44 @@ def _pickle_hint(path) -> str:
     return ""
 
 
-def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
-    where = repr(os.fspath(path))
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such model file: {where}")
-    if os.path.isdir(path):
-        raise IncompatibleModelError(f"{where} is a folder; name the model file.")
+def _first_bytes(path) -> bytes:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open(path, "rb") as file:
+            return file.read(2)
+    except OSError:
+        return b""
+
+
+def _read_stream(file, where: str, max_bytes: int) -> bytes:
+    """Up to ``max_bytes`` of a binary file object, or an error saying why not."""
+    _check_binary(file, "rb")
+    data = file.read(max_bytes + 1)
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"{where} gave {type(data).__name__} where bytes were expected; open "
+            "the file in binary mode ('rb')."
+        )
+    if len(data) > max_bytes:
+        raise IncompatibleModelError(
+            f"{where} holds more than max_bytes={max_bytes} bytes; it is not read "
+            "(pass a larger max_bytes only for a file you trust)."
+        )
+    return bytes(data)
+
+
+def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
+    where = _where(path)
+    if _is_stream(path):
+        data = _read_stream(path, where, max_bytes)
+        source, start = io.BytesIO(data), data[:2]
+    else:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No such model file: {where}")
+        if os.path.isdir(path):
+            raise IncompatibleModelError(f"{where} is a folder; name the model file.")
+        source, start = path, None
+    try:
+        with zipfile.ZipFile(source) as archive:
             _check_members(archive, where, max_bytes)
             meta = json.loads(archive.read(_META))
             body = archive.read(_MODEL)
@@ -243,9 +326,11 @@ def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
     except IncompatibleModelError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as exc:
+        if start is None:
+            start = _first_bytes(path)
         raise IncompatibleModelError(
             f"{where} is not a model saved by skanime.io.save "
-            f"({type(exc).__name__}: {exc}).{_pickle_hint(path)}"
+            f"({type(exc).__name__}: {exc}).{_pickle_hint(start)}"
         ) from exc
     except NotImplementedError as exc:  # an unsupported compression method
         raise IncompatibleModelError(
@@ -258,7 +343,7 @@ def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
         )
     if meta.get("format") != FORMAT_VERSION:
         raise IncompatibleModelError(
-            f"{os.fspath(path)!r} was saved by skanime {meta.get('skanime')} in file "
+            f"{where} was saved by skanime {meta.get('skanime')} in file "
             f"format {meta.get('format')}; this skanime {__version__} reads format "
             f"{FORMAT_VERSION}. Install skanime=={meta.get('skanime')} to load it, "
             "or train the model again."
@@ -271,25 +356,28 @@ def _untrusted(path, body: bytes) -> set[str]:
         return set(sio.get_untrusted_types(data=body))
     except Exception as exc:  # skops raises many kinds on a malformed file
         raise IncompatibleModelError(
-            f"{os.fspath(path)!r} is not a model saved by skanime.io.save: its "
+            f"{_where(path)} is not a model saved by skanime.io.save: its "
             f"{_MODEL} cannot be read ({type(exc).__name__}: {exc})."
         ) from exc
 
 
-def get_untrusted_types(
-    path: str | os.PathLike, *, max_bytes: int = MAX_BYTES
-) -> list[str]:
-    """The types in the file that :func:`load` would refuse without ``trusted=``."""
+def get_untrusted_types(path, *, max_bytes: int = MAX_BYTES) -> list[str]:
+    """The types in the file that :func:`load` would refuse without ``trusted=``.
+
+    ``path`` is a path or a binary file object, read from its current position
+    (seek back before passing it to :func:`load`)."""
     _, body = _read(path, max_bytes)
     return sorted(_untrusted(path, body) - set(TRUSTED_TYPES))
 
 
-def load(path: str | os.PathLike, *, trusted=None, max_bytes: int = MAX_BYTES):
+def load(path, *, trusted=None, max_bytes: int = MAX_BYTES):
     """Load a model saved with :func:`save`, refusing untrusted types.
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like or binary file object
+        The file; a file object (``open(p, "rb")``, ``io.BytesIO``) is read
+        from its current position, at most ``max_bytes`` of it, and not closed.
     trusted : list of str (or one str), default=None
         Further types to trust (as ``"module.Name"``), beyond skanime's
         :data:`TRUSTED_TYPES` and what skops trusts by default. Read
@@ -303,7 +391,8 @@ def load(path: str | os.PathLike, *, trusted=None, max_bytes: int = MAX_BYTES):
     FileNotFoundError
         If there is no file at ``path``.
     TypeError
-        If ``trusted`` is True or False (it takes type names).
+        If ``trusted`` is True or False (it takes type names), or ``path`` is a
+        file object open in text mode.
     UntrustedTypesError
         Listing the types that are not trusted; nothing is loaded.
     IncompatibleModelError
@@ -324,7 +413,7 @@ def load(path: str | os.PathLike, *, trusted=None, max_bytes: int = MAX_BYTES):
     refused = sorted(untrusted - set(TRUSTED_TYPES) - set(extra))
     if refused:
         raise UntrustedTypesError(
-            f"{os.fspath(path)!r} holds types that are not trusted: {refused}. "
+            f"{_where(path)} holds types that are not trusted: {refused}. "
             "Nothing was loaded. If you know where the file comes from and what these "
             "types do, pass them in trusted=[...]."
         )
@@ -334,6 +423,6 @@ def load(path: str | os.PathLike, *, trusted=None, max_bytes: int = MAX_BYTES):
         raise
     except Exception as exc:  # a malformed member: skops raises many kinds
         raise IncompatibleModelError(
-            f"{os.fspath(path)!r} is not a model saved by skanime.io.save: its "
+            f"{_where(path)} is not a model saved by skanime.io.save: its "
             f"{_MODEL} cannot be read ({type(exc).__name__}: {exc})."
         ) from exc

@@ -213,6 +213,47 @@ def test_skops_round_trip(which, request, anime, tmp_path):
     assert meta["format"] == skio.FORMAT_VERSION and meta["skanime"]
 
 
+def test_file_objects_are_written_and_read(fitted_model, anime, tmp_path):
+    """A binary file object (an fsspec file, a BytesIO to upload) works as a
+    path does: it used to fail with a TypeError from the atomic write's
+    os.fspath; it is written once, complete, and read from its position."""
+    buffer = io.BytesIO()
+    skio.save(fitted_model, buffer)
+    data = buffer.getvalue()
+    assert skio.get_untrusted_types(io.BytesIO(data)) == []
+    loaded = skio.load(io.BytesIO(data))
+    np.testing.assert_array_equal(loaded.predict(anime), fitted_model.predict(anime))
+    with open(tmp_path / "m.skanime", "wb") as file:
+        file.write(b"head")  # a file object is written from where it stands
+        skio.save(fitted_model, file)
+    with open(tmp_path / "m.skanime", "rb") as file:
+        assert file.read(4) == b"head"
+        loaded = skio.load(file)
+        assert not file.closed
+    np.testing.assert_array_equal(loaded.predict(anime), fitted_model.predict(anime))
+
+
+def test_a_file_object_is_checked_as_a_path_is(fitted_model, tmp_path):
+    path = tmp_path / "m.skanime"
+    skio.save(fitted_model, path)
+    with open(path) as text, pytest.raises(TypeError, match="open it with mode 'rb'"):
+        skio.load(text)
+    with open(tmp_path / "out", "w") as text:
+        with pytest.raises(TypeError, match="open it with mode 'wb'"):
+            skio.save(fitted_model, text)
+    with pytest.raises(IncompatibleModelError, match="the BytesIO given holds more"):
+        skio.load(io.BytesIO(path.read_bytes()), max_bytes=100)
+    pickled = io.BytesIO()
+    joblib.dump(fitted_model, pickled)
+    pickled.seek(0)
+    with pytest.raises(IncompatibleModelError, match="It is a pickle"):
+        skio.load(pickled)
+    refused = io.BytesIO()  # nothing is written when the model cannot be saved
+    with pytest.raises(TypeError, match="a lambda or"):
+        skio.save(fast_model(numeric_columns=lambda X: ["Year"]), refused)
+    assert refused.getvalue() == b""
+
+
 def _rewrite_schema(path, target, replace):
     """Rewrite the skops schema inside a skanime archive with ``replace``."""
     with zipfile.ZipFile(path) as archive:
