@@ -132,12 +132,14 @@ class atomic_group:  # noqa: N801 - used like atomic_path
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
     >>> with atomic_group() as group:
     ...     _ = group.path(folder / "a.txt").write_text("a")
     ...     _ = group.path(folder / "b.txt").write_text("b")
     >>> sorted(p.name for p in folder.iterdir())
     ['a.txt', 'b.txt']
+    >>> tmp.cleanup()
     """
 
     def __enter__(self) -> atomic_group:

@@ -66,7 +66,14 @@ def register_tabular_branch(
 
 
 def list_tabular_branches(pattern: str | None = None) -> list[str]:
-    """Sorted names of the registered tabular branches (glob ``pattern``)."""
+    """Sorted names of the registered tabular branches (glob ``pattern``).
+
+    Examples
+    --------
+    >>> from skanime.tabular_branches import list_tabular_branches
+    >>> {"mlp", "tabm"} <= set(list_tabular_branches())  # and any a plugin adds
+    True
+    """
     return TABULAR_BRANCHES.list(pattern)
 
 
@@ -85,6 +92,14 @@ def get_tabular_branch(
     ------
     UnknownTabularBranchError
         Naming the registered branches (and the closest name).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime.tabular_branches import get_tabular_branch
+    >>> branch = get_tabular_branch("tabm", 10, hidden_units=32, k=4)
+    >>> branch(torch.zeros(5, 10)).shape, branch.out_features
+    (torch.Size([5, 32]), 32)
     """
     return TABULAR_BRANCHES.get(
         name,
@@ -105,6 +120,14 @@ class MLPBranch(nn.Sequential):
     :class:`~skanime._layers.PartlySparseLinear` that multiplies only their
     non-zero entries; the outputs of ``nn.Linear`` from the same initial
     weights, faster.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime.tabular_branches import MLPBranch
+    >>> branch = MLPBranch(10, hidden_units=32, n_layers=2, dropout=0.4)
+    >>> branch(torch.zeros(5, 10)).shape, branch.out_features
+    (torch.Size([5, 32]), 32)
     """
 
     def __init__(
@@ -287,6 +310,14 @@ class TabMBranch(nn.Module):
 
     Its periodic embeddings are the "lite" PLR variant (one linear layer shared
     by the features; :class:`PeriodicEmbeddings`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime.tabular_branches import TabMBranch
+    >>> branch = TabMBranch(10, hidden_units=32, k=4)  # 4 members, one MLP
+    >>> branch(torch.zeros(5, 10)).shape  # the members' outputs, averaged
+    torch.Size([5, 32])
     """
 
     def __init__(

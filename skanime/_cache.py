@@ -112,7 +112,17 @@ def memory_cache() -> _MemoryLRU:
 
 
 def clear_memory_cache() -> None:
-    """Forget every embedding held in memory (the disk cache is kept)."""
+    """Forget every embedding held in memory (the disk cache is kept).
+
+
+    Examples
+    --------
+    >>> from skanime import clear_memory_cache
+    >>> from skanime._cache import memory_cache
+    >>> clear_memory_cache()
+    >>> len(memory_cache())
+    0
+    """
     _MEMORY.clear()
 
 

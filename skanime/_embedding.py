@@ -121,6 +121,18 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         Identifies the backbone's weights and inputs in the cache.
     embedding_dim_ : int
     n_features_in_ : int
+
+    Examples
+    --------
+    >>> from skanime import PosterEmbedder
+    >>> from skanime.datasets import make_anime
+    >>> df = make_anime(8, random_state=0)
+    >>> embedder = PosterEmbedder(backbone="simple_cnn", image_size=16)
+    >>> features = embedder.fit_transform(df[["poster"]])
+    >>> features.shape  # has_image, then the backbone's 64 features
+    (8, 65)
+    >>> embedder.get_feature_names_out()[:3].tolist()
+    ['has_image', 'emb_0', 'emb_1']
     """
 
     _parameter_constraints = {

@@ -131,6 +131,24 @@ class NumericEncoder(_TableTransformer):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skanime import NumericEncoder
+    >>> df = pd.DataFrame({"Episodes": ["12", "Unknown", "24", "1"],
+    ...                    "Year": [2001, 2010, np.nan, 2020]})
+    >>> encoder = NumericEncoder().fit(df)
+    >>> encoder.get_feature_names_out().tolist()
+    ['Episodes', 'Year', 'Episodes_missing', 'Year_missing']
+    >>> encoder.medians_  # what a missing value becomes, before scaling
+    array([  12., 2010.])
+    >>> encoder.transform(df).round(2)
+    array([[-0.03, -1.38,  0.  ,  0.  ],
+           [-0.03, -0.04,  1.  ,  0.  ],
+           [ 1.44, -0.04,  0.  ,  1.  ],
+           [-1.38,  1.45,  0.  ,  0.  ]])
     """
 
     _parameter_constraints = {
@@ -340,6 +358,18 @@ class MultiLabelEncoder(_TableTransformer):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime import MultiLabelEncoder
+    >>> encoder = MultiLabelEncoder().fit(
+    ...     pd.DataFrame({"Genres": ["Action, Drama", "Drama", "add some"]}))
+    >>> encoder.get_feature_names_out().tolist()
+    ['Genres_Action', 'Genres_Drama']
+    >>> encoder.transform(pd.DataFrame({"Genres": ["Drama; Comedy", None]}))
+    array([[0., 1.],
+           [0., 0.]], dtype=float32)
     """
 
     _parameter_constraints = {

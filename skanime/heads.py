@@ -33,12 +33,28 @@ def register_head(name: str) -> Callable[[Callable[..., nn.Module]], Callable]:
 
 
 def list_heads(pattern: str | None = None) -> list[str]:
-    """Sorted names of the registered heads, optionally filtered by a glob."""
+    """Sorted names of the registered heads, optionally filtered by a glob.
+
+    Examples
+    --------
+    >>> from skanime.heads import list_heads
+    >>> {"linear", "mlp"} <= set(list_heads())  # and any a plugin adds
+    True
+    """
     return HEADS.list(pattern)
 
 
 def get_head(name: str, n_inputs: int, *, units: int, dropout: float) -> nn.Module:
-    """Build the head ``name`` for a concatenation ``n_inputs`` wide."""
+    """Build the head ``name`` for a concatenation ``n_inputs`` wide.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime.heads import get_head
+    >>> head = get_head("mlp", 40, units=16, dropout=0.1)
+    >>> head(torch.zeros(3, 40)).shape  # one score a row
+    torch.Size([3, 1])
+    """
     return HEADS.get(name, n_inputs=n_inputs, units=units, dropout=dropout)
 
 

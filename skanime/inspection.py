@@ -35,6 +35,16 @@ def model_columns(model) -> list[str]:
     For a skanime model, its ``required_columns_`` (every column of ``X`` with a
     role), or else the columns its fitted column transformer selected; for any
     other estimator, its ``feature_names_in_``.
+
+    Examples
+    --------
+    >>> from skanime import HybridAnimeRegressor
+    >>> from skanime.datasets import make_anime
+    >>> from skanime.inspection import model_columns
+    >>> df = make_anime(40, random_state=0)
+    >>> model = HybridAnimeRegressor(poster_column=None, min_frequency=1, max_epochs=1)
+    >>> model_columns(model.fit(df, df["Score"]))[:4]
+    ['Title', 'Type', 'Episodes', 'Duration']
     """
     check_fitted(model)
     inner = _inner(model)
@@ -178,6 +188,19 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     Returns
     -------
     effect : Series of float, indexed like ``X``
+
+    Examples
+    --------
+    >>> from skanime import HybridAnimeRegressor
+    >>> from skanime.datasets import make_anime
+    >>> from skanime.inspection import poster_effect
+    >>> df = make_anime(40, random_state=0)
+    >>> df.loc[1, "poster"] = None  # an anime without a poster
+    >>> model = HybridAnimeRegressor(backbone="simple_cnn", image_size=16, n_members=1,
+    ...                              min_frequency=1, max_epochs=1, random_state=0)
+    >>> effect = poster_effect(model.fit(df, df["Score"]), df.head(3))
+    >>> effect.isna().tolist()  # NaN where there is no poster to take away
+    [False, True, False]
     """
     check_fitted(model)
     inner = _inner(model)
@@ -244,6 +267,18 @@ def plot_column_importance(importances: pd.DataFrame, ax=None, *, top: int = 20)
     Returns
     -------
     ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from skanime.inspection import plot_column_importance
+    >>> importances = pd.DataFrame(
+    ...     {"importance_mean": [0.14, 0.08], "importance_std": [0.01, 0.005]},
+    ...     index=pd.Index(["Title", "Duration"], name="column"))
+    >>> ax = plot_column_importance(importances, ax=Figure().subplots())
+    >>> [label.get_text() for label in ax.get_yticklabels()]  # the largest on top
+    ['Duration', 'Title']
     """
     _check_importances(importances)
     if isinstance(top, bool) or not isinstance(top, Integral) or top < 1:

@@ -365,7 +365,20 @@ def get_untrusted_types(path, *, max_bytes: int = MAX_BYTES) -> list[str]:
     """The types in the file that :func:`load` would refuse without ``trusted=``.
 
     ``path`` is a path or a binary file object, read from its current position
-    (seek back before passing it to :func:`load`)."""
+    (seek back before passing it to :func:`load`).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import skanime.io
+    >>> from sklearn.dummy import DummyRegressor
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(tmp.name) / "model.skanime"
+    >>> skanime.io.save(DummyRegressor().fit([[0], [1]], [2, 4]), path)
+    >>> skanime.io.get_untrusted_types(path)  # nothing to review: load trusts it all
+    []
+    >>> tmp.cleanup()
+    """
     _, body = _read(path, max_bytes)
     return sorted(_untrusted(path, body) - set(TRUSTED_TYPES))
 
@@ -401,6 +414,18 @@ def load(path, *, trusted=None, max_bytes: int = MAX_BYTES):
         :data:`MAX_COMPRESSION_RATIO`-fold (checked from the sizes the archive
         declares, before anything is decompressed), or comes from an
         incompatible version.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import skanime.io
+    >>> from sklearn.dummy import DummyRegressor
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(tmp.name) / "model.skanime"
+    >>> skanime.io.save(DummyRegressor().fit([[0], [1]], [2, 4]), path)
+    >>> skanime.io.load(path).predict([[7]])
+    array([3.])
+    >>> tmp.cleanup()
     """
     if isinstance(trusted, bool):  # skops's old trusted=True, which trusts anything
         raise TypeError(

@@ -75,6 +75,13 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     ValueError
         If ``y_true`` and ``y_pred`` are empty, differ in length, or hold
         anything but finite numbers.
+
+    Examples
+    --------
+    >>> from skanime.report import regression_metrics
+    >>> metrics = regression_metrics([6.0, 7.5, 8.0], [6.5, 7.0, 8.2])
+    >>> {name: round(value, 3) for name, value in metrics.items()}
+    {'mse': 0.18, 'mae': 0.4, 'mape': 5.833, 'r2': 0.751}
     """
     y_true, y_pred = _scores("regression_metrics", y_true=y_true, y_pred=y_pred)
     return {
@@ -87,7 +94,20 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
 
 def format_table(rows: Mapping[str, Mapping[str, float]], title: str = "") -> str:
     """A plain-text table: one row per model, columns MSE, MAE, MAPE, R² (each
-    row a :func:`regression_metrics` dict)."""
+    row a :func:`regression_metrics` dict).
+
+    Examples
+    --------
+    >>> from skanime.report import format_table, regression_metrics
+    >>> y = [6.0, 7.5, 8.0]
+    >>> print(format_table({"model": regression_metrics(y, [6.5, 7.0, 8.2]),
+    ...                     "mean": regression_metrics(y, [7.17] * 3)}, "Test set"))
+    Test set
+    model                                MSE      MAE   MAPE %      R²
+    ------------------------------------------------------------------
+    model                              0.180    0.400     5.83   0.751
+    mean                               0.722    0.777    11.43  -0.000
+    """
     for name, m in rows.items():
         missing = [key for key in ("mse", "mae", "mape", "r2") if key not in m]
         if missing:
@@ -225,6 +245,16 @@ def plot_predictions(y_true, y_pred, path: str | os.PathLike, title: str = "") -
 
     ``y_true`` and ``y_pred`` must be finite numbers, one a row, as many of each
     (a ``ValueError`` names the one that is not).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from skanime.report import plot_predictions
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
+    >>> plot_predictions([6.0, 7.5, 8.0], [6.5, 7.0, 8.2], folder / "pred.png").name
+    'pred.png'
+    >>> tmp.cleanup()
     """
     y_true, y_pred = _scores("plot_predictions", y_true=y_true, y_pred=y_pred)
     fig = _figure(figsize=(5.5, 5.5))
@@ -266,7 +296,20 @@ REPORT_SECTIONS = (
 
 
 def data_summary(X):
-    """One row per column: dtype, non-missing count, missing share, distinct values."""
+    """One row per column: dtype, non-missing count, missing share, distinct values.
+
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime.report import data_summary
+    >>> table = data_summary(pd.DataFrame({"Type": ["TV", None, "TV"],
+    ...                                    "Episodes": [12, 24, None]}))
+    >>> table[["column", "non-missing", "missing %", "distinct"]]
+         column  non-missing  missing %  distinct
+    0      Type            2       33.3         1
+    1  Episodes            2       33.3         2
+    """
     import pandas as pd
 
     if not isinstance(X, pd.DataFrame):
@@ -294,7 +337,21 @@ def data_summary(X):
 def column_roles(model) -> dict[str, object]:
     """The model's column roles: its ``column_roles_`` if it has them (role ->
     columns, the ignored ones with their reasons), else the column parameters it
-    was given."""
+    was given.
+
+    Examples
+    --------
+    >>> from skanime import HybridAnimeRegressor
+    >>> from skanime.datasets import make_anime
+    >>> from skanime.report import column_roles
+    >>> column_roles(HybridAnimeRegressor())["numeric_columns"]  # not fitted
+    'auto'
+    >>> df = make_anime(40, random_state=0)
+    >>> model = HybridAnimeRegressor(poster_column=None, min_frequency=1, max_epochs=1)
+    >>> roles = column_roles(model.fit(df, df["Score"]))
+    >>> roles["numeric"], roles["text"]
+    (['Episodes', 'Duration', 'Year'], ['Title'])
+    """
     inner = getattr(model, "estimator_", model)
     roles = getattr(inner, "column_roles_", None)
     if hasattr(roles, "roles") and hasattr(roles, "ignored"):  # a ColumnRoles
@@ -327,7 +384,23 @@ def plot_residuals(
     column in ``by`` that ``X`` has; a numeric column is grouped in 5-unit bins
     (years into 5-year spans). Groups of fewer than 3 rows are left out; each
     label gives its row count. ``by`` may be one column's name. ``X``, ``y_true``
-    and ``y_pred`` must have as many rows (a ``ValueError`` says which differ)."""
+    and ``y_pred`` must have as many rows (a ``ValueError`` says which differ).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from skanime.report import plot_residuals
+    >>> X = pd.DataFrame({"Type": ["TV"] * 3 + ["Movie"] * 3,
+    ...                   "Year": [1999, 2003, 2004, 2011, 2012, 2014]})
+    >>> y = [7.0, 6.5, 8.0, 7.2, 6.1, 5.9]
+    >>> pred = [7.2, 6.9, 7.6, 7.0, 6.4, 6.3]
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
+    >>> plot_residuals(X, y, pred, folder / "residuals.png").name
+    'residuals.png'
+    >>> tmp.cleanup()
+    """
     import pandas as pd
 
     if not isinstance(X, pd.DataFrame):
@@ -375,7 +448,23 @@ def plot_residuals(
 
 
 def plot_importance(importances, path: str | os.PathLike) -> Path:
-    """:func:`skanime.inspection.plot_column_importance`, saved as a PNG."""
+    """:func:`skanime.inspection.plot_column_importance`, saved as a PNG.
+
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from skanime.report import plot_importance
+    >>> importances = pd.DataFrame(
+    ...     {"importance_mean": [0.14, 0.08], "importance_std": [0.01, 0.005]},
+    ...     index=pd.Index(["Title", "Duration"], name="column"))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
+    >>> plot_importance(importances, folder / "importance.png").name
+    'importance.png'
+    >>> tmp.cleanup()
+    """
     from .inspection import _importance_size, plot_column_importance
 
     fig = _figure(figsize=_importance_size(importances))
@@ -486,6 +575,25 @@ def write_html_report(
     Returns
     -------
     path : Path
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from skanime.report import (
+    ...     plot_predictions, regression_metrics, write_html_report)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
+    >>> y, pred = [6.0, 7.5, 8.0], [6.5, 7.0, 8.2]
+    >>> page = write_html_report(
+    ...     folder / "report.html",
+    ...     title="Test set",
+    ...     metrics={"model": regression_metrics(y, pred)},
+    ...     figures={"predictions": plot_predictions(y, pred, folder / "pred.png")},
+    ... )
+    >>> text = page.read_text(encoding="utf-8")
+    >>> text.startswith("<!DOCTYPE html>"), "data:image/png;base64," in text
+    (True, True)
+    >>> tmp.cleanup()
     """
     figures = dict(figures or {})
     notes = dict(notes or {})
@@ -547,6 +655,18 @@ def plot_intervals(y_true, y_pred, intervals, path: str | os.PathLike, level=Non
     :meth:`~skanime.intervals.ConformalRegressor.predict_interval` returns it
     (or MAPIE's ``(n, 2, 1)`` for one level); ``level`` is the nominal level,
     such as 0.8, for the title.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from skanime.report import plot_intervals
+    >>> y, pred = [6.0, 7.5, 8.0], [6.5, 7.0, 8.2]
+    >>> intervals = [[6.0, 7.0], [6.5, 7.5], [7.7, 8.7]]  # (low, high) a row
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
+    >>> plot_intervals(y, pred, intervals, folder / "iv.png", level=0.8).name
+    'iv.png'
+    >>> tmp.cleanup()
     """
     y_true, y_pred = _scores("plot_intervals", y_true=y_true, y_pred=y_pred)
     intervals = np.asarray(intervals, dtype=np.float64)

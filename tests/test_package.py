@@ -1,6 +1,7 @@
 """The package's namespace: what ``import skanime`` offers and what it hides."""
 
 import importlib
+import inspect
 
 import pytest
 
@@ -21,3 +22,54 @@ def test_every_public_name_resolves_and_dir_shows_only_those():
 def test_unknown_name_is_an_attribute_error_naming_it():
     with pytest.raises(AttributeError, match="'HybridAnimeRegresor'"):
         skanime.HybridAnimeRegresor  # noqa: B018
+
+
+#: Public names without an example in their docstring, and why.
+_NO_EXAMPLE = {
+    # torch building blocks of the network, built by the estimator
+    "skanime.HybridDataset",
+    "skanime.HybridModule",
+    "skanime.PosterLoader",
+    "skanime.backbones.EfficientNetLite",
+    "skanime.backbones.EfficientNetLite0",
+    "skanime.backbones.backbone_blocks",
+    "skanime.backbones.accepts_input_size",
+    # whether optional extras are installed: the answer depends on the machine
+    "skanime.backbones.lite_available",
+    "skanime.backbones.pretrained_available",
+    # registration lasts for the process; docs/backbone_plugins.md runs it
+    "skanime.backbones.register_backbone",
+    "skanime.heads.register_head",
+    # what download_posters returns: its example shows one
+    "skanime.datasets.DownloadSummary",
+    # skanime._atomic's, re-exported; test_atomic.py shows its use
+    "skanime.report.atomic_path",
+}
+
+
+def test_every_public_function_and_class_has_an_example():
+    """numpydoc's Examples section, which the doctests run; a new public name
+    needs one, or a line above saying why not."""
+    missing = []
+    for module_name in (
+        "skanime",
+        "skanime.io",
+        "skanime.report",
+        "skanime.inspection",
+        "skanime.intervals",
+        "skanime.datasets",
+        "skanime.backbones",
+        "skanime.heads",
+        "skanime.tabular_branches",
+    ):
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if inspect.isclass(obj) and issubclass(obj, BaseException):
+                continue
+            if ">>>" not in (inspect.getdoc(obj) or ""):
+                missing.append(f"{module_name}.{name}")
+    assert sorted(set(missing) - _NO_EXAMPLE) == []
+    assert sorted(_NO_EXAMPLE - set(missing)) == []  # an example was added: drop it

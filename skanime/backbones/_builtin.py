@@ -37,6 +37,14 @@ class SimpleCNN(Backbone):
         Output channels of each convolution block.
     input_size : int, default=64
         The image side it is meant for (it accepts any size).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime.backbones import SimpleCNN
+    >>> cnn = SimpleCNN(channels=(8, 16), input_size=32)
+    >>> cnn(torch.zeros(2, 3, 32, 32)).shape, cnn.out_features
+    (torch.Size([2, 16]), 16)
     """
 
     def __init__(
@@ -68,15 +76,29 @@ class SimpleCNN(Backbone):
 
 
 class TorchvisionBackbone(Backbone):
-    """A torchvision classification network without its classifier.
+    """A torchvision classification network used up to its classifier.
 
     Parameters
     ----------
     network : nn.Module
-        The torchvision model.
+        The torchvision model, its classifier replaced by ``nn.Identity()``
+        (this class returns what ``network`` returns).
     out_features : int
         Width of the features before its classifier.
     input_size : int, default=224
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from torchvision.models import resnet18
+    >>> from skanime.backbones import TorchvisionBackbone
+    >>> network = resnet18(weights=None)
+    >>> width = network.fc.in_features
+    >>> network.fc = nn.Identity()  # the features, not ImageNet's 1,000 classes
+    >>> backbone = TorchvisionBackbone(network, width, input_size=64)
+    >>> backbone(torch.zeros(2, 3, 64, 64)).shape
+    torch.Size([2, 512])
     """
 
     def __init__(self, network: nn.Module, out_features: int, *, input_size: int = 224):
@@ -132,6 +154,12 @@ def default_backbone() -> str:
     Lite2's frozen features predict the MyAnimeList score better than Lite0's
     (``docs/benchmarks.md``, "Posters against a constant-image control"), at about
     three times the embedding cost.
+
+    Examples
+    --------
+    >>> from skanime.backbones import default_backbone, list_backbones
+    >>> default_backbone() in list_backbones()
+    True
     """
     if lite_available(2):
         return "efficientnet_lite2"

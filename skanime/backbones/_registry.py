@@ -56,6 +56,26 @@ class Backbone(nn.Module):
 
     Override :meth:`blocks` where the children in order are not the right
     stages to fine-tune (``freeze_backbone=N`` trains the last ``N``).
+
+    Examples
+    --------
+    A backbone of your own declares its width; register its builder by name
+    (:func:`register_backbone`, or an entry point, see
+    ``docs/backbone_plugins.md``) to choose it with ``backbone=``:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from skanime.backbones import Backbone
+    >>> class TinyCNN(Backbone):
+    ...     def __init__(self, input_size=32):
+    ...         super().__init__()
+    ...         self.out_features, self.input_size = 8, input_size
+    ...         self.layers = nn.Sequential(
+    ...             nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    ...     def forward(self, image):
+    ...         return self.layers(image)
+    >>> TinyCNN()(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 8])
     """
 
     out_features: int
@@ -136,12 +156,28 @@ def register_backbone(
 
 
 def list_backbones(pattern: str | None = None) -> list[str]:
-    """Sorted names of the registered backbones, optionally filtered by a glob."""
+    """Sorted names of the registered backbones, optionally filtered by a glob.
+
+    Examples
+    --------
+    >>> from skanime.backbones import list_backbones
+    >>> "simple_cnn" in list_backbones()
+    True
+    >>> all(name.startswith("efficientnet") for name in list_backbones("efficientnet*"))
+    True
+    """
     return BACKBONES.list(pattern)
 
 
 def is_pretrained(name: str) -> bool:
-    """Whether ``name`` was registered with ``pretrained=True``."""
+    """Whether ``name`` was registered with ``pretrained=True``.
+
+    Examples
+    --------
+    >>> from skanime.backbones import is_pretrained
+    >>> is_pretrained("simple_cnn")  # trained from scratch
+    False
+    """
     return BACKBONES.is_pretrained(name)
 
 
@@ -160,6 +196,16 @@ def get_backbone(name: str, **config) -> Backbone:
     TypeError
         If the builder returns something that is not an ``nn.Module`` with a
         positive integer ``out_features`` (the contract of a backbone).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skanime.backbones import get_backbone
+    >>> backbone = get_backbone("simple_cnn", input_size=32)
+    >>> backbone.out_features
+    64
+    >>> backbone(torch.zeros(2, 3, 32, 32)).shape  # one feature vector a poster
+    torch.Size([2, 64])
     """
     backbone = BACKBONES.get(name, **config)
     width = getattr(backbone, "out_features", None)

@@ -13,7 +13,16 @@ __all__ = ["backbone_name", "resolve_backbone"]
 
 
 def backbone_name(backbone: str | nn.Module) -> str | nn.Module:
-    """``"auto"`` resolved to :func:`default_backbone`; anything else as given."""
+    """``"auto"`` resolved to :func:`default_backbone`; anything else as given.
+
+    Examples
+    --------
+    >>> from skanime.backbones import backbone_name, default_backbone
+    >>> backbone_name("simple_cnn")
+    'simple_cnn'
+    >>> backbone_name("auto") == default_backbone()
+    True
+    """
     return (
         default_backbone()
         if isinstance(backbone, str) and backbone == "auto"
@@ -29,6 +38,15 @@ def resolve_backbone(
     A name is built with ``input_size`` when given and its builder takes that
     keyword (every built-in does). A module is deep-copied, so fitting never
     changes the caller's object.
+
+    Examples
+    --------
+    >>> from skanime.backbones import get_backbone, resolve_backbone
+    >>> type(resolve_backbone("simple_cnn", input_size=32)).__name__
+    'SimpleCNN'
+    >>> mine = get_backbone("simple_cnn")
+    >>> resolve_backbone(mine) is mine  # a copy: fitting leaves yours as it was
+    False
     """
     if isinstance(backbone, str):
         name = backbone_name(backbone)

@@ -147,6 +147,26 @@ def download_posters(
     -------
     DownloadSummary
         Local paths per row, counts, and the failures with their reasons.
+
+    Examples
+    --------
+    Posters already in ``dest`` (from an earlier, interrupted run) are kept, and
+    only the others are fetched:
+
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from skanime.datasets import download_posters
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> dest = pathlib.Path(tmp.name)
+    >>> _ = (dest / "1.jpg").write_bytes(b"a poster fetched before")
+    >>> df = pd.DataFrame({"anime_id": [1], "image_url": ["https://a.example/1.jpg"]})
+    >>> summary = download_posters(df, dest, progress=False)
+    >>> summary.skipped, summary.downloaded, summary.failures
+    (1, 0, {})
+    >>> df["poster"] = summary.paths
+    >>> pathlib.Path(df.loc[0, "poster"]).name
+    '1.jpg'
+    >>> tmp.cleanup()
     """
     if url_column not in df.columns:
         raise KeyError(

@@ -155,6 +155,28 @@ def load_mal(
         Naming the required columns that are missing.
     TargetError
         Naming the row and value of a score that is not a number.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from skanime.datasets import load_mal
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> csv = pathlib.Path(tmp.name) / "anime.csv"
+    >>> _ = csv.write_text(
+    ...     "Title,Type,Episodes,Duration,Source,Genres,Studios,Aired,Score\\n"
+    ...     'Cowboy Bebop,TV,26,24 min. per ep.,Original,"Action, Sci-Fi",Sunrise,'
+    ...     '"Apr 3, 1998 to Apr 24, 1999",8.75\\n'
+    ...     "A Film,Movie,Unknown,1 hr. 45 min.,Manga,Drama,add some,Jul 2001,\\n"
+    ... )
+    >>> df = load_mal(csv)
+    >>> df[["Episodes", "Duration", "Year", "Season", "Studios", "Score"]]
+       Episodes  Duration    Year  Season  Studios  Score
+    0      26.0      24.0  1998.0  Spring  Sunrise   8.75
+    1       NaN     105.0  2001.0  Summer      NaN    NaN
+    >>> X, y = load_mal(csv, dropna=True, return_X_y=True)  # the scored rows
+    >>> X.shape, y.tolist()
+    ((1, 17), [8.75])
+    >>> tmp.cleanup()
     """
     path = Path(path)
     frame = _mal_frame(

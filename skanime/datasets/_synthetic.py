@@ -164,6 +164,19 @@ def make_anime(
         ``Episodes``, ``Duration``, ``Year``, ``Season``, ``Source``, ``Genres``,
         ``Themes``, ``Studios``, ``Producers``, ``Rating``, ``poster``) and the
         target ``Score`` (1 to 10). ``attrs["synthetic"]`` is True.
+
+    Examples
+    --------
+    >>> from skanime.datasets import make_anime
+    >>> df = make_anime(20, random_state=0)
+    >>> df.shape
+    (20, 15)
+    >>> df[["Title", "Type", "Episodes", "Genres", "Score"]].head(2)
+                    Title   Type  Episodes                     Genres  Score
+    0  Synthetic anime #1     TV      13.0            Romance, Sports   7.43
+    1  Synthetic anime #2  Movie       1.0  Adventure, Drama, Fantasy   7.73
+    >>> make_anime(20, random_state=0)["Score"].equals(df["Score"])  # same seed
+    True
     """
     for name, value in (("n_samples", n_samples), ("image_size", image_size)):
         if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
