@@ -30,7 +30,7 @@ from ._parsing import (
     two_digit_year_span,
 )
 from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, _warn_unread, is_null
-from ._utils import URL_SCHEME
+from ._utils import URL_SCHEME, is_label_list, split_labels
 from .exceptions import ColumnError
 
 __all__ = ["ROLES", "ColumnRoles", "TableCleaner", "infer_column_roles", "to_pandas"]
@@ -341,6 +341,9 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
         return "date", "dates (year and season)"
     if pd.api.types.is_numeric_dtype(dtype):
         return _judge_numbers(column, name)
+    lists = _judge_label_lists(column)
+    if lists is not None:
+        return lists
     text = _present(column)
     if text.empty:
         return "ignored", "no values (empty or placeholders only)"
@@ -379,6 +382,21 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
     if ratio > 0.5 or n_unique > 200:
         return "text", f"short text with many values ({n_unique} distinct)"
     return "categorical", f"{n_unique} distinct values"
+
+
+def _judge_label_lists(column: pd.Series) -> tuple[str, str] | None:
+    """The role of a column whose cells are lists of labels already split
+    (JSON, Parquet, ``str.split``); None when most of its cells are not."""
+    present = column[column.notna()]
+    if len(present) > _SAMPLE:
+        present = present.sample(_SAMPLE, random_state=0)
+    cells = present[present.map(is_label_list)]
+    if not len(cells) or len(cells) < _SHARE * len(present):
+        return None
+    distinct = {label for cell in cells for label in split_labels(cell)}
+    if not distinct:
+        return "ignored", "no values (empty lists only)"
+    return "list", f"lists of labels ({len(distinct)} distinct)"
 
 
 def _as_list(value, role: str) -> list[str]:
@@ -652,6 +670,8 @@ def _clean_texts(series: pd.Series) -> list | np.ndarray:
 
 
 def _text_or_nan(value):
+    if is_label_list(value):  # labels already split: one cell, as a CSV writes it
+        return ", ".join(split_labels(value)) or np.nan
     if is_null(value):
         return np.nan
     text = " ".join(str(value).split())

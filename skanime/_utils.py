@@ -20,6 +20,7 @@ __all__ = [
     "IMAGENET_STD",
     "LIST_SEPARATORS",
     "PLACEHOLDERS",
+    "is_label_list",
     "clean_text",
     "derive_seed",
     "dump_tensors",
@@ -73,13 +74,31 @@ def clean_text(value) -> str | None:
     return None if not text or text.lower() in PLACEHOLDERS else text
 
 
+def is_label_list(cell) -> bool:
+    """Whether a cell holds its labels already split: a list, tuple, set or
+    array, as JSON, Parquet, polars and ``str.split`` give them.
+
+    >>> is_label_list(["Action", "Drama"]), is_label_list("Action, Drama")
+    (True, False)
+    """
+    return isinstance(cell, list | tuple | set | frozenset | np.ndarray)
+
+
 def split_labels(cell, separators: re.Pattern = LIST_SEPARATORS) -> list[str]:
     """Split one multi-valued cell into clean labels (placeholders dropped).
 
+    A cell already split (:func:`is_label_list`) reads as its items joined by
+    commas (a set's in sorted order), so it gives the labels of its text.
+
     >>> split_labels("Action, Drama;add some")
     ['Action', 'Drama']
+    >>> split_labels(["Action", " Slice of  Life", None, "Unknown"])
+    ['Action', 'Slice of Life']
     """
-    if is_null(cell):
+    if is_label_list(cell):
+        items = sorted(cell, key=str) if isinstance(cell, set | frozenset) else cell
+        cell = ", ".join(str(item) for item in items if not is_null(item))
+    elif is_null(cell):
         return []
     labels = map(clean_text, separators.split(str(cell)))
     return [label for label in labels if label is not None]

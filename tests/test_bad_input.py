@@ -304,6 +304,51 @@ def test_list_cells_with_odd_separators_and_spaces(anime):
         pd.testing.assert_frame_equal(out[genres], tidy[genres])
 
 
+_LIST_COLUMNS = ["Genres", "Themes", "Studios", "Producers"]
+
+
+def _as_label_lists(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """``frame`` with its list columns' cells already split, as ``kind`` has them."""
+    split = frame.assign(**{c: frame[c].str.split(", ") for c in _LIST_COLUMNS})
+    if kind == "tuple":
+        return split.assign(
+            **{c: split[c].map(tuple, na_action="ignore") for c in _LIST_COLUMNS}
+        )
+    if kind == "set":
+        return split.assign(
+            **{c: split[c].map(set, na_action="ignore") for c in _LIST_COLUMNS}
+        )
+    if kind == "ndarray":  # what pd.read_parquet gives for a list column
+        return split.assign(
+            **{c: split[c].map(np.array, na_action="ignore") for c in _LIST_COLUMNS}
+        )
+    if kind == "arrow":  # pd.read_parquet(..., dtype_backend="pyarrow")
+        pa = pytest.importorskip("pyarrow")
+        arrow = pd.ArrowDtype(pa.list_(pa.string()))
+        return split.astype(dict.fromkeys(_LIST_COLUMNS, arrow))
+    if kind == "polars":
+        return pytest.importorskip("polars").from_pandas(split)
+    return split
+
+
+@pytest.mark.parametrize("kind", ["list", "tuple", "set", "ndarray", "arrow", "polars"])
+def test_label_cells_already_split_are_read_as_their_text(anime, kind):
+    """JSON, Parquet, polars and ``str.split`` give list columns as lists. They
+    used to be read as their repr: ``"['Action', 'Drama']"`` gave the labels
+    ``['Action'`` and ``'Drama']``, and an array cell (``['Action' 'Drama']``)
+    one label per combination."""
+    text = fast_model().fit(anime, anime["Score"])
+    split = fast_model().fit(_as_label_lists(anime, kind), anime["Score"].to_numpy())
+    np.testing.assert_array_equal(
+        split.predict(_as_label_lists(anime.head(5), kind)),
+        text.predict(anime.head(5)),
+    )
+    # the text model reads split cells too, and the split model text cells
+    np.testing.assert_array_equal(
+        text.predict(_as_label_lists(anime.head(5), kind)), text.predict(anime.head(5))
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [

@@ -340,3 +340,22 @@ def test_spreadsheet_month_year_dates():
     assert out["Year"].iloc[:2].tolist() == [2011.0, 1963.0]
     assert out["Season"].iloc[:2].tolist() == ["Winter", "Fall"]
     assert np.isnan(out["Year"].iloc[2])
+
+
+def test_a_column_of_label_lists_is_a_list_column_and_is_cleaned_to_text():
+    """Lists (JSON, Parquet, ``str.split``) were judged by their repr: a column
+    of them named ``tags`` was "free text"."""
+    frame = pd.DataFrame(
+        {
+            "tags": [["a", "b"], ["b"], ("c", "a"), np.array(["a"]), None] * 6,
+            "none": [[]] * 30,
+        }
+    )
+    roles = infer_column_roles(frame)
+    assert roles.role_of("tags") == "list"
+    assert roles.reasons["tags"] == "lists of labels (3 distinct)"
+    assert roles.role_of("none") == "ignored"
+    assert roles.reasons["none"] == "no values (empty lists only)"
+    cleaned = TableCleaner().fit(frame).transform(frame)
+    assert cleaned["tags"].head(5).tolist()[:4] == ["a, b", "b", "c, a", "a"]
+    assert pd.isna(cleaned["tags"].iloc[4])

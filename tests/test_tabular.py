@@ -53,6 +53,21 @@ def test_multilabel_encoder_min_frequency_and_unknown_labels():
     np.testing.assert_array_equal(out, [[0], [1]])
 
 
+def test_multilabel_encoder_reads_cells_already_split_as_their_text():
+    text = pd.DataFrame({"Genres": ["Action, Drama", "Drama", "add some", None]})
+    split = pd.DataFrame(
+        {"Genres": [("Action", " Drama "), np.array(["Drama"]), ["Unknown"], []]}
+    )
+    enc = MultiLabelEncoder().fit(split)
+    assert enc.categories_ == [["Action", "Drama"]]
+    np.testing.assert_array_equal(
+        enc.transform(split), MultiLabelEncoder().fit(text).transform(text)
+    )
+    # a set, and an item that holds a separator, read as their text does
+    more = enc.fit(pd.DataFrame({"Genres": [{"Drama", "Action"}, ["Boys/Girls"]]}))
+    assert more.categories_ == [["Action", "Boys", "Drama", "Girls"]]
+
+
 def test_numeric_encoder_unknown_text_becomes_missing_with_a_warning():
     X = pd.DataFrame({"Episodes": ["12", "12 eps", "24", None, "1", "Unknown", ""]})
     with pytest.warns(DataWarning, match=r"'Episodes': 1 value\(s\) are not numbers"):
