@@ -7,15 +7,18 @@ A leaf module (it imports nothing of the package), shared by
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "day_first",
     "parse_aired",
     "parse_duration",
     "parse_numbers",
+    "read_dates",
     "season_of_month",
     "two_digit_year_span",
 ]
@@ -29,6 +32,8 @@ _THOUSANDS = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
 #: number itself ("$12,345" is 12345, "85%" is 85).
 _UNIT = r"^[$€£¥]\s*|\s*%$"
 _FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
+#: A date of numbers with the year last: "05/04/2020", "20.01.2011", "1-10-99".
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?!\d)")
 _SEASON_YEAR = re.compile(r"^(winter|spring|summer|fall|autumn)\s+(\d{4})$", re.I)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(hr|h|min|m|sec|s)\b\.?", re.I)
 _UNITS = {"hr": 60.0, "h": 60.0, "min": 1.0, "m": 1.0, "sec": 1 / 60, "s": 1 / 60}
@@ -144,6 +149,117 @@ def two_digit_year_span(column: pd.Series) -> tuple[int, int] | None:
         return None
     years = years.astype(int)
     return int(years.min()), int(years.max()) + 2
+
+
+def _numeric_dates(column: pd.Series) -> pd.DataFrame:
+    """The three numbers of each cell written as :data:`_NUMERIC_DATE`
+    (columns 0, 1 and 2, the year last), NaN where a cell is not."""
+    text = column.astype("string")
+    return text.str.extract(_NUMERIC_DATE).astype("float64")
+
+
+def day_first(column: pd.Series) -> bool | None:
+    """Whether the column's dates of numbers with the year last put the day
+    first (``"20/01/2011"``, as most of the world writes them) or the month
+    (``"01/20/2011"``): True where some first number is over 12 and no second
+    one is, False for the reverse, None where they do not tell (then
+    :func:`read_dates` reads the month first, as pandas does). A column
+    decides for all its cells, so that ``"01/10/1999"`` in a column of
+    ``"20/01/2011"`` is the first of October.
+
+    Examples
+    --------
+    >>> day_first(pd.Series(["20/01/2011", "01/10/1999", "Apr 5, 2009"]))
+    True
+    >>> day_first(pd.Series(["01/20/2011", "01/10/1999"]))
+    False
+    >>> print(day_first(pd.Series(["01/10/1999", "2011"])))  # it cannot tell
+    None
+    """
+    parts = _numeric_dates(column).dropna()
+    over_first, over_second = (parts[0] > 12).any(), (parts[1] > 12).any()
+    if over_first != over_second:
+        return bool(over_first)
+    return None
+
+
+def _as_text(value) -> str | None:
+    """A cell as text for :func:`parse_aired`; None where it is missing."""
+    if isinstance(value, str):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):  # a list or an array: not a date anyway
+        pass
+    return str(value)
+
+
+def read_dates(
+    column: pd.Series,
+    span: tuple[int, int] | None = None,
+    day_first: bool | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """The start year (float, NaN where unknown) and season (text, NaN where
+    unknown) of each cell of an air-date column.
+
+    A column of datetimes gives their year and month. Text is read by
+    :func:`parse_aired` (MyAnimeList's formats, ``span`` for two-digit years),
+    then dates of numbers with the year last (``"05/04/2020"``; the day first
+    where ``day_first`` is True, as :func:`day_first` reads a column), then
+    any other date pandas reads (ISO ``"2020-04-05"``, ``"5 Apr 2009"``).
+    Years outside 1900-2100 are unknown.
+
+    Examples
+    --------
+    >>> cells = pd.Series(["Apr 5, 2009 to ?", "2019-10-01", "01/10/1999", None])
+    >>> year, season = read_dates(cells, day_first=True)
+    >>> year.tolist(), season.tolist()
+    ([2009.0, 2019.0, 1999.0, nan], ['Spring', 'Fall', 'Fall', nan])
+    """
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        year = column.dt.year.astype("float64")
+        season = column.dt.month.map(
+            lambda m: np.nan if pd.isna(m) else season_of_month(int(m))
+        )
+        return year, season.astype(object)
+    index, column = column.index, column.reset_index(drop=True)  # rows by position
+    parsed = column.map(lambda value: parse_aired(_as_text(value), span=span))
+    year = parsed.map(lambda t: t[0]).astype("float64")
+    season = parsed.map(lambda t: np.nan if t[1] is None else t[1]).astype(object)
+    year.index = season.index = index
+    unread = year.isna().to_numpy() & column.notna().to_numpy()
+    if not unread.any():
+        return year, season
+    year, season = year.reset_index(drop=True), season.reset_index(drop=True)
+    starts = column[unread].astype(str).str.split(" to ").str[0]
+    parts = _numeric_dates(starts)
+    numeric = parts[2].notna()
+    if numeric.any():
+        first, second, years = parts[0], parts[1], parts[2]
+        day, month = (first, second) if day_first else (second, first)
+        years = years.map(
+            lambda y: (
+                np.nan if pd.isna(y) else y if y >= 100 else _century(int(y), span)
+            )
+        )
+        numeric &= month.between(1, 12) & day.between(1, 31)
+        numeric &= years.between(1900, 2100)
+        rows = parts.index[numeric]
+        year[rows] = years[numeric].astype("float64")
+        season[rows] = month[numeric].map(lambda m: season_of_month(int(m)))
+    rest = starts[~numeric.to_numpy()]
+    if len(rest):  # other formats: pandas' own parser
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dates = pd.to_datetime(rest, errors="coerce", format="mixed")
+        dates = dates.where(dates.dt.year.between(1900, 2100))  # no "year 1"
+        year[rest.index] = dates.dt.year.astype("float64")
+        season[rest.index] = dates.dt.month.map(
+            lambda m: np.nan if pd.isna(m) else season_of_month(int(m))
+        )
+    year.index = season.index = index
+    return year, season
 
 
 def parse_numbers(column: pd.Series) -> pd.Series:

@@ -23,10 +23,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._parsing import (
+    day_first,
     parse_aired,
     parse_duration,
     parse_numbers,
-    season_of_month,
+    read_dates,
     two_digit_year_span,
 )
 from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, _warn_unread, is_null
@@ -550,6 +551,12 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         (:func:`~skanime.datasets.two_digit_year_span`; None where it writes no
         four-digit year). Learned in ``fit``, so a row reads the same in
         ``transform`` whatever the date.
+    date_day_first_ : dict of str to bool or None
+        For each date column, whether its dates of numbers (``"05/04/2020"``)
+        put the day first (True), the month (False), or cannot tell (None:
+        the month), read off the training column
+        (:func:`~skanime._parsing.day_first`), so that a row reads the same
+        alone as in its batch.
     feature_names_in_ : ndarray of str
     n_features_in_ : int
 
@@ -608,6 +615,10 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             str(column): _date_span(frame[column])
             for column in self.column_roles_["date"]
         }
+        self.date_day_first_ = {
+            str(column): day_first(frame[column])
+            for column in self.column_roles_["date"]
+        }
         if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
             self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], object)
             self.n_features_in_ = len(self.feature_names_in_)
@@ -632,9 +643,16 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 out[column] = _numeric(series, role)
             elif role == "date":
                 year, season = roles.date_names(column)
-                # fitted before date_spans_ existed: the clock's rule
+                # fitted before date_spans_ (date_day_first_) existed: the
+                # clock's rule (the month first)
                 spans = getattr(self, "date_spans_", {})
-                out[year], out[season] = _dates(series, spans.get(str(column)))
+                orders = getattr(self, "date_day_first_", {})
+                out[year], out[season] = read_dates(
+                    series, spans.get(str(column)), orders.get(str(column))
+                )
+                _warn_unread(
+                    column, series, out[year].to_numpy(), "are not dates", _MISSING
+                )
             else:
                 out[column] = pd.Series(
                     _clean_texts(series), index=frame.index, dtype=object
@@ -701,34 +719,3 @@ def _date_span(series: pd.Series) -> tuple[int, int] | None:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return None
     return two_digit_year_span(series)
-
-
-def _dates(
-    series: pd.Series, span: tuple[int, int] | None = None
-) -> tuple[pd.Series, pd.Series]:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        year = series.dt.year.astype("float64")
-        season = series.dt.month.map(
-            lambda m: np.nan if is_null(m) else season_of_month(m)
-        )
-        return year, season.astype(object)
-    parsed = series.map(
-        lambda v: parse_aired(None if is_null(v) else str(v), span=span)
-    )
-    year = parsed.map(lambda t: t[0]).astype("float64")
-    season = parsed.map(lambda t: np.nan if t[1] is None else t[1]).astype(object)
-    unparsed = year.isna() & series.notna()
-    if unparsed.any():  # other date formats: pandas' own parser
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dates = pd.to_datetime(
-                series[unparsed].astype(str).str.split(" to ").str[0],
-                errors="coerce",
-                format="mixed",
-            )
-        dates = dates.where(dates.dt.year.between(1900, 2100))  # no "year 1"
-        year[unparsed] = dates.dt.year.astype("float64")
-        season[unparsed] = dates.dt.month.map(
-            lambda m: np.nan if is_null(m) else season_of_month(m)
-        )
-    return year, season

@@ -256,6 +256,36 @@ def test_load_mal_reads_two_digit_years_by_the_file_not_the_clock(
     assert load_mal(path)["Year"].tolist() == [2026.0, 1962.0]
 
 
+def _with_aired(dates: list[str]) -> str:
+    """``HEADER`` and one row a date, only ``Aired`` differing."""
+    row = ',A,TV,x,"{}",12,24 min.,7,Manga,Action,,,,,Finished Airing,Bones,1,'
+    return HEADER + "".join(row.format(date) + "\n" for date in dates)
+
+
+def test_load_mal_reads_dates_of_other_formats_and_warns_on_the_rest(tmp_path):
+    """ISO and day-first dates used to leave Year and Season missing without a
+    word, while a model fitted on the same CSV through pandas read them."""
+    path = tmp_path / "anime.csv"
+    dates = ["2019-10-01", "05/04/2020", "20.01.2011", "01/10/1999", "5 Apr 2009"]
+    dates += ["Not available", "", "soon"]
+    path.write_text(_with_aired(dates), encoding="utf-8")
+    with pytest.warns(DataWarning) as caught:
+        frame = load_mal(path)
+    assert [str(w.message) for w in caught] == [
+        "Column 'Aired': 1 value(s) are not dates (e.g. 'soon') and are treated "
+        "as missing (Year and Season unknown)."
+    ]
+    assert frame["Year"].tolist()[:5] == [2019.0, 2020.0, 2011.0, 1999.0, 2009.0]
+    # "20.01.2011" puts the day first, so the whole column does: "05/04/2020"
+    # is the 5th of April, "01/10/1999" the 1st of October
+    seasons = frame["Season"].tolist()
+    assert seasons[:5] == ["Fall", "Spring", "Winter", "Fall", "Spring"]
+    assert frame["Year"].iloc[5:].isna().all() and frame["Season"].iloc[5:].isna().all()
+    # a column whose second numbers pass 12 puts the month first
+    path.write_text(_with_aired(["01/20/2011", "10/01/1999"]), encoding="utf-8")
+    assert load_mal(path)["Season"].tolist() == ["Winter", "Fall"]
+
+
 def test_make_anime_is_seeded_labelled_and_the_poster_carries_signal(tmp_path):
     a = make_anime(200, random_state=3, poster_dir=tmp_path / "a")
     b = make_anime(200, random_state=3, poster_dir=tmp_path / "b")

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from skanime._roles import ColumnRoles, TableCleaner, infer_column_roles
 from skanime.datasets import PRERELEASE_COLUMNS, load_mal
-from skanime.exceptions import ColumnError
+from skanime.exceptions import ColumnError, DataWarning
 
 from .conftest import fast_model
 
@@ -359,3 +359,21 @@ def test_a_column_of_label_lists_is_a_list_column_and_is_cleaned_to_text():
     cleaned = TableCleaner().fit(frame).transform(frame)
     assert cleaned["tags"].head(5).tolist()[:4] == ["a, b", "b", "c, a", "a"]
     assert pd.isna(cleaned["tags"].iloc[4])
+
+
+def test_a_date_column_reads_its_day_order_in_fit_and_warns_on_text():
+    """The order is learned from the training column, so one row alone reads
+    as it does among the others; pandas alone reads "01/10/1999" as January
+    whatever the column's other dates say."""
+    train = pd.DataFrame({"Aired": ["20/01/2011", "01/10/1999", "2019-10-01"] * 4})
+    cleaner = TableCleaner().fit(train)
+    assert cleaner.date_day_first_ == {"Aired": True}
+    alone = cleaner.transform(pd.DataFrame({"Aired": ["01/10/1999"]}))
+    assert alone[["Year", "Season"]].values.tolist() == [[1999.0, "Fall"]]
+    with pytest.warns(DataWarning, match=r"'Aired': 1 value\(s\) are not dates"):
+        out = cleaner.transform(pd.DataFrame({"Aired": ["soon", "Not available"]}))
+    assert out["Year"].isna().all()
+    # a cleaner fitted before the attribute existed reads the month first
+    del cleaner.date_day_first_
+    alone = cleaner.transform(pd.DataFrame({"Aired": ["01/10/1999"]}))
+    assert alone["Season"].tolist() == ["Winter"]

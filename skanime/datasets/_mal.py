@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 
 from .._parsing import (
+    day_first,
     parse_aired,
     parse_duration,
     parse_numbers,
+    read_dates,
     two_digit_year_span,
 )
 from .._utils import PLACEHOLDERS, split_labels
@@ -291,10 +293,13 @@ def _mal_frame(
     frame["Episodes"] = parse_numbers(raw["Episodes"]).where(lambda s: s > 0)
     frame["Duration"] = raw["Duration"].map(parse_duration)
     # two-digit years ("6-Oct-26") read within the years the file spans
-    span = two_digit_year_span(raw["Aired"])
-    aired = raw["Aired"].map(lambda text: parse_aired(text, span=span))
-    frame["Year"] = aired.map(lambda t: t[0]).astype("float64")
-    frame["Season"] = aired.map(lambda t: t[1] if t[1] is not None else np.nan)
+    # and dates of other formats ("2020-04-05", "05/04/2020") as the model reads them
+    aired = raw["Aired"]
+    frame["Year"], season = read_dates(
+        aired, two_digit_year_span(aired), day_first(aired)
+    )
+    frame["Season"] = season.infer_objects()  # text, as the other columns
+    _warn_unread_dates(aired, frame["Year"])
     # a frame written by skanime has Year and Season instead of Aired
     if "Year" in raw.columns:
         frame["Year"] = frame["Year"].fillna(parse_numbers(raw["Year"]))
@@ -352,6 +357,23 @@ def _made_from(absent: list[str], columns) -> list[str]:
     if "Aired" in absent:
         made += [c for c in ("Year", "Season") if c not in columns]
     return made
+
+
+#: Air-date cells that say there is no date, as MyAnimeList writes them.
+_NO_DATE = _MISSING_TEXT | {"not available", "not yet aired"}
+
+
+def _warn_unread_dates(cells: pd.Series, years: pd.Series) -> None:
+    """One warning counting the ``Aired`` cells that hold text but no date."""
+    text = cells.astype(str).str.strip()
+    unread = years.isna() & ~text.str.lower().isin(_NO_DATE)
+    if unread.any():
+        warn_user(
+            f"Column 'Aired': {int(unread.sum())} value(s) are not dates (e.g. "
+            f"{text[unread].iloc[0]!r}) and are treated as missing (Year and "
+            "Season unknown).",
+            DataWarning,
+        )
 
 
 def _warn_unresolved(cells: pd.Series, paths: pd.Series, root: Path, given) -> None:
