@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -340,6 +341,8 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
         return "categorical", "true/false values"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "date", "dates (year and season)"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "duration", "time spans: minutes"
     if pd.api.types.is_numeric_dtype(dtype):
         return _judge_numbers(column, name)
     lists = _judge_label_lists(column)
@@ -702,15 +705,23 @@ def _numeric(series: pd.Series, role: str) -> pd.Series:
     :class:`~skanime.exceptions.DataWarning` that counts the cells."""
     if pd.api.types.is_numeric_dtype(series.dtype):
         return parse_numbers(series)
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        return series.dt.total_seconds() / 60  # minutes, as the text's durations
     if role == "duration":
-        numbers = series.map(
-            lambda v: np.nan if is_null(v) else parse_duration(str(v))
-        ).astype("float64")
+        numbers = series.map(_minutes).astype("float64")
     else:
         numbers = parse_numbers(series)
     what = "durations" if role == "duration" else "numbers"
     _warn_unread(series.name, series, numbers.to_numpy(), f"are not {what}", _MISSING)
     return numbers
+
+
+def _minutes(value) -> float:
+    """A duration cell in minutes: a ``timedelta`` (or pandas ``Timedelta``)
+    object, or text :func:`~skanime._parsing.parse_duration` reads."""
+    if isinstance(value, timedelta) and not is_null(value):
+        return value.total_seconds() / 60
+    return np.nan if is_null(value) else parse_duration(str(value))
 
 
 def _date_span(series: pd.Series) -> tuple[int, int] | None:

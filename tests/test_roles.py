@@ -377,3 +377,25 @@ def test_a_date_column_reads_its_day_order_in_fit_and_warns_on_text():
     del cleaner.date_day_first_
     alone = cleaner.transform(pd.DataFrame({"Aired": ["01/10/1999"]}))
     assert alone["Season"].tolist() == ["Winter"]
+
+
+def test_time_spans_are_durations_in_minutes():
+    """A timedelta column (``pd.to_timedelta``, a Parquet duration) used to be
+    "not durations", every cell missing; one of another name was free text."""
+    spans = pd.to_timedelta([24, 90, 0.5, None], unit="min")
+    frame = pd.DataFrame(
+        {
+            "Duration": spans,
+            "Length": spans,
+            "objects": pd.Series(list(spans.to_pytimedelta()), dtype=object),
+        }
+    )
+    cleaner = TableCleaner().fit(frame)
+    assert cleaner.column_roles_.role_of("Length") == "duration"
+    assert cleaner.column_roles_.reasons["Length"] == "time spans: minutes"
+    out = cleaner.transform(frame)
+    for column in ("Duration", "Length"):
+        assert out[column].tolist()[:3] == [24.0, 90.0, 0.5]
+        assert np.isnan(out[column].iloc[3])
+    explicit = TableCleaner(roles={"duration": ["objects"]}).fit(frame)
+    assert explicit.transform(frame)["objects"].tolist()[:3] == [24.0, 90.0, 0.5]
