@@ -361,7 +361,7 @@ def column_roles(model) -> dict[str, object]:
             if columns and role != "ignored"
         }
         if roles.ignored:
-            shown["ignored"] = [f"{c} ({why})" for c, why in roles.ignored.items()]
+            shown["ignored"] = [f"{c}: {why}" for c, why in roles.ignored.items()]
         return shown
     if roles is not None:
         return roles if isinstance(roles, Mapping) else {"column_roles_": roles}
@@ -508,16 +508,18 @@ def _roles_html(roles) -> str:
     items = []
     for name, value in roles.items():
         if isinstance(value, (list, tuple)):
-            shown = ", ".join(map(str, value)) or "(none)"
+            # the ignored columns with their reasons: one a line
+            joiner = "<br>" if name == "ignored" else ", "
+            shown = joiner.join(html.escape(str(v)) for v in value) or "(none)"
         elif value is None:
             shown = "(none)"
         elif callable(value):
-            shown = f"selected by {getattr(value, '__name__', repr(value))}"
+            shown = html.escape(
+                f"selected by {getattr(value, '__name__', repr(value))}"
+            )
         else:
-            shown = str(value)
-        items.append(
-            f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(shown)}</td></tr>"
-        )
+            shown = html.escape(str(value))
+        items.append(f"<tr><th>{html.escape(str(name))}</th><td>{shown}</td></tr>")
     return f'<table class="table">{"".join(items)}</table>'
 
 

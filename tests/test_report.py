@@ -227,14 +227,19 @@ def test_html_report_embeds_everything(tmp_path, anime):
     assert "Not available for this run" in text  # curves were not given
 
 
-def test_column_roles_prefers_the_fitted_roles(fitted_model):
+def test_column_roles_prefers_the_fitted_roles(fitted_model, tmp_path):
     roles = column_roles(fitted_model)
     assert roles["poster"] == ["poster"]
     assert roles["numeric"] == ["Episodes", "Duration", "Year"]
+    # "column: reason", not "Score (the target (the score itself))"
     assert roles["ignored"] == [
-        "anime_id (an identifier)",
-        "Score (the target (the score itself))",
+        "anime_id: an identifier",
+        "Score: the target (the score itself)",
     ]
+    page = write_html_report(tmp_path / "r.html", title="t", roles=roles)
+    text = page.read_text(encoding="utf-8")
+    assert "<td>anime_id: an identifier<br>Score: the target" in text  # a line each
+    assert "<td>Episodes, Duration, Year</td>" in text
 
     class WithRoles:
         column_roles_ = {"Episodes": "numeric"}
