@@ -52,6 +52,23 @@ _URL_PROBLEM = (
 )
 
 
+#: Why an image held in the poster column itself is not read.
+_IN_MEMORY_PROBLEM = (
+    "image data, not a file path: posters are read from files, so save each "
+    "image to a file (PIL's Image.save; a Hugging Face image column's cells "
+    "hold their bytes) and put the paths in the column"
+)
+
+
+def _not_a_path(value) -> str:
+    """Why a poster cell that is neither text nor a path is not read."""
+    if isinstance(value, bytes | bytearray | memoryview | Image.Image | np.ndarray):
+        return _IN_MEMORY_PROBLEM  # (a 1-D array is a list, not a path either)
+    if isinstance(value, dict) and "bytes" in value:
+        return _IN_MEMORY_PROBLEM
+    return f"not a path but a {type(value).__name__}"
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     """RGB version of any PIL image; transparent parts are laid on white."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -179,8 +196,10 @@ class PosterLoader(TransformerMixin, BaseEstimator):
 
     def _root_hint(self, value, problem: str) -> str:
         """Advice naming ``poster_root`` for a relative path that leads nowhere."""
+        if problem != "no such file" or not isinstance(value, str | os.PathLike):
+            return ""
         path = os.fspath(value)
-        if problem != "no such file" or os.path.isabs(path) or "://" in str(path):
+        if os.path.isabs(path) or "://" in str(path):
             return ""
         where = (
             f"poster_root={os.fspath(self.poster_root)!r}"
@@ -275,9 +294,9 @@ class PosterLoader(TransformerMixin, BaseEstimator):
             elif isinstance(value, str | os.PathLike):
                 path = self.resolve(value)
                 problem = self._problem(path)
-            else:
-                path = value
-                problem = f"not a path but a {type(value).__name__}"
+            else:  # named by its type: the repr of image bytes is long
+                path = f"<{type(value).__name__}>"
+                problem = _not_a_path(value)
             if problem is None:
                 paths[i] = path
             elif self.poster_errors == "raise":

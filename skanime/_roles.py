@@ -345,6 +345,12 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
         return "duration", "time spans: minutes"
     if pd.api.types.is_numeric_dtype(dtype):
         return _judge_numbers(column, name)
+    present = column[column.notna()]
+    if len(present) and _share(present.head(_SAMPLE).map(_holds_image)) >= _SHARE:
+        return "ignored", (
+            "images held in the cells, not file paths: save them to files and "
+            "name the column of paths as poster_column to use them"
+        )
     lists = _judge_label_lists(column)
     if lists is not None:
         return lists
@@ -656,6 +662,10 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 _warn_unread(
                     column, series, out[year].to_numpy(), "are not dates", _MISSING
                 )
+            elif role == "poster":  # an image held in a cell stays one
+                out[column] = pd.Series(
+                    [_poster_cell(v) for v in series], index=frame.index, dtype=object
+                )
             else:
                 out[column] = pd.Series(
                     _clean_texts(series), index=frame.index, dtype=object
@@ -688,6 +698,23 @@ def _clean_texts(series: pd.Series) -> list | np.ndarray:
         return [_text_or_nan(v) for v in series]
     cleaned = np.array([_text_or_nan(u) for u in uniques] + [np.nan], dtype=object)
     return cleaned[codes]
+
+
+def _holds_image(value) -> bool:
+    """Whether a cell holds an image itself (bytes, a PIL image, an array of
+    pixels, a Hugging Face image's dict) rather than the path of one."""
+    if isinstance(value, np.ndarray):  # pixels; a 1-D array is a list of labels
+        return value.ndim >= 2
+    return isinstance(value, bytes | bytearray | memoryview | dict) or type(
+        value
+    ).__module__.startswith("PIL.")
+
+
+def _poster_cell(value):
+    """A poster cell as :func:`_text_or_nan` gives it, but an image held in the
+    cell as it is, for the poster reader to say what it is rather than read its
+    repr as a path."""
+    return value if _holds_image(value) else _text_or_nan(value)
 
 
 def _text_or_nan(value):

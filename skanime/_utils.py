@@ -81,7 +81,9 @@ def is_label_list(cell) -> bool:
     >>> is_label_list(["Action", "Drama"]), is_label_list("Action, Drama")
     (True, False)
     """
-    return isinstance(cell, list | tuple | set | frozenset | np.ndarray)
+    if isinstance(cell, np.ndarray):
+        return cell.ndim == 1
+    return isinstance(cell, list | tuple | set | frozenset)
 
 
 def split_labels(cell, separators: re.Pattern = LIST_SEPARATORS) -> list[str]:

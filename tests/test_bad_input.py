@@ -137,6 +137,41 @@ def test_poster_case(kind, tmp_path):
         assert lenient.decode(path) is None  # decoding directly never crashes
 
 
+def _held_images(tmp_path) -> dict:
+    """One poster held in a cell in each way a frame can hold one."""
+    path = tmp_path / "p.png"
+    Image.new("RGB", (8, 8), "red").save(path)
+    data = path.read_bytes()
+    return {
+        "bytes": data,
+        "PngImageFile": Image.open(path),
+        "dict": {"bytes": data, "path": None},  # a Hugging Face image column
+        "ndarray": np.zeros((8, 8, 3), dtype=np.uint8),
+    }
+
+
+def test_an_image_held_in_the_poster_column_is_named_as_image_data(tmp_path, anime):
+    """Such a cell used to be read as its repr, a path: the warning then gave
+    a screenful of escaped bytes under "no such file"."""
+    held = _held_images(tmp_path)
+    for kind, image in held.items():
+        column = pd.DataFrame({"poster": pd.Series([image, None], dtype=object)})
+        lenient = PosterLoader(image_size=16).fit(column)
+        with pytest.warns(DataWarning, match=f"'<{kind}>': image data, not a file"):
+            assert lenient.transform(column)[0, 0] is None
+        strict = PosterLoader(image_size=16, poster_errors="raise").fit(column)
+        with pytest.raises(PosterError, match=f"Row 0: poster '<{kind}>': image data"):
+            strict.transform(column)
+    # through the estimator, whose column cleaner used to turn the cell to text
+    frame = anime.head(12).assign(poster=[held["bytes"]] * 12)
+    with pytest.warns(DataWarning, match="12 poster.*'<bytes>': image data"):
+        fast_model().fit(frame, anime["Score"].head(12))
+    # a column of images not known by name is left out, saying why
+    roles = TableCleaner().fit(anime.head(12).assign(cover=[held["dict"]] * 12))
+    assert roles.column_roles_.role_of("cover") == "ignored"
+    assert roles.column_roles_.reasons["cover"].startswith("images held in the cells")
+
+
 def test_transparent_png_is_laid_on_white(tmp_path):
     loader = PosterLoader(image_size=8)
     pixels = loader.decode(_make("png_with_alpha", tmp_path))
