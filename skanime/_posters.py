@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from ._docs import substitute
+from ._held_images import held_image, held_image_file
 from ._utils import IMAGENET_MEAN, IMAGENET_STD, URL_SCHEME, is_missing
 from ._warn import warn_user
 from .exceptions import ColumnError, DataWarning, PosterError
@@ -52,23 +53,6 @@ _URL_PROBLEM = (
 )
 
 
-#: Why an image held in the poster column itself is not read.
-_IN_MEMORY_PROBLEM = (
-    "image data, not a file path: posters are read from files, so save each "
-    "image to a file (PIL's Image.save; a Hugging Face image column's cells "
-    "hold their bytes) and put the paths in the column"
-)
-
-
-def _not_a_path(value) -> str:
-    """Why a poster cell that is neither text nor a path is not read."""
-    if isinstance(value, bytes | bytearray | memoryview | Image.Image | np.ndarray):
-        return _IN_MEMORY_PROBLEM  # (a 1-D array is a list, not a path either)
-    if isinstance(value, dict) and "bytes" in value:
-        return _IN_MEMORY_PROBLEM
-    return f"not a path but a {type(value).__name__}"
-
-
 def _to_rgb(image: Image.Image) -> Image.Image:
     """RGB version of any PIL image; transparent parts are laid on white."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -91,6 +75,10 @@ class PosterLoader(TransformerMixin, BaseEstimator):
     is missing; :meth:`load` and :meth:`load_batch` decode posters into normalised
     ``(3, image_size, image_size)`` float32 arrays. :class:`HybridNet` decodes each
     poster per batch through :meth:`load`, inside DataLoader workers.
+
+    **Images held in the cells** (bytes, PIL images, ``uint8`` arrays of
+    pixels, a Hugging Face image's ``{"bytes", "path"}`` dict) are written once
+    to a file of the process (:mod:`skanime._held_images`) and read from it.
 
     **Missing posters.** An empty cell (``None``, NaN or ``""``) is a missing poster:
     the network sees an all-zero image (the mean image after normalisation) and a
@@ -294,19 +282,31 @@ class PosterLoader(TransformerMixin, BaseEstimator):
             elif isinstance(value, str | os.PathLike):
                 path = self.resolve(value)
                 problem = self._problem(path)
-            else:  # named by its type: the repr of image bytes is long
-                path = f"<{type(value).__name__}>"
-                problem = _not_a_path(value)
+            elif held_image(value):  # written to a file of this process
+                try:
+                    path = held_image_file(value)
+                except (ValueError, OSError) as exc:
+                    path, problem = None, f"image data that cannot be read: {exc}"
+                else:
+                    problem = self._problem(path)
+            else:
+                path, problem = None, f"not a path but a {type(value).__name__}"
             if problem is None:
                 paths[i] = path
-            elif self.poster_errors == "raise":
+                continue
+            # an image held in the cell is named by its type, not its file
+            shown = (
+                path
+                if isinstance(value, str | os.PathLike)
+                else f"<{type(value).__name__}>"
+            )
+            if self.poster_errors == "raise":
                 row = index[i] if index is not None else i
                 raise PosterError(
-                    f"Row {row!r}: poster {path!r}: {problem}."
+                    f"Row {row!r}: poster {shown!r}: {problem}."
                     + self._root_hint(value, problem)
                 )
-            else:
-                bad.append((path, problem, self._root_hint(value, problem)))
+            bad.append((shown, problem, self._root_hint(value, problem)))
         if bad:
             hint = next((h for *_, h in bad if h), "")
             warn_user(

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._held_images import held_image
 from ._parsing import (
     day_first,
     parse_aired,
@@ -346,11 +347,8 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
     if pd.api.types.is_numeric_dtype(dtype):
         return _judge_numbers(column, name)
     present = column[column.notna()]
-    if len(present) and _share(present.head(_SAMPLE).map(_holds_image)) >= _SHARE:
-        return "ignored", (
-            "images held in the cells, not file paths: save them to files and "
-            "name the column of paths as poster_column to use them"
-        )
+    if len(present) and _share(present.head(_SAMPLE).map(held_image)) >= _SHARE:
+        return "poster", "images held in the cells (bytes, PIL images, pixels)"
     lists = _judge_label_lists(column)
     if lists is not None:
         return lists
@@ -700,21 +698,11 @@ def _clean_texts(series: pd.Series) -> list | np.ndarray:
     return cleaned[codes]
 
 
-def _holds_image(value) -> bool:
-    """Whether a cell holds an image itself (bytes, a PIL image, an array of
-    pixels, a Hugging Face image's dict) rather than the path of one."""
-    if isinstance(value, np.ndarray):  # pixels; a 1-D array is a list of labels
-        return value.ndim >= 2
-    return isinstance(value, bytes | bytearray | memoryview | dict) or type(
-        value
-    ).__module__.startswith("PIL.")
-
-
 def _poster_cell(value):
     """A poster cell as :func:`_text_or_nan` gives it, but an image held in the
-    cell as it is, for the poster reader to say what it is rather than read its
-    repr as a path."""
-    return value if _holds_image(value) else _text_or_nan(value)
+    cell as it is, for the poster reader to write to a file (not its repr read
+    as a path)."""
+    return value if held_image(value) else _text_or_nan(value)
 
 
 def _text_or_nan(value):

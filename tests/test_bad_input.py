@@ -5,8 +5,11 @@ The table of cases and what each gets is in docs/bad_input.md.
 
 import shutil
 import struct
+import subprocess
+import sys
 import warnings
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -137,39 +140,79 @@ def test_poster_case(kind, tmp_path):
         assert lenient.decode(path) is None  # decoding directly never crashes
 
 
-def _held_images(tmp_path) -> dict:
-    """One poster held in a cell in each way a frame can hold one."""
-    path = tmp_path / "p.png"
-    Image.new("RGB", (8, 8), "red").save(path)
+def _held_images(path) -> dict:
+    """The poster at ``path`` held in a cell, in each way a frame can hold one."""
     data = path.read_bytes()
+    pixels = Image.open(path)
     return {
         "bytes": data,
-        "PngImageFile": Image.open(path),
         "dict": {"bytes": data, "path": None},  # a Hugging Face image column
-        "ndarray": np.zeros((8, 8, 3), dtype=np.uint8),
+        "PngImageFile": pixels,
+        "ndarray": np.asarray(pixels.convert("RGB")),
     }
 
 
-def test_an_image_held_in_the_poster_column_is_named_as_image_data(tmp_path, anime):
-    """Such a cell used to be read as its repr, a path: the warning then gave
-    a screenful of escaped bytes under "no such file"."""
-    held = _held_images(tmp_path)
-    for kind, image in held.items():
-        column = pd.DataFrame({"poster": pd.Series([image, None], dtype=object)})
-        lenient = PosterLoader(image_size=16).fit(column)
-        with pytest.warns(DataWarning, match=f"'<{kind}>': image data, not a file"):
-            assert lenient.transform(column)[0, 0] is None
-        strict = PosterLoader(image_size=16, poster_errors="raise").fit(column)
-        with pytest.raises(PosterError, match=f"Row 0: poster '<{kind}>': image data"):
-            strict.transform(column)
-    # through the estimator, whose column cleaner used to turn the cell to text
-    frame = anime.head(12).assign(poster=[held["bytes"]] * 12)
-    with pytest.warns(DataWarning, match="12 poster.*'<bytes>': image data"):
-        fast_model().fit(frame, anime["Score"].head(12))
-    # a column of images not known by name is left out, saying why
-    roles = TableCleaner().fit(anime.head(12).assign(cover=[held["dict"]] * 12))
-    assert roles.column_roles_.role_of("cover") == "ignored"
-    assert roles.column_roles_.reasons["cover"].startswith("images held in the cells")
+def test_posters_held_in_the_cells_are_read(tmp_path, anime):
+    """Such cells used to be read as their repr, a path ("no such file", with a
+    screenful of escaped bytes); they are written once to a file of the
+    process, so everything that reads posters reads them."""
+    path = tmp_path / "p.png"
+    Image.new("RGB", (8, 8), "red").save(path)
+    column = pd.DataFrame({"poster": [str(path)]})
+    loader = PosterLoader(image_size=16).fit(column)
+    expected = loader.load(loader.transform(column)[0, 0])
+    for kind, image in _held_images(path).items():
+        held = pd.DataFrame({"poster": pd.Series([image, None], dtype=object)})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # read, so no warning
+            paths = loader.transform(held)[:, 0]
+        assert paths[1] is None, kind
+        np.testing.assert_array_equal(loader.load(paths[0]), expected, err_msg=kind)
+    # the estimator predicts from image bytes as from their files, and finds a
+    # column of them by itself
+    frame = anime.head(16)
+    held = frame.assign(
+        poster=frame["poster"].map(lambda p: Path(p).read_bytes(), na_action="ignore")
+    )
+    model = fast_model().fit(frame, anime["Score"].head(16))
+    from_bytes = fast_model().fit(held, anime["Score"].head(16))
+    np.testing.assert_array_equal(from_bytes.predict(held), model.predict(frame))
+    cover = held.rename(columns={"poster": "cover"})
+    roles = TableCleaner().fit(cover).column_roles_
+    assert roles.role_of("cover") == "poster"
+    assert roles.reasons["cover"].startswith("images held in the cells")
+
+
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        (b"not an image", "'<bytes>': not a readable image"),
+        (np.zeros((4, 4), dtype=np.float64), "'<ndarray>': image data that cannot"),
+        (np.zeros((2, 2, 2, 2), dtype=np.uint8), "'<ndarray>': image data that cannot"),
+        ({"bytes": None, "path": "x.jpg"}, "'<dict>': image data that cannot"),
+    ],
+    ids=["garbage", "float-array", "four-dimensions", "dict-without-bytes"],
+)
+def test_a_held_image_that_cannot_be_read_is_named_by_its_type(image, problem):
+    column = pd.DataFrame({"poster": pd.Series([image], dtype=object)})
+    with pytest.warns(DataWarning, match=f"1 poster.*{problem}"):
+        assert PosterLoader(image_size=16).fit(column).transform(column)[0, 0] is None
+    strict = PosterLoader(image_size=16, poster_errors="raise").fit(column)
+    with pytest.raises(PosterError, match=f"Row 0: poster {problem}"):
+        strict.transform(column)
+
+
+def test_the_files_of_held_images_are_removed_when_the_process_exits(tmp_path):
+    script = (
+        "from skanime._held_images import held_image_file\n"
+        "print(held_image_file(b'x'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    written = Path(out.stdout.strip())
+    assert written.name.endswith(".img") and not written.exists()
+    assert not written.parent.exists()
 
 
 def test_transparent_png_is_laid_on_white(tmp_path):
