@@ -275,6 +275,8 @@ class PosterLoader(TransformerMixin, BaseEstimator):
             delay=_PROGRESS_DELAY_S,
         )
         for i, value in enumerate(rows):
+            if isinstance(value, dict) and value.get("bytes") is None:
+                value = value.get("path")  # a Hugging Face image kept as its file
             if is_missing(value):
                 continue
             if isinstance(value, str) and URL_SCHEME.match(value):
@@ -290,7 +292,10 @@ class PosterLoader(TransformerMixin, BaseEstimator):
                 else:
                     problem = self._problem(path)
             else:
-                path, problem = None, f"not a path but a {type(value).__name__}"
+                path, problem = (
+                    None,
+                    f"not a path but a value of type {type(value).__name__}",
+                )
             if problem is None:
                 paths[i] = path
                 continue

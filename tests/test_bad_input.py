@@ -147,6 +147,7 @@ def _held_images(path) -> dict:
     return {
         "bytes": data,
         "dict": {"bytes": data, "path": None},  # a Hugging Face image column
+        "dict of a file": {"bytes": None, "path": str(path)},
         "PngImageFile": pixels,
         "ndarray": np.asarray(pixels.convert("RGB")),
     }
@@ -189,9 +190,10 @@ def test_posters_held_in_the_cells_are_read(tmp_path, anime):
         (b"not an image", "'<bytes>': not a readable image"),
         (np.zeros((4, 4), dtype=np.float64), "'<ndarray>': image data that cannot"),
         (np.zeros((2, 2, 2, 2), dtype=np.uint8), "'<ndarray>': image data that cannot"),
-        ({"bytes": None, "path": "x.jpg"}, "'<dict>': image data that cannot"),
+        ({"bytes": None, "path": "/no/x.jpg"}, "'/no/x.jpg': no such file"),
+        ({"bytes": None, "path": 3}, "'<int>': not a path but a value of type int"),
     ],
-    ids=["garbage", "float-array", "four-dimensions", "dict-without-bytes"],
+    ids=["garbage", "float-array", "four-dimensions", "dict-path", "dict-neither"],
 )
 def test_a_held_image_that_cannot_be_read_is_named_by_its_type(image, problem):
     column = pd.DataFrame({"poster": pd.Series([image], dtype=object)})
