@@ -722,6 +722,8 @@ def _numeric(series: pd.Series, role: str) -> pd.Series:
         return parse_numbers(series)
     if pd.api.types.is_timedelta64_dtype(series.dtype):
         return series.dt.total_seconds() / 60  # minutes, as the text's durations
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):  # "Year" as dates
+        return series.dt.year.astype("float64")
     if role == "duration":
         numbers = series.map(_minutes).astype("float64")
     else:

@@ -399,3 +399,12 @@ def test_time_spans_are_durations_in_minutes():
         assert np.isnan(out[column].iloc[3])
     explicit = TableCleaner(roles={"duration": ["objects"]}).fit(frame)
     assert explicit.transform(frame)["objects"].tolist()[:3] == [24.0, 90.0, 0.5]
+
+
+def test_a_numeric_column_of_dates_gives_their_years():
+    """``Year`` parsed into dates used to be "not numbers", every cell missing."""
+    years = pd.to_datetime(pd.Series(["2001", "2015", None]), format="%Y")
+    cleaner = TableCleaner().fit(pd.DataFrame({"Year": years}))
+    assert cleaner.column_roles_.role_of("Year") == "numeric"
+    out = cleaner.transform(pd.DataFrame({"Year": years}))["Year"]
+    assert out.tolist()[:2] == [2001.0, 2015.0] and np.isnan(out.iloc[2])
