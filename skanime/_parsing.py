@@ -1,4 +1,5 @@
-"""Parsers of MyAnimeList cell text: numbers, durations, air dates.
+"""Parsers of MyAnimeList cell text: numbers, durations, air dates (also in
+other formats, :func:`read_dates`).
 
 A leaf module (it imports nothing of the package), shared by
 :func:`skanime.datasets.load_mal` and the column roles of :mod:`skanime._roles`.
@@ -207,8 +208,8 @@ def read_dates(
     :func:`parse_aired` (MyAnimeList's formats, ``span`` for two-digit years),
     then dates of numbers with the year last (``"05/04/2020"``; the day first
     where ``day_first`` is True, as :func:`day_first` reads a column), then
-    any other date pandas reads (ISO ``"2020-04-05"``, ``"5 Apr 2009"``).
-    Years outside 1900-2100 are unknown.
+    any other date pandas reads (ISO ``"2020-04-05"``, ``"5 Apr 2009"``); a
+    year these last two give outside 1900-2100 is unknown.
 
     Examples
     --------
