@@ -26,7 +26,7 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
 
     from ._parsing import parse_numbers
     from .datasets import load_mal
-    from .datasets._mal import _mal_frame, _read_mal_csv
+    from .datasets._mal import _mal_frame, _read_mal_csv, _row_words
     from .exceptions import ColumnError, DataError
 
     read = {"poster_root": args.poster_root, "fill_absent": fill_absent}
@@ -48,7 +48,7 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
     if bad.any():
         row = cells.index[np.argmax(bad)]
         raise DataError(
-            f"--weight-column {column!r}: row {row + 2} (line in the file) has "
+            f"--weight-column {column!r}: {_row_words(raw, row)} has "
             f"{raw.at[row, column]!r}, not a number >= 0 ({int(bad.sum())} such "
             "scored row(s))."
         )

@@ -518,7 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     train.add_argument(
-        "data", help="CSV such as anime.csv (read by skanime.datasets.load_mal)"
+        "data",
+        help="CSV such as anime.csv, or a Parquet or JSON table with its columns "
+        "(read by skanime.datasets.load_mal)",
     )
     train.add_argument(
         "--out",

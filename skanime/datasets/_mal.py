@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import os
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._held_images import held_image
 from .._parsing import (
     day_first,
     parse_aired,
@@ -17,7 +19,7 @@ from .._parsing import (
     read_dates,
     two_digit_year_span,
 )
-from .._utils import PLACEHOLDERS, split_labels
+from .._utils import PLACEHOLDERS, is_label_list, is_null, split_labels
 from .._warn import warn_user
 from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 
@@ -119,7 +121,11 @@ def load_mal(
     ----------
     path : str or path-like
         The CSV file, UTF-8 text, separated by commas (or by semicolons or tabs,
-        as spreadsheets save it in some locales: the header tells which).
+        as spreadsheets save it in some locales: the header tells which), or
+        a Parquet or JSON table (an array of records, or JSON Lines) with the
+        same columns, told by its first bytes. Its typed cells read as the
+        CSV's text: lists of labels, dates, time spans, numbers; a poster's
+        bytes are kept for the model to read.
     dropna : bool, default=False
         Drop the rows without a score.
     poster_root : str or path-like, default=None
@@ -214,26 +220,30 @@ def _separator(path: Path) -> str:
     return max(counts, key=lambda sep: (counts[sep], sep == ","))
 
 
-#: The first bytes of files that are often given where a CSV goes: what they
-#: are, and the pandas reader that makes a CSV of one.
+#: The first bytes of files that are often given where a CSV goes and are not
+#: read: what they are, and the pandas reader that makes a CSV of one.
 _NOT_CSV = {
-    b"PAR1": ("a Parquet file", "read_parquet"),
     b"PK\x03\x04": ("a zip archive (an Excel .xlsx workbook?)", "read_excel"),
     b"\xd0\xcf\x11\xe0": ("an Excel .xls workbook", "read_excel"),
-    b"[": ("JSON", "read_json"),
-    b"{": ("JSON", "read_json"),
 }
+#: The first bytes of the other tables read: Parquet, a JSON array of records,
+#: and JSON Lines (one record a line).
+_OTHER_TABLES = {b"PAR1": "parquet", b"[": "json", b"{": "json lines"}
 #: Suffixes pandas reads as compressed CSV (its compression="infer").
 _COMPRESSED = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
 
 
-def _check_not_another_format(path: Path) -> None:
-    """Refuse a Parquet, Excel or JSON file by its first bytes, saying what it is
-    (a compressed CSV, by its suffix, is left to pandas)."""
+def _table_format(path: Path) -> str:
+    """``"csv"``, ``"parquet"`` or ``"json"``, by the file's first bytes (a
+    compressed CSV, by its suffix, is left to pandas); an Excel file is refused,
+    saying what it is."""
     if path.suffix.lower() in _COMPRESSED:
-        return
+        return "csv"
     with open(path, "rb") as file:
         start = file.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    for magic, kind in _OTHER_TABLES.items():
+        if start.startswith(magic):
+            return kind
     for magic, (kind, reader) in _NOT_CSV.items():
         if start.startswith(magic):
             raise SkanimeError(
@@ -242,18 +252,70 @@ def _check_not_another_format(path: Path) -> None:
                 f"convert it first: pandas.{reader}(path).to_csv('anime.csv', "
                 "index=False)."
             )
+    return "csv"
+
+
+def _cell_text(cell):
+    """A typed cell of a Parquet or JSON table as a CSV would hold it: lists as
+    their labels joined by commas, dates as ISO dates, time spans in minutes,
+    missing values empty; an image held in the cell (a poster's bytes) as it
+    is."""
+    if isinstance(cell, str):
+        return cell
+    if is_label_list(cell):
+        return ", ".join(split_labels(cell))
+    if held_image(cell):
+        return cell
+    if is_null(cell) or cell is pd.NaT:
+        return ""
+    if isinstance(cell, datetime | date):
+        return cell.strftime("%Y-%m-%d")
+    if isinstance(cell, timedelta):
+        return f"{cell.total_seconds() / 60:g} min."
+    return str(cell)
+
+
+def _read_other_table(path: Path, kind: str) -> pd.DataFrame:
+    """A Parquet or JSON table (records, or one record a line) with its cells
+    as text (:func:`_cell_text`); its index is the row's position."""
+    try:
+        if kind == "parquet":
+            table = pd.read_parquet(path)
+        else:
+            table = pd.read_json(
+                path, lines=kind == "json lines", dtype=False, precise_float=True
+            )
+    except (ImportError, ValueError, OSError) as exc:
+        raise SkanimeError(f"Cannot read {str(path)!r} as {kind}: {exc}") from exc
+    table.columns = [str(c) for c in table.columns]
+    return table.reset_index(drop=True).astype(object).map(_cell_text)
+
+
+def _row_words(raw: pd.DataFrame, row) -> str:
+    """How messages name a row of :func:`_read_mal_csv`'s table: its line in a
+    CSV, its position in a Parquet or JSON table."""
+    if raw.attrs.get("format", "csv") == "csv":
+        return f"row {row + 2} (line in the file)"
+    return f"row {row} (counting from 0)"
 
 
 def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """The CSV as :func:`load_mal` reads it, every cell as text: the header
-    stripped and Kaggle's names mapped, the required columns and a first row
-    checked. Its index is the row's line in the file less 2."""
+    """The CSV (or Parquet or JSON table) as :func:`load_mal` reads it, every
+    cell as text: the header stripped and Kaggle's names mapped, the required
+    columns and a first row checked. Its index is the row's line in a CSV less
+    2, its position in a Parquet or JSON table (``attrs["format"]`` says
+    which)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
-    _check_not_another_format(path)
+    kind = _table_format(path)
     try:
-        raw = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False)
+        if kind != "csv":
+            raw = _read_other_table(path, kind)
+        else:
+            raw = pd.read_csv(
+                path, sep=_separator(path), dtype=str, keep_default_na=False
+            )
     except UnicodeDecodeError as exc:
         raise SkanimeError(
             f"Cannot read {str(path)!r} as a CSV file: it is not UTF-8 text "
@@ -263,6 +325,7 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SkanimeError(f"Cannot read {str(path)!r} as a CSV file: {exc}") from exc
     raw = raw.rename(columns=lambda c: KAGGLE_NAMES.get(c.strip(), c.strip()))
+    raw.attrs["format"] = kind
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         raise ColumnError(
@@ -323,7 +386,7 @@ def _mal_frame(
     if bad.any():
         row = bad.idxmax()
         raise TargetError(
-            f"{str(path)!r}, row {row + 2} (line in the file): Score "
+            f"{str(path)!r}, {_row_words(raw, row)}: Score "
             f"{raw.at[row, 'Score']!r} is not a number ({int(bad.sum())} such row(s))."
         )
     frame["Score"] = scores
@@ -342,7 +405,9 @@ def _mal_frame(
     return frame
 
 
-def _poster_path(cell, root: Path) -> float | str:
+def _poster_path(cell, root: Path):
+    if held_image(cell):  # a Parquet table's poster bytes: read by the model
+        return cell
     if not isinstance(cell, str) or not cell.strip():
         return np.nan
     poster = Path(cell.strip())
