@@ -211,6 +211,10 @@ def test_parquet_and_json_tables_load_as_their_csv(mal_csv):
         write(path)
         loaded = load_mal(path)
         pd.testing.assert_frame_equal(loaded, expected, check_dtype=False, obj=name)
+    # a poster's bytes are kept for the model to read (skanime._held_images)
+    poster = (mal_csv.parent / "posters" / "1.jpg").read_bytes()
+    typed.assign(poster=[poster, None, None, None]).to_parquet(mal_csv.with_name("b"))
+    assert load_mal(mal_csv.with_name("b"))["poster"].tolist()[:2] == [poster, np.nan]
     # a bad score is named by its position, as there are no lines to count
     bad = frame.assign(Score=frame["Score"].astype(object))
     bad.loc[1, "Score"] = "8.5/10"

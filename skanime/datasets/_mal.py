@@ -443,7 +443,7 @@ def _warn_unread_dates(cells: pd.Series, years: pd.Series) -> None:
 
 def _warn_unresolved(cells: pd.Series, paths: pd.Series, root: Path, given) -> None:
     """One warning counting the poster paths that lead to no file."""
-    named = cells.astype(str).str.strip().ne("")
+    named = cells.map(lambda cell: isinstance(cell, str) and bool(cell.strip()))
     unresolved = named & paths.isna()
     if unresolved.any():
         first = cells[unresolved].iloc[0].strip()
