@@ -16,6 +16,7 @@ import pandas as pd
 
 __all__ = [
     "day_first",
+    "dict_text",
     "parse_aired",
     "parse_duration",
     "parse_numbers",
@@ -185,15 +186,44 @@ def day_first(column: pd.Series) -> bool | None:
 
 
 def _as_text(value) -> str | None:
-    """A cell as text for :func:`parse_aired`; None where it is missing."""
+    """A cell as text for :func:`parse_aired`; None where it is missing. A JSON
+    object reads as the date it holds (Jikan's ``aired``: its ``"string"``;
+    AniList's ``startDate``: its year and month)."""
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return dict_text(value)
     try:
         if pd.isna(value):
             return None
     except (TypeError, ValueError):  # a list or an array: not a date anyway
         pass
     return str(value)
+
+
+def dict_text(cell: dict) -> str | None:
+    """The text a JSON object in a cell stands for, as the Jikan and AniList
+    APIs nest them: its ``"name"`` (a genre or studio), its ``"string"``
+    (Jikan's ``aired``), its ``"from"`` date, or its ``"year"`` and
+    ``"month"`` (AniList's ``startDate``); None if it has none of these.
+
+    >>> dict_text({"mal_id": 1, "type": "anime", "name": "Action"})
+    'Action'
+    >>> dict_text({"from": "1998-04-03T00:00:00+00:00", "string": "Apr 3, 1998"})
+    'Apr 3, 1998'
+    >>> dict_text({"year": 1998, "month": 4, "day": 3}), dict_text({"id": 5})
+    ('1998-04', None)
+    """
+    for key in ("name", "string", "from"):
+        value = cell.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    year, month = cell.get("year"), cell.get("month")
+    if isinstance(year, int | float) and year == year:
+        if isinstance(month, int | float) and month == month:
+            return f"{int(year)}-{int(month):02d}"
+        return str(int(year))
+    return None
 
 
 def read_dates(
@@ -224,16 +254,16 @@ def read_dates(
             lambda m: np.nan if pd.isna(m) else season_of_month(int(m))
         )
         return year, season.astype(object)
-    index, column = column.index, column.reset_index(drop=True)  # rows by position
-    parsed = column.map(lambda value: parse_aired(_as_text(value), span=span))
+    index = column.index
+    texts = pd.Series([_as_text(value) for value in column], dtype=object)
+    parsed = texts.map(lambda text: parse_aired(text, span=span))
     year = parsed.map(lambda t: t[0]).astype("float64")
     season = parsed.map(lambda t: np.nan if t[1] is None else t[1]).astype(object)
-    year.index = season.index = index
-    unread = year.isna().to_numpy() & column.notna().to_numpy()
+    unread = year.isna().to_numpy() & texts.notna().to_numpy()
     if not unread.any():
+        year.index = season.index = index
         return year, season
-    year, season = year.reset_index(drop=True), season.reset_index(drop=True)
-    starts = column[unread].astype(str).str.split(" to ").str[0]
+    starts = texts[unread].astype(str).str.split(" to ").str[0]
     parts = _numeric_dates(starts)
     numeric = parts[2].notna()
     if numeric.any():

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._held_images import held_image
 from ._parsing import (
     day_first,
+    dict_text,
     parse_aired,
     parse_duration,
     parse_numbers,
@@ -708,6 +709,8 @@ def _poster_cell(value):
 def _text_or_nan(value):
     if is_label_list(value):  # labels already split: one cell, as a CSV writes it
         return ", ".join(split_labels(value)) or np.nan
+    if isinstance(value, dict):  # a JSON object: the text it stands for
+        value = dict_text(value)
     if is_null(value):
         return np.nan
     text = " ".join(str(value).split())

@@ -1,5 +1,6 @@
-"""Leaf helpers shared by the package's modules; this module imports nothing of
-skanime, so any module may import it without a circle.
+"""Leaf helpers shared by the package's modules; this module imports only the
+leaf :mod:`skanime._parsing` of skanime, so any module may import it without a
+circle.
 
 Null cells and placeholders, list-cell splitting, seed derivation, the tensor-blob
 persistence of torch objects, ImageNet's normalisation and positional column names.
@@ -14,6 +15,8 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.utils.validation import validate_data
+
+from ._parsing import dict_text
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -90,15 +93,19 @@ def split_labels(cell, separators: re.Pattern = LIST_SEPARATORS) -> list[str]:
     """Split one multi-valued cell into clean labels (placeholders dropped).
 
     A cell already split (:func:`is_label_list`) reads as its items joined by
-    commas (a set's in sorted order), so it gives the labels of its text.
+    commas (a set's in sorted order), so it gives the labels of its text; an
+    item that is a JSON object reads as its name (:func:`dict_text`).
 
     >>> split_labels("Action, Drama;add some")
     ['Action', 'Drama']
     >>> split_labels(["Action", " Slice of  Life", None, "Unknown"])
     ['Action', 'Slice of Life']
+    >>> split_labels([{"mal_id": 1, "name": "Action"}, {"mal_id": 8, "name": "Drama"}])
+    ['Action', 'Drama']
     """
     if is_label_list(cell):
         items = sorted(cell, key=str) if isinstance(cell, set | frozenset) else cell
+        items = (dict_text(i) if isinstance(i, dict) else i for i in items)
         cell = ", ".join(str(item) for item in items if not is_null(item))
     elif is_null(cell):
         return []

@@ -223,6 +223,28 @@ def test_parquet_and_json_tables_load_as_their_csv(mal_csv):
         load_mal(mal_csv.with_name("bad.parquet"))
 
 
+def test_json_objects_in_a_table_read_as_their_text(mal_csv):
+    """As the Jikan API nests them: genres as objects with a name, the air
+    date as an object with its string."""
+    frame = pd.read_csv(mal_csv)
+    nested = frame.assign(
+        Genres=frame["Genres"].map(
+            lambda g: (
+                [{"mal_id": 1, "name": n} for n in str(g).split(",")]
+                if isinstance(g, str)
+                else []
+            )
+        ),
+        Aired=frame["Aired"].map(
+            lambda a: {"from": None, "string": a} if isinstance(a, str) else None
+        ),
+    )
+    path = mal_csv.with_name("jikan.json")
+    nested.to_json(path, orient="records")
+    expected = load_mal(mal_csv).reset_index(drop=True)
+    pd.testing.assert_frame_equal(load_mal(path), expected, check_dtype=False)
+
+
 @pytest.mark.parametrize(
     ("text", "minutes"),
     [

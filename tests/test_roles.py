@@ -408,3 +408,32 @@ def test_a_numeric_column_of_dates_gives_their_years():
     assert cleaner.column_roles_.role_of("Year") == "numeric"
     out = cleaner.transform(pd.DataFrame({"Year": years}))["Year"]
     assert out.tolist()[:2] == [2001.0, 2015.0] and np.isnan(out.iloc[2])
+
+
+def test_json_objects_of_the_jikan_and_anilist_apis_read_as_their_text():
+    """Genres as ``[{"mal_id": 1, "name": "Action"}, ...]`` gave labels such as
+    ``{'mal_id': 1`` and ``'type': 'anime'``; an ``aired`` object was not a
+    date (every Year missing)."""
+
+    def objects(labels):
+        return [{"mal_id": i, "type": "anime", "name": n} for i, n in enumerate(labels)]
+
+    jikan = pd.DataFrame(
+        {
+            "genres": [objects(["Action", "Drama"]), objects(["Drama"]), []],
+            "aired": [
+                {"from": "1998-04-03T00:00:00+00:00", "string": "Apr 3, 1998 to ?"},
+                {"year": 2011, "month": 10, "day": 1},  # AniList's startDate
+                None,
+            ],
+            "type": [{"name": "TV"}, {"name": "Movie"}, None],
+        }
+    )
+    out = TableCleaner().fit(jikan).transform(jikan)
+    assert out["genres"].tolist()[:2] == ["Action, Drama", "Drama"]
+    assert out[["Year", "Season"]].values.tolist()[:2] == [
+        [1998.0, "Spring"],
+        [2011.0, "Fall"],
+    ]
+    assert out["type"].tolist()[:2] == ["TV", "Movie"]
+    assert out.iloc[2].isna().all()

@@ -13,6 +13,7 @@ import pandas as pd
 from .._held_images import held_image
 from .._parsing import (
     day_first,
+    dict_text,
     parse_aired,
     parse_duration,
     parse_numbers,
@@ -258,14 +259,16 @@ def _table_format(path: Path) -> str:
 def _cell_text(cell):
     """A typed cell of a Parquet or JSON table as a CSV would hold it: lists as
     their labels joined by commas, dates as ISO dates, time spans in minutes,
-    missing values empty; an image held in the cell (a poster's bytes) as it
-    is."""
+    JSON objects as the text they stand for (:func:`dict_text`), missing
+    values empty; an image held in the cell (a poster's bytes) as it is."""
     if isinstance(cell, str):
         return cell
     if is_label_list(cell):
         return ", ".join(split_labels(cell))
     if held_image(cell):
         return cell
+    if isinstance(cell, dict):  # a JSON object: the text it stands for
+        return dict_text(cell) or ""
     if is_null(cell) or cell is pd.NaT:
         return ""
     if isinstance(cell, datetime | date):
