@@ -226,6 +226,34 @@ def dict_text(cell: dict) -> str | None:
     return None
 
 
+#: A time's offset from UTC after it ("T00:00:00+09:00", "12:30Z"): the date as
+#: written is the anime's, so the offset is dropped rather than applied.
+_UTC_OFFSET = re.compile(
+    r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
+)
+
+
+def _pandas_dates(text: pd.Series) -> pd.Series:
+    """pandas' reading of date text, NaT where it reads none; times' offsets
+    from UTC are dropped (mixed offsets make pandas refuse the whole column)."""
+    text = text.str.replace(_UTC_OFFSET, r"\1", regex=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pd.to_datetime(text, errors="coerce", format="mixed")
+        except (ValueError, TypeError, OverflowError):  # any other mix: cell by cell
+            return pd.Series(
+                [_naive(pd.to_datetime(t, errors="coerce")) for t in text],
+                index=text.index,
+                dtype="datetime64[ns]",
+            )
+
+
+def _naive(date):
+    """A timestamp without its time zone (the date as written), NaT as it is."""
+    return date.tz_localize(None) if getattr(date, "tzinfo", None) else date
+
+
 def read_dates(
     column: pd.Series,
     span: tuple[int, int] | None = None,
@@ -281,9 +309,7 @@ def read_dates(
         season[rows] = month[numeric].map(lambda m: season_of_month(int(m)))
     rest = starts[~numeric.to_numpy()]
     if len(rest):  # other formats: pandas' own parser
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dates = pd.to_datetime(rest, errors="coerce", format="mixed")
+        dates = _pandas_dates(rest)
         dates = dates.where(dates.dt.year.between(1900, 2100))  # no "year 1"
         year[rest.index] = dates.dt.year.astype("float64")
         season[rest.index] = dates.dt.month.map(

@@ -437,3 +437,18 @@ def test_json_objects_of_the_jikan_and_anilist_apis_read_as_their_text():
     ]
     assert out["type"].tolist()[:2] == ["TV", "Movie"]
     assert out.iloc[2].isna().all()
+
+
+def test_dates_with_mixed_utc_offsets_read_as_written():
+    """pandas refuses a column of mixed offsets ("Mixed timezones detected"),
+    which made fit fail; the offset is dropped, so the date is the one
+    written (applying it would move 1 January at +09:00 into the year before)."""
+    aired = [
+        "2020-01-01T00:00:00+09:00",
+        "2020-05-01T00:00:00+00:00",
+        "1998-04-03T00:00Z",
+    ]
+    frame = pd.DataFrame({"Aired": aired + ["2019-10-01T12:30-0500"]})
+    out = TableCleaner().fit(frame).transform(frame)
+    assert out["Year"].tolist() == [2020.0, 2020.0, 1998.0, 2019.0]
+    assert out["Season"].tolist() == ["Winter", "Spring", "Spring", "Fall"]
