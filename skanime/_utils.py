@@ -1,6 +1,5 @@
-"""Leaf helpers shared by the package's modules; this module imports only the
-leaf :mod:`skanime._parsing` of skanime, so any module may import it without a
-circle.
+"""Leaf helpers shared by the package's modules; this module imports nothing of
+skanime, so any module may import it without a circle.
 
 Null cells and placeholders, list-cell splitting, seed derivation, the tensor-blob
 persistence of torch objects, ImageNet's normalisation and positional column names.
@@ -15,8 +14,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.utils.validation import validate_data
-
-from ._parsing import dict_text
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -94,7 +91,8 @@ def split_labels(cell, separators: re.Pattern = LIST_SEPARATORS) -> list[str]:
 
     A cell already split (:func:`is_label_list`) reads as its items joined by
     commas (a set's in sorted order), so it gives the labels of its text; an
-    item that is a JSON object reads as its name (:func:`dict_text`).
+    item that is a JSON object reads as its ``"name"`` (a genre or studio as
+    the Jikan and AniList APIs give them).
 
     >>> split_labels("Action, Drama;add some")
     ['Action', 'Drama']
@@ -105,7 +103,7 @@ def split_labels(cell, separators: re.Pattern = LIST_SEPARATORS) -> list[str]:
     """
     if is_label_list(cell):
         items = sorted(cell, key=str) if isinstance(cell, set | frozenset) else cell
-        items = (dict_text(i) if isinstance(i, dict) else i for i in items)
+        items = (i.get("name") if isinstance(i, dict) else i for i in items)
         cell = ", ".join(str(item) for item in items if not is_null(item))
     elif is_null(cell):
         return []
