@@ -288,11 +288,17 @@ def cleaned_date_names(
 
 
 # -- judging one column by its content --------------------------------------------
-def _present(column: pd.Series) -> pd.Series:
-    """The non-missing cells as stripped text (placeholders dropped), a sample."""
+def _sample(column: pd.Series) -> pd.Series:
+    """The non-missing cells, at most :data:`_SAMPLE` of them (a seeded sample),
+    which a column is judged by."""
     values = column[~column.isna()]
     if len(values) > _SAMPLE:
         values = values.sample(_SAMPLE, random_state=0)
+    return values
+
+
+def _present(values: pd.Series) -> pd.Series:
+    """The cells of a :func:`_sample` as stripped text (placeholders dropped)."""
     text = values.astype(str).str.strip()
     return text[~text.str.lower().isin(_MISSING)]
 
@@ -347,13 +353,13 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
         return "duration", "time spans: minutes"
     if pd.api.types.is_numeric_dtype(dtype):
         return _judge_numbers(column, name)
-    present = column[column.notna()]
-    if len(present) and _share(present.head(_SAMPLE).map(held_image)) >= _SHARE:
+    cells = _sample(column)
+    if len(cells) and _share(cells.map(held_image)) >= _SHARE:
         return "poster", "images held in the cells (bytes, PIL images, pixels)"
-    lists = _judge_label_lists(column)
+    lists = _judge_label_lists(cells)
     if lists is not None:
         return lists
-    text = _present(column)
+    text = _present(cells)
     if text.empty:
         return "ignored", "no values (empty or placeholders only)"
     n_unique = text.nunique()
@@ -393,12 +399,9 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
     return "categorical", f"{n_unique} distinct values"
 
 
-def _judge_label_lists(column: pd.Series) -> tuple[str, str] | None:
-    """The role of a column whose cells are lists of labels already split
-    (JSON, Parquet, ``str.split``); None when most of its cells are not."""
-    present = column[column.notna()]
-    if len(present) > _SAMPLE:
-        present = present.sample(_SAMPLE, random_state=0)
+def _judge_label_lists(present: pd.Series) -> tuple[str, str] | None:
+    """The role of a column whose cells (a :func:`_sample`) are lists of labels
+    already split (JSON, Parquet, ``str.split``); None when most are not."""
     cells = present[present.map(is_label_list)]
     if not len(cells) or len(cells) < _SHARE * len(present):
         return None
@@ -739,7 +742,7 @@ def _numeric(series: pd.Series, role: str) -> pd.Series:
 def _minutes(value) -> float:
     """A duration cell in minutes: a ``timedelta`` (or pandas ``Timedelta``)
     object, or text :func:`~skanime._parsing.parse_duration` reads."""
-    if isinstance(value, timedelta) and not is_null(value):
+    if isinstance(value, timedelta):  # (pandas' NaT is not one)
         return value.total_seconds() / 60
     return np.nan if is_null(value) else parse_duration(str(value))
 
