@@ -254,6 +254,13 @@ def _naive(date):
     return date.tz_localize(None) if getattr(date, "tzinfo", None) else date
 
 
+def _seasons(months: pd.Series) -> pd.Series:
+    """The season of each month number (NaN where it is missing), as text."""
+    return months.map(
+        lambda m: np.nan if pd.isna(m) else season_of_month(int(m))
+    ).astype(object)
+
+
 def read_dates(
     column: pd.Series,
     span: tuple[int, int] | None = None,
@@ -278,10 +285,7 @@ def read_dates(
     """
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
         year = column.dt.year.astype("float64")
-        season = column.dt.month.map(
-            lambda m: np.nan if pd.isna(m) else season_of_month(int(m))
-        )
-        return year, season.astype(object)
+        return year, _seasons(column.dt.month)
     index = column.index
     texts = pd.Series([_as_text(value) for value in column], dtype=object)
     parsed = texts.map(lambda text: parse_aired(text, span=span))
@@ -306,15 +310,13 @@ def read_dates(
         numeric &= years.between(1900, 2100)
         rows = parts.index[numeric]
         year[rows] = years[numeric].astype("float64")
-        season[rows] = month[numeric].map(lambda m: season_of_month(int(m)))
+        season[rows] = _seasons(month[numeric])
     rest = starts[~numeric.to_numpy()]
     if len(rest):  # other formats: pandas' own parser
         dates = _pandas_dates(rest)
         dates = dates.where(dates.dt.year.between(1900, 2100))  # no "year 1"
         year[rest.index] = dates.dt.year.astype("float64")
-        season[rest.index] = dates.dt.month.map(
-            lambda m: np.nan if pd.isna(m) else season_of_month(int(m))
-        )
+        season[rest.index] = _seasons(dates.dt.month)
     year.index = season.index = index
     return year, season
 
