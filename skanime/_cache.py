@@ -114,7 +114,6 @@ def memory_cache() -> _MemoryLRU:
 def clear_memory_cache() -> None:
     """Forget every embedding held in memory (the disk cache is kept).
 
-
     Examples
     --------
     >>> from skanime import clear_memory_cache

@@ -298,7 +298,6 @@ REPORT_SECTIONS = (
 def data_summary(X):
     """One row per column: dtype, non-missing count, missing share, distinct values.
 
-
     Examples
     --------
     >>> import pandas as pd
@@ -449,7 +448,6 @@ def plot_residuals(
 
 def plot_importance(importances, path: str | os.PathLike) -> Path:
     """:func:`skanime.inspection.plot_column_importance`, saved as a PNG.
-
 
     Examples
     --------

@@ -235,9 +235,9 @@ _COMPRESSED = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
 
 
 def _table_format(path: Path) -> str:
-    """``"csv"``, ``"parquet"`` or ``"json"``, by the file's first bytes (a
-    compressed CSV, by its suffix, is left to pandas); an Excel file is refused,
-    saying what it is."""
+    """``"csv"``, ``"parquet"``, ``"json"`` or ``"json lines"``, by the file's
+    first bytes (a compressed CSV, by its suffix, is left to pandas); an Excel
+    file is refused, saying what it is."""
     if path.suffix.lower() in _COMPRESSED:
         return "csv"
     with open(path, "rb") as file:
