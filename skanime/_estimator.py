@@ -26,6 +26,7 @@ from ._pipeline import make_hybrid_pipeline, resolve_freeze
 from ._posters import PosterLoader
 from ._precision import MIXED_PRECISION_DTYPES
 from ._roles import ColumnRoles, infer_column_roles
+from ._roles_shown import print_roles
 from ._utils import derive_seed
 from ._validation import (
     NET_PREFIXES,
@@ -683,7 +684,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         if self.booster is not None:
             year = time_column(self.booster_time_column, roles)
         if self.verbose:
-            print(f"Column roles:\n{roles.format()}", flush=True)
+            print_roles(roles.format())
         seed = derive_seed(self.random_state)
         with torch.random.fork_rng(devices=[]), _in_this_thread():
             if seed is not None:

@@ -457,6 +457,9 @@ def cross_validate_report(
     for k, (train, test) in enumerate(
         KFold(folds, shuffle=True, random_state=seed).split(X), start=1
     ):
+        _say(
+            f"fold {k}/{folds}: training on {len(train)} rows, testing on {len(test)}."
+        )
         weights = None if sample_weight is None else sample_weight[train]
         fold_model = clone(model).fit(X.iloc[train], y[train], sample_weight=weights)
         _check_interrupt()

@@ -60,6 +60,7 @@ from ._interrupts import (
     _publish,
     _signal_handler,
 )
+from ._roles_shown import roles_shown_once
 from ._row_records import _point_model, _recorded_rows, _row_digests, _rows_record
 from ._version import __version__
 
@@ -172,57 +173,61 @@ def cmd_train(args) -> None:
         f"Loaded {len(frame)} scored anime from {args.data} "
         f"({int(frame['poster'].notna().sum())} with a poster){weighted}."
     )
-    # fit(verbose=1) prints the fitted model's column roles
+    # fit(verbose=1) prints the fitted model's column roles, once for the
+    # CV's folds and the final fit where they agree
     model = _model_from_args(args)
-    if args.cv:
-        cross_validate_report(
-            model,
-            frame,
-            frame["Score"],
-            folds=args.cv,
-            seed=args.seed,
-            sample_weight=weights,
-        )
-    with _Outputs() as outputs:
-        model, _ = run_experiment(
-            model,
-            frame,
-            frame["Score"],
-            out_dir=args.report_dir,
-            seed=args.seed,
-            valid_size=args.valid_size,
-            outputs=outputs,
-            calibration_size=args.calibration_size,
-            scaled_intervals=args.scaled_intervals,
-            importance_repeats=args.importance_repeats,
-            source=str(args.data),
-            sample_weight=weights,
-            time_column=args.calibrate_on_latest,
-            time_gap=args.calibration_gap,
-        )
-        n = len(frame)
-        trained, held_out = (model.training_data_[k] for k in ("rows", "held_out_rows"))
-        calibration = getattr(model, "calibration_data_", None)
-        if args.calibrate_on_latest:  # _check_calibrate_on_latest: it calibrated
-            calibrated = (
-                f"; the latest {len(model.calibration_residuals_)} of them by "
-                f"{args.calibrate_on_latest!r} calibrated its prediction "
-                "intervals, predicted by a model trained before them"
+    with roles_shown_once():
+        if args.cv:
+            cross_validate_report(
+                model,
+                frame,
+                frame["Score"],
+                folds=args.cv,
+                seed=args.seed,
+                sample_weight=weights,
             )
-        elif calibration:
-            calibrated = (
-                f"; {calibration['rows']} more ({calibration['rows'] / n:.0%}) "
-                "calibrated its prediction intervals"
+        with _Outputs() as outputs:
+            model, _ = run_experiment(
+                model,
+                frame,
+                frame["Score"],
+                out_dir=args.report_dir,
+                seed=args.seed,
+                valid_size=args.valid_size,
+                outputs=outputs,
+                calibration_size=args.calibration_size,
+                scaled_intervals=args.scaled_intervals,
+                importance_repeats=args.importance_repeats,
+                source=str(args.data),
+                sample_weight=weights,
+                time_column=args.calibrate_on_latest,
+                time_gap=args.calibration_gap,
             )
-        else:
-            calibrated = ""
-        _say(
-            f"The saved model was trained on {trained} of the {n} rows "
-            f"({trained / n:.0%}){calibrated}; the {held_out} test rows "
-            f"({held_out / n:.0%}) above were held out. `skanime evaluate` on this "
-            "CSV says which rows it saw."
-        )
-        _save(model, Path(args.out), outputs)
+            n = len(frame)
+            trained, held_out = (
+                model.training_data_[k] for k in ("rows", "held_out_rows")
+            )
+            calibration = getattr(model, "calibration_data_", None)
+            if args.calibrate_on_latest:  # _check_calibrate_on_latest: it calibrated
+                calibrated = (
+                    f"; the latest {len(model.calibration_residuals_)} of them by "
+                    f"{args.calibrate_on_latest!r} calibrated its prediction "
+                    "intervals, predicted by a model trained before them"
+                )
+            elif calibration:
+                calibrated = (
+                    f"; {calibration['rows']} more ({calibration['rows'] / n:.0%}) "
+                    "calibrated its prediction intervals"
+                )
+            else:
+                calibrated = ""
+            _say(
+                f"The saved model was trained on {trained} of the {n} rows "
+                f"({trained / n:.0%}){calibrated}; the {held_out} test rows "
+                f"({held_out / n:.0%}) above were held out. `skanime evaluate` on this "
+                "CSV says which rows it saw."
+            )
+            _save(model, Path(args.out), outputs)
     _say(f"Plots and report written. Model saved to {args.out}.")
 
 

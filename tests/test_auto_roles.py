@@ -185,6 +185,24 @@ def test_verbose_fit_prints_the_roles(anime, capsys):
     assert "anime_id   ignored      an identifier" in out
 
 
+def test_verbose_fits_print_the_same_roles_once_inside_roles_shown_once(
+    anime, capsys
+):
+    from skanime._roles_shown import roles_shown_once
+
+    model = fast_model(verbose=1, max_epochs=1)
+    with roles_shown_once():
+        model.fit(anime, anime["Score"])
+        model.fit(anime, anime["Score"])  # the same roles: not printed again
+        model.fit(anime.drop(columns="Themes"), anime["Score"])  # other roles
+    out = capsys.readouterr().out
+    assert out.count("Column roles:\n") == 2
+    assert out.count("Column roles: as above.") == 1
+    assert out.index("as above") < out.rindex("Column roles:\n")
+    model.fit(anime, anime["Score"])  # outside the block: printed every time
+    assert "Column roles:\n" in capsys.readouterr().out
+
+
 def test_roles_survive_a_secure_round_trip(fitted_model, anime, tmp_path):
     path = tmp_path / "model.skanime"
     save(fitted_model, path)

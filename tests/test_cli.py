@@ -160,6 +160,10 @@ def test_train_with_kfold_reports_each_fold(anime_csv, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "fold 1/2" in out and "fold 2/2" in out and "2-fold cross-validation" in out
+    assert "fold 1/2: training on 30 rows, testing on 30." in out
+    # the roles table once: the second fold and the final fit have the same roles
+    assert out.count("Column roles:\n") == 1
+    assert out.count("Column roles: as above.") == 2
 
 
 def test_errors_are_one_line_and_leave_nothing_behind(anime_csv, tmp_path, capsys):
