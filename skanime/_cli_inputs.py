@@ -96,6 +96,7 @@ def _check_calibrate_on_latest(args, frame) -> None:
     cannot work, before training."""
     import pandas as pd
 
+    from ._times import read_times
     from .exceptions import ColumnError, SkanimeError
 
     column = args.calibrate_on_latest
@@ -121,7 +122,9 @@ def _check_calibrate_on_latest(args, frame) -> None:
             f"--calibrate-on-latest {column!r}: the data has no such column; it "
             f"has {list(frame.columns)}."
         )
-    if args.calibration_gap and not pd.api.types.is_numeric_dtype(frame[column]):
+    # refused before the training message, as ConformalRegressor.fit would
+    times = read_times(frame[column], f"--calibrate-on-latest {column!r}", warn=False)
+    if args.calibration_gap and pd.api.types.is_datetime64_any_dtype(times):
         raise SkanimeError(
             f"--calibration-gap is measured in --calibrate-on-latest {column!r}'s "
             f"numbers, but it holds {frame[column].dtype} values."

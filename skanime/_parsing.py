@@ -14,7 +14,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from ._utils import PLACEHOLDERS
+
 __all__ = [
+    "NO_DATE",
+    "date_years",
     "day_first",
     "dict_text",
     "parse_aired",
@@ -26,6 +30,9 @@ __all__ = [
 ]
 
 _SEASONS = ("Winter", "Spring", "Summer", "Fall")
+#: Text of a date cell, lower case and stripped, that says there is no date
+#: (MyAnimeList's "Not available"): missing, not a date that cannot be read.
+NO_DATE = (*PLACEHOLDERS, "", "not available", "not yet aired")
 _DATE_FORMATS = ("%b %d, %Y", "%d-%b-%y", "%b-%y", "%b, %Y", "%b %Y", "%Y")
 _TWO_DIGIT_YEAR_FORMATS = ("%d-%b-%y", "%b-%y")
 #: A number whose commas group its thousands: ``2,893,578``, ``-1,024.5``.
@@ -319,6 +326,27 @@ def read_dates(
         season[rest.index] = _seasons(dates.dt.month)
     year.index = season.index = index
     return year, season
+
+
+def date_years(column: pd.Series) -> pd.Series:
+    """Each cell's start date in years, as :func:`read_dates` reads the column
+    (its two-digit years and day/month order judged on the whole column): the
+    year plus a quarter for each season after Winter, the year alone where the
+    season is unknown, NaN where the year is.
+
+    Examples
+    --------
+    >>> date_years(pd.Series(["Apr 5, 2009 to Jul 4, 2010", "2005 to ?", "soon"]))
+    0    2009.25
+    1    2005.00
+    2        NaN
+    dtype: float64
+    """
+    year, season = read_dates(
+        column, span=two_digit_year_span(column), day_first=day_first(column)
+    )
+    quarters = season.map(lambda s: np.nan if pd.isna(s) else _SEASONS.index(s) / 4)
+    return year + quarters.astype("float64").fillna(0.0)
 
 
 def parse_numbers(column: pd.Series) -> pd.Series:

@@ -50,6 +50,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from ._fitted import check_fitted
+from ._times import read_times
 from ._warn import warn_user
 from ._weights import checked_weights, refuse_unweighted
 from .exceptions import ColumnError, DataError, DataWarning, NotFittedError
@@ -206,7 +207,12 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     time_column : str, int or None, default=None
         None: the calibration rows are drawn at random. A column of ``X`` (a
         name, or a position for an array) that orders the rows in time, such as
-        ``"Year"``: they are the latest ``calibration_size`` of the rows by it
+        ``"Year"``, a column of datetimes, or dates written as text such as
+        MyAnimeList's ``"Aired"`` (read as years: the start's year plus a
+        quarter a season, 2009.25 for ``"Apr 5, 2009 to Jul 4, 2010"``; a cell
+        that is no date gets no time, with a warning, and a column mostly of
+        such text, such as titles, is refused): the calibration rows are the
+        latest ``calibration_size`` of the rows by it
         (rows of equal time in random order, rows without a time never), a clone
         trained on the others gives the calibration errors, and ``estimator_``
         is then trained again on every row (two fits). The intervals are meant
@@ -215,7 +221,8 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         anime will be. Not with ``difficulty`` or a
         :class:`~sklearn.frozen.FrozenEstimator` (which cannot be trained again).
     time_gap : float, default=0
-        With ``time_column`` (a column of numbers): how far before the
+        With ``time_column`` (a column of numbers, or of dates written as
+        text, which are read in years): how far before the
         earliest calibration row the clone's training rows end. The rows whose
         time lies within ``time_gap`` of it, or later, do not train the clone
         (they still train ``estimator_``); rows without a time do. 0 leaves
@@ -442,7 +449,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             if not hasattr(X, "columns"):  # an array's times are numbers
                 column = column.astype(np.float64)
             times = pd.Series(column.ravel())
-        times = self._as_times(times)
+        times = read_times(times, f"time_column={self.time_column!r}")
         known = int(times.notna().sum())
         if known < n_cal:
             raise DataError(
@@ -458,26 +465,6 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if self.time_gap:
             train = self._before_the_gap(times, train, calibration)
         return train, calibration
-
-    def _as_times(self, times: pd.Series) -> pd.Series:
-        """Numbers or dates (also as date or Timestamp objects), which order the
-        rows in time; text that reads as numbers as numbers; other text
-        (titles, "Apr 5, 2009") refused, as its order is the alphabet's."""
-        types = pd.api.types
-        if types.is_numeric_dtype(times) or types.is_datetime64_any_dtype(times):
-            return times
-        if types.infer_dtype(times, skipna=True) in ("date", "datetime"):
-            return times  # date or Timestamp objects (.dt.date, mixed zones)
-        numbers = pd.to_numeric(times, errors="coerce")
-        unread = times.notna() & numbers.isna()
-        if unread.any():
-            raise ColumnError(
-                f"time_column={self.time_column!r} holds values that are neither "
-                f"numbers nor dates (such as {times[unread].iloc[0]!r}), which "
-                "cannot order the rows in time. Name a column of numbers (such as "
-                "'Year') or of dates (pandas.to_datetime)."
-            )
-        return numbers
 
     def _before_the_gap(self, times, train, calibration) -> np.ndarray:
         """The rows of ``train`` more than ``time_gap`` before the earliest

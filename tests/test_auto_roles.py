@@ -185,9 +185,7 @@ def test_verbose_fit_prints_the_roles(anime, capsys):
     assert "anime_id   ignored      an identifier" in out
 
 
-def test_verbose_fits_print_the_same_roles_once_inside_roles_shown_once(
-    anime, capsys
-):
+def test_verbose_fits_print_the_same_roles_once_inside_roles_shown_once(anime, capsys):
     from skanime._roles_shown import roles_shown_once
 
     model = fast_model(verbose=1, max_epochs=1)

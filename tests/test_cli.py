@@ -1165,7 +1165,7 @@ def test_train_calibration_gap_needs_calibrate_on_latest(anime_csv, tmp_path, ca
         (["--calibrate-on-latest", "Aired"], "'Aired': the data has no such column"),
         (
             ["Title", "--calibration-gap", "1"],
-            "--calibration-gap is measured in --calibrate-on-latest 'Title'",
+            "--calibrate-on-latest 'Title' holds values that are neither numbers",
         ),
     ],
 )

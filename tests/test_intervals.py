@@ -726,10 +726,44 @@ def test_time_column_refusals_name_the_problem():
         ConformalRegressor(
             DummyRegressor(), calibration_size=0.2, time_column="Aired", time_gap=1
         ).fit(dates, y)
-    # text orders rows by the alphabet ("Apr 2009" before "Jan 2001"): refused
-    aired = pd.DataFrame({"Aired": ["Apr 5, 2009", "Jan 1, 2001"] * 2 + [None]})
-    with pytest.raises(ColumnError, match=r"neither numbers nor dates \(such as 'Apr"):
-        ConformalRegressor(DummyRegressor(), time_column="Aired").fit(aired, y)
+    # text that is not dates would order rows by the alphabet: refused
+    titles = pd.DataFrame({"Title": ["Naruto", "Bleach", "Apr 5, 2009", "K", None]})
+    with pytest.raises(ColumnError, match=r"neither numbers nor dates \(such as 'Nar"):
+        ConformalRegressor(DummyRegressor(), time_column="Title").fit(titles, y)
+
+
+def test_time_column_reads_dates_written_as_text_in_years():
+    aired = pd.Series(
+        [
+            "Jan 1, 2001",
+            "Apr 5, 2009 to Jul 4, 2010",  # 2009.25: later than 2001 and 2005
+            "Not available",  # no date: no time, silently
+            "2005 to ?",
+            "Oct 2, 2009",  # 2009.75: the latest
+            None,
+        ]
+    )
+    X, y = pd.DataFrame({"Aired": aired}), np.arange(6.0)
+    model = ConformalRegressor(
+        _WeightRecorder(), calibration_size=2 / 6, time_column="Aired"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Not available" and None warn nothing
+        model.fit(X, y)
+    np.testing.assert_array_equal(model.calibration_rows_, [1, 4])
+    # the clone, a mean, trained on rows 0, 2, 3 and 5 (mean 2.5)
+    np.testing.assert_allclose(model.calibration_residuals_, [1.5, 1.5])
+    # in years: a gap of 5 before 2009.25 leaves out 2005 (row 3), not 2001
+    gapped = ConformalRegressor(
+        _WeightRecorder(), calibration_size=2 / 6, time_column="Aired", time_gap=5
+    ).fit(X, y)
+    np.testing.assert_array_equal(gapped.calibration_rows_, [1, 4])
+    np.testing.assert_allclose(gapped.calibration_residuals_, [4 / 3, 5 / 3])
+    # a cell that holds text but no date gets no time, with a warning naming it
+    X.loc[0, "Aired"] = "sometime"
+    with pytest.warns(DataWarning, match=r"1 value\(s\) .* \(e.g. 'sometime'\)"):
+        model.fit(X, y)
+    np.testing.assert_array_equal(model.calibration_rows_, [1, 4])
 
 
 @pytest.mark.parametrize(

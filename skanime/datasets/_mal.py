@@ -12,6 +12,7 @@ import pandas as pd
 
 from .._held_images import held_image
 from .._parsing import (
+    NO_DATE,
     day_first,
     dict_text,
     parse_aired,
@@ -428,13 +429,10 @@ def _made_from(absent: list[str], columns) -> list[str]:
 
 
 #: Air-date cells that say there is no date, as MyAnimeList writes them.
-_NO_DATE = _MISSING_TEXT | {"not available", "not yet aired"}
-
-
 def _warn_unread_dates(cells: pd.Series, years: pd.Series) -> None:
     """One warning counting the ``Aired`` cells that hold text but no date."""
     text = cells.astype(str).str.strip()
-    unread = years.isna() & ~text.str.lower().isin(_NO_DATE)
+    unread = years.isna() & ~text.str.lower().isin(NO_DATE)
     if unread.any():
         warn_user(
             f"Column 'Aired': {int(unread.sum())} value(s) are not dates (e.g. "
