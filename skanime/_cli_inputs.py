@@ -71,7 +71,7 @@ def _check_out_is_not_an_input(args, *inputs: str) -> None:
     for name in inputs:
         given = getattr(args, name)
         if Path(given).exists() and os.path.samefile(out, given):
-            what = "CSV" if name == "data" else "model file"
+            what = "data file" if name == "data" else "model file"
             raise SkanimeError(
                 f"--out {str(args.out)!r} is the {what} this command reads "
                 f"({str(given)!r}); writing it would replace that file. Name "

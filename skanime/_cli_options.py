@@ -113,7 +113,7 @@ def _add_scaled_intervals(parser) -> None:
 
 def _add_model_and_data(parser, data_help: str) -> None:
     """The positional ``model`` and ``data`` of the commands that read a saved
-    model and a CSV."""
+    model and a table of anime."""
     parser.add_argument("model", help="model file written by `skanime train`")
     parser.add_argument("data", help=f"{data_help}; a Parquet or JSON table too")
 
@@ -123,7 +123,7 @@ def _add_weight_column(parser, what: str) -> None:
         "--weight-column",
         default=None,
         metavar="NAME",
-        help="a column of the CSV holding each row's weight (a number >= 0; never "
+        help="a column of the data holding each row's weight (a number >= 0; never "
         f"an input): {what}",
     )
 
@@ -246,5 +246,5 @@ def _add_poster_root(parser) -> None:
         "--poster-root",
         default=None,
         help="folder that relative poster paths are resolved against "
-        "(default: the CSV's folder)",
+        "(default: the data file's folder)",
     )

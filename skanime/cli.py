@@ -225,7 +225,7 @@ def cmd_train(args) -> None:
                 f"The saved model was trained on {trained} of the {n} rows "
                 f"({trained / n:.0%}){calibrated}; the {held_out} test rows "
                 f"({held_out / n:.0%}) above were held out. `skanime evaluate` on this "
-                "CSV says which rows it saw."
+                "table says which rows it saw."
             )
             _save(model, Path(args.out), outputs)
     _say(f"Plots and report written. Model saved to {args.out}.")
@@ -269,7 +269,7 @@ def cmd_evaluate(args) -> None:
     if seen_info is None:
         _say(
             "This model does not record its training rows (it was not trained by "
-            "`skanime train`): if it saw rows of this CSV, their figures are "
+            "`skanime train`): if it saw rows of this table, their figures are "
             "in-sample and optimistic."
         )
         _say(format_table(metrics(every), f"{args.data}: {len(frame)} scored anime"))
@@ -471,7 +471,7 @@ def _check_calibrated(model, path) -> None:
         raise SkanimeError(
             f"--interval needs a model trained with calibration rows; {str(path)!r} "
             "has none. Train it with skanime train --calibration-size 0.1 (the "
-            "default), or calibrate it: skanime calibrate MODEL CSV --out FILE."
+            "default), or calibrate it: skanime calibrate MODEL DATA --out FILE."
         )
 
 
@@ -511,9 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        help="train on a MyAnimeList CSV",
+        help="train on a MyAnimeList table (CSV, Parquet or JSON)",
         description=f"Hold out {TEST_SIZE:.0%} of the scored rows of a "
-        f"MyAnimeList CSV as test rows and {CALIBRATION_SIZE:.0%} to "
+        f"MyAnimeList table as test rows and {CALIBRATION_SIZE:.0%} to "
         "calibrate prediction intervals (--calibration-size), train on the other "
         f"{1 - TEST_SIZE - CALIBRATION_SIZE:.0%} (each network of the "
         "ensemble validating on its own fold; --valid-size holds out a share "
@@ -575,8 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate",
-        help="score a saved model on a CSV",
-        description="Score a saved model on the scored rows of a CSV; rows the "
+        help="score a saved model on a MyAnimeList table",
+        description="Score a saved model on the scored rows of a table (CSV, "
+        "Parquet or JSON); rows the "
         "model was trained on are reported apart (in-sample). For a model with "
         "prediction intervals, also how often they held the scores of the rows "
         "that neither trained nor calibrated it.",
@@ -597,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="give a saved model prediction intervals from scored anime",
         description="Calibrate the prediction intervals of a saved model on the "
-        "scored rows of a CSV that it was not trained on (the rows of its "
+        "scored rows of a table that it was not trained on (the rows of its "
         "training split are left out), without training it again; any earlier "
         "calibration is replaced. Intervals calibrated on the latest scored "
         "season hold more of the scores of anime not yet aired than those "
@@ -625,7 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict",
-        help="write predictions for a CSV",
+        help="write predictions for a MyAnimeList table",
         description="Write anime_id, Title and predicted_score for every row.",
         formatter_class=formatter,
     )
