@@ -117,6 +117,28 @@ def test_kaggle_column_names_are_mapped(tmp_path):
     assert df["Year"].iloc[0] == 2009 and pd.isna(df["Themes"].iloc[0])
 
 
+def test_column_names_in_another_case_are_mapped(tmp_path, mal_csv):
+    expected = load_mal(mal_csv)
+    lower = tmp_path / "lower.csv"
+    raw = pd.read_csv(mal_csv)
+    raw.rename(columns=str.lower).rename(columns={"genres": "GENRES"}).to_csv(
+        lower, index=False
+    )
+    pd.testing.assert_frame_equal(
+        load_mal(lower).drop(columns="poster"), expected.drop(columns="poster")
+    )
+    # a name as written wins; two columns naming one in other cases: neither
+    both = tmp_path / "both.csv"
+    raw.assign(genres="Horror", GENRES="Drama").to_csv(both, index=False)
+    assert load_mal(both)["Genres"].equals(expected["Genres"])
+    twice = tmp_path / "twice.csv"
+    raw.drop(columns="Genres").assign(genres="Horror", GENRES="Drama").to_csv(
+        twice, index=False
+    )
+    with pytest.raises(ColumnError, match=r"lacks the column\(s\) \['Genres'\]"):
+        load_mal(twice)
+
+
 def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         load_mal(tmp_path / "nope.csv")
@@ -128,6 +150,10 @@ def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
     bad_score.write_text(HEADER + ROWS[0].replace(",9.14,", ",great,") + "\n")
     with pytest.raises(TargetError, match=r"row 2 .*'great' is not a number"):
         load_mal(bad_score)
+    comma = tmp_path / "comma.csv"  # a European spreadsheet's decimal comma
+    comma.write_text(HEADER + ROWS[0].replace(",9.14,", ',"9,14",') + "\n")
+    with pytest.raises(TargetError, match=r"with a point \('9.14'\), not a comma"):
+        load_mal(comma)
     empty = tmp_path / "empty.csv"
     empty.write_text(HEADER)
     with pytest.raises(SkanimeError, match="holds no rows"):

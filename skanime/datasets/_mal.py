@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -86,6 +87,9 @@ _OPTIONAL = (
 )
 _LIST_COLUMNS = ("Genres", "Themes", "Studios", "Producers", "Licensors")
 _MISSING_TEXT = set(PLACEHOLDERS) | {""}
+#: A score written with a decimal comma, as spreadsheets in much of Europe
+#: save it ("7,43"); a score has no thousands to group.
+_DECIMAL_COMMA = re.compile(r"^\d{1,2},\d+$")
 
 
 def _clean_list(cell) -> float | str:
@@ -117,7 +121,8 @@ def load_mal(
     dates run from 1917 to 2022, whatever the date today
     (:func:`parse_aired`, :func:`two_digit_year_span`). Kaggle's
     "anime-dataset-2023" column names (``Name``, ``Image URL``, ``UNKNOWN``
-    values, ...) are accepted too.
+    values, ...) are accepted too, and so are the names in another case
+    (``title``, ``EPISODES``) where the file does not also write them as here.
 
     Parameters
     ----------
@@ -305,7 +310,8 @@ def _row_words(raw: pd.DataFrame, row) -> str:
 
 def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     """The CSV (or Parquet or JSON table) as :func:`load_mal` reads it, every
-    cell as text: the header stripped and Kaggle's names mapped, the required
+    cell as text: the header stripped, Kaggle's names and names in another
+    case (``"title"``) mapped, the required
     columns and a first row checked. Its index is the row's line in a CSV less
     2, its position in a Parquet or JSON table (``attrs["format"]`` says
     which)."""
@@ -329,6 +335,7 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SkanimeError(f"Cannot read {str(path)!r} as a CSV file: {exc}") from exc
     raw = raw.rename(columns=lambda c: KAGGLE_NAMES.get(c.strip(), c.strip()))
+    raw = raw.rename(columns=_names_in_any_case(raw.columns))
     raw.attrs["format"] = kind
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
@@ -338,6 +345,21 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     if raw.empty:
         raise SkanimeError(f"{str(path)!r} holds no rows.")
     return raw
+
+
+def _names_in_any_case(columns) -> dict[str, str]:
+    """``{column: name}`` for the columns that name one of :func:`load_mal`'s
+    columns in another case (``"title"``, ``"EPISODES"``), where the table lacks
+    that name as written and no other column names it too."""
+    known = {
+        name.casefold(): name for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season")
+    }
+    found: dict[str, list[str]] = {}
+    for column in columns:
+        name = known.get(str(column).casefold())
+        if name is not None and name not in columns:
+            found.setdefault(name, []).append(column)
+    return {given[0]: name for name, given in found.items() if len(given) == 1}
 
 
 def _mal_frame(
@@ -389,9 +411,16 @@ def _mal_frame(
     bad = scores.isna() & ~score_text.str.lower().isin(_MISSING_TEXT)
     if bad.any():
         row = bad.idxmax()
+        comma = (
+            f" Write decimals with a point ({score_text[row].replace(',', '.')!r}),"
+            " not a comma."
+            if _DECIMAL_COMMA.match(score_text[row])
+            else ""
+        )
         raise TargetError(
             f"{str(path)!r}, {_row_words(raw, row)}: Score "
-            f"{raw.at[row, 'Score']!r} is not a number ({int(bad.sum())} such row(s))."
+            f"{raw.at[row, 'Score']!r} is not a number ({int(bad.sum())} such "
+            f"row(s)).{comma}"
         )
     frame["Score"] = scores
     if dropna:
