@@ -34,6 +34,7 @@ from ._validation import (
     check_device,
     check_extra_params,
     check_frame,
+    check_net_params,
     check_sample_weight,
     check_target,
 )
@@ -695,6 +696,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 roles=roles,
                 random_state=seed,
             )
+            # a misspelt network parameter is refused before the posters are read
+            check_net_params("HybridAnimeRegressor", pipeline[-1], self._net_params())
             # Pipeline.fit's steps, with the network's inputs kept for the booster
             packed = pipeline[:-1].fit_transform(X, y)
             # the net reads the weights from its dict input, the booster in fit

@@ -5,11 +5,13 @@ the parameter, column or row and says how to fix it."""
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import column_or_1d, validate_data
 from skorch.exceptions import DeviceWarning
 
@@ -24,6 +26,7 @@ __all__ = [
     "check_device",
     "check_extra_params",
     "check_frame",
+    "check_net_params",
     "check_sample_weight",
     "check_target",
 ]
@@ -78,6 +81,68 @@ def check_extra_params(owner: str, params: dict, known: Iterable[str]) -> None:
         raise TypeError(
             f"{owner} got unexpected parameter(s) {', '.join(bad)}; network "
             f"parameters must start with one of {', '.join(NET_PREFIXES)}."
+        )
+
+
+def _arguments(target) -> set[str] | None:
+    """The keyword arguments a class (or an instance's class) takes, None
+    where it takes any (``**kwargs``)."""
+    cls = target if isinstance(target, type) else type(target)
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: any
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind is not p.VAR_POSITIONAL}
+
+
+def check_net_params(owner: str, net, given: Iterable[str]) -> None:
+    """Refuse, before anything is encoded or trained, the prefixed network
+    parameters in ``given`` that skorch would refuse only when it builds the
+    network (an argument the module, optimizer, criterion or data loader does
+    not take; a parameter a callback does not have), or would ignore (a
+    callback the network does not have): one error naming each, with a
+    did-you-mean hint."""
+    targets = {
+        "module": net.module,
+        "optimizer": net.optimizer,
+        "criterion": net.criterion,
+        "iterator_train": net.iterator_train,
+        "iterator_valid": net.iterator_valid,
+    }
+    callbacks = dict(net._uniquely_named_callbacks())
+    bad = []
+    for key in given:
+        prefix, _, rest = key.partition("__")
+        name, _, param = rest.partition("__")
+        if prefix == "callbacks":
+            if name not in callbacks:
+                hint = _did_you_mean(name, callbacks)
+                bad.append(
+                    f"{key!r}: the network has no callback {name!r}{hint}; it "
+                    f"has {', '.join(map(repr, callbacks))}"
+                )
+                continue
+            owner_of, target, name = f"callback {name!r}", callbacks[name], param
+            if not name:  # callbacks__name=None switches one off
+                continue
+        elif prefix in targets:
+            owner_of, target = targets[prefix], targets[prefix]
+            owner_of = getattr(owner_of, "__name__", type(owner_of).__name__)
+        else:
+            continue
+        known = _arguments(target)
+        if prefix == "optimizer" and known is not None:
+            known.add("param_groups")  # skorch's own: per-group settings
+        if known is not None and name not in known:
+            bad.append(
+                f"{key!r}: {owner_of} takes no {name!r}"
+                f"{_did_you_mean(name, sorted(known - {'self'}))}"
+            )
+    if bad:
+        raise InvalidParameterError(
+            f"{owner} got network parameter(s) it cannot use: {'; '.join(bad)}."
         )
 
 

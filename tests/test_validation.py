@@ -1,5 +1,6 @@
 """Input checks of HybridAnimeRegressor: parameters, frames, columns, targets."""
 
+import re
 import warnings
 
 import numpy as np
@@ -39,6 +40,52 @@ def test_misspelled_parameters_are_type_errors_with_a_hint(params, hint):
 def test_prefixed_parameters_pass_through():
     model = HybridAnimeRegressor(module__hidden_units=4, optimizer__weight_decay=0.1)
     assert model.get_params()["module__hidden_units"] == 4
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"module__hiden_units": 4}, "HybridModule takes no 'hiden_units' (did you "),
+        ({"optimizer__weight_dekay": 1}, "Adam takes no 'weight_dekay' (did you mean"),
+        ({"criterion__delt": 2}, "HuberLoss takes no 'delt' (did you mean 'delta'"),
+        (
+            {"loss": "squared_error", "criterion__delta": 1.0},
+            "MSELoss takes no 'delta'",
+        ),
+        ({"iterator_train__shufle": False}, "DataLoader takes no 'shufle'"),
+        ({"callbacks__print_log__fmt": "x"}, "callback 'print_log' takes no 'fmt'"),
+        # skorch ignores a callback it does not have, without a word
+        ({"callbacks__print_lg__floatfmt": "x"}, "no callback 'print_lg' (did you "),
+        (
+            {"validation_fraction": 0, "callbacks__early_stopping__patience": 3},
+            "no callback 'early_stopping'; it has 'input_shapes', 'epoch_timer'",
+        ),
+    ],
+)
+def test_network_parameters_it_cannot_use_are_named_before_training(
+    anime, params, message, record_calls
+):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from skanime._pipeline import PackInputs
+
+    packs = record_calls(PackInputs, "fit", lambda *a, **k: None)
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        fast_model(**params).fit(anime, anime["Score"])
+    assert packs == []  # nothing was encoded, no poster read
+
+
+def test_network_parameters_it_can_use_pass(anime, record_calls):
+    from skanime._pipeline import PackInputs
+
+    packs = record_calls(PackInputs, "fit", lambda *a, **k: None)
+    for params in (
+        {"callbacks__print_log": None},  # skorch's way to switch one off
+        {"optimizer__param_groups": [("module.members*", {"lr": 0.01})]},
+        {"optimizer__betas": (0.8, 0.99), "iterator_train__drop_last": True},
+    ):
+        fast_model(max_epochs=1, **params).fit(anime, anime["Score"])
+    assert len(packs) == 3  # what the test above counts, once a fit
 
 
 def test_unknown_backbone_suggests_the_closest_name(anime):
