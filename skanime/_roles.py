@@ -34,7 +34,7 @@ from ._parsing import (
     two_digit_year_span,
 )
 from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, _warn_unread, is_null
-from ._utils import URL_SCHEME, is_label_list, split_labels
+from ._utils import URL_SCHEME, is_label_list, name_key, split_labels
 from .exceptions import ColumnError
 
 __all__ = ["ROLES", "ColumnRoles", "TableCleaner", "infer_column_roles", "to_pandas"]
@@ -102,6 +102,9 @@ KNOWN_COLUMNS: dict[str, tuple[str, str]] = {
     "onhold": ("ignored", _LEAK),
     "dropped": ("ignored", _LEAK),
     "plantowatch": ("ignored", _LEAK),
+    # Kaggle's anime-recommendation-database-2020: how many users gave each
+    # score ("Score-10" to "Score-1"), the score's own distribution
+    **{f"score{n}": ("ignored", _LEAK) for n in range(1, 11)},
 }
 
 _IMAGE = re.compile(r"\.(?:jpe?g|png|webp|gif|bmp)(?:\?.*)?$", re.I)
@@ -112,10 +115,6 @@ _SHARE = 0.9
 _SAMPLE = 2000
 #: Cell text that means "missing" when judging a column.
 _MISSING = (*PLACEHOLDERS, "", "not available", "not yet aired")
-
-
-def _normalise(name) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name)).lower()
 
 
 def to_pandas(X) -> pd.DataFrame:
@@ -337,7 +336,7 @@ def _judge_numbers(column: pd.Series, name: str) -> tuple[str, str]:
     integer = bool(np.all(np.isclose(values, np.round(values))))
     if integer and values.is_unique and len(values) >= 20:
         return "ignored", "identifier-like: a distinct integer in every row"
-    if _normalise(name).endswith("id") and integer:
+    if name_key(name).endswith("id") and integer:
         return "ignored", "identifier-like: an integer column named *id"
     return "numeric", "numbers"
 
@@ -506,8 +505,8 @@ def infer_column_roles(
             role, why = chosen[column], explicit_reason
         elif target is not None and column == str(target):
             role, why = "ignored", _TARGET
-        elif _normalise(column) in KNOWN_COLUMNS:
-            role, why = KNOWN_COLUMNS[_normalise(column)]
+        elif name_key(column) in KNOWN_COLUMNS:
+            role, why = KNOWN_COLUMNS[name_key(column)]
             if role in ("duration", "date") and pd.api.types.is_numeric_dtype(
                 series.dtype
             ):

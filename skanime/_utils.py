@@ -29,6 +29,7 @@ __all__ = [
     "is_missing",
     "is_null",
     "load_tensors",
+    "name_key",
     "positional_names",
     "split_labels",
 ]
@@ -45,6 +46,19 @@ LIST_SEPARATORS = re.compile(r"\s*[,;|/]\s*")
 
 #: How a URL starts (a poster column of links rather than local files).
 URL_SCHEME = re.compile(r"^\s*(?:https?|s3|gs)://", re.I)
+
+
+def name_key(name) -> str:
+    """A column name as its known names are matched: lower case, without
+    spaces, underscores or hyphens (``"Image URL"`` and ``"image_url"`` are
+    ``"imageurl"``).
+
+    Examples
+    --------
+    >>> name_key("MAL_ID"), name_key("English name")
+    ('malid', 'englishname')
+    """
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
 
 
 def is_null(value) -> bool:

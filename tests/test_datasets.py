@@ -127,6 +127,13 @@ def test_column_names_in_another_case_are_mapped(tmp_path, mal_csv):
     pd.testing.assert_frame_equal(
         load_mal(lower).drop(columns="poster"), expected.drop(columns="poster")
     )
+    spaced = tmp_path / "spaced.csv"  # spacing, and the 2020 Kaggle id's name
+    raw.rename(columns={"anime_id": "MAL_ID", "Genres": "gen res"}).to_csv(
+        spaced, index=False
+    )
+    pd.testing.assert_frame_equal(
+        load_mal(spaced).drop(columns="poster"), expected.drop(columns="poster")
+    )
     # a name as written wins; two columns naming one in other cases: neither
     both = tmp_path / "both.csv"
     raw.assign(genres="Horror", GENRES="Drama").to_csv(both, index=False)

@@ -177,6 +177,20 @@ def test_kaggle_2023_names():
     assert np.isnan(out["Premiered_year"].iloc[1])  # UNKNOWN
 
 
+def test_the_2020_kaggle_score_counts_are_leaks():
+    """Kaggle's anime-recommendation-database-2020 counts the users who gave
+    each score: numbers that would be read as inputs, and hold the score."""
+    frame = kaggle_2023().rename(columns={"anime_id": "MAL_ID"})
+    rng = np.random.default_rng(0)
+    for n in range(10, 0, -1):
+        frame[f"Score-{n}"] = rng.integers(0, 10_000, len(frame))
+    roles = infer_column_roles(frame)
+    assert roles["numeric"] == ["Episodes"]
+    assert "MAL_ID" in roles.ignored
+    for n in range(1, 11):
+        assert "after release" in roles.ignored[f"Score-{n}"]
+
+
 def test_unknown_names_are_judged_by_content():
     raw = raw_mal(30)
     renamed = raw.rename(columns={c: f"col {c}" for c in raw.columns})

@@ -22,7 +22,7 @@ from .._parsing import (
     read_dates,
     two_digit_year_span,
 )
-from .._utils import PLACEHOLDERS, is_label_list, is_null, split_labels
+from .._utils import PLACEHOLDERS, is_label_list, is_null, name_key, split_labels
 from .._warn import warn_user
 from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 
@@ -68,6 +68,7 @@ PRERELEASE_COLUMNS = {
 #: Column names of Kaggle's "anime-dataset-2023" mapped to this schema.
 KAGGLE_NAMES = {
     "Name": "Title",
+    "MAL_ID": "anime_id",  # Kaggle's "anime-recommendation-database-2020"
     "Image URL": "image_url",
 }
 _REQUIRED = ("Title", "Type", "Episodes", "Source", "Genres", "Studios")
@@ -349,14 +350,15 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
 
 def _names_in_any_case(columns) -> dict[str, str]:
     """``{column: name}`` for the columns that name one of :func:`load_mal`'s
-    columns in another case (``"title"``, ``"EPISODES"``), where the table lacks
+    columns in another case or spacing (``"title"``, ``"EPISODES"``,
+    ``"Anime ID"``), as the model's roles match them, where the table lacks
     that name as written and no other column names it too."""
     known = {
-        name.casefold(): name for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season")
+        name_key(name): name for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season")
     }
     found: dict[str, list[str]] = {}
     for column in columns:
-        name = known.get(str(column).casefold())
+        name = known.get(name_key(column))
         if name is not None and name not in columns:
             found.setdefault(name, []).append(column)
     return {given[0]: name for name, given in found.items() if len(given) == 1}
@@ -457,7 +459,6 @@ def _made_from(absent: list[str], columns) -> list[str]:
     return made
 
 
-#: Air-date cells that say there is no date, as MyAnimeList writes them.
 def _warn_unread_dates(cells: pd.Series, years: pd.Series) -> None:
     """One warning counting the ``Aired`` cells that hold text but no date."""
     text = cells.astype(str).str.strip()
