@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._held_images import held_image
 from ._parsing import (
+    NO_DATE,
     day_first,
     dict_text,
     parse_aired,
@@ -113,8 +114,9 @@ _LIST_SPLIT = re.compile(r"\s*,\s*")
 #: Share of the non-missing cells that must fit a shape for a column to get it.
 _SHARE = 0.9
 _SAMPLE = 2000
-#: Cell text that means "missing" when judging a column.
-_MISSING = (*PLACEHOLDERS, "", "not available", "not yet aired")
+#: Cell text that means "missing" when judging a column: what says "no date"
+#: in a date column (placeholders, "Not available") says it in any column.
+_MISSING = NO_DATE
 
 
 def to_pandas(X) -> pd.DataFrame:

@@ -138,7 +138,7 @@ def check_net_params(owner: str, net, given: Iterable[str]) -> None:
         if known is not None and name not in known:
             bad.append(
                 f"{key!r}: {owner_of} takes no {name!r}"
-                f"{_did_you_mean(name, sorted(known - {'self'}))}"
+                f"{_did_you_mean(name, sorted(known))}"
             )
     if bad:
         raise InvalidParameterError(
