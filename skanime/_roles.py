@@ -522,6 +522,8 @@ def infer_column_roles(
                 else f"no {role} column is used"
             )
             role, why = "ignored", f"{role} ({why}), but {used}"
+        if role != "ignored" and _present(_sample(series)).empty:
+            why += "; every cell is empty, so it adds nothing"  # a named column
         roles[role].append(column)
         reasons[column] = why
     # one poster column is read: a second (the URLs of the paths) is ignored

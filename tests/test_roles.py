@@ -191,6 +191,15 @@ def test_the_2020_kaggle_score_counts_are_leaks():
         assert "after release" in roles.ignored[f"Score-{n}"]
 
 
+def test_a_used_column_without_a_value_says_so():
+    frame = raw_mal(20).assign(Rating=np.nan, Themes=" Unknown ", extra=np.nan)
+    roles = infer_column_roles(frame, explicit={"numeric": ["Episodes", "extra"]})
+    for column in ("Rating", "Themes", "extra"):  # known, known, named
+        assert roles.reasons[column].endswith("every cell is empty, so it adds nothing")
+    assert "empty" not in roles.reasons["Episodes"] + roles.reasons["Genres"]
+    assert roles.roles["numeric"] == ["Episodes", "extra"]  # still used as named
+
+
 def test_unknown_names_are_judged_by_content():
     raw = raw_mal(30)
     renamed = raw.rename(columns={c: f"col {c}" for c in raw.columns})
