@@ -31,6 +31,7 @@ from ._utils import derive_seed
 from ._validation import (
     NET_PREFIXES,
     check_columns,
+    check_cross_fitting,
     check_device,
     check_extra_params,
     check_frame,
@@ -698,6 +699,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             )
             # a misspelt network parameter is refused before the posters are read
             check_net_params("HybridAnimeRegressor", pipeline[-1], self._net_params())
+            check_cross_fitting("HybridAnimeRegressor", pipeline[:-1], len(X))
             # Pipeline.fit's steps, with the network's inputs kept for the booster
             packed = pipeline[:-1].fit_transform(X, y)
             # the net reads the weights from its dict input, the booster in fit

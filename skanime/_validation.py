@@ -23,6 +23,7 @@ from .exceptions import ColumnError, DataError, DataWarning, DeviceError, Target
 __all__ = [
     "NET_PREFIXES",
     "check_columns",
+    "check_cross_fitting",
     "check_device",
     "check_extra_params",
     "check_frame",
@@ -143,6 +144,27 @@ def check_net_params(owner: str, net, given: Iterable[str]) -> None:
     if bad:
         raise InvalidParameterError(
             f"{owner} got network parameter(s) it cannot use: {'; '.join(bad)}."
+        )
+
+
+def check_cross_fitting(owner: str, steps, n_samples: int) -> None:
+    """Refuse, before fitting ``steps`` (the pipeline's encoders), fewer rows
+    than a cross-fitted prior deals into folds. Each prior is a branch of the
+    encoder named as the parameter that turns it on (``franchise_prior``)."""
+    folds = {}
+    for key, step in steps.get_params(deep=True).items():
+        cv = getattr(step, "cv", None)
+        if not isinstance(step, type) and isinstance(cv, int) and cv > n_samples:
+            folds[key.split("__")[1]] = cv
+    if folds:
+        off = ", ".join(
+            f"{name}=None" if name == "poster_prior" else f"{name}=False"
+            for name in folds
+        )
+        raise DataError(
+            f"{owner} cross-fits its priors ({', '.join(folds)}) on "
+            f"{max(folds.values())} folds, but there are {n_samples} samples; use "
+            f"more rows, or turn them off ({off})."
         )
 
 

@@ -75,6 +75,20 @@ def test_network_parameters_it_cannot_use_are_named_before_training(
     assert packs == []  # nothing was encoded, no poster read
 
 
+def test_fewer_rows_than_the_priors_folds_are_named(anime):
+    few, y = anime.head(4), anime["Score"].head(4)
+    with pytest.raises(
+        DataError,
+        match=r"cross-fits its priors \(franchise_prior, title_neighbors, "
+        r"label_priors\) on 5 folds, but there are 4 samples; .* turn them off "
+        r"\(franchise_prior=False, title_neighbors=False, label_priors=False\)",
+    ):  # was scikit-learn's "Cannot have number of splits n_splits=5 ..."
+        fast_model(validation_fraction=0).fit(few, y)
+    off = dict(franchise_prior=False, title_neighbors=False, label_priors=False)
+    fast_model(validation_fraction=0, **off).fit(few, y)  # nothing cross-fitted
+    fast_model(validation_fraction=0).fit(anime.head(5), anime["Score"].head(5))
+
+
 def test_network_parameters_it_can_use_pass(anime, record_calls):
     from skanime._pipeline import PackInputs
 
