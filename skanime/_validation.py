@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -223,7 +223,16 @@ def device_on_load(device, owner: str):
 
 
 def _to_pandas(X):
-    """A polars (or other narwhals-supported) frame as a pandas DataFrame."""
+    """A polars (or other narwhals-supported) frame, or a list of records
+    (``{column: value}`` dicts, as JSON gives them), as a pandas DataFrame."""
+    if isinstance(X, Mapping):
+        raise DataError(
+            f"X is a {type(X).__name__}, not a table; pass a DataFrame: "
+            "pandas.DataFrame([X]) for one anime given as {column: value}, "
+            "pandas.DataFrame(X) for {column: values}."
+        )
+    if isinstance(X, (list, tuple)) and X and all(isinstance(r, Mapping) for r in X):
+        return pd.DataFrame.from_records(X)
     if isinstance(X, pd.DataFrame) or not hasattr(X, "columns"):
         return X
     try:
@@ -237,7 +246,8 @@ def _to_pandas(X):
 def check_frame(estimator, X, *, reset: bool) -> pd.DataFrame:
     """Validate ``X`` and return it as a pandas DataFrame.
 
-    A polars (or other) DataFrame is converted. At predict time a DataFrame may
+    A polars (or other) DataFrame, or a list of records (dicts), is converted.
+    At predict time a DataFrame may
     hold more columns than the model uses, in any order; an array of the training
     width is mapped onto the training columns by position (with scikit-learn's
     warning about feature names), as scikit-learn estimators fitted on a

@@ -187,6 +187,17 @@ def test_a_polars_frame_gives_the_pandas_predictions(anime):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_records_predict_as_their_frame_and_a_dict_is_named(fitted_model, anime):
+    """A list of {column: value} dicts (a JSON payload) is a table; a dict,
+    which could be one row or columns, is refused with both readings."""
+    records = anime.head(3).to_dict("records")
+    np.testing.assert_array_equal(
+        fitted_model.predict(records), fitted_model.predict(anime.head(3))
+    )
+    with pytest.raises(DataError, match=r"X is a dict, not a table; .*\[X\]"):
+        fitted_model.predict(records[0])
+
+
 @pytest.mark.parametrize(
     "config",
     [
