@@ -304,6 +304,13 @@ def _present(values: pd.Series) -> pd.Series:
     return text[~text.str.lower().isin(_MISSING)]
 
 
+def _holds_nothing(column: pd.Series) -> bool:
+    """Whether every cell is missing or placeholder text ("Unknown", "")."""
+    values = _sample(column)
+    text = [value for value in values if isinstance(value, str)]
+    return len(text) == len(values) and _present(pd.Series(text, dtype=object)).empty
+
+
 def _share(mask) -> float:
     mask = np.asarray(mask, dtype=bool)
     return float(mask.mean()) if len(mask) else 0.0
@@ -522,7 +529,7 @@ def infer_column_roles(
                 else f"no {role} column is used"
             )
             role, why = "ignored", f"{role} ({why}), but {used}"
-        if role != "ignored" and _present(_sample(series)).empty:
+        if role != "ignored" and _holds_nothing(series):
             why += "; every cell is empty, so it adds nothing"  # a named column
         roles[role].append(column)
         reasons[column] = why
