@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 import torch
+from scipy.sparse import issparse
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import column_or_1d, validate_data
 from skorch.exceptions import DeviceWarning
@@ -225,7 +226,7 @@ def device_on_load(device, owner: str):
 def _to_pandas(X):
     """A polars (or other narwhals-supported) frame, or a list of records
     (``{column: value}`` dicts, as JSON gives them), as a pandas DataFrame."""
-    if isinstance(X, Mapping):
+    if isinstance(X, Mapping) and not issparse(X):  # scipy's dok is a dict
         raise DataError(
             f"X is a {type(X).__name__}, not a table; pass a DataFrame: "
             "pandas.DataFrame([X]) for one anime given as {column: value}, "
