@@ -15,7 +15,8 @@ def read_times(times: pd.Series, what: str, warn: bool = True) -> pd.Series:
     """The column that orders the rows in time (``what`` names it in messages):
     numbers or dates (also as date or Timestamp objects) as they are; text that
     reads as numbers as numbers; text that reads as dates (``"Apr 5, 2009 to
-    Jul 4, 2010"``, ``"2019-10-01"``) in years, by
+    Jul 4, 2010"``, ``"2019-10-01"``), in a column that may also hold numbers,
+    in years, by
     :func:`~skanime._parsing.date_years`, a cell that holds no date without a
     time (with a warning where ``warn``); a column mostly of other text (titles)
     refused, as its order is the alphabet's.
@@ -35,7 +36,7 @@ def read_times(times: pd.Series, what: str, warn: bool = True) -> pd.Series:
     numbers = pd.to_numeric(times, errors="coerce")
     if not (times.notna() & numbers.isna()).any():
         return numbers
-    years = date_years(times)
+    years = numbers.fillna(date_years(times))  # "2009.5" as a number, too
     text = times.astype(str).str.strip().str.lower()
     held = times.notna() & ~text.isin(NO_DATE)  # "Not available": no time
     unread = held & years.isna()

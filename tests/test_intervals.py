@@ -771,6 +771,7 @@ def test_time_column_reads_dates_written_as_text_in_years():
     [
         pd.Series([2000, None, 2003, 2001, 2002], dtype="Int64"),  # with pd.NA
         pd.Series(["2000", None, "2003", "2001", "2002"]),  # numbers as text
+        pd.Series(["2000", None, "Mar 2003", "Unknown", "2002.5"]),  # and dates
         pd.to_datetime(
             pd.Series(["2000", None, "2003", "2001", "2002"])
         ).dt.tz_localize("UTC"),
@@ -783,6 +784,7 @@ def test_time_column_reads_dates_written_as_text_in_years():
     ids=[
         "Int64",
         "text of numbers",
+        "text of numbers and dates",
         "dates with a zone",
         "date objects",
         "Timestamp objects",

@@ -122,8 +122,9 @@ def load_mal(
     dates run from 1917 to 2022, whatever the date today
     (:func:`parse_aired`, :func:`two_digit_year_span`). Kaggle's
     "anime-dataset-2023" column names (``Name``, ``Image URL``, ``UNKNOWN``
-    values, ...) are accepted too, and so are the names in another case
-    (``title``, ``EPISODES``) where the file does not also write them as here.
+    values, ...) are accepted too, and so are the names in another case or
+    spacing (``title``, ``EPISODES``, ``Anime ID``) where the file does not
+    also write them as here.
 
     Parameters
     ----------
@@ -312,7 +313,7 @@ def _row_words(raw: pd.DataFrame, row) -> str:
 def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     """The CSV (or Parquet or JSON table) as :func:`load_mal` reads it, every
     cell as text: the header stripped, Kaggle's names and names in another
-    case (``"title"``) mapped, the required
+    case or spacing (``"title"``) mapped, the required
     columns and a first row checked. Its index is the row's line in a CSV less
     2, its position in a Parquet or JSON table (``attrs["format"]`` says
     which)."""
