@@ -84,7 +84,7 @@ def test_fewer_rows_than_the_priors_folds_are_named(anime):
         r"\(franchise_prior=False, title_neighbors=False, label_priors=False\)",
     ):  # was scikit-learn's "Cannot have number of splits n_splits=5 ..."
         fast_model(validation_fraction=0).fit(few, y)
-    off = dict(franchise_prior=False, title_neighbors=False, label_priors=False)
+    off = {"franchise_prior": False, "title_neighbors": False, "label_priors": False}
     fast_model(validation_fraction=0, **off).fit(few, y)  # nothing cross-fitted
     fast_model(validation_fraction=0).fit(anime.head(5), anime["Score"].head(5))
 
