@@ -189,6 +189,15 @@ def test_a_spreadsheets_semicolon_or_tab_csv_reads_as_the_comma_one(mal_csv, sep
     pd.testing.assert_frame_equal(load_mal(other), load_mal(mal_csv))
 
 
+def test_a_spreadsheets_unicode_text_reads_as_the_csv(mal_csv):
+    """A spreadsheet's "Unicode Text": UTF-16 with its byte-order mark, tabs."""
+    other = mal_csv.with_name("unicode.txt")
+    frame = pd.read_csv(mal_csv, dtype=str)
+    frame.to_csv(other, sep="\t", index=False, encoding="utf-16")
+    assert other.read_bytes()[:2] == b"\xff\xfe"
+    pd.testing.assert_frame_equal(load_mal(other), load_mal(mal_csv))
+
+
 def test_a_csv_that_is_not_utf8_says_how_to_save_it(mal_csv):
     latin1 = mal_csv.with_name("latin1.csv")
     latin1.write_bytes(mal_csv.read_text().replace(",A,", ",Café,").encode("latin-1"))

@@ -208,7 +208,18 @@ def load_mal(
     return frame
 
 
-def _separator(path: Path) -> str:
+def _encoding(path: Path) -> str:
+    """``"utf-16"`` for a file that starts with UTF-16's byte-order mark (a
+    spreadsheet's "Unicode Text"), else ``"utf-8"`` (a UTF-8 mark is skipped by
+    pandas either way)."""
+    if path.suffix.lower() in _COMPRESSED:
+        return "utf-8"
+    with open(path, "rb") as file:
+        start = file.read(2)
+    return "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+
+
+def _separator(path: Path, encoding: str = "utf-8") -> str:
     """The CSV's separator, read from its header: a comma, or the semicolon or
     tab a spreadsheet writes in some locales where the header holds more of
     those than commas (no MyAnimeList column name holds any of them). The
@@ -222,6 +233,7 @@ def _separator(path: Path) -> str:
         sep=",",
         quoting=csv.QUOTE_NONE,
         keep_default_na=False,
+        encoding=encoding,
         encoding_errors="replace",
     )
     header = ",".join(first.iloc[0].tolist())
@@ -321,16 +333,22 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
     kind = _table_format(path)
+    encoding = _encoding(path) if kind == "csv" else "utf-8"
     try:
         if kind != "csv":
             raw = _read_other_table(path, kind)
         else:
             raw = pd.read_csv(
-                path, sep=_separator(path), dtype=str, keep_default_na=False
+                path,
+                sep=_separator(path, encoding),
+                dtype=str,
+                keep_default_na=False,
+                encoding=encoding,
             )
     except UnicodeDecodeError as exc:
         raise SkanimeError(
-            f"Cannot read {str(path)!r} as a CSV file: it is not UTF-8 text "
+            f"Cannot read {str(path)!r} as a CSV file: it is not "
+            f"{encoding.upper()} text "
             f"(it holds the byte {exc.object[exc.start]:#04x}). Save it "
             'as UTF-8 (a spreadsheet\'s "CSV UTF-8").'
         ) from exc
