@@ -31,6 +31,7 @@ __all__ = [
     "check_net_params",
     "check_sample_weight",
     "check_target",
+    "to_frame",
 ]
 
 #: skorch parameter prefixes that ``HybridAnimeRegressor`` passes to its network.
@@ -223,7 +224,7 @@ def device_on_load(device, owner: str):
     return device
 
 
-def _to_pandas(X):
+def to_frame(X):
     """A polars (or other narwhals-supported) frame, or a list of records
     (``{column: value}`` dicts, as JSON gives them), as a pandas DataFrame."""
     if isinstance(X, Mapping) and not issparse(X):  # scipy's dok is a dict
@@ -254,7 +255,7 @@ def check_frame(estimator, X, *, reset: bool) -> pd.DataFrame:
     warning about feature names), as scikit-learn estimators fitted on a
     DataFrame do.
     """
-    X = _to_pandas(X)
+    X = to_frame(X)
     if isinstance(X, pd.DataFrame):
         if isinstance(X.columns, pd.MultiIndex):
             raise ColumnError(

@@ -90,7 +90,8 @@ def column_importance(
         :class:`~skanime.intervals.ConformalRegressor`), or any regressor fitted
         on a DataFrame.
     X : DataFrame of shape (n_samples, n_columns)
-        Rows the model was not trained on, for an honest reading.
+        Rows the model was not trained on, for an honest reading. A polars
+        frame or a list of records (dicts) is read as ``predict`` reads it.
     y : array-like of shape (n_samples,)
     columns : list of str, default=None
         The columns to permute; None takes the columns the model reads
@@ -126,6 +127,9 @@ def column_importance(
     >>> list(table.columns)
     ['importance_mean', 'importance_std']
     """
+    from ._validation import check_target, to_frame  # imports torch, as the model
+
+    X = to_frame(X)  # a polars frame or a list of records, as predict reads them
     if not isinstance(X, pd.DataFrame):
         raise TypeError(
             f"X must be a DataFrame (columns are permuted by name); got "
@@ -137,8 +141,6 @@ def column_importance(
         raise ColumnError(
             f"Column(s) {missing} are not in X; X has {sorted(map(str, X.columns))}."
         )
-    from ._validation import check_target  # imports torch, as the model has
-
     y = check_target(y, len(X), X=X)  # names NaN, text or a length that differs
     full = X.reset_index(drop=True)
 
@@ -182,6 +184,8 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     ----------
     model : fitted HybridAnimeRegressor (or a model wrapping one)
     X : DataFrame
+        The rows (a polars frame or a list of records too, as ``predict``
+        reads them).
     poster_column : str, default=None
         None takes the model's poster column (``poster_column_``).
 
@@ -202,7 +206,12 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     >>> effect.isna().tolist()  # NaN where there is no poster to take away
     [False, True, False]
     """
+    from ._validation import to_frame
+
     check_fitted(model)
+    X = to_frame(X)  # a polars frame or a list of records, as predict reads them
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a DataFrame; got {type(X).__name__}.")
     inner = _inner(model)
     column = poster_column or getattr(
         inner, "poster_column_", getattr(inner, "poster_column", None)

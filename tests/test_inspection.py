@@ -118,6 +118,19 @@ def test_poster_effect_is_zero_free_only_where_there_is_a_poster(fitted_model, a
         poster_effect(fitted_model, anime.drop(columns="poster"))
 
 
+def test_polars_frames_and_records_are_read_as_predict_reads_them(
+    fitted_model, anime
+):
+    pl = pytest.importorskip("polars")
+    rows = anime.head(12).reset_index(drop=True)
+    expected = column_importance(fitted_model, rows, rows["Score"], random_state=0)
+    effect = poster_effect(fitted_model, rows)
+    for other in (pl.from_pandas(rows), rows.to_dict("records")):
+        got = column_importance(fitted_model, other, rows["Score"], random_state=0)
+        pd.testing.assert_frame_equal(got, expected)
+        pd.testing.assert_series_equal(poster_effect(fitted_model, other), effect)
+
+
 def test_a_bad_target_is_named_as_fit_names_it(fitted_model, anime):
     """It used to fail inside scikit-learn ("Input contains NaN")."""
     from skanime.exceptions import DataError, TargetError
