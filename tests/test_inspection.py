@@ -118,9 +118,7 @@ def test_poster_effect_is_zero_free_only_where_there_is_a_poster(fitted_model, a
         poster_effect(fitted_model, anime.drop(columns="poster"))
 
 
-def test_polars_frames_and_records_are_read_as_predict_reads_them(
-    fitted_model, anime
-):
+def test_polars_frames_and_records_are_read_as_predict_reads_them(fitted_model, anime):
     pl = pytest.importorskip("polars")
     rows = anime.head(12).reset_index(drop=True)
     expected = column_importance(fitted_model, rows, rows["Score"], random_state=0)
