@@ -400,8 +400,32 @@ def cmd_predict(args) -> None:
         out["score_low"] = np.round(bounds[:, 0], 3)
         out["score_high"] = np.round(bounds[:, 1], 3)
     with _Outputs() as outputs:
-        out.to_csv(outputs.path(args.out), index=False)
+        _write_table(out, outputs.path(args.out), Path(args.out))
     _say(f"Wrote {len(out)} predictions to {args.out}.")
+
+
+#: Compressions a written CSV takes from its name's last suffix, as pandas
+#: infers them from a path (the file is first written under a temporary name).
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
+
+
+def _write_table(frame, path: Path, target: Path) -> None:
+    """``frame`` written to ``path`` in the format of ``target``'s name:
+    Parquet (``.parquet``), JSON records (``.json``), JSON Lines (``.jsonl``),
+    else CSV, compressed where the name ends in ``.gz``, ``.bz2``, ``.zip`` or
+    ``.xz``."""
+    suffix = target.suffix.lower()
+    if suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif suffix == ".json":
+        frame.to_json(path, orient="records", force_ascii=False, indent=1)
+    elif suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        compression = _COMPRESSIONS.get(suffix)
+        if compression == "zip":  # the member is named as the file unzipped
+            compression = {"method": "zip", "archive_name": target.stem}
+        frame.to_csv(path, index=False, compression=compression)
 
 
 def cmd_calibrate(args) -> None:
@@ -631,7 +655,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     _add_model_and_data(predict, "MyAnimeList CSV (Score not needed)")
-    predict.add_argument("--out", required=True, help="CSV to write")
+    predict.add_argument(
+        "--out",
+        required=True,
+        help="file to write: CSV (.csv, also .csv.gz, .zip, .bz2, .xz), or "
+        "Parquet (.parquet), JSON records (.json) or JSON Lines (.jsonl)",
+    )
     _add_poster_root(predict)
     predict.add_argument(
         "--interval",

@@ -325,6 +325,32 @@ def test_the_command_shows_a_warning_as_one_line(model_file, anime_csv, tmp_path
     assert "DataWarning" not in done.stderr and "warn_user(" not in done.stderr
 
 
+def test_predict_writes_the_format_its_out_names(model_file, anime_csv, tmp_path):
+    """--out preds.parquet wrote CSV text under that name, and preds.csv.gz an
+    uncompressed CSV (the file is written under a temporary name first)."""
+    readers = {
+        "p.csv": pd.read_csv,
+        "p.parquet": pd.read_parquet,
+        "p.json": lambda path: pd.read_json(path, precise_float=True),
+        "p.jsonl": lambda path: pd.read_json(path, lines=True, precise_float=True),
+        "p.csv.gz": lambda path: pd.read_csv(path, compression="gzip"),
+        "p.csv.zip": lambda path: pd.read_csv(path, compression="zip"),
+    }
+    tables = {}
+    for name, read in readers.items():
+        out = tmp_path / name
+        assert (
+            main(["predict", str(model_file), str(anime_csv), "--out", str(out)]) == 0
+        )
+        tables[name] = read(out)
+    assert tables["p.csv"].columns.tolist() == ["anime_id", "Title", "predicted_score"]
+    for name, table in tables.items():
+        # Parquet keeps anime_id's nullable Int64; the values are the same
+        pd.testing.assert_frame_equal(
+            table, tables["p.csv"], obj=name, check_dtype=name != "p.parquet"
+        )
+
+
 def test_predict_without_a_trained_column_is_a_column_error(
     model_file, anime_csv, tmp_path, capsys
 ):
