@@ -131,8 +131,8 @@ def check_net_params(owner: str, net, given: Iterable[str]) -> None:
             if not name:  # callbacks__name=None switches one off
                 continue
         elif prefix in targets:
-            owner_of, target = targets[prefix], targets[prefix]
-            owner_of = getattr(owner_of, "__name__", type(owner_of).__name__)
+            target = targets[prefix]
+            owner_of = getattr(target, "__name__", type(target).__name__)
         else:
             continue
         known = _arguments(target)
@@ -157,7 +157,7 @@ def check_cross_fitting(owner: str, steps, n_samples: int) -> None:
     for key, step in steps.get_params(deep=True).items():
         cv = getattr(step, "cv", None)
         if not isinstance(step, type) and isinstance(cv, int) and cv > n_samples:
-            folds[key.split("__")[1]] = cv
+            folds[key.split("__")[1] if "__" in key else key] = cv
     if folds:
         off = ", ".join(
             f"{name}=None" if name == "poster_prior" else f"{name}=False"
@@ -249,11 +249,10 @@ def check_frame(estimator, X, *, reset: bool) -> pd.DataFrame:
     """Validate ``X`` and return it as a pandas DataFrame.
 
     A polars (or other) DataFrame, or a list of records (dicts), is converted.
-    At predict time a DataFrame may
-    hold more columns than the model uses, in any order; an array of the training
-    width is mapped onto the training columns by position (with scikit-learn's
-    warning about feature names), as scikit-learn estimators fitted on a
-    DataFrame do.
+    At predict time a DataFrame may hold more columns than the model uses, in
+    any order; an array of the training width is mapped onto the training
+    columns by position (with scikit-learn's warning about feature names), as
+    scikit-learn estimators fitted on a DataFrame do.
     """
     X = to_frame(X)
     if isinstance(X, pd.DataFrame):
