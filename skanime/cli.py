@@ -386,6 +386,7 @@ def cmd_predict(args) -> None:
     from .datasets import load_mal
 
     _check_out_is_not_an_input(args, "model", "data")
+    _check_parquet_engine(Path(args.out))  # before the work of predicting
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
     # columns the file lacks stay absent: the model refuses to predict without them
@@ -407,6 +408,21 @@ def cmd_predict(args) -> None:
 #: Compressions a written CSV takes from its name's last suffix, as pandas
 #: infers them from a path (the file is first written under a temporary name).
 _COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
+
+
+def _check_parquet_engine(target: Path) -> None:
+    """Refuse a ``.parquet`` output where pandas has no engine to write it."""
+    from importlib.util import find_spec
+
+    from .exceptions import SkanimeError
+
+    if target.suffix.lower() == ".parquet" and not (
+        find_spec("pyarrow") or find_spec("fastparquet")
+    ):
+        raise SkanimeError(
+            f"--out {str(target)!r}: writing Parquet needs pyarrow (pip install "
+            "pyarrow); or name a .csv file."
+        )
 
 
 def _write_table(frame, path: Path, target: Path) -> None:

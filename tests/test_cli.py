@@ -351,6 +351,25 @@ def test_predict_writes_the_format_its_out_names(model_file, anime_csv, tmp_path
         )
 
 
+def test_a_parquet_out_without_an_engine_is_refused_before_predicting(
+    model_file, anime_csv, tmp_path, capsys, monkeypatch
+):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (
+            None if name in ("pyarrow", "fastparquet") else find_spec(name, *a)
+        ),
+    )
+    out = tmp_path / "p.parquet"
+    assert main(["predict", str(model_file), str(anime_csv), "--out", str(out)]) == 2
+    assert "writing Parquet needs pyarrow" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_predict_without_a_trained_column_is_a_column_error(
     model_file, anime_csv, tmp_path, capsys
 ):
