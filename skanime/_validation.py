@@ -226,7 +226,8 @@ def device_on_load(device, owner: str):
 
 def to_frame(X):
     """A polars (or other narwhals-supported) frame, or a list of records
-    (``{column: value}`` dicts, as JSON gives them), as a pandas DataFrame."""
+    (``{column: value}`` dicts, as JSON gives them), as a pandas DataFrame; a
+    lazy frame is refused, saying how to compute it."""
     if isinstance(X, Mapping) and not issparse(X):  # scipy's dok is a dict
         raise DataError(
             f"X is a {type(X).__name__}, not a table; pass a DataFrame: "
@@ -235,14 +236,21 @@ def to_frame(X):
         )
     if isinstance(X, (list, tuple)) and X and all(isinstance(r, Mapping) for r in X):
         return pd.DataFrame.from_records(X)
-    if isinstance(X, pd.DataFrame) or not hasattr(X, "columns"):
+    if isinstance(X, pd.DataFrame):
         return X
     try:
         import narwhals as nw
-
-        return nw.from_native(X, eager_only=True).to_pandas()
-    except (ImportError, TypeError):
+    except ImportError:
         return X
+    frame = nw.from_native(X, pass_through=True)
+    if isinstance(frame, nw.LazyFrame):  # polars' LazyFrame, Dask, DuckDB ...
+        raise DataError(
+            f"X is a lazy {type(X).__name__}, whose rows are not computed yet; "
+            "compute it first (a polars LazyFrame: X.collect(); Dask: "
+            "X.compute()), or predict partition by partition "
+            "(docs/scaling_out.md)."
+        )
+    return frame.to_pandas() if isinstance(frame, nw.DataFrame) else X
 
 
 def check_frame(estimator, X, *, reset: bool) -> pd.DataFrame:

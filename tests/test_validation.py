@@ -187,6 +187,18 @@ def test_a_polars_frame_gives_the_pandas_predictions(anime):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_a_lazy_frame_is_refused_saying_how_to_compute_it(fitted_model, anime):
+    pl = pytest.importorskip("polars")
+    lazy = pl.from_pandas(anime.drop(columns="poster")).lazy()
+    with pytest.raises(DataError, match=r"lazy LazyFrame, .* X\.collect\(\)"):
+        fitted_model.predict(lazy)
+    # an Arrow table is eager: read as its pandas frame
+    pa = pytest.importorskip("pyarrow")
+    np.testing.assert_array_equal(
+        fitted_model.predict(pa.Table.from_pandas(anime)), fitted_model.predict(anime)
+    )
+
+
 def test_records_predict_as_their_frame_and_a_dict_is_named(fitted_model, anime):
     """A list of {column: value} dicts (a JSON payload) is a table; a dict,
     which could be one row or columns, is refused with both readings."""
