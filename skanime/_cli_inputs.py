@@ -146,6 +146,8 @@ def _load_model(path) -> HybridAnimeRegressor | ConformalRegressor:
     from .exceptions import IncompatibleModelError, SkanimeError
 
     path = Path(path)
+    if path.is_dir():
+        raise SkanimeError(f"{str(path)!r} is a folder; name the model file in it.")
     if not path.is_file():
         raise FileNotFoundError(f"No such model file: {str(path)!r}")
     if path.suffix == SECURE_SUFFIX or _starts_like_a_zip(path):
@@ -158,13 +160,31 @@ def _load_model(path) -> HybridAnimeRegressor | ConformalRegressor:
         except Exception as exc:  # unpickling garbage raises any kind of error
             raise IncompatibleModelError(
                 f"{str(path)!r} is not a model file joblib can read "
-                f"({type(exc).__name__}: {exc})."
+                f"({type(exc).__name__}: {exc}).{_table_hint(path)}"
             ) from exc
     if not isinstance(_point_model(model), HybridAnimeRegressor):
         raise SkanimeError(
             f"{str(path)!r} holds a {type(model).__name__}, not a HybridAnimeRegressor."
         )
     return model
+
+
+def _table_hint(path: Path) -> str:
+    """ " It looks like a table ..." where the file given as a model starts as a
+    CSV, Parquet or JSON table does: the arguments were likely swapped."""
+    with open(path, "rb") as file:
+        start = file.read(4096)
+    if start.startswith(b"PAR1"):
+        looks = "a Parquet table"
+    else:
+        try:
+            first = start.decode("utf-8").lstrip("\ufeff").splitlines()[0]
+        except (UnicodeDecodeError, IndexError):
+            return ""
+        if not any(sep in first for sep in ",;\t") and not first.startswith(("[", "{")):
+            return ""
+        looks = "a table (text with columns)"
+    return f" It looks like {looks}: the model file comes first (MODEL DATA)."
 
 
 def _use_cache_dir(model, cache_dir) -> None:

@@ -370,6 +370,25 @@ def test_a_parquet_out_without_an_engine_is_refused_before_predicting(
     assert not out.exists()
 
 
+def test_swapped_or_folder_arguments_say_what_was_given(
+    model_file, anime_csv, tmp_path, capsys
+):
+    import skanime.io
+
+    secure = tmp_path / "m.skanime"
+    skanime.io.save(joblib.load(model_file), secure)
+    out = str(tmp_path / "p.csv")
+    cases = [
+        (["train", str(tmp_path), "--out", out], "is a folder; name the table in it"),
+        (["train", str(secure), "--out", out], "is a skanime model file, not a table"),
+        (["predict", str(anime_csv), str(secure), "--out", out], "looks like a table"),
+        (["predict", str(tmp_path), str(anime_csv), "--out", out], "name the model"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err, argv
+
+
 def test_predict_without_a_trained_column_is_a_column_error(
     model_file, anime_csv, tmp_path, capsys
 ):

@@ -254,6 +254,17 @@ _OTHER_TABLES = {b"PAR1": "parquet", b"[": "json", b"{": "json lines"}
 _COMPRESSED = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
 
 
+def _is_a_model_file(path: Path) -> bool:
+    """Whether the zip archive ``path`` is a model that skanime.io saved."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "skanime.json" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def _table_format(path: Path) -> str:
     """``"csv"``, ``"parquet"``, ``"json"`` or ``"json lines"``, by the file's
     first bytes (a compressed CSV, by its suffix, is left to pandas); an Excel
@@ -265,6 +276,12 @@ def _table_format(path: Path) -> str:
     for magic, kind in _OTHER_TABLES.items():
         if start.startswith(magic):
             return kind
+    if start.startswith(b"PK\x03\x04") and _is_a_model_file(path):
+        raise SkanimeError(
+            f"{str(path)!r} is a skanime model file, not a table of anime: the "
+            "table comes first in skanime train DATA, and after the model in "
+            "evaluate, calibrate and predict (MODEL DATA)."
+        )
     for magic, (kind, reader) in _NOT_CSV.items():
         if start.startswith(magic):
             raise SkanimeError(
@@ -330,6 +347,11 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     2, its position in a Parquet or JSON table (``attrs["format"]`` says
     which)."""
     path = Path(path)
+    if path.is_dir():
+        raise SkanimeError(
+            f"{str(path)!r} is a folder; name the table in it (a CSV, Parquet or "
+            "JSON file)."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
     kind = _table_format(path)
