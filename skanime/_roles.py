@@ -120,12 +120,15 @@ _MISSING = NO_DATE
 
 
 def to_pandas(X) -> pd.DataFrame:
-    """A pandas frame of ``X``: polars frames are converted, pandas kept as is.
+    """A pandas frame of ``X``: polars frames, dicts of columns and lists of
+    records are converted, pandas kept as is.
 
     Examples
     --------
     >>> to_pandas({"Type": ["TV"]}).columns.tolist()
     ['Type']
+    >>> to_pandas([{"Type": "TV"}, {"Type": "Movie"}])["Type"].tolist()
+    ['TV', 'Movie']
     """
     if isinstance(X, pd.DataFrame):
         return X
@@ -133,6 +136,8 @@ def to_pandas(X) -> pd.DataFrame:
         return pd.DataFrame(X.to_dict(as_series=False))
     if isinstance(X, Mapping):
         return pd.DataFrame(X)
+    if isinstance(X, list) and X and all(isinstance(row, Mapping) for row in X):
+        return pd.DataFrame.from_records(X)  # records, as fit and predict read them
     if isinstance(X, (np.ndarray, list)):  # positional names, as _tabular does
         return _as_frame(X)
     raise TypeError(
