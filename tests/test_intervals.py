@@ -759,6 +759,13 @@ def test_time_column_reads_dates_written_as_text_in_years():
     ).fit(X, y)
     np.testing.assert_array_equal(gapped.calibration_rows_, [1, 4])
     np.testing.assert_allclose(gapped.calibration_residuals_, [4 / 3, 5 / 3])
+    # a number among date text is read as a number: 2002.75 after 2002.5 (as a
+    # date, "2002.75" would be the start of 2002)
+    mixed = pd.DataFrame({"t": ["2000", None, "Mar 2003", "2002.75", "2002.5"]})
+    ranked = ConformalRegressor(
+        _WeightRecorder(), calibration_size=0.4, time_column="t"
+    ).fit(mixed, np.arange(5.0))
+    np.testing.assert_array_equal(ranked.calibration_rows_, [2, 3])
     # a cell that holds text but no date gets no time, with a warning naming it
     X.loc[0, "Aired"] = "sometime"
     with pytest.warns(DataWarning, match=r"1 value\(s\) .* \(e.g. 'sometime'\)"):
