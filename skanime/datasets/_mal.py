@@ -208,17 +208,6 @@ def load_mal(
     return frame
 
 
-def _encoding(path: Path) -> str:
-    """``"utf-16"`` for a file that starts with UTF-16's byte-order mark (a
-    spreadsheet's "Unicode Text"), else ``"utf-8"`` (a UTF-8 mark is skipped by
-    pandas either way)."""
-    if path.suffix.lower() in _COMPRESSED:
-        return "utf-8"
-    with open(path, "rb") as file:
-        start = file.read(2)
-    return "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
-
-
 def _separator(path: Path, encoding: str = "utf-8") -> str:
     """The CSV's separator, read from its header: a comma, or the semicolon or
     tab a spreadsheet writes in some locales where the header holds more of
@@ -265,14 +254,20 @@ def _is_a_model_file(path: Path) -> bool:
         return False
 
 
-def _table_format(path: Path) -> str:
-    """``"csv"``, ``"parquet"``, ``"json"`` or ``"json lines"``, by the file's
-    first bytes (a compressed CSV, by its suffix, is left to pandas); an Excel
-    file is refused, saying what it is."""
+def _first_bytes(path: Path) -> bytes:
+    """The first bytes of ``path``, by which :func:`_table_format` and the
+    encoding tell the file; none for a compressed CSV (left to pandas)."""
     if path.suffix.lower() in _COMPRESSED:
-        return "csv"
+        return b""
     with open(path, "rb") as file:
-        start = file.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+        return file.read(64)
+
+
+def _table_format(path: Path, first: bytes) -> str:
+    """``"csv"``, ``"parquet"``, ``"json"`` or ``"json lines"``, by the file's
+    ``first`` bytes (:func:`_first_bytes`); an Excel file, or a saved model, is
+    refused, saying what it is."""
+    start = first.lstrip(b"\xef\xbb\xbf \t\r\n")
     for magic, kind in _OTHER_TABLES.items():
         if start.startswith(magic):
             return kind
@@ -354,8 +349,11 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
         )
     if not path.is_file():
         raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
-    kind = _table_format(path)
-    encoding = _encoding(path) if kind == "csv" else "utf-8"
+    first = _first_bytes(path)
+    kind = _table_format(path, first)
+    # UTF-16's byte-order mark: a spreadsheet's "Unicode Text" (pandas skips
+    # UTF-8's either way)
+    encoding = "utf-16" if first[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
     try:
         if kind != "csv":
             raw = _read_other_table(path, kind)
