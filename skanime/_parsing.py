@@ -1,8 +1,10 @@
 """Parsers of MyAnimeList cell text: numbers, durations, air dates (also in
 other formats, :func:`read_dates`).
 
-A leaf module (it imports nothing of the package), shared by
-:func:`skanime.datasets.load_mal` and the column roles of :mod:`skanime._roles`.
+It imports nothing of the package but the leaf :mod:`skanime._utils` (the
+placeholders), and is shared by :func:`skanime.datasets.load_mal`, the column
+roles of :mod:`skanime._roles` and the time column of
+:class:`~skanime.intervals.ConformalRegressor`.
 """
 
 from __future__ import annotations
