@@ -514,13 +514,12 @@ def _kept_epoch(model) -> str:
     """ ", keeping epoch k (the best validation loss)" when early stopping did:
     the epoch whose weights its callback restored (the last that beat the best
     loss by its threshold, which a later epoch may beat by less)."""
-    model = _point_model(model)
-    if not model.early_stopping or model.validation_fraction == 0:
+    from .report import kept_epoch
+
+    epoch = kept_epoch(_point_model(model))
+    if epoch is None:  # no validation, no early stopping, or not load_best
         return ""
-    stopper = dict(model.net_.callbacks_)["early_stopping"]
-    return (
-        f", keeping the weights of epoch {stopper.best_epoch_} (best validation loss)"
-    )
+    return f", keeping the weights of epoch {epoch} (best validation loss)"
 
 
 def _booster_words(model) -> str:

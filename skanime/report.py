@@ -19,6 +19,7 @@ from ._metrics import mean_absolute_percentage_error
 __all__ = [
     "regression_metrics",
     "format_table",
+    "kept_epoch",
     "loss_label",
     "plot_history",
     "plot_predictions",
@@ -168,8 +169,37 @@ def loss_label(model) -> str:
     return "MSE" if isinstance(criterion, torch.nn.MSELoss) else "loss"
 
 
+def kept_epoch(model) -> int | None:
+    """The epoch whose weights a fitted model kept, or None where nothing
+    restored an earlier epoch's (the model has its last epoch's weights).
+
+    Early stopping (``early_stopping=True`` with a validation share) restores
+    the weights of the epoch with the best validation loss when training ends,
+    whether it stopped early or ran every epoch.
+
+    >>> from skanime import HybridAnimeRegressor
+    >>> from skanime.datasets import make_anime
+    >>> from skanime.report import kept_epoch
+    >>> df = make_anime(40, random_state=0)
+    >>> params = dict(poster_column=None, min_frequency=1, max_epochs=3)
+    >>> model = HybridAnimeRegressor(**params).fit(df, df["Score"])
+    >>> kept_epoch(model) in (1, 2, 3)
+    True
+    >>> kept_epoch(model.set_params(early_stopping=False).fit(df, df["Score"]))
+    """
+    model = getattr(model, "estimator_", model)  # a ConformalRegressor's
+    net = getattr(model, "net_", model)
+    stopper = dict(getattr(net, "callbacks_", ())).get("early_stopping")
+    if stopper is None or not getattr(stopper, "load_best", False):
+        return None
+    return getattr(stopper, "best_epoch_", None)
+
+
 def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> Path:
     """The paper's figures 4–6 in one row: loss, MAE and MAPE per epoch.
+
+    Given a model whose early stopping kept an earlier epoch's weights, a
+    dashed line marks that epoch (:func:`kept_epoch`).
 
     Parameters
     ----------
@@ -201,6 +231,7 @@ def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> P
     ...     plot_history(model, pathlib.Path(tmp) / "curves.png").name
     'curves.png'
     """
+    kept = None
     if not isinstance(history, list):  # a model: skorch's History is a list
         model = getattr(history, "estimator_", history)  # a ConformalRegressor's
         if not hasattr(model, "history_") and not hasattr(model, "history"):
@@ -212,6 +243,7 @@ def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> P
         if loss is None:
             loss = loss_label(model)
         history = model.history_ if hasattr(model, "history_") else model.history
+        kept = kept_epoch(model)
     if not len(history):
         raise ValueError("plot_history: the history has no epochs to plot.")
     title = "Loss" if loss is None else f"Loss ({loss})"
@@ -234,6 +266,8 @@ def plot_history(history, path: str | os.PathLike, loss: str | None = None) -> P
                     ms=3,
                     label="training" if split == "train" else "validation",
                 )
+        if kept is not None:
+            ax.axvline(kept, color="0.4", ls="--", lw=1, label=f"kept (epoch {kept})")
         ax.set(title=f"Training and validation {label}", xlabel="epoch", ylabel=label)
         ax.grid(alpha=0.3)
         ax.legend()

@@ -1024,6 +1024,9 @@ def test_the_kept_epoch_is_the_one_early_stopping_restored():
     assert _kept_epoch(model) == (
         ", keeping the weights of epoch 1 (best validation loss)"
     )
+    # without load_best the last epoch's weights stay: no epoch is said kept
+    model.set_params(callbacks__early_stopping__load_best=False)
+    assert _kept_epoch(model.fit(frame, frame["Score"])) == ""
 
 
 def test_train_weighs_rows_by_a_column_of_the_csv(

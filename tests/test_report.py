@@ -20,6 +20,7 @@ from skanime.report import (
     column_roles,
     data_summary,
     format_table,
+    kept_epoch,
     loss_label,
     plot_history,
     plot_intervals,
@@ -279,6 +280,52 @@ def test_plot_history_names_the_loss_of_the_model_it_is_given(
         "Training and validation Loss",
         "Training and validation Loss (MSE)",
     ]
+
+
+def _kept_lines(fig) -> list[list[tuple[float, str]]]:
+    """Each plot's vertical lines: (epoch, legend label)."""
+    return [
+        [
+            (line.get_xdata()[0], line.get_label())
+            for line in ax.get_lines()
+            if len(set(line.get_xdata())) == 1 and len(line.get_xdata()) == 2
+        ]
+        for ax in fig.axes
+    ]
+
+
+def test_plot_history_marks_the_epoch_early_stopping_kept(anime, tmp_path, monkeypatch):
+    """A later epoch with a lower loss by less than early stopping's threshold
+    is not the one kept: the line marks the restored epoch, in every plot, and
+    only where the weights were restored."""
+    import skanime.report
+
+    from .conftest import fast_model
+
+    drawn = []
+    save = skanime.report._save_figure
+    monkeypatch.setattr(
+        skanime.report,
+        "_save_figure",
+        lambda fig, path: drawn.append(_kept_lines(fig)) or save(fig, path),
+    )
+    params = {"poster_column": None, "max_epochs": 3, "patience": 3}
+    model = fast_model(**params, callbacks__early_stopping__threshold=0.5).fit(
+        anime, anime["Score"]
+    )  # only the first epoch beats inf by half
+    assert kept_epoch(model) == 1
+    plot_history(model, tmp_path / "curves.png")
+    assert drawn.pop() == [[(1, "kept (epoch 1)")]] * 3
+    plot_history(model.history_, tmp_path / "curves.png")  # a bare history
+    assert drawn.pop() == [[]] * 3
+    for unrestored in (
+        fast_model(**params, early_stopping=False),
+        fast_model(**params, callbacks__early_stopping__load_best=False),
+    ):
+        unrestored.fit(anime, anime["Score"])
+        assert kept_epoch(unrestored) is None
+        plot_history(unrestored, tmp_path / "curves.png")
+        assert drawn.pop() == [[]] * 3
 
 
 def test_plot_history_of_a_calibrated_model_names_its_point_models_loss(
