@@ -117,6 +117,27 @@ def test_kaggle_column_names_are_mapped(tmp_path):
     assert df["Year"].iloc[0] == 2009 and pd.isna(df["Themes"].iloc[0])
 
 
+def test_kaggle_premiered_gives_the_year_and_season_aired_does_not(tmp_path):
+    """Kaggle's Premiered ("spring 1998") fills Year and Season where Aired has
+    no date, and never overrides a date Aired gives."""
+    path = tmp_path / "kaggle.csv"
+    path.write_text(
+        "Name,Genres,Type,Episodes,Aired,premiered,Studios,Source\n"
+        "A,Action,TV,12,Not available,spring 1998,Bones,Manga\n"
+        'B,Action,TV,12,"Oct 3, 2001 to Mar 2002",summer 2001,Bones,Manga\n'
+        "C,Action,TV,12,Not available,UNKNOWN,Bones,Manga\n"
+    )
+    df = load_mal(path)
+    assert df["Year"].tolist()[:2] == [1998.0, 2001.0] and np.isnan(df["Year"][2])
+    assert df["Season"].tolist()[:2] == ["Spring", "Fall"]
+    assert pd.isna(df["Season"][2])
+    # without Aired, Premiered alone still gives them to a model's predict
+    pd.read_csv(path).drop(columns="Aired").to_csv(path, index=False)
+    kept = load_mal(path, fill_absent=False)
+    assert kept["Year"].tolist()[:2] == [1998.0, 2001.0]
+    assert kept["Season"].tolist()[:2] == ["Spring", "Summer"]
+
+
 def test_column_names_in_another_case_are_mapped(tmp_path, mal_csv):
     expected = load_mal(mal_csv)
     lower = tmp_path / "lower.csv"

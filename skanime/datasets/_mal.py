@@ -122,9 +122,10 @@ def load_mal(
     dates run from 1917 to 2022, whatever the date today
     (:func:`parse_aired`, :func:`two_digit_year_span`). Kaggle's
     "anime-dataset-2023" column names (``Name``, ``Image URL``, ``UNKNOWN``
-    values, ...) are accepted too, and so are the names in another case or
-    spacing (``title``, ``EPISODES``, ``Anime ID``) where the file does not
-    also write them as here.
+    values, ...) are accepted too (its ``Premiered``, ``"spring 1998"``, gives
+    ``Year`` and ``Season`` where ``Aired`` has no date), and so are the names
+    in another case or spacing (``title``, ``EPISODES``, ``Anime ID``) where
+    the file does not also write them as here.
 
     Parameters
     ----------
@@ -393,7 +394,8 @@ def _names_in_any_case(columns) -> dict[str, str]:
     ``"Anime ID"``), as the model's roles match them, where the table lacks
     that name as written and no other column names it too."""
     known = {
-        name_key(name): name for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season")
+        name_key(name): name
+        for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season", "Premiered")
     }
     found: dict[str, list[str]] = {}
     for column in columns:
@@ -430,6 +432,11 @@ def _mal_frame(
     )
     frame["Season"] = season.infer_objects()  # text, as the other columns
     _warn_unread_dates(aired, frame["Year"])
+    # Kaggle's Premiered ("spring 1998") where Aired gives no date
+    if "Premiered" in raw.columns:
+        year, season = read_dates(raw["Premiered"])
+        frame["Year"] = frame["Year"].fillna(year)
+        frame["Season"] = frame["Season"].where(frame["Season"].notna(), season)
     # a frame written by skanime has Year and Season instead of Aired
     if "Year" in raw.columns:
         frame["Year"] = frame["Year"].fillna(parse_numbers(raw["Year"]))
@@ -493,7 +500,7 @@ def _poster_path(cell, root: Path):
 def _made_from(absent: list[str], columns) -> list[str]:
     """The columns of the frame made only from columns in ``absent``."""
     made = [c for c in absent if c not in ("Aired", "image_url")]
-    if "Aired" in absent:
+    if "Aired" in absent and "Premiered" not in columns:
         made += [c for c in ("Year", "Season") if c not in columns]
     return made
 
