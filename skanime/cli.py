@@ -163,6 +163,21 @@ def cmd_demo(args) -> None:
     _say("Plots written." + (f" Model saved to {args.out}." if args.out else ""))
 
 
+def _unfetched_words(frame) -> str:
+    """ "; its N poster URLs are not fetched: ..." where the table's image URLs
+    (Kaggle's ``Image URL``) stand for posters it has no file of."""
+    if "image_url" not in frame:
+        return ""
+    unfetched = int((frame["image_url"].notna() & frame["poster"].isna()).sum())
+    if not unfetched:
+        return ""
+    return (
+        f"; its {unfetched} poster URL(s) are not fetched: "
+        "skanime.datasets.download_posters saves them to a folder, whose "
+        "paths go in a 'poster' column"
+    )
+
+
 def cmd_train(args) -> None:
     _check_out_is_not_an_input(args, "data")
     _check_folder(args.report_dir, "--report-dir")
@@ -171,7 +186,8 @@ def cmd_train(args) -> None:
     weighted = "" if weights is None else f", weighted by {args.weight_column!r}"
     _say(
         f"Loaded {len(frame)} scored anime from {args.data} "
-        f"({int(frame['poster'].notna().sum())} with a poster){weighted}."
+        f"({int(frame['poster'].notna().sum())} with a poster"
+        f"{_unfetched_words(frame)}){weighted}."
     )
     # fit(verbose=1) prints the fitted model's column roles, once for the
     # CV's folds and the final fit where they agree

@@ -1009,6 +1009,35 @@ def test_the_training_message_says_how_the_model_validates(params, valid_size, w
     assert ("no early stopping" in said) == (params == {"early_stopping": False})
 
 
+def test_train_says_which_poster_urls_it_does_not_fetch(
+    anime_csv, tmp_path, monkeypatch, capsys
+):
+    """A table with image URLs (Kaggle's "Image URL") for rows without a poster
+    file says that they are not fetched and how to fetch them."""
+    frame = pd.read_csv(anime_csv)
+    frame["Image URL"] = [f"https://example.invalid/{i}.jpg" for i in frame.index]
+    path = tmp_path / "urls.csv"
+    frame.to_csv(path, index=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop(args, **extra):
+        raise Stop
+
+    monkeypatch.setattr(cli, "_model_from_args", stop)
+    with pytest.raises(Stop):
+        main(["train", str(path), "--out", str(tmp_path / "m.skanime")])
+    without = int(frame["poster"].isna().sum())
+    assert 0 < without < len(frame)  # rows with a file are not counted
+    assert f"; its {without} poster URL(s) are not fetched: " in (
+        capsys.readouterr().out
+    )
+    with pytest.raises(Stop):  # no URLs: nothing said
+        main(["train", str(anime_csv), "--out", str(tmp_path / "m.skanime")])
+    assert "not fetched" not in capsys.readouterr().out
+
+
 def test_the_kept_epoch_is_the_one_early_stopping_restored():
     """A later epoch can have a lower validation loss by less than early
     stopping's threshold; its weights are not the ones kept, nor named."""
