@@ -40,6 +40,7 @@ from ._validation import (
     check_target,
 )
 from ._version import PERSISTENCE_FORMAT, __version__
+from ._warn import each_warning_once
 from .backbones import backbone_name
 from .exceptions import ColumnError, DataError, IncompatibleModelError
 
@@ -640,7 +641,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """
         before = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight)
+            with each_warning_once():
+                return self._fit(X, y, sample_weight)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -743,7 +745,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         ColumnError
             Naming each column the model was trained on that ``X`` lacks.
         """
-        with _in_this_thread():
+        with _in_this_thread(), each_warning_once():
             return self._predict_packed(self._packed_inputs(X))
 
     def _predict_packed(self, packed) -> np.ndarray:
@@ -799,13 +801,13 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         of :class:`~skanime.intervals.ConformalRegressor`: the network's tabular
         block (table, title features, priors, poster prior) and a has-poster
         column, as the booster reads them. ``X`` is encoded once for both."""
-        with _in_this_thread():
+        with _in_this_thread(), each_warning_once():
             packed = self._packed_inputs(X)
             return self._predict_packed(packed), booster_inputs(packed)
 
     def _encoded_rows(self, X) -> np.ndarray:
         """The rows of :meth:`_predict_and_encode`, without predicting."""
-        with _in_this_thread():
+        with _in_this_thread(), each_warning_once():
             return booster_inputs(self._packed_inputs(X))
 
     @property

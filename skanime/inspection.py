@@ -18,6 +18,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error
 
 from ._fitted import check_fitted
+from ._warn import each_warning_once
 from .exceptions import ColumnError
 
 __all__ = ["column_importance", "model_columns", "plot_column_importance"]
@@ -151,16 +152,18 @@ def column_importance(
             rows[column] = part[column].to_numpy()
         return -mean_absolute_error(y_part, estimator.predict(rows))
 
-    result = permutation_importance(
-        model,
-        full[columns],
-        y,
-        scoring=neg_mae,
-        n_repeats=n_repeats,
-        max_samples=max_samples,
-        random_state=random_state,
-        n_jobs=n_jobs,
-    )
+    with each_warning_once():  # not once a predict: dozens of them
+        result = permutation_importance(
+            model,
+            full[columns],
+            y,
+            scoring=neg_mae,
+            n_repeats=n_repeats,
+            max_samples=max_samples,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+        baseline = -neg_mae(model, full[columns], y)
     table = pd.DataFrame(
         {
             "importance_mean": result.importances_mean,
@@ -168,7 +171,6 @@ def column_importance(
         },
         index=pd.Index(columns, name="column"),
     ).sort_values("importance_mean", ascending=False)
-    baseline = -neg_mae(model, full[columns], y)
     table.attrs["baseline_mae"] = float(baseline)
     return table
 
@@ -229,9 +231,10 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     has_poster = X[column].notna().to_numpy()
     without = X.copy()
     without[column] = None
-    effect = np.asarray(model.predict(X), dtype=np.float64) - np.asarray(
-        model.predict(without), dtype=np.float64
-    )
+    with each_warning_once():  # the two predictions read the same table
+        effect = np.asarray(model.predict(X), dtype=np.float64) - np.asarray(
+            model.predict(without), dtype=np.float64
+        )
     return pd.Series(np.where(has_poster, effect, np.nan), index=X.index)
 
 

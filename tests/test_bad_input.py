@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from skanime import PosterLoader, TableCleaner
+from skanime.backbones import pretrained_available
 from skanime.exceptions import (
     ColumnError,
     DataError,
@@ -24,6 +25,7 @@ from skanime.exceptions import (
     PosterError,
     TargetError,
 )
+from skanime.inspection import column_importance, poster_effect
 
 from .conftest import fast_model
 
@@ -248,6 +250,43 @@ def test_every_poster_case_in_one_fit(tmp_path, anime):
         assert np.isfinite(model.predict(frame)).all()
     with pytest.raises(PosterError, match="Row"):
         fast_model(poster_errors="raise").fit(frame, frame["Score"])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        pytest.param(
+            {"backbone": "efficientnet_lite0", "freeze_backbone": True},
+            marks=pytest.mark.skipif(
+                not pretrained_available(), reason="needs skanime[pretrained]"
+            ),
+            id="frozen-pretrained",
+        ),
+    ],
+)
+def test_each_warning_is_given_once_a_call(anime, params):
+    """An unreadable poster is one warning a fit, a predict, a column_importance
+    (which predicts dozens of times) and a poster_effect: the frozen backbone's
+    poster network and poster prior both read the posters, and each warned."""
+    frame = anime.head(40).copy()
+    frame.loc[frame.index[:3], "poster"] = "/nonexistent/poster.jpg"
+    counts = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fast_model(**params).fit(frame, frame["Score"])
+        calls = [
+            lambda: model.predict(frame),
+            lambda: column_importance(model, frame, frame["Score"], n_repeats=2),
+            lambda: poster_effect(model, frame),
+        ]
+        counts.append(len(caught))
+        for call in calls:
+            before = len(caught)
+            call()
+            counts.append(len(caught) - before)
+    assert counts == [1, 1, 1, 1]
+    assert all("3 poster(s) could not be read" in str(w.message) for w in caught)
 
 
 # -- the table ----------------------------------------------------------------------
