@@ -8,9 +8,9 @@ import os
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
 from ._posters import _PROGRESS_DELAY_S, PosterLoader, decoded_batches
+from ._progress import progress_bar
 
 __all__ = ["HybridDataset", "PRELOAD_MAX_BYTES"]
 
@@ -39,7 +39,7 @@ def _preload(
     decoded = np.zeros(len(distinct), dtype=bool)
     threads = min(8, os.cpu_count() or 1) if len(distinct) > _PRELOAD_CHUNK else 0
     start = 0
-    with tqdm(
+    with progress_bar(
         total=len(distinct),
         desc="decoding posters",
         unit="poster",

@@ -21,12 +21,12 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from tqdm.auto import tqdm
 
 from ._cache import EmbeddingCache, backbone_fingerprint, file_digest
 from ._docs import substitute
 from ._inference import make_engine
 from ._posters import decoded_batches, poster_loader_for
+from ._progress import progress_bar
 from ._utils import derive_seed, dump_tensors, load_tensors
 from ._validation import device_on_load, resolve_device
 from ._warn import warn_user
@@ -266,7 +266,7 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
             self.decode_threads if len(paths) > self.batch_size else 0,
         )
         results: list[np.ndarray | None] = []
-        with tqdm(
+        with progress_bar(
             total=len(paths),
             desc="embedding posters",
             unit="poster",

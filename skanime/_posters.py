@@ -23,10 +23,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from tqdm.auto import tqdm
 
 from ._docs import substitute
 from ._held_images import held_image, held_image_file
+from ._progress import progress_bar
 from ._utils import IMAGENET_MEAN, IMAGENET_STD, URL_SCHEME, is_missing
 from ._warn import warn_user
 from .exceptions import ColumnError, DataWarning, PosterError
@@ -266,7 +266,7 @@ class PosterLoader(TransformerMixin, BaseEstimator):
         index = X.index if isinstance(X, pd.DataFrame | pd.Series) else None
         paths = np.empty(len(values), dtype=object)
         bad = []
-        rows = tqdm(
+        rows = progress_bar(
             values,
             desc="checking posters",
             unit="row",

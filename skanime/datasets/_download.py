@@ -202,11 +202,13 @@ def download_posters(
                     ) from exc
                 time.sleep(0.2 * 2**n)
 
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     with (
         ThreadPoolExecutor(max_workers=max_workers) as pool,
-        tqdm(total=len(jobs), desc="posters", unit="file", disable=not progress) as bar,
+        progress_bar(
+            total=len(jobs), desc="posters", unit="file", disable=not progress
+        ) as bar,
     ):
         futures = {pool.submit(attempt, *job): row for row, job in jobs.items()}
         for future in as_completed(futures):
