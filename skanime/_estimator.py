@@ -25,7 +25,7 @@ from ._net import HybridNet
 from ._pipeline import make_hybrid_pipeline, resolve_freeze
 from ._posters import PosterLoader
 from ._precision import MIXED_PRECISION_DTYPES
-from ._roles import ColumnRoles, infer_column_roles
+from ._roles import ColumnRoles, holds_nothing, infer_column_roles
 from ._roles_shown import print_roles
 from ._utils import derive_seed
 from ._validation import (
@@ -323,7 +323,12 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         Only when ``X`` was a DataFrame.
     required_columns_ : list of str
         The columns of ``X`` the model reads (every role but ``ignored``):
-        ``predict`` needs them.
+        ``predict`` needs them, but for those of ``empty_columns_``.
+    empty_columns_ : list of str
+        The columns of ``required_columns_`` in which every training cell was
+        missing or a placeholder (a column ``skanime train`` gave a table that
+        lacked it): the model learned nothing from them, and ``predict`` reads
+        them as empty where ``X`` lacks them.
 
     The paper's setup (its five columns, the poster, one tabular MLP, no title
     features, no label priors) is ``HybridAnimeRegressor(**PAPER_COLUMNS,
@@ -727,6 +732,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.text_columns_ = list(columns["text_columns"])
         self.poster_column_ = columns["poster_column"]
         self.required_columns_ = list(roles.used)
+        self.empty_columns_ = [c for c in roles.used if holds_nothing(X[c])]
         if self.poster_column_ is None:
             self.backbone_ = self.freeze_backbone_ = None
         else:
@@ -781,6 +787,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         before the net."""
         self._check_fitted()
         X = check_frame(self, X, reset=False)
+        # what the model learned nothing from is not needed
+        absent = [c for c in self.empty_columns_ if c not in X]
+        if absent:
+            X = X.assign(**dict.fromkeys(absent, np.nan))
         posters = self.column_roles_["poster"]
         check_columns(
             X,
@@ -846,6 +856,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         if "booster_" in state:
             state.setdefault("booster_time_feature_", None)
             state.setdefault("booster_latest_", None)
+        if "required_columns_" in state:  # saved before empty_columns_
+            state.setdefault("empty_columns_", [])
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

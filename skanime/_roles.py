@@ -309,11 +309,19 @@ def _present(values: pd.Series) -> pd.Series:
     return text[~text.str.lower().isin(_MISSING)]
 
 
-def _holds_nothing(column: pd.Series) -> bool:
-    """Whether every cell is missing or placeholder text ("Unknown", "")."""
-    values = _sample(column)
-    text = [value for value in values if isinstance(value, str)]
-    return len(text) == len(values) and _present(pd.Series(text, dtype=object)).empty
+def holds_nothing(column: pd.Series) -> bool:
+    """Whether every cell is missing or placeholder text ("Unknown", ""), read
+    until the first cell that holds anything.
+
+    >>> holds_nothing(pd.Series([None, " ", "Unknown"]))
+    True
+    >>> holds_nothing(pd.Series([None, "Bones"]))
+    False
+    """
+    for value in column[~column.isna()]:
+        if not isinstance(value, str) or value.strip().lower() not in _MISSING:
+            return False
+    return True
 
 
 def _share(mask) -> float:
@@ -534,7 +542,7 @@ def infer_column_roles(
                 else f"no {role} column is used"
             )
             role, why = "ignored", f"{role} ({why}), but {used}"
-        if role != "ignored" and _holds_nothing(series):
+        if role != "ignored" and holds_nothing(series):
             why += "; every cell is empty, so it adds nothing"  # a named column
         roles[role].append(column)
         reasons[column] = why

@@ -136,7 +136,11 @@ def column_importance(
             f"X must be a DataFrame (columns are permuted by name); got "
             f"{type(X).__name__}."
         )
-    columns = model_columns(model) if columns is None else [str(c) for c in columns]
+    if columns is None:  # less those it learned nothing from, where X lacks them
+        empty = getattr(_inner(model), "empty_columns_", ())
+        columns = [c for c in model_columns(model) if c in X.columns or c not in empty]
+    else:
+        columns = [str(c) for c in columns]
     missing = [c for c in columns if c not in X.columns]
     if missing:
         raise ColumnError(

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from skanime import PosterLoader, TableCleaner
+from skanime import HybridAnimeRegressor, PosterLoader, TableCleaner
 from skanime.backbones import pretrained_available
 from skanime.exceptions import (
     ColumnError,
@@ -298,6 +298,33 @@ def test_missing_required_columns_are_named(anime):
             anime.drop(columns=["Genres", "Studios"]), anime["Score"]
         )
     assert "list_columns" in str(error.value)
+
+
+def test_columns_that_held_nothing_in_fit_may_be_absent_in_predict(anime):
+    """A used column whose every training cell was empty or a placeholder (and
+    the poster column, where no row had one) taught the model nothing: predict
+    reads it as empty where X lacks it. A column that held values is still
+    needed."""
+    frame = anime.assign(Themes="Unknown", poster=None)
+    frame.loc[frame.index[0], "Themes"] = None
+    model = fast_model(list_columns=["Genres", "Themes", "Studios"])
+    model.fit(frame, frame["Score"])
+    assert model.empty_columns_ == ["Themes", "poster"]
+    np.testing.assert_array_equal(
+        model.predict(frame.drop(columns=["Themes", "poster"])), model.predict(frame)
+    )
+    with pytest.raises(ColumnError, match="'Studios'"):
+        model.predict(frame.drop(columns=["Themes", "Studios"]))
+    lacking = frame.drop(columns=["Themes", "poster"])
+    table = column_importance(model, lacking, frame["Score"], n_repeats=1)
+    assert "Themes" not in table.index and "Studios" in table.index
+    # a model saved before empty_columns_ needs every column, as it did
+    state = model.__getstate__()
+    del state["empty_columns_"]
+    old = HybridAnimeRegressor.__new__(HybridAnimeRegressor)
+    old.__setstate__(state)
+    with pytest.raises(ColumnError, match="'Themes'"):
+        old.predict(frame.drop(columns=["Themes"]))
 
 
 def test_extra_columns_are_ignored(anime, fitted_model):

@@ -407,6 +407,25 @@ def test_predict_without_a_trained_column_is_a_column_error(
         model.predict(load_mal(no_rating, fill_absent=False))
 
 
+def test_predict_reads_the_file_a_model_was_trained_on_without_its_columns(
+    anime_csv, tmp_path, capsys
+):
+    """train fills the optional columns a file lacks (Themes, poster) as empty;
+    predict on the same file then needs no column the model learned nothing
+    from. It refused with "Column(s) missing from X: 'poster', 'Themes'"."""
+    lacking = tmp_path / "lacking.csv"
+    pd.read_csv(anime_csv).drop(columns=["Themes", "poster"]).to_csv(
+        lacking, index=False
+    )
+    model = tmp_path / "m.joblib"
+    assert main(["train", str(lacking), "--out", str(model), *FAST]) == 0
+    assert joblib.load(model).estimator_.empty_columns_ == ["Themes", "poster"]
+    out = tmp_path / "preds.csv"
+    capsys.readouterr()
+    assert main(["predict", str(model), str(lacking), "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 60
+
+
 def test_poster_paths_that_do_not_resolve_are_counted_naming_poster_root(
     model_file, anime_csv, tmp_path, capsys
 ):
