@@ -56,6 +56,20 @@ _ALIASES = {
 }
 
 
+def _column_hint(name: str, present: Iterable[str]) -> str:
+    """ " (did you mean 'x'?)" for a column ``X`` writes in another case or
+    spelling: alike to 0.7, case aside (``Themes`` is not ``Members``).
+
+    >>> _column_hint("Themes", ["themes", "Members"])
+    " (did you mean 'themes'?)"
+    >>> _column_hint("Themes", ["Members"])
+    ''
+    """
+    by_key = {str(c).lower(): str(c) for c in present}
+    close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.7)
+    return f" (did you mean {by_key[close[0]]!r}?)" if close else ""
+
+
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
     candidates = list(map(str, candidates))
     if _ALIASES.get(name) in candidates:
@@ -322,7 +336,7 @@ def check_columns(X: pd.DataFrame, specs: dict, *, fitted: bool = False) -> None
             spec = [spec]
         missing = [c for c in spec if c not in present]
         if missing:
-            hints = [f"{c!r}{_did_you_mean(c, present)}" for c in missing]
+            hints = [f"{c!r}{_column_hint(str(c), present)}" for c in missing]
             if param == "poster_column" and fitted:
                 fix = (
                     "the model was trained with posters: pass that column (empty "

@@ -367,3 +367,16 @@ def test_the_leaf_module_imports_nothing_of_the_package():
     ]
     assert not relative
     assert not [name for name in imported if name.startswith("skanime")]
+
+
+def test_a_missing_column_is_matched_to_one_written_alike_only():
+    """A missing "Themes" beside "Members" got "did you mean 'Members'?"; a
+    column written in another case still gets its hint."""
+    from skanime._validation import check_columns
+
+    specs = {"list_columns": ["Themes"]}
+    with pytest.raises(ColumnError) as error:
+        check_columns(pd.DataFrame(columns=["Members", "Genres"]), specs)
+    assert "did you mean" not in str(error.value)
+    with pytest.raises(ColumnError, match=r"'Themes' \(did you mean 'themes'\?\)"):
+        check_columns(pd.DataFrame(columns=["themes", "Members"]), specs)
