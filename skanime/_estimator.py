@@ -27,7 +27,7 @@ from ._posters import PosterLoader
 from ._precision import MIXED_PRECISION_DTYPES
 from ._roles import ColumnRoles, holds_nothing, infer_column_roles
 from ._roles_shown import print_roles
-from ._utils import derive_seed
+from ._utils import derive_seed, with_absent_as_empty
 from ._validation import (
     NET_PREFIXES,
     check_columns,
@@ -787,10 +787,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         before the net."""
         self._check_fitted()
         X = check_frame(self, X, reset=False)
-        # what the model learned nothing from is not needed
-        absent = [c for c in self.empty_columns_ if c not in X]
-        if absent:
-            X = X.assign(**dict.fromkeys(absent, np.nan))
+        X = with_absent_as_empty(X, self.empty_columns_)  # it learned nothing
         posters = self.column_roles_["poster"]
         check_columns(
             X,

@@ -77,6 +77,19 @@ def is_missing(value) -> bool:
     return is_null(value) or (isinstance(value, str) and not value.strip())
 
 
+def with_absent_as_empty(frame, columns):
+    """``frame`` with each of ``columns`` that it lacks added, every cell
+    missing (NaN); ``frame`` itself where it lacks none.
+
+    >>> import pandas as pd
+    >>> with_absent_as_empty(pd.DataFrame({"Type": ["TV"]}), ["Themes"])
+      Type  Themes
+    0   TV     NaN
+    """
+    absent = [c for c in columns if c not in frame.columns]
+    return frame.assign(**dict.fromkeys(absent, np.nan)) if absent else frame
+
+
 def clean_text(value) -> str | None:
     """A cell as text with runs of whitespace made one space; None when it is
     empty or a placeholder (``Unknown``, ``N/A``, ...).

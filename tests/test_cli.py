@@ -424,6 +424,16 @@ def test_predict_reads_the_file_a_model_was_trained_on_without_its_columns(
     capsys.readouterr()
     assert main(["predict", str(model), str(lacking), "--out", str(out)]) == 0
     assert len(pd.read_csv(out)) == 60
+    # evaluate and calibrate find the training rows again (a KeyError before)
+    assert main(["evaluate", str(model), str(lacking)]) == 0
+    assert "45 of the 60 rows here have the inputs of a training row" in (
+        capsys.readouterr().out
+    )
+    again = tmp_path / "m2.joblib"
+    assert main(["calibrate", str(model), str(lacking), "--out", str(again)]) == 0
+    assert "Calibrated on 15 anime the model was not trained on" in (
+        capsys.readouterr().out
+    )
 
 
 def test_poster_paths_that_do_not_resolve_are_counted_naming_poster_root(
