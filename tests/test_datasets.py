@@ -210,6 +210,20 @@ def test_a_spreadsheets_semicolon_or_tab_csv_reads_as_the_comma_one(mal_csv, sep
     pd.testing.assert_frame_equal(load_mal(other), load_mal(mal_csv))
 
 
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_excels_sep_line_names_the_separator(mal_csv, sep):
+    """A first line "sep=;" (which Excel reads, and some exports write) names
+    the separator; rows are still named by their line in the file."""
+    other = mal_csv.with_name("excel.csv")
+    frame = pd.read_csv(mal_csv, dtype=str)
+    other.write_text(f"sep={sep}\n" + frame.to_csv(sep=sep, index=False))
+    pd.testing.assert_frame_equal(load_mal(other), load_mal(mal_csv))
+    frame.loc[2, "Score"] = "high"  # the 3rd row: line 5 after "sep=" and header
+    other.write_text(f"sep={sep}\n" + frame.to_csv(sep=sep, index=False))
+    with pytest.raises(TargetError, match=r"row 5 \(line in the file\)"):
+        load_mal(other)
+
+
 def test_a_spreadsheets_unicode_text_reads_as_the_csv(mal_csv):
     """A spreadsheet's "Unicode Text": UTF-16 with its byte-order mark, tabs."""
     other = mal_csv.with_name("unicode.txt")

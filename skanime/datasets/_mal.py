@@ -91,6 +91,9 @@ _MISSING_TEXT = set(PLACEHOLDERS) | {""}
 #: A score written with a decimal comma, as spreadsheets in much of Europe
 #: save it ("7,43"); a score has no thousands to group.
 _DECIMAL_COMMA = re.compile(r"^\d{1,2},\d+$")
+#: Excel's first line naming the separator ("sep=;"), which it reads and some
+#: exports write.
+_EXCEL_SEPARATOR = re.compile(r"^\ufeff?sep=([,;\t|])\s*$", re.I)
 
 
 def _clean_list(cell) -> float | str:
@@ -209,9 +212,11 @@ def load_mal(
     return frame
 
 
-def _separator(path: Path, encoding: str = "utf-8") -> str:
-    """The CSV's separator, read from its header: a comma, or the semicolon or
-    tab a spreadsheet writes in some locales where the header holds more of
+def _separator(path: Path, encoding: str = "utf-8") -> tuple[str, int]:
+    """The CSV's separator and the lines before its header: Excel's
+    ``sep=;`` first line where there is one (the separator it names, one
+    line), else the separator read from the header: a comma, or the semicolon
+    or tab a spreadsheet writes in some locales where the header holds more of
     those than commas (no MyAnimeList column name holds any of them). The
     header is read through pandas, so a compressed CSV (``.gz``, ``.zip``, ...)
     is read as the text inside."""
@@ -227,8 +232,11 @@ def _separator(path: Path, encoding: str = "utf-8") -> str:
         encoding_errors="replace",
     )
     header = ",".join(first.iloc[0].tolist())
+    named = _EXCEL_SEPARATOR.match(header)
+    if named:
+        return named.group(1), 1
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
-    return max(counts, key=lambda sep: (counts[sep], sep == ","))
+    return max(counts, key=lambda sep: (counts[sep], sep == ",")), 0
 
 
 #: The first bytes of files that are often given where a CSV goes and are not
@@ -331,7 +339,8 @@ def _row_words(raw: pd.DataFrame, row) -> str:
     """How messages name a row of :func:`_read_mal_csv`'s table: its line in a
     CSV, its position in a Parquet or JSON table."""
     if raw.attrs.get("format", "csv") == "csv":
-        return f"row {row + 2} (line in the file)"
+        line = row + 2 + raw.attrs.get("lines_before_header", 0)  # "sep=;"
+        return f"row {line} (line in the file)"
     return f"row {row} (counting from 0)"
 
 
@@ -355,13 +364,16 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     # UTF-16's byte-order mark: a spreadsheet's "Unicode Text" (pandas skips
     # UTF-8's either way)
     encoding = "utf-16" if first[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    skip = 0  # lines before the header: Excel's "sep=;"
     try:
         if kind != "csv":
             raw = _read_other_table(path, kind)
         else:
+            sep, skip = _separator(path, encoding)
             raw = pd.read_csv(
                 path,
-                sep=_separator(path, encoding),
+                sep=sep,
+                skiprows=skip,
                 dtype=str,
                 keep_default_na=False,
                 encoding=encoding,
@@ -378,6 +390,7 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     raw = raw.rename(columns=lambda c: KAGGLE_NAMES.get(c.strip(), c.strip()))
     raw = raw.rename(columns=_names_in_any_case(raw.columns))
     raw.attrs["format"] = kind
+    raw.attrs["lines_before_header"] = skip
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         raise ColumnError(
