@@ -1,5 +1,6 @@
 """load_mal on every quirk of scraped MyAnimeList data, and make_anime."""
 
+import json
 import subprocess
 import sys
 import zipfile
@@ -320,6 +321,46 @@ def test_json_objects_in_a_table_read_as_their_text(mal_csv):
     nested.to_json(path, orient="records")
     expected = load_mal(mal_csv).reset_index(drop=True)
     pd.testing.assert_frame_equal(load_mal(path), expected, check_dtype=False)
+
+
+def test_an_api_answer_saved_as_it_came_reads_as_its_records(tmp_path):
+    """Jikan's answer is an object whose "data" holds the records, each with a
+    "mal_id" and an "images" object: they read as the table, its anime_id and
+    image_url. One anime given as its record (its genres a list of objects)
+    stays one anime."""
+    record = {
+        "mal_id": 5114,
+        "title": "Fullmetal Alchemist: Brotherhood",
+        "type": "TV",
+        "source": "Manga",
+        "episodes": 64,
+        "genres": [{"mal_id": 1, "type": "anime", "name": "Action"}],
+        "studios": [{"mal_id": 4, "type": "anime", "name": "Bones"}],
+        "images": {"jpg": {"image_url": "https://example.invalid/5114.jpg"}},
+        "score": 9.1,
+    }
+    answer = tmp_path / "answer.json"
+    answer.write_text(
+        json.dumps({"pagination": {"has_next_page": False}, "data": [record, record]})
+    )
+    frame = load_mal(answer)
+    assert len(frame) == 2 and frame["anime_id"].tolist() == [5114, 5114]
+    assert frame["image_url"].tolist() == ["https://example.invalid/5114.jpg"] * 2
+    assert frame["Genres"].tolist() == ["Action"] * 2
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps([record]))
+    assert load_mal(one)["Title"].tolist() == [record["title"]]
+
+
+def test_a_kaggle_name_beside_the_name_it_maps_to_is_left_alone(tmp_path):
+    """A table with "Title" and "Name" (say, the studio's name) keeps its
+    Title: "Name" was renamed to a second "Title"."""
+    path = tmp_path / "both.csv"
+    path.write_text(
+        "Title,Name,Type,Episodes,Source,Genres,Studios\n"
+        "Monster,Nippon TV,TV,74,Manga,Drama,Madhouse\n"
+    )
+    assert load_mal(path)["Title"].tolist() == ["Monster"]
 
 
 @pytest.mark.parametrize(

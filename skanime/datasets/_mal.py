@@ -65,7 +65,8 @@ PRERELEASE_COLUMNS = {
     "list_columns": ("Genres", "Themes", "Studios", "Producers"),
 }
 
-#: Column names of Kaggle's "anime-dataset-2023" mapped to this schema.
+#: Column names of Kaggle's "anime-dataset-2023" mapped to this schema (in any
+#: case or spacing, as :func:`_names_in_any_case` reads the others).
 KAGGLE_NAMES = {
     "Name": "Title",
     "MAL_ID": "anime_id",  # Kaggle's "anime-recommendation-database-2020"
@@ -331,8 +332,38 @@ def _read_other_table(path: Path, kind: str) -> pd.DataFrame:
             )
     except (ImportError, ValueError, OSError) as exc:
         raise SkanimeError(f"Cannot read {str(path)!r} as {kind}: {exc}") from exc
+    if kind != "parquet":
+        table = _api_records(table)
     table.columns = [str(c) for c in table.columns]
     return table.reset_index(drop=True).astype(object).map(_cell_text)
+
+
+def _api_records(table: pd.DataFrame) -> pd.DataFrame:
+    """The records of an API's answer saved as it came: one JSON object whose
+    list of records (Jikan's ``"data"``) is the table; and Jikan's ``images``
+    object as the ``image_url`` of its JPEG. Any other table as it is (one
+    anime, whose genres are such a list, too)."""
+    titles = {name_key(name) for name in ("Title", *KAGGLE_NAMES)}
+    if len(table) == 1 and not any(name_key(c) in titles for c in table.columns):
+        lists = [
+            c
+            for c in table.columns
+            if isinstance(table.at[0, c], list)
+            and table.at[0, c]
+            and all(isinstance(r, dict) for r in table.at[0, c])
+        ]
+        if len(lists) == 1 or "data" in lists:
+            column = "data" if "data" in lists else lists[0]
+            table = pd.DataFrame.from_records(table.at[0, column])
+    if "images" in table.columns and "image_url" not in table.columns:
+        table["image_url"] = table["images"].map(
+            lambda cell: (
+                (cell.get("jpg") or {}).get("image_url")
+                if isinstance(cell, dict)
+                else None
+            )
+        )
+    return table
 
 
 def _row_words(raw: pd.DataFrame, row) -> str:
@@ -387,7 +418,7 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SkanimeError(f"Cannot read {str(path)!r} as a CSV file: {exc}") from exc
-    raw = raw.rename(columns=lambda c: KAGGLE_NAMES.get(c.strip(), c.strip()))
+    raw = raw.rename(columns=lambda c: c.strip())
     raw = raw.rename(columns=_names_in_any_case(raw.columns))
     raw.attrs["format"] = kind
     raw.attrs["lines_before_header"] = skip
@@ -410,6 +441,7 @@ def _names_in_any_case(columns) -> dict[str, str]:
         name_key(name): name
         for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season", "Premiered")
     }
+    known.update({name_key(other): name for other, name in KAGGLE_NAMES.items()})
     found: dict[str, list[str]] = {}
     for column in columns:
         name = known.get(name_key(column))
