@@ -27,7 +27,7 @@ from ._posters import PosterLoader
 from ._precision import MIXED_PRECISION_DTYPES
 from ._roles import ColumnRoles, holds_nothing, infer_column_roles
 from ._roles_shown import print_roles
-from ._utils import derive_seed, with_absent_as_empty
+from ._utils import derive_seed, with_columns_empty
 from ._validation import (
     NET_PREFIXES,
     check_columns,
@@ -40,9 +40,9 @@ from ._validation import (
     check_target,
 )
 from ._version import PERSISTENCE_FORMAT, __version__
-from ._warn import each_warning_once
+from ._warn import each_warning_once, warn_user
 from .backbones import backbone_name
-from .exceptions import ColumnError, DataError, IncompatibleModelError
+from .exceptions import ColumnError, DataError, DataWarning, IncompatibleModelError
 
 __all__ = ["HybridAnimeRegressor"]
 
@@ -328,7 +328,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         The columns of ``required_columns_`` in which every training cell was
         missing or a placeholder (a column ``skanime train`` gave a table that
         lacked it): the model learned nothing from them, and ``predict`` reads
-        them as empty where ``X`` lacks them.
+        them as empty, as they were in training (with a ``DataWarning`` where
+        ``X`` has values in them), or where ``X`` lacks them.
 
     The paper's setup (its five columns, the poster, one tabular MLP, no title
     features, no label priors) is ``HybridAnimeRegressor(**PAPER_COLUMNS,
@@ -787,7 +788,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         before the net."""
         self._check_fitted()
         X = check_frame(self, X, reset=False)
-        X = with_absent_as_empty(X, self.empty_columns_)  # it learned nothing
+        X = self._empty_columns_blanked(X)
         posters = self.column_roles_["poster"]
         check_columns(
             X,
@@ -802,6 +803,24 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             with torch.random.fork_rng(devices=[]):
                 packed = self.pipeline_[:-1].transform(X)
         return packed
+
+    def _empty_columns_blanked(self, X):
+        """``X`` with the columns of ``empty_columns_`` empty, as they were in
+        every training row: the model learned nothing from them, so it needs
+        none, and a value (a poster where no training row had one) would only
+        move its predictions where it never trained. A warning names the
+        columns whose values are so dropped."""
+        given = [
+            c for c in self.empty_columns_ if c in X.columns and not holds_nothing(X[c])
+        ]
+        if given:
+            warn_user(
+                f"Column(s) {given} held no value in any training row, so the "
+                "model learned nothing from them: their values here are read as "
+                "empty. Train on rows that have them to use them.",
+                DataWarning,
+            )
+        return with_columns_empty(X, self.empty_columns_)
 
     def _predict_and_encode(self, X) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`predict`'s scores, and the rows encoded for the difficulty model

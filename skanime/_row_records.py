@@ -18,14 +18,14 @@ def _row_digests(frame, model):
     trained on), to recognise the training rows later without storing them."""
     import pandas as pd
 
-    from ._utils import with_absent_as_empty
+    from ._utils import with_columns_empty
 
     point = _point_model(model)
     columns = getattr(point, "required_columns_", None)
     if columns is None:
         columns = sorted(c for c in frame.columns if c != "Score")
     # the columns empty in training read as empty, as predict reads them
-    frame = with_absent_as_empty(frame, getattr(point, "empty_columns_", ()))
+    frame = with_columns_empty(frame, getattr(point, "empty_columns_", []))
     inputs = frame[list(columns)]
     return pd.util.hash_pandas_object(inputs, index=False).to_numpy()
 

@@ -77,17 +77,17 @@ def is_missing(value) -> bool:
     return is_null(value) or (isinstance(value, str) and not value.strip())
 
 
-def with_absent_as_empty(frame, columns):
-    """``frame`` with each of ``columns`` that it lacks added, every cell
-    missing (NaN); ``frame`` itself where it lacks none.
+def with_columns_empty(frame, columns):
+    """``frame`` with every cell of ``columns`` missing (NaN), those it lacks
+    added; ``frame`` itself where ``columns`` is empty.
 
     >>> import pandas as pd
-    >>> with_absent_as_empty(pd.DataFrame({"Type": ["TV"]}), ["Themes"])
-      Type  Themes
-    0   TV     NaN
+    >>> with_columns_empty(pd.DataFrame({"Type": ["TV"], "poster": ["a.jpg"]}),
+    ...                    ["poster", "Themes"])
+      Type  poster  Themes
+    0   TV     NaN     NaN
     """
-    absent = [c for c in columns if c not in frame.columns]
-    return frame.assign(**dict.fromkeys(absent, np.nan)) if absent else frame
+    return frame.assign(**dict.fromkeys(columns, np.nan)) if columns else frame
 
 
 def clean_text(value) -> str | None:

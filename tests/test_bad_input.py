@@ -315,6 +315,10 @@ def test_columns_that_held_nothing_in_fit_may_be_absent_in_predict(anime):
     )
     with pytest.raises(ColumnError, match="'Studios'"):
         model.predict(frame.drop(columns=["Themes", "Studios"]))
+    # values in them (posters where no training row had one) are read as empty
+    with pytest.warns(DataWarning, match=r"\['Themes', 'poster'\] held no value"):
+        given = model.predict(anime)
+    np.testing.assert_array_equal(given, model.predict(frame))
     lacking = frame.drop(columns=["Themes", "poster"])
     table = column_importance(model, lacking, frame["Score"], n_repeats=1)
     assert "Themes" not in table.index and "Studios" in table.index
