@@ -91,6 +91,25 @@ def _check_folder(path, option: str) -> None:
         )
 
 
+def _check_score_scale(args, frame) -> None:
+    """Refuse scores outside MyAnimeList's 1 to 10 before training, naming an
+    anime and the range the file's scores span (a 0-100 score, as AniList's,
+    needs dividing by 10)."""
+    from .exceptions import TargetError
+
+    scores = frame["Score"]
+    outside = (scores < 1) | (scores > 10)
+    if outside.any():
+        first = outside.to_numpy().argmax()
+        raise TargetError(
+            f"{str(args.data)!r}: {int(outside.sum())} Score(s) are outside "
+            f"MyAnimeList's 1 to 10 (first: {frame['Title'].iloc[first]!r}, "
+            f"{scores.iloc[first]:g}); this file's scores run from "
+            f"{scores.min():g} to {scores.max():g}. Rescale them to 1-10 first "
+            "(a score out of 100, as AniList's averageScore, divided by 10)."
+        )
+
+
 def _check_calibrate_on_latest(args, frame) -> None:
     """Refuse ``--calibrate-on-latest`` (and ``--calibration-gap``) where it
     cannot work, before training."""

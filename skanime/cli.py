@@ -20,6 +20,7 @@ from ._cli_inputs import (
     _check_calibrate_on_latest,
     _check_folder,
     _check_out_is_not_an_input,
+    _check_score_scale,
     _load_model,
     _model_and_scored_rows,
     _scored_rows_and_weights,
@@ -182,6 +183,7 @@ def cmd_train(args) -> None:
     _check_out_is_not_an_input(args, "data")
     _check_folder(args.report_dir, "--report-dir")
     frame, weights = _scored_rows_and_weights(args)
+    _check_score_scale(args, frame)
     _check_calibrate_on_latest(args, frame)
     weighted = "" if weights is None else f", weighted by {args.weight_column!r}"
     _say(

@@ -1067,6 +1067,23 @@ def test_train_says_which_poster_urls_it_does_not_fetch(
     assert "not fetched" not in capsys.readouterr().out
 
 
+def test_train_refuses_scores_on_another_scale_before_training(
+    anime_csv, tmp_path, capsys
+):
+    """Scores out of 100 stopped after "Training on ..." with the model's
+    "set target_range=None", a parameter the command has no option for."""
+    frame = pd.read_csv(anime_csv)
+    frame["Score"] = (frame["Score"] * 10).round()
+    path = tmp_path / "hundred.csv"
+    frame.to_csv(path, index=False)
+    assert main(["train", str(path), "--out", str(tmp_path / "m.joblib")]) == 2
+    captured = capsys.readouterr()
+    assert "Training on" not in captured.out
+    assert "60 Score(s) are outside MyAnimeList's 1 to 10 (first: " in captured.err
+    assert "divided by 10" in captured.err and "target_range" not in captured.err
+    assert not (tmp_path / "m.joblib").exists()
+
+
 def test_the_kept_epoch_is_the_one_early_stopping_restored():
     """A later epoch can have a lower validation loss by less than early
     stopping's threshold; its weights are not the ones kept, nor named."""
