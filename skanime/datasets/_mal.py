@@ -435,8 +435,9 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
 def _names_in_any_case(columns) -> dict[str, str]:
     """``{column: name}`` for the columns that name one of :func:`load_mal`'s
     columns in another case or spacing (``"title"``, ``"EPISODES"``,
-    ``"Anime ID"``), as the model's roles match them, where the table lacks
-    that name as written and no other column names it too."""
+    ``"Anime ID"``), or by Kaggle's or Jikan's name (:data:`KAGGLE_NAMES`:
+    ``"Name"``, ``"mal_id"``), as the model's roles match them, where the
+    table lacks that name as written and no other column names it too."""
     known = {
         name_key(name): name
         for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season", "Premiered")
