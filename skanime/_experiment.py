@@ -516,7 +516,7 @@ def _kept_epoch(model) -> str:
     loss by its threshold, which a later epoch may beat by less)."""
     from .report import kept_epoch
 
-    epoch = kept_epoch(_point_model(model))
+    epoch = kept_epoch(model)  # a ConformalRegressor's point model's, too
     if epoch is None:  # no validation, no early stopping, or not load_best
         return ""
     return f", keeping the weights of epoch {epoch} (best validation loss)"
