@@ -58,7 +58,8 @@ _ALIASES = {
 
 def _column_hint(name: str, present: Iterable[str]) -> str:
     """ " (did you mean 'x'?)" for a column ``X`` writes in another case or
-    spelling: alike to 0.7, case aside (``Themes`` is not ``Members``).
+    spelling: alike to 0.8, case aside (``Themes`` is not ``Members``, nor
+    ``Rating`` ``Duration``).
 
     >>> _column_hint("Themes", ["themes", "Members"])
     " (did you mean 'themes'?)"
@@ -66,7 +67,7 @@ def _column_hint(name: str, present: Iterable[str]) -> str:
     ''
     """
     by_key = {str(c).lower(): str(c) for c in present}
-    close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.7)
+    close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.8)
     return f" (did you mean {by_key[close[0]]!r}?)" if close else ""
 
 

@@ -370,13 +370,14 @@ def test_the_leaf_module_imports_nothing_of_the_package():
 
 
 def test_a_missing_column_is_matched_to_one_written_alike_only():
-    """A missing "Themes" beside "Members" got "did you mean 'Members'?"; a
+    """A missing "Themes" beside "Members" got "did you mean 'Members'?", and
+    a missing "Rating" beside "Duration" "did you mean 'Duration'?"; a
     column written in another case still gets its hint."""
     from skanime._validation import check_columns
 
-    specs = {"list_columns": ["Themes"]}
+    specs = {"list_columns": ["Themes"], "categorical_columns": ["Rating"]}
     with pytest.raises(ColumnError) as error:
-        check_columns(pd.DataFrame(columns=["Members", "Genres"]), specs)
+        check_columns(pd.DataFrame(columns=["Members", "Genres", "Duration"]), specs)
     assert "did you mean" not in str(error.value)
     with pytest.raises(ColumnError, match=r"'Themes' \(did you mean 'themes'\?\)"):
-        check_columns(pd.DataFrame(columns=["themes", "Members"]), specs)
+        check_columns(pd.DataFrame(columns=["themes", "Members", "Rating"]), specs)
