@@ -352,6 +352,117 @@ def test_an_api_answer_saved_as_it_came_reads_as_its_records(tmp_path):
     assert load_mal(one)["Title"].tolist() == [record["title"]]
 
 
+@pytest.mark.parametrize("orient", ["columns", "index", "split", "table", "records"])
+def test_every_layout_pandas_writes_json_in_reads_as_the_table(mal_csv, orient):
+    """pandas' default ``to_json`` (orient="columns") read as one row of
+    blanks; "index" and "split" were refused as lacking every column; a
+    record array written with an indent was refused as JSON Lines."""
+    frame = pd.read_csv(mal_csv)
+    path = mal_csv.with_name("anime.json")
+    frame.to_json(path, orient=orient, indent=2)
+    expected = load_mal(mal_csv).reset_index(drop=True)
+    pd.testing.assert_frame_equal(load_mal(path), expected, check_dtype=False)
+
+
+def test_json_that_is_no_table_is_refused_saying_why(tmp_path):
+    """An array of arrays names no column; a broken line of JSON Lines is
+    named."""
+    path = tmp_path / "values.json"
+    pd.DataFrame({"Title": ["A"], "Type": ["TV"]}).to_json(path, orient="values")
+    with pytest.raises(SkanimeError, match=r"array of arrays.*orient='records'"):
+        load_mal(path)
+    lines = tmp_path / "anime.jsonl"
+    lines.write_text('{"Title": "A"}\n\n{"Title": "B", }\n')
+    with pytest.raises(SkanimeError, match=r"JSON Lines.*line 3: "):
+        load_mal(lines)
+
+
+ANILIST_MEDIA = {
+    "id": 5114,
+    "idMal": 5114,
+    "title": {"romaji": "Hagane no Renkinjutsushi", "english": "FMA: Brotherhood"},
+    "type": "ANIME",
+    "format": "TV",
+    "status": "FINISHED",
+    "episodes": 64,
+    "duration": 24,
+    "source": "MANGA",
+    "genres": ["Action", "Thriller", "Mecha"],
+    "tags": [
+        {"name": "Military", "rank": 90},
+        {"name": "Love Triangle", "rank": 70},
+        {"name": "Cooking", "rank": 20},
+        {"name": "Time Travel", "rank": 95, "isMediaSpoiler": True},
+    ],
+    "studios": {
+        "edges": [
+            {"isMain": True, "node": {"name": "Bones", "isAnimationStudio": True}},
+            {"isMain": False, "node": {"name": "Aniplex", "isAnimationStudio": False}},
+        ]
+    },
+    "startDate": {"year": 2009, "month": 4, "day": 5},
+    "season": "SPRING",
+    "seasonYear": 2009,
+    "averageScore": 90,
+    "coverImage": {"large": "https://example.invalid/5114.jpg"},
+}
+
+
+def test_an_anilist_answer_reads_in_myanimelists_columns_and_words(tmp_path):
+    """AniList's GraphQL answer was refused ("lacks the column(s) ['Title',
+    ...]; it has ['data']"); its records, read one by one, lost their titles
+    and studios (objects) and kept AniList's words ("TV_SHORT",
+    "LIGHT_NOVEL"), which a model trained on MyAnimeList's table does not
+    know."""
+    short = {
+        "title": {"romaji": None, "english": "A Short"},
+        "format": "TV_SHORT",
+        "source": "LIGHT_NOVEL",
+        "status": "NOT_YET_RELEASED",
+        "episodes": None,
+        "genres": ["Comedy"],
+        "studios": {"nodes": [{"name": "Studio Deen"}]},
+        "startDate": {"year": 2027, "month": None, "day": None},
+        "season": "WINTER",
+        "seasonYear": 2027,
+        "averageScore": None,
+    }
+    answer = {"data": {"Page": {"pageInfo": {}, "media": [ANILIST_MEDIA, short]}}}
+    path = tmp_path / "anilist.json"
+    path.write_text(json.dumps(answer, indent=2))
+    frame = load_mal(path)
+    assert frame["anime_id"].tolist()[0] == 5114 and pd.isna(frame["anime_id"][1])
+    assert frame["Title"].tolist() == ["Hagane no Renkinjutsushi", "A Short"]
+    assert frame["Type"].tolist() == ["TV", "TV"]
+    assert frame["Source"].tolist() == ["Manga", "Light novel"]
+    assert frame["Status"].tolist() == ["Finished Airing", "Not yet aired"]
+    assert frame["Genres"].tolist() == ["Action, Suspense", "Comedy"]
+    assert frame["Themes"].tolist()[0] == "Mecha, Military, Love Polygon"
+    assert frame["Studios"].tolist() == ["Bones", "Studio Deen"]
+    assert frame["Producers"].tolist()[0] == "Aniplex"
+    assert frame["Episodes"].tolist()[0] == 64 and frame["Duration"][0] == 24
+    assert frame[["Year", "Season"]].values.tolist() == [
+        [2009.0, "Spring"],
+        [2027.0, "Winter"],
+    ]
+    assert frame["Score"].tolist()[0] == 9.0 and pd.isna(frame["Score"][1])
+    assert frame["image_url"].tolist()[0] == "https://example.invalid/5114.jpg"
+    # one anime's answer, and AniList's records one a line
+    path.write_text(json.dumps({"data": {"Media": ANILIST_MEDIA}}))
+    pd.testing.assert_frame_equal(load_mal(path), frame.iloc[:1])
+    lines = tmp_path / "anilist.jsonl"
+    lines.write_text(json.dumps(ANILIST_MEDIA) + "\n" + json.dumps(short) + "\n")
+    pd.testing.assert_frame_equal(load_mal(lines), frame)
+
+
+def test_an_api_error_answer_is_refused_with_its_message(tmp_path):
+    path = tmp_path / "answer.json"
+    errors = [{"message": "Too Many Requests.", "status": 429}]
+    path.write_text(json.dumps({"data": None, "errors": errors}))
+    with pytest.raises(SkanimeError, match=r"holds no anime but an error: Too Many"):
+        load_mal(path)
+
+
 def test_a_kaggle_name_beside_the_name_it_maps_to_is_left_alone(tmp_path):
     """A table with "Title" and "Name" (say, the studio's name) keeps its
     Title: "Name" was renamed to a second "Title"."""

@@ -25,6 +25,7 @@ from .._parsing import (
 from .._utils import PLACEHOLDERS, is_label_list, is_null, name_key, split_labels
 from .._warn import warn_user
 from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
+from ._json_tables import json_records
 
 __all__ = [
     "load_mal",
@@ -136,10 +137,12 @@ def load_mal(
     path : str or path-like
         The CSV file, UTF-8 text, separated by commas (or by semicolons or tabs,
         as spreadsheets save it in some locales: the header tells which), or
-        a Parquet or JSON table (an array of records, or JSON Lines) with the
-        same columns, told by its first bytes. Its typed cells read as the
-        CSV's text: lists of labels, dates, time spans, numbers; a poster's
-        bytes are kept for the model to read.
+        a Parquet or JSON table with the same columns, told by its first
+        bytes: JSON as an array of records, JSON Lines, any layout pandas'
+        ``to_json`` writes, or an API's answer saved as it came (Jikan's;
+        AniList's, whose records read in MyAnimeList's columns and words).
+        Its typed cells read as the CSV's text: lists of labels, dates, time
+        spans, numbers; a poster's bytes are kept for the model to read.
     dropna : bool, default=False
         Drop the rows without a score.
     poster_root : str or path-like, default=None
@@ -321,49 +324,18 @@ def _cell_text(cell):
 
 
 def _read_other_table(path: Path, kind: str) -> pd.DataFrame:
-    """A Parquet or JSON table (records, or one record a line) with its cells
-    as text (:func:`_cell_text`); its index is the row's position."""
+    """A Parquet or JSON table (records, one record a line, any layout pandas
+    writes, or an API's answer: :func:`_json_tables.json_records`) with its
+    cells as text (:func:`_cell_text`); its index is the row's position."""
     try:
         if kind == "parquet":
             table = pd.read_parquet(path)
         else:
-            table = pd.read_json(
-                path, lines=kind == "json lines", dtype=False, precise_float=True
-            )
+            table = pd.DataFrame.from_records(json_records(path, _known_names()))
     except (ImportError, ValueError, OSError) as exc:
         raise SkanimeError(f"Cannot read {str(path)!r} as {kind}: {exc}") from exc
-    if kind != "parquet":
-        table = _api_records(table)
     table.columns = [str(c) for c in table.columns]
     return table.reset_index(drop=True).astype(object).map(_cell_text)
-
-
-def _api_records(table: pd.DataFrame) -> pd.DataFrame:
-    """The records of an API's answer saved as it came: one JSON object whose
-    list of records (Jikan's ``"data"``) is the table; and Jikan's ``images``
-    object as the ``image_url`` of its JPEG. Any other table as it is (one
-    anime, whose genres are such a list, too)."""
-    titles = {name_key(name) for name in ("Title", *KAGGLE_NAMES)}
-    if len(table) == 1 and not any(name_key(c) in titles for c in table.columns):
-        lists = [
-            c
-            for c in table.columns
-            if isinstance(table.at[0, c], list)
-            and table.at[0, c]
-            and all(isinstance(r, dict) for r in table.at[0, c])
-        ]
-        if len(lists) == 1 or "data" in lists:
-            column = "data" if "data" in lists else lists[0]
-            table = pd.DataFrame.from_records(table.at[0, column])
-    if "images" in table.columns and "image_url" not in table.columns:
-        table["image_url"] = table["images"].map(
-            lambda cell: (
-                (cell.get("jpg") or {}).get("image_url")
-                if isinstance(cell, dict)
-                else None
-            )
-        )
-    return table
 
 
 def _row_words(raw: pd.DataFrame, row) -> str:
@@ -432,17 +404,24 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     return raw
 
 
+def _known_names() -> dict[str, str]:
+    """``{name_key(name): name}`` for every name of a column :func:`load_mal`
+    reads, Kaggle's and Jikan's (:data:`KAGGLE_NAMES`) among them."""
+    known = {
+        name_key(name): name
+        for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season", "Premiered")
+    }
+    known.update({name_key(other): name for other, name in KAGGLE_NAMES.items()})
+    return known
+
+
 def _names_in_any_case(columns) -> dict[str, str]:
     """``{column: name}`` for the columns that name one of :func:`load_mal`'s
     columns in another case or spacing (``"title"``, ``"EPISODES"``,
     ``"Anime ID"``), or by Kaggle's or Jikan's name (:data:`KAGGLE_NAMES`:
     ``"Name"``, ``"mal_id"``), as the model's roles match them, where the
     table lacks that name as written and no other column names it too."""
-    known = {
-        name_key(name): name
-        for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season", "Premiered")
-    }
-    known.update({name_key(other): name for other, name in KAGGLE_NAMES.items()})
+    known = _known_names()
     found: dict[str, list[str]] = {}
     for column in columns:
         name = known.get(name_key(column))
