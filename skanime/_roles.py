@@ -591,6 +591,13 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         the month), read off the training column
         (:func:`~skanime._parsing.day_first`), so that a row reads the same
         alone as in its batch.
+    spellings_ : dict of str to dict of str to str
+        For each categorical and list column, the training column's values
+        (labels) by their case-folded text, where the training column writes
+        that text in one way only. ``transform`` reads a value the training
+        column never wrote, but wrote in another case (``"MOVIE"``,
+        ``"bones"``), as the training column wrote it (``"Movie"``,
+        ``"Bones"``), so that the encoders know it.
     feature_names_in_ : ndarray of str
     n_features_in_ : int
 
@@ -653,6 +660,15 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             str(column): day_first(frame[column])
             for column in self.column_roles_["date"]
         }
+        self.spellings_ = {
+            str(column): _spellings(
+                _clean_texts(frame[column]), self.column_roles_.role_of(column)
+            )
+            for column in (
+                *self.column_roles_["categorical"],
+                *self.column_roles_["list"],
+            )
+        }
         if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
             self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], object)
             self.n_features_in_ = len(self.feature_names_in_)
@@ -692,9 +708,12 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                     [_poster_cell(v) for v in series], index=frame.index, dtype=object
                 )
             else:
-                out[column] = pd.Series(
-                    _clean_texts(series), index=frame.index, dtype=object
-                )
+                texts = _clean_texts(series)
+                # fitted before spellings_ existed: values as written
+                spellings = getattr(self, "spellings_", {}).get(str(column))
+                if spellings:
+                    texts = _as_spelled(texts, spellings, role == "list")
+                out[column] = pd.Series(texts, index=frame.index, dtype=object)
         return pd.DataFrame(out, index=frame.index)
 
     def get_feature_names_out(self, input_features=None):
@@ -723,6 +742,45 @@ def _clean_texts(series: pd.Series) -> list | np.ndarray:
         return [_text_or_nan(v) for v in series]
     cleaned = np.array([_text_or_nan(u) for u in uniques] + [np.nan], dtype=object)
     return cleaned[codes]
+
+
+def _spellings(texts, role: str) -> dict[str, str]:
+    """``{case-folded value: value}`` of a column's cleaned ``texts`` (of its
+    labels, for a list column), for each case-folded text that the column
+    writes in one way only (a column with ``"TV"`` and ``"tv"`` gives
+    neither)."""
+    values = {text for text in texts if isinstance(text, str)}
+    if role == "list":
+        values = {label for text in values for label in split_labels(text)}
+    by_fold: dict[str, list[str]] = {}
+    for value in values:
+        by_fold.setdefault(value.casefold(), []).append(value)
+    return {fold: given[0] for fold, given in by_fold.items() if len(given) == 1}
+
+
+def _as_spelled(texts, spellings: dict[str, str], labels: bool):
+    """``texts`` with each value (each label of a list cell, for ``labels``)
+    that is written otherwise than in training, but alike case aside, as
+    :func:`_spellings` has it; the texts unchanged where every value is
+    written as in training."""
+
+    def spelled(value: str) -> str:
+        return spellings.get(value.casefold(), value)
+
+    changed = {}
+    for text in {text for text in texts if isinstance(text, str)}:
+        if labels:
+            given = split_labels(text)
+            written = [spelled(label) for label in given]
+            if written != given:
+                changed[text] = ", ".join(written)
+        elif spelled(text) != text:
+            changed[text] = spelled(text)
+    if not changed:
+        return texts
+    return [
+        changed.get(text, text) if isinstance(text, str) else text for text in texts
+    ]
 
 
 def _poster_cell(value):

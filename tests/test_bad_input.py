@@ -444,6 +444,22 @@ def test_categories_and_labels_never_seen_are_ignored(anime, fitted_model):
     assert np.isfinite(fitted_model.predict(new)).all()
 
 
+def test_categories_and_labels_in_another_case_predict_as_written_in_training(
+    anime, fitted_model
+):
+    """A table writing "MOVIE", "MANGA" and "bones" (AniList writes studios
+    so) was read as holding types, sources and studios never seen."""
+    shouted = anime.assign(
+        Type=anime["Type"].str.upper(),
+        Source=anime["Source"].str.upper(),
+        Genres=anime["Genres"].str.lower(),
+        Studios=anime["Studios"].str.lower(),
+    )
+    np.testing.assert_allclose(
+        fitted_model.predict(shouted), fitted_model.predict(anime)
+    )
+
+
 def test_list_cells_with_odd_separators_and_spaces(anime):
     model = fast_model().fit(anime, anime["Score"])
     encoder = model.pipeline_[:-2]

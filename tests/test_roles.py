@@ -151,6 +151,35 @@ def test_table_cleaner_reads_two_digit_years_by_the_training_column(clock_in_202
     assert cleaner.transform(one)["Year"].tolist() == [2026.0]
 
 
+def test_values_in_another_case_read_as_the_training_column_writes_them():
+    """ "MOVIE" and "bones" were categories and labels never seen, so the
+    model read them as unknown; a value the training column writes in two
+    ways ("TV" and "tv") is still read as written."""
+    train = pd.DataFrame(
+        {
+            "Type": ["TV", "tv", "Movie"],
+            "Genres": ["Action, Drama", "Slice of Life", "Drama"],
+        }
+    )
+    cleaner = TableCleaner({"categorical": ["Type"], "list": ["Genres"]}).fit(train)
+    new = pd.DataFrame(
+        {
+            "Type": ["MOVIE", "Tv", "Ova"],
+            "Genres": ["ACTION;  slice of life", "Drama", "Cyber-Opera, drama"],
+        }
+    )
+    out = cleaner.transform(new)
+    assert out["Type"].tolist() == ["Movie", "Tv", "Ova"]
+    assert out["Genres"].tolist() == [
+        "Action, Slice of Life",
+        "Drama",
+        "Cyber-Opera, Drama",
+    ]
+    # a cleaner fitted before the spellings existed reads values as written
+    del cleaner.spellings_
+    assert cleaner.transform(new)["Type"].tolist() == ["MOVIE", "Tv", "Ova"]
+
+
 def test_load_mal_output(tmp_path):
     raw_mal(poster_dir=tmp_path).to_csv(tmp_path / "anime.csv", index=False)
     frame = load_mal(tmp_path / "anime.csv")
