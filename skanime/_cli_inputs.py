@@ -40,7 +40,8 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
             f"has {list(raw.columns)}."
         )
     # the scored rows, indexed by their lines in the file less 2
-    frame = _mal_frame(raw, Path(args.data), dropna=True, **read)
+    where, folder = repr(str(args.data)), Path(args.data).parent
+    frame = _mal_frame(raw, where, folder, dropna=True, **read)
     # read as load_mal reads numbers ("2,893,578" included: Members can weigh)
     cells = raw.loc[frame.index, column]
     weights = parse_numbers(cells).to_numpy(dtype=np.float64)

@@ -455,6 +455,29 @@ def test_an_anilist_answer_reads_in_myanimelists_columns_and_words(tmp_path):
     pd.testing.assert_frame_equal(load_mal(lines), frame)
 
 
+def test_a_table_already_read_loads_as_its_file(mal_csv, tmp_path):
+    """A DataFrame (``pd.read_excel``) or parsed JSON (an API's answer as
+    ``requests.get(url).json()`` gives it) had to be written to a file first;
+    messages name it as the table given."""
+    frame = pd.read_csv(mal_csv)
+    expected = load_mal(mal_csv, poster_root=mal_csv.parent)
+    given = load_mal(frame, poster_root=mal_csv.parent)
+    pd.testing.assert_frame_equal(given, expected, check_dtype=False)
+    records = json.loads(frame.to_json(orient="records"))
+    from_records = load_mal(records, poster_root=mal_csv.parent)
+    pd.testing.assert_frame_equal(from_records, expected, check_dtype=False)
+    answer = {"data": {"Page": {"media": [ANILIST_MEDIA]}}}
+    path = tmp_path / "anilist.json"
+    path.write_text(json.dumps(answer))
+    pd.testing.assert_frame_equal(load_mal(answer), load_mal(path))
+    bad = frame.assign(Score=frame["Score"].astype(object))
+    bad.loc[1, "Score"] = "8.5/10"
+    with pytest.raises(TargetError, match=r"^the table given, row 1 \(counting"):
+        load_mal(bad)
+    with pytest.raises(ColumnError, match=r"^the table given lacks .*'Type'"):
+        load_mal([{"Title": "A"}])
+
+
 def test_an_api_error_answer_is_refused_with_its_message(tmp_path):
     path = tmp_path / "answer.json"
     errors = [{"message": "Too Many Requests.", "status": 429}]

@@ -14,6 +14,8 @@ from .._utils import name_key
 from ..exceptions import SkanimeError
 from ._anilist import is_anilist_record, mal_record
 
+__all__ = ["document_records", "json_records"]
+
 
 def json_records(path: Path, columns: Container[str]) -> list[dict[str, Any]]:
     """The records (``{column: value}``) of the JSON file ``path``: an array of
@@ -39,10 +41,18 @@ def json_records(path: Path, columns: Container[str]) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         if not text.lstrip().startswith("{"):
             raise SkanimeError(f"Cannot read {str(path)!r} as JSON: {exc}") from exc
-        records = _json_lines(text, path)
-    else:
-        records = _records(document, path, columns)
-    return [_in_mal_columns(record) for record in records]
+        return [_in_mal_columns(record) for record in _json_lines(text, path)]
+    return document_records(document, columns, repr(str(path)))
+
+
+def document_records(
+    document, columns: Container[str], where: str
+) -> list[dict[str, Any]]:
+    """The records of one parsed JSON ``document`` (a list or a dict, in any
+    of the layouts :func:`json_records` reads), AniList's in MyAnimeList's
+    columns; ``where`` names the document in messages (a file's quoted
+    path)."""
+    return [_in_mal_columns(record) for record in _records(document, where, columns)]
 
 
 def _json_lines(text: str, path: Path) -> list[dict[str, Any]]:
@@ -73,23 +83,23 @@ def _names_columns(mapping: dict, columns: Container[str]) -> bool:
     return any(name_key(key) in columns for key in mapping)
 
 
-def _records(document, path: Path, columns: Container[str]) -> list[dict[str, Any]]:
+def _records(document, where: str, columns: Container[str]) -> list[dict[str, Any]]:
     """The records of one parsed JSON document (see :func:`json_records`)."""
     if isinstance(document, list):
         if all(isinstance(record, dict) for record in document):
             return document
         raise SkanimeError(
-            f"{str(path)!r} is a JSON array of arrays, which names no column: "
+            f"{where} is a JSON array of arrays, which names no column: "
             "write the table as records (DataFrame.to_json(path, "
             "orient='records'))."
         )
     if not isinstance(document, dict):
         raise SkanimeError(
-            f"{str(path)!r} holds one JSON {type(document).__name__}, not a table."
+            f"{where} holds one JSON {type(document).__name__}, not a table."
         )
     if document.get("errors") and not document.get("data"):
         raise SkanimeError(
-            f"{str(path)!r} is an API's answer that holds no anime but an error: "
+            f"{where} is an API's answer that holds no anime but an error: "
             f"{_error_text(document['errors'])}"
         )
     data = document.get("data")
@@ -101,10 +111,10 @@ def _records(document, path: Path, columns: Container[str]) -> list[dict[str, An
         # AniList's {"data": {"Page": {"media": [...]}}} or {"data": {"Media": {...}}}
         page = data.get("Page") if isinstance(data, dict) else None
         if isinstance(page, dict) and isinstance(page.get("media"), list):
-            return _records(page["media"], path, columns)
+            return _records(page["media"], where, columns)
         if isinstance(data, dict) and isinstance(data.get("Media"), dict):
             return [data["Media"]]
-        return _records(data, path, columns)
+        return _records(data, where, columns)
     values = list(document.values())
     if values and all(isinstance(value, dict) for value in values):
         if _names_columns(document, columns):  # pandas' orient="columns"

@@ -25,7 +25,7 @@ from .._parsing import (
 from .._utils import PLACEHOLDERS, is_label_list, is_null, name_key, split_labels
 from .._warn import warn_user
 from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
-from ._json_tables import json_records
+from ._json_tables import document_records, json_records
 
 __all__ = [
     "load_mal",
@@ -110,7 +110,7 @@ def _clean_text(cell) -> float | str:
 
 
 def load_mal(
-    path: str | os.PathLike,
+    path: str | os.PathLike | pd.DataFrame | list | dict,
     *,
     dropna: bool = False,
     poster_root: str | os.PathLike | None = None,
@@ -134,7 +134,7 @@ def load_mal(
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like, DataFrame, list or dict
         The CSV file, UTF-8 text, separated by commas (or by semicolons or tabs,
         as spreadsheets save it in some locales: the header tells which), or
         a Parquet or JSON table with the same columns, told by its first
@@ -143,11 +143,15 @@ def load_mal(
         AniList's, whose records read in MyAnimeList's columns and words).
         Its typed cells read as the CSV's text: lists of labels, dates, time
         spans, numbers; a poster's bytes are kept for the model to read.
+        Or a table already read: a DataFrame (``pd.read_excel(...)``), or
+        parsed JSON in any of those layouts (``requests.get(url).json()``,
+        a list of records); relative poster paths then lead from the
+        current folder.
     dropna : bool, default=False
         Drop the rows without a score.
     poster_root : str or path-like, default=None
-        Folder that relative ``poster`` paths are resolved against; the CSV's folder
-        if None.
+        Folder that relative ``poster`` paths are resolved against; the file's
+        folder if None (the current folder for a table given).
     return_X_y : bool, default=False
         Return ``(X, y)`` instead of the frame (X without ``Score``).
     fill_absent : bool, default=True
@@ -203,14 +207,21 @@ def load_mal(
     ((1, 17), [8.75])
     >>> tmp.cleanup()
     """
-    path = Path(path)
+    if isinstance(path, dict | list | pd.DataFrame):  # a table already read
+        raw, where, folder = _given_table(path), GIVEN, Path.cwd()
+    else:
+        path = Path(path)
+        raw, where, folder = _read_mal_csv(path), repr(str(path)), path.parent
     frame = _mal_frame(
-        _read_mal_csv(path),
-        path,
+        raw,
+        where,
+        folder,
         dropna=dropna,
         poster_root=poster_root,
         fill_absent=fill_absent,
     ).reset_index(drop=True)
+    if where != GIVEN:
+        frame.attrs["source"] = str(path)
     if return_X_y:
         return frame.drop(columns="Score"), frame["Score"]
     return frame
@@ -326,7 +337,7 @@ def _cell_text(cell):
 def _read_other_table(path: Path, kind: str) -> pd.DataFrame:
     """A Parquet or JSON table (records, one record a line, any layout pandas
     writes, or an API's answer: :func:`_json_tables.json_records`) with its
-    cells as text (:func:`_cell_text`); its index is the row's position."""
+    cells as text (:func:`_text_table`)."""
     try:
         if kind == "parquet":
             table = pd.read_parquet(path)
@@ -334,8 +345,29 @@ def _read_other_table(path: Path, kind: str) -> pd.DataFrame:
             table = pd.DataFrame.from_records(json_records(path, _known_names()))
     except (ImportError, ValueError, OSError) as exc:
         raise SkanimeError(f"Cannot read {str(path)!r} as {kind}: {exc}") from exc
+    return _text_table(table)
+
+
+def _text_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its cells as text (:func:`_cell_text`), its columns'
+    names as text, and the row's position as its index."""
+    table = table.copy()
     table.columns = [str(c) for c in table.columns]
     return table.reset_index(drop=True).astype(object).map(_cell_text)
+
+
+#: How messages name a table given to :func:`load_mal` rather than a file.
+GIVEN = "the table given"
+
+
+def _given_table(table) -> pd.DataFrame:
+    """:func:`_read_mal_csv`'s table of a frame or of parsed JSON (records, or
+    an API's answer, as :func:`_json_tables.document_records` reads them)."""
+    if not isinstance(table, pd.DataFrame):
+        table = pd.DataFrame.from_records(
+            document_records(table, _known_names(), GIVEN)
+        )
+    return _named_columns(_text_table(table), GIVEN, "records", 0)
 
 
 def _row_words(raw: pd.DataFrame, row) -> str:
@@ -390,6 +422,14 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SkanimeError(f"Cannot read {str(path)!r} as a CSV file: {exc}") from exc
+    return _named_columns(raw, repr(str(path)), kind, skip)
+
+
+def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
+    """``raw`` with its columns named as :func:`load_mal` names them (the
+    header stripped, Kaggle's names and names in another case or spacing
+    mapped), how it was read in its ``attrs``, and the required columns and
+    a first row checked; ``where`` names it in messages."""
     raw = raw.rename(columns=lambda c: c.strip())
     raw = raw.rename(columns=_names_in_any_case(raw.columns))
     raw.attrs["format"] = kind
@@ -397,10 +437,10 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         raise ColumnError(
-            f"{str(path)!r} lacks the column(s) {missing}; it has {list(raw.columns)}."
+            f"{where} lacks the column(s) {missing}; it has {list(raw.columns)}."
         )
     if raw.empty:
-        raise SkanimeError(f"{str(path)!r} holds no rows.")
+        raise SkanimeError(f"{where} holds no rows.")
     return raw
 
 
@@ -432,14 +472,17 @@ def _names_in_any_case(columns) -> dict[str, str]:
 
 def _mal_frame(
     raw: pd.DataFrame,
-    path: Path,
+    where: str,
+    folder: Path,
     *,
     dropna: bool,
     poster_root: str | os.PathLike | None,
     fill_absent: bool,
 ) -> pd.DataFrame:
     """:func:`load_mal`'s frame from :func:`_read_mal_csv`'s ``raw``, keeping
-    ``raw``'s index (the rows' lines in the file less 2), also with ``dropna``."""
+    ``raw``'s index (the rows' lines in the file less 2), also with ``dropna``;
+    ``where`` names the table in messages (a file's quoted path), and
+    relative poster paths lead from ``folder`` unless ``poster_root``."""
     absent = [c for c in _OPTIONAL if c not in raw.columns]
     raw = raw.assign(**dict.fromkeys(absent, ""))
 
@@ -473,7 +516,7 @@ def _mal_frame(
     frame["Members"] = parse_numbers(raw["Members"])
     for column in _LIST_COLUMNS:
         frame[column] = raw[column].map(_clean_list)
-    root = Path(poster_root) if poster_root is not None else path.parent
+    root = Path(poster_root) if poster_root is not None else folder
     frame["poster"] = raw["poster"].map(lambda p: _poster_path(p, root))
     _warn_unresolved(raw["poster"], frame["poster"], root, poster_root)
     if raw["image_url"].str.strip().ne("").any():
@@ -491,7 +534,7 @@ def _mal_frame(
             else ""
         )
         raise TargetError(
-            f"{str(path)!r}, {_row_words(raw, row)}: Score "
+            f"{where}, {_row_words(raw, row)}: Score "
             f"{raw.at[row, 'Score']!r} is not a number ({int(bad.sum())} such "
             f"row(s)).{comma}"
         )
@@ -504,10 +547,9 @@ def _mal_frame(
                 if "Score" in absent
                 else "has no scored rows (every Score is empty)"
             )
-            raise SkanimeError(f"{str(path)!r} {why}; scores are needed here.")
+            raise SkanimeError(f"{where} {why}; scores are needed here.")
     if not fill_absent:
         frame = frame.drop(columns=_made_from(absent, raw.columns))
-    frame.attrs["source"] = str(path)
     return frame
 
 
@@ -552,7 +594,7 @@ def _warn_unresolved(cells: pd.Series, paths: pd.Series, root: Path, given) -> N
         where = (
             f"poster_root={str(given)!r}"
             if given is not None
-            else f"the CSV's folder {str(root)!r} (poster_root=None)"
+            else f"the data's folder {str(root)!r} (poster_root=None)"
         )
         warn_user(
             f"{int(unresolved.sum())} poster path(s) lead to no file and are "
