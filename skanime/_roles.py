@@ -14,6 +14,7 @@ encoders take, so that ``pd.read_csv("anime.csv")`` can be fed as it is.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -593,11 +594,13 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         alone as in its batch.
     spellings_ : dict of str to dict of str to str
         For each categorical and list column, the training column's values
-        (labels) by their case-folded text, where the training column writes
+        (labels) by their text in lower case without spaces, hyphens or
+        underscores (and in one width), where the training column writes
         that text in one way only. ``transform`` reads a value the training
-        column never wrote, but wrote in another case (``"MOVIE"``,
-        ``"bones"``), as the training column wrote it (``"Movie"``,
-        ``"Bones"``), so that the encoders know it.
+        column never wrote, but wrote in another case or spacing
+        (``"MOVIE"``, ``"bones"``, ``"Slice-of-Life"``), as the training
+        column wrote it (``"Movie"``, ``"Bones"``, ``"Slice of Life"``), so
+        that the encoders know it.
     feature_names_in_ : ndarray of str
     n_features_in_ : int
 
@@ -745,27 +748,32 @@ def _clean_texts(series: pd.Series) -> list | np.ndarray:
 
 
 def _spellings(texts, role: str) -> dict[str, str]:
-    """``{case-folded value: value}`` of a column's cleaned ``texts`` (of its
-    labels, for a list column), for each case-folded text that the column
-    writes in one way only (a column with ``"TV"`` and ``"tv"`` gives
-    neither)."""
+    """``{key: value}`` of a column's cleaned ``texts`` (of its labels, for a
+    list column), for each :func:`_spelling_key` that the column writes in
+    one way only (a column with ``"TV"`` and ``"tv"`` gives neither)."""
     values = {text for text in texts if isinstance(text, str)}
     if role == "list":
         values = {label for text in values for label in split_labels(text)}
-    by_fold: dict[str, list[str]] = {}
+    by_key: dict[str, list[str]] = {}
     for value in values:
-        by_fold.setdefault(value.casefold(), []).append(value)
-    return {fold: given[0] for fold, given in by_fold.items() if len(given) == 1}
+        by_key.setdefault(_spelling_key(value), []).append(value)
+    return {key: given[0] for key, given in by_key.items() if len(given) == 1}
+
+
+def _spelling_key(value: str) -> str:
+    """A value as :func:`_spellings` matches it: its letters' width and case,
+    spaces, hyphens and underscores aside (``"ＭＯＶＩＥ"``, ``"slice-of-life"``)."""
+    return name_key(unicodedata.normalize("NFKC", value)).casefold()
 
 
 def _as_spelled(texts, spellings: dict[str, str], labels: bool):
     """``texts`` with each value (each label of a list cell, for ``labels``)
-    that is written otherwise than in training, but alike case aside, as
-    :func:`_spellings` has it; the texts unchanged where every value is
-    written as in training."""
+    that is written otherwise than in training, but alike case, width and
+    spacing aside, as :func:`_spellings` has it; the texts unchanged where
+    every value is written as in training."""
 
     def spelled(value: str) -> str:
-        return spellings.get(value.casefold(), value)
+        return spellings.get(_spelling_key(value), value)
 
     changed = {}
     for text in {text for text in texts if isinstance(text, str)}:

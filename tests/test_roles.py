@@ -152,9 +152,10 @@ def test_table_cleaner_reads_two_digit_years_by_the_training_column(clock_in_202
 
 
 def test_values_in_another_case_read_as_the_training_column_writes_them():
-    """ "MOVIE" and "bones" were categories and labels never seen, so the
-    model read them as unknown; a value the training column writes in two
-    ways ("TV" and "tv") is still read as written."""
+    """Full-width "Ｄｒａｍａ", "MOVIE" and "slice-of-life" were categories and
+    labels never seen, so the model read them as unknown; a value the
+    training column writes in two ways ("TV" and "tv") is still read as
+    written."""
     train = pd.DataFrame(
         {
             "Type": ["TV", "tv", "Movie"],
@@ -165,7 +166,7 @@ def test_values_in_another_case_read_as_the_training_column_writes_them():
     new = pd.DataFrame(
         {
             "Type": ["MOVIE", "Tv", "Ova"],
-            "Genres": ["ACTION;  slice of life", "Drama", "Cyber-Opera, drama"],
+            "Genres": ["ACTION;  slice-of-life", "Ｄｒａｍａ", "Cyber-Opera, drama"],
         }
     )
     out = cleaner.transform(new)
