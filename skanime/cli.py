@@ -1,4 +1,5 @@
-"""The ``skanime`` command: train, evaluate, predict, and a self-contained demo.
+"""The ``skanime`` command: train, evaluate, calibrate, predict, fetch posters,
+and a self-contained demo.
 
 Only the standard library is imported at start: torch, scikit-learn and the
 estimator load when a command starts its work, so ``skanime --help`` answers at
@@ -41,6 +42,8 @@ from ._cli_options import (
     _non_negative_float,
     _whole_number,
 )
+from ._cli_posters import add_posters_command
+from ._cli_tables import _check_parquet_engine, _write_table
 from ._experiment import (
     _NO_NEW_ROWS,
     TEST_SIZE,
@@ -173,9 +176,9 @@ def _unfetched_words(frame) -> str:
     if not unfetched:
         return ""
     return (
-        f"; its {unfetched} poster URL(s) are not fetched: "
-        "skanime.datasets.download_posters saves them to a folder, whose "
-        "paths go in a 'poster' column"
+        f"; its {unfetched} poster URL(s) are not fetched: skanime posters DATA "
+        "--dest FOLDER --out TABLE fetches them and writes the table with their "
+        "paths"
     )
 
 
@@ -423,45 +426,6 @@ def cmd_predict(args) -> None:
     _say(f"Wrote {len(out)} predictions to {args.out}.")
 
 
-#: Compressions a written CSV takes from its name's last suffix, as pandas
-#: infers them from a path (the file is first written under a temporary name).
-_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
-
-
-def _check_parquet_engine(target: Path) -> None:
-    """Refuse a ``.parquet`` output where pandas has no engine to write it."""
-    from importlib.util import find_spec
-
-    from .exceptions import SkanimeError
-
-    if target.suffix.lower() == ".parquet" and not (
-        find_spec("pyarrow") or find_spec("fastparquet")
-    ):
-        raise SkanimeError(
-            f"--out {str(target)!r}: writing Parquet needs pyarrow (pip install "
-            "pyarrow); or name a .csv file."
-        )
-
-
-def _write_table(frame, path: Path, target: Path) -> None:
-    """``frame`` written to ``path`` in the format of ``target``'s name:
-    Parquet (``.parquet``), JSON records (``.json``), JSON Lines (``.jsonl``),
-    else CSV, compressed where the name ends in ``.gz``, ``.bz2``, ``.zip`` or
-    ``.xz``."""
-    suffix = target.suffix.lower()
-    if suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif suffix == ".json":
-        frame.to_json(path, orient="records", force_ascii=False, indent=1)
-    elif suffix == ".jsonl":
-        frame.to_json(path, orient="records", lines=True, force_ascii=False)
-    else:
-        compression = _COMPRESSIONS.get(suffix)
-        if compression == "zip":  # the member is named as the file unzipped
-            compression = {"method": "zip", "archive_name": target.stem}
-        frame.to_csv(path, index=False, compression=compression)
-
-
 def cmd_calibrate(args) -> None:
     from sklearn.frozen import FrozenEstimator
 
@@ -707,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_cache_dir(predict)
     predict.set_defaults(func=cmd_predict)
+    add_posters_command(commands)
     return parser
 
 

@@ -133,3 +133,57 @@ def test_only_web_urls_are_fetched_and_ids_stay_inside_dest(server, tmp_path):
     assert {p.name for p in saved}.isdisjoint({"outside.jpg", "b.jpg"})
     with pytest.raises(ValueError, match="secret.jpg' is a file; name a folder"):
         download_posters(df, secret, progress=False)
+
+
+@pytest.mark.slow
+def test_the_posters_command_fetches_urls_and_writes_a_table_to_train_on(
+    server, tmp_path, capsys
+):
+    """`skanime train` on a table of URLs said they are not fetched, and only
+    Python's download_posters fetched them. The command writes the table with
+    a poster column of the files (relative to the table's folder), keeps a
+    poster file a row has, and counts the failures."""
+    import json
+
+    from skanime.cli import main
+    from skanime.datasets import load_mal
+
+    poster = tmp_path / "own.jpg"
+    poster.write_bytes(_jpeg())
+    records = [
+        {"Title": title, "Type": "TV", "Episodes": 12, "Source": "Manga"}
+        | {"Genres": "Drama", "Studios": "Bones", "Score": 7.0}
+        | extra
+        for title, extra in [
+            ("A", {"anime_id": 1, "image_url": f"{server}/ok.jpg"}),
+            ("B", {"anime_id": 2, "image_url": f"{server}/missing.jpg"}),
+            ("C", {"anime_id": 3, "image_url": None}),
+            (
+                "D",
+                {"anime_id": 4, "image_url": f"{server}/ok.jpg", "poster": "own.jpg"},
+            ),
+        ]
+    ]
+    data = tmp_path / "anime.json"
+    data.write_text(json.dumps(records))
+    out = tmp_path / "tables" / "anime_posters.csv"
+    out.parent.mkdir()
+    argv = ["posters", str(data), "--dest", str(tmp_path / "posters")]
+    assert main([*argv, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "Fetching 2 poster(s)" in said and "1 poster(s) downloaded" in said
+    assert "row 1: " in said and "404" in said
+    written = pd.read_csv(out)
+    assert written["poster"].tolist()[0] == "../posters/1.jpg"
+    assert written["poster"].isna().tolist()[1:3] == [True, True]
+    assert written["poster"].tolist()[3] == "../own.jpg"
+    table = load_mal(out)
+    assert Image.open(table["poster"][0]).size == (10, 14)
+    expected = load_mal(data).drop(columns="poster")
+    pd.testing.assert_frame_equal(
+        table.drop(columns="poster"), expected, check_dtype=False
+    )
+    # a table without URLs has nothing to fetch
+    data.write_text(json.dumps([records[2]]))
+    assert main([*argv, "--out", str(out)]) == 2
+    assert "gives no poster URL" in capsys.readouterr().err

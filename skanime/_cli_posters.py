@@ -1,0 +1,98 @@
+"""``skanime posters``: fetch a table's poster URLs into a folder, and write the
+table with a ``poster`` column of their paths, ready for ``skanime train``.
+
+Kaggle's "anime-dataset-2023", a Jikan or an AniList answer give posters as
+URLs (``image_url``), which the model does not fetch; this is the command-line
+side of :func:`skanime.datasets.download_posters`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ._cli_inputs import _check_out_is_not_an_input
+from ._cli_options import _add_poster_root, _HelpFormatter, _whole_number
+from ._cli_tables import _check_parquet_engine, _write_table
+from ._experiment import _say
+from ._interrupts import _Outputs
+
+__all__ = ["add_posters_command", "cmd_posters"]
+
+
+def add_posters_command(commands) -> None:
+    """The ``posters`` command's parser, added to ``commands`` (the
+    ``skanime`` parser's subparsers)."""
+    posters = commands.add_parser(
+        "posters",
+        help="fetch a table's poster URLs and write it with their paths",
+        description="Fetch the poster URL of every row without a poster file "
+        "(image_url: Kaggle's 'Image URL', Jikan's images, AniList's "
+        "coverImage) into --dest, and write the table with a 'poster' column "
+        "of the files' paths (relative to --out's folder), to train or predict "
+        "on. Files already in --dest are kept, not fetched again; a poster "
+        "that cannot be fetched is a missing one, and the reasons are listed.",
+        formatter_class=_HelpFormatter,
+    )
+    posters.add_argument(
+        "data", help="CSV, Parquet or JSON table (read by skanime.datasets.load_mal)"
+    )
+    posters.add_argument(
+        "--dest", required=True, help="folder to fetch the posters into"
+    )
+    posters.add_argument(
+        "--out",
+        required=True,
+        help="the table to write: CSV (.csv, also .csv.gz, .zip, .bz2, .xz), or "
+        "Parquet (.parquet), JSON records (.json) or JSON Lines (.jsonl)",
+    )
+    posters.add_argument(
+        "--workers",
+        type=_whole_number(1),
+        default=8,
+        help="posters fetched at once",
+    )
+    _add_poster_root(posters)
+    posters.set_defaults(func=cmd_posters)
+
+
+def cmd_posters(args: argparse.Namespace) -> None:
+    """Run ``skanime posters`` (see :func:`add_posters_command`)."""
+    from .datasets import download_posters, load_mal
+    from .exceptions import SkanimeError
+
+    _check_out_is_not_an_input(args, "data")
+    out = Path(args.out)
+    _check_parquet_engine(out)
+    # columns the file lacks stay absent, so that predict refuses the table
+    # for a model that reads them, as it would the file
+    frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
+    if "poster" not in frame:
+        frame["poster"] = None
+    urls = frame.get("image_url")
+    if urls is None or not urls.notna().any():
+        raise SkanimeError(
+            f"{str(args.data)!r} gives no poster URL (a column image_url or Image "
+            "URL, Jikan's images, AniList's coverImage): there is nothing to fetch."
+        )
+    needed = urls.notna() & frame["poster"].isna()
+    _say(
+        f"Fetching {int(needed.sum())} poster(s) into {args.dest} "
+        f"({int(frame['poster'].notna().sum())} row(s) have a poster file, "
+        f"{int(urls.isna().sum())} no URL)."
+    )
+    summary = download_posters(frame[needed], args.dest, max_workers=args.workers)
+    _say(str(summary))
+    frame.loc[needed, "poster"] = summary.paths
+    folder = out.resolve().parent
+    frame["poster"] = frame["poster"].map(
+        lambda path: os.path.relpath(path, folder) if isinstance(path, str) else path
+    )
+    with _Outputs() as outputs:
+        _write_table(frame, outputs.path(args.out), out)
+    _say(
+        f"Wrote {len(frame)} anime to {args.out}, "
+        f"{int(frame['poster'].notna().sum())} with a poster; train on it with "
+        f"skanime train {args.out} --out model.skanime."
+    )
