@@ -68,8 +68,8 @@ def cmd_posters(args: argparse.Namespace) -> None:
     # columns the file lacks stay absent, so that predict refuses the table
     # for a model that reads them, as it would the file
     frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
-    if "poster" not in frame:
-        frame["poster"] = None
+    # paths go in it (a column of no poster reads as floats)
+    frame["poster"] = frame["poster"].astype(object) if "poster" in frame else None
     urls = frame.get("image_url")
     if urls is None or not urls.notna().any():
         raise SkanimeError(
@@ -84,6 +84,12 @@ def cmd_posters(args: argparse.Namespace) -> None:
     )
     summary = download_posters(frame[needed], args.dest, max_workers=args.workers)
     _say(str(summary))
+    if summary.failures and not (summary.downloaded or summary.skipped):
+        first = next(iter(summary.failures.values()))
+        raise SkanimeError(
+            f"None of the {len(summary.failures)} poster URL(s) could be fetched "
+            f"(first: {first}); is the network reachable? Nothing was written."
+        )
     frame.loc[needed, "poster"] = summary.paths
     folder = out.resolve().parent
     frame["poster"] = frame["poster"].map(

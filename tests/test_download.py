@@ -183,7 +183,16 @@ def test_the_posters_command_fetches_urls_and_writes_a_table_to_train_on(
     pd.testing.assert_frame_equal(
         table.drop(columns="poster"), expected, check_dtype=False
     )
+    # where no URL could be fetched, no table is written
+    for record in records:
+        record.update(image_url=f"{server}/missing.jpg", poster=None)
+    data.write_text(json.dumps(records))
+    out.unlink()
+    argv[-1] = str(tmp_path / "other_posters")  # none fetched before
+    assert main([*argv, "--out", str(out)]) == 2
+    assert "None of the 4 poster URL(s) could be fetched" in capsys.readouterr().err
+    assert not out.exists()
     # a table without URLs has nothing to fetch
-    data.write_text(json.dumps([records[2]]))
+    data.write_text(json.dumps([{**records[2], "image_url": None}]))
     assert main([*argv, "--out", str(out)]) == 2
     assert "gives no poster URL" in capsys.readouterr().err
