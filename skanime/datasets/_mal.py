@@ -208,10 +208,11 @@ def load_mal(
     >>> tmp.cleanup()
     """
     if isinstance(path, dict | list | pd.DataFrame):  # a table already read
-        raw, where, folder = _given_table(path), GIVEN, Path.cwd()
+        raw, where, folder, source = _given_table(path), GIVEN, Path.cwd(), None
     else:
         path = Path(path)
         raw, where, folder = _read_mal_csv(path), repr(str(path)), path.parent
+        source = str(path)
     frame = _mal_frame(
         raw,
         where,
@@ -220,8 +221,8 @@ def load_mal(
         poster_root=poster_root,
         fill_absent=fill_absent,
     ).reset_index(drop=True)
-    if where != GIVEN:
-        frame.attrs["source"] = str(path)
+    if source is not None:
+        frame.attrs["source"] = source
     if return_X_y:
         return frame.drop(columns="Score"), frame["Score"]
     return frame
