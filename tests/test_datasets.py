@@ -478,6 +478,22 @@ def test_a_table_already_read_loads_as_its_file(mal_csv, tmp_path):
         load_mal([{"Title": "A"}])
 
 
+def test_columns_a_user_adds_to_anilist_records_are_kept(tmp_path):
+    """A ``poster`` path or ``Rating`` added to AniList's records (which have
+    neither) was dropped with AniList's own fields: the model trained without
+    the posters the records named. AniList's unread fields stay out."""
+    (tmp_path / "5114.jpg").write_bytes(b"not read here")
+    media = {**ANILIST_MEDIA, "popularity": 900, "poster": "5114.jpg"}
+    media["rating"] = "R - 17+ (violence & profanity)"
+    path = tmp_path / "anilist.json"
+    path.write_text(json.dumps({"data": {"Page": {"media": [media]}}}))
+    frame = load_mal(path)
+    assert frame["poster"].tolist() == [str(tmp_path / "5114.jpg")]
+    assert frame["Rating"].tolist() == ["R - 17+ (violence & profanity)"]
+    assert "popularity" not in frame.columns and "Popularity" not in frame.columns
+    assert frame["Title"].tolist() == ["Hagane no Renkinjutsushi"]
+
+
 def test_an_api_error_answer_is_refused_with_its_message(tmp_path):
     path = tmp_path / "answer.json"
     errors = [{"message": "Too Many Requests.", "status": 429}]

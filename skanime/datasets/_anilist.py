@@ -66,6 +66,24 @@ TAG_RANK = 60
 _ANILIST_FIELDS = frozenset(
     {"idMal", "averageScore", "meanScore", "coverImage", "startDate", "seasonYear"}
 )
+#: The fields of AniList's ``Media`` type (its GraphQL schema): a record's key
+#: outside them is a column its user added (``poster``, ``Rating``), kept as
+#: it is.
+MEDIA_FIELDS = frozenset(
+    {
+        "id", "idMal", "title", "type", "format", "status", "description",
+        "startDate", "endDate", "season", "seasonYear", "seasonInt", "episodes",
+        "duration", "chapters", "volumes", "countryOfOrigin", "isLicensed",
+        "source", "hashtag", "trailer", "updatedAt", "coverImage", "bannerImage",
+        "genres", "synonyms", "averageScore", "meanScore", "popularity",
+        "isLocked", "trending", "favourites", "tags", "relations", "characters",
+        "staff", "studios", "isFavourite", "isFavouriteBlocked", "isAdult",
+        "nextAiringEpisode", "airingSchedule", "trends", "externalLinks",
+        "streamingEpisodes", "rankings", "mediaListEntry", "reviews",
+        "recommendations", "stats", "siteUrl", "autoCreateForumThread",
+        "isRecommendationBlocked", "isReviewBlocked", "modNotes",
+    }
+)  # fmt: skip
 
 
 def is_anilist_record(record: dict[str, Any]) -> bool:
@@ -88,8 +106,10 @@ def mal_record(media: dict[str, Any]) -> dict[str, Any]:
     ``image_url`` the large cover. Genres that MyAnimeList files as themes
     (``Mecha``, ``Psychological``, ...) go to ``Themes`` with the tags ranked
     :data:`TAG_RANK` or more that are not spoilers; animation studios go to
-    ``Studios`` and the others to ``Producers``. Fields not named here are
-    left out.
+    ``Studios`` and the others to ``Producers``. AniList's other fields
+    (``popularity``, ``favourites``, ...) are left out; a key that is none of
+    AniList's (:data:`MEDIA_FIELDS`), such as a ``poster`` or ``Rating`` its
+    user added, is kept as it is.
 
     Examples
     --------
@@ -109,6 +129,8 @@ def mal_record(media: dict[str, Any]) -> dict[str, Any]:
     ('TV', 'Manga', 9.0, '2009-04-05')
     >>> record["Genres"], record["Themes"], record["Studios"], record["Producers"]
     (['Action'], ['Mecha'], ['bones'], ['Aniplex'])
+    >>> mal_record({"idMal": 1, "popularity": 90, "poster": "1.jpg"})
+    {'anime_id': 1, 'poster': '1.jpg'}
     """
     title = media.get("title")
     if isinstance(title, dict):
@@ -141,7 +163,12 @@ def mal_record(media: dict[str, Any]) -> dict[str, Any]:
         ),
         "image_url": _cover(media.get("coverImage")),
     }
-    return {key: value for key, value in record.items() if key in _given(media)}
+    given = _given(media)
+    added = {key: media[key] for key in media if key not in MEDIA_FIELDS}
+    return {
+        **{key: value for key, value in record.items() if key in given},
+        **{key: value for key, value in added.items() if key not in given},
+    }
 
 
 def _given(media: dict[str, Any]) -> set[str]:
