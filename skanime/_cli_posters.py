@@ -31,8 +31,10 @@ def add_posters_command(commands) -> None:
         "(image_url: Kaggle's 'Image URL', Jikan's images, AniList's "
         "coverImage) into --dest, and write the table with a 'poster' column "
         "of the files' paths (relative to --out's folder), to train or predict "
-        "on. Files already in --dest are kept, not fetched again; a poster "
-        "that cannot be fetched is a missing one, and the reasons are listed.",
+        "on; posters a Parquet table holds as images (bytes) are written to "
+        "--dest too. Files already in --dest are kept, not fetched again; a "
+        "poster that cannot be fetched is a missing one, and the reasons are "
+        "listed.",
         formatter_class=_HelpFormatter,
     )
     posters.add_argument(
@@ -59,7 +61,8 @@ def add_posters_command(commands) -> None:
 
 def cmd_posters(args: argparse.Namespace) -> None:
     """Run ``skanime posters`` (see :func:`add_posters_command`)."""
-    from .datasets import download_posters, load_mal
+    from ._held_images import held_image
+    from .datasets import load_mal
     from .exceptions import SkanimeError
 
     _check_out_is_not_an_input(args, "data")
@@ -70,12 +73,37 @@ def cmd_posters(args: argparse.Namespace) -> None:
     frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
     # paths go in it (a column of no poster reads as floats)
     frame["poster"] = frame["poster"].astype(object) if "poster" in frame else None
+    held = frame["poster"].map(held_image)
     urls = frame.get("image_url")
-    if urls is None or not urls.notna().any():
+    if (urls is None or not urls.notna().any()) and not held.any():
         raise SkanimeError(
             f"{str(args.data)!r} gives no poster URL (a column image_url or Image "
             "URL, Jikan's images, AniList's coverImage): there is nothing to fetch."
         )
+    if held.any():  # a Parquet table's image bytes: files, as the paths are
+        frame.loc[held, "poster"] = _held_files(frame.loc[held, "poster"], args.dest)
+    if urls is not None:
+        _fetch(frame, urls, args)
+    folder = out.resolve().parent
+    frame["poster"] = frame["poster"].map(
+        lambda path: os.path.relpath(path, folder) if isinstance(path, str) else path
+    )
+    with _Outputs() as outputs:
+        _write_table(frame, outputs.path(args.out), out)
+    _say(
+        f"Wrote {len(frame)} anime to {args.out}, "
+        f"{int(frame['poster'].notna().sum())} with a poster; train on it with "
+        f"skanime train {args.out} --out model.skanime."
+    )
+
+
+def _fetch(frame, urls, args: argparse.Namespace) -> None:
+    """Fetch the posters of ``frame``'s rows that have a URL but no poster
+    into ``args.dest``, and put their paths in its ``poster`` column; refused
+    where none could be fetched."""
+    from .datasets import download_posters
+    from .exceptions import SkanimeError
+
     needed = urls.notna() & frame["poster"].isna()
     _say(
         f"Fetching {int(needed.sum())} poster(s) into {args.dest} "
@@ -91,14 +119,26 @@ def cmd_posters(args: argparse.Namespace) -> None:
             f"(first: {first}); is the network reachable? Nothing was written."
         )
     frame.loc[needed, "poster"] = summary.paths
-    folder = out.resolve().parent
-    frame["poster"] = frame["poster"].map(
-        lambda path: os.path.relpath(path, folder) if isinstance(path, str) else path
-    )
-    with _Outputs() as outputs:
-        _write_table(frame, outputs.path(args.out), out)
-    _say(
-        f"Wrote {len(frame)} anime to {args.out}, "
-        f"{int(frame['poster'].notna().sum())} with a poster; train on it with "
-        f"skanime train {args.out} --out model.skanime."
-    )
+
+
+def _held_files(cells, dest: str) -> list:
+    """The paths of files in ``dest`` holding the images of poster ``cells``
+    (a Parquet table's bytes, a Hugging Face image's dict), which a CSV or
+    JSON table cannot hold; a cell that is no image is a missing poster,
+    listed with its reason."""
+    from ._held_images import held_image_file
+
+    paths, unreadable = [], []
+    for row, cell in cells.items():
+        try:
+            paths.append(held_image_file(cell, dest))
+        except ValueError as exc:
+            paths.append(None)
+            unreadable.append(f"row {row}: {exc}")
+    _say(f"Wrote {len(cells) - len(unreadable)} poster(s) the table held to {dest}.")
+    if unreadable:
+        _say(
+            f"{len(unreadable)} poster cell(s) hold no image, and are missing "
+            f"posters: {'; '.join(unreadable[:5])}"
+        )
+    return paths

@@ -88,9 +88,12 @@ def _folder() -> str:
         return _FOLDER[0]
 
 
-def held_image_file(value) -> str:
+def held_image_file(value, folder: str | os.PathLike | None = None) -> str:
     """The path of a file holding the image of a poster cell (see the module),
-    written atomically the first time this process meets that image.
+    written atomically the first time this process meets that image; in
+    ``folder`` where given (``skanime posters --dest``), named by its content
+    with the suffix of its format (``.jpg``, ``.png``, ``.webp``, ``.gif``;
+    ``.img`` otherwise).
 
     Raises
     ------
@@ -100,8 +103,30 @@ def held_image_file(value) -> str:
     """
     data = _encoded(value)
     name = hashlib.blake2b(data, digest_size=16).hexdigest()
-    path = os.path.join(_folder(), f"{name}.img")
+    if folder is None:
+        path = os.path.join(_folder(), f"{name}.img")
+    else:
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, name + _suffix(data))
     if not os.path.exists(path):
         with atomic_path(path) as temporary, open(temporary, "wb") as file:
             file.write(data)
     return path
+
+
+#: The first bytes of the image formats a poster file is named by.
+_SIGNATURES = ((b"\xff\xd8\xff", ".jpg"), (b"\x89PNG", ".png"), (b"GIF8", ".gif"))
+
+
+def _suffix(data: bytes) -> str:
+    r"""The file suffix of the image ``data`` holds, by its first bytes.
+
+    >>> _suffix(b"\xff\xd8\xff\xe0..."), _suffix(b"RIFF....WEBPVP8 "), _suffix(b"?")
+    ('.jpg', '.webp', '.img')
+    """
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    for signature, suffix in _SIGNATURES:
+        if data.startswith(signature):
+            return suffix
+    return ".img"

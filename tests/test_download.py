@@ -4,6 +4,7 @@ import io
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -196,3 +197,40 @@ def test_the_posters_command_fetches_urls_and_writes_a_table_to_train_on(
     data.write_text(json.dumps([{**records[2], "image_url": None}]))
     assert main([*argv, "--out", str(out)]) == 2
     assert "gives no poster URL" in capsys.readouterr().err
+
+
+def test_the_posters_command_writes_the_images_a_table_holds_as_files(tmp_path, capsys):
+    """A Parquet table of posters held as Hugging Face images ({"bytes",
+    "path"}) written as CSV by the command held them as their text, a path to
+    no file: the posters were lost. They are written to --dest as files."""
+    from skanime.cli import main
+    from skanime.datasets import load_mal
+
+    jpeg = _jpeg()
+    data = tmp_path / "anime.parquet"
+    pd.DataFrame(
+        {
+            "Title": ["A", "B", "C"],
+            "Type": "TV",
+            "Episodes": 12,
+            "Source": "Manga",
+            "Genres": "Drama",
+            "Studios": "Bones",
+            "Score": 7.0,
+            "poster": [
+                {"bytes": jpeg, "path": "a.jpg"},
+                {"bytes": None, "path": None},
+                None,
+            ],
+        }
+    ).to_parquet(data)
+    out = tmp_path / "anime.csv"
+    argv = ["posters", str(data), "--dest", str(tmp_path / "posters"), "--out"]
+    assert main([*argv, str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "Wrote 1 poster(s) the table held" in said
+    assert "1 poster cell(s) hold no image" in said and "'bytes' are None" in said
+    table = load_mal(out)
+    assert Path(table["poster"][0]).read_bytes() == jpeg
+    assert Path(table["poster"][0]).suffix == ".jpg"
+    assert table["poster"].isna().tolist()[1:] == [True, True]
