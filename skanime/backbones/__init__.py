@@ -23,6 +23,8 @@ from ._registry import (
     is_pretrained,
     list_backbones,
     register_backbone,
+    restoring_weights,
+    weights_follow,
 )
 from ._resolve import backbone_name, resolve_backbone
 
@@ -48,4 +50,6 @@ __all__ = [
     "pretrained_available",
     "register_backbone",
     "resolve_backbone",
+    "restoring_weights",
+    "weights_follow",
 ]

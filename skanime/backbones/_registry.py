@@ -8,7 +8,9 @@ the first lookup, and a plugin that fails to load is skipped with a warning.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from torch import nn
 
@@ -24,12 +26,44 @@ __all__ = [
     "get_backbone",
     "is_pretrained",
     "accepts_input_size",
+    "restoring_weights",
+    "weights_follow",
     "UnknownBackboneError",
     "PluginWarning",
     "BACKBONES",
 ]
 
 ENTRY_POINT_GROUP = "skanime.backbones"
+
+_RESTORING: ContextVar[bool] = ContextVar("skanime_restoring_weights", default=False)
+
+
+@contextmanager
+def restoring_weights() -> Iterator[None]:
+    """Build backbones whose weights a saved model will load next: a pretrained
+    built-in then skips reading its own weights, and needs no package holding
+    them (a saved model loads with skanime alone).
+
+    Examples
+    --------
+    >>> from skanime.backbones import restoring_weights, weights_follow
+    >>> with restoring_weights():
+    ...     weights_follow()
+    True
+    >>> weights_follow()
+    False
+    """
+    token = _RESTORING.set(True)
+    try:
+        yield
+    finally:
+        _RESTORING.reset(token)
+
+
+def weights_follow() -> bool:
+    """Whether a backbone built now gets a saved model's weights next (inside
+    :func:`restoring_weights`)."""
+    return _RESTORING.get()
 
 
 class UnknownBackboneError(UnknownNameError):
