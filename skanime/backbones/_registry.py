@@ -62,7 +62,15 @@ def restoring_weights() -> Iterator[None]:
 
 def weights_follow() -> bool:
     """Whether a backbone built now gets a saved model's weights next (inside
-    :func:`restoring_weights`)."""
+    :func:`restoring_weights`): a builder of a pretrained backbone reads its
+    own weights only where it returns False.
+
+    Examples
+    --------
+    >>> from skanime.backbones import weights_follow
+    >>> weights_follow()  # a backbone built here reads its pretrained weights
+    False
+    """
     return _RESTORING.get()
 
 
