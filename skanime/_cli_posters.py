@@ -116,7 +116,7 @@ def _fetch(frame, urls, args: argparse.Namespace) -> None:
         first = next(iter(summary.failures.values()))
         raise SkanimeError(
             f"None of the {len(summary.failures)} poster URL(s) could be fetched "
-            f"(first: {first}); is the network reachable? Nothing was written."
+            f"(first: {first}); is the network reachable? No table was written."
         )
     frame.loc[needed, "poster"] = summary.paths
 
