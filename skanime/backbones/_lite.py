@@ -33,8 +33,8 @@ _STAGES = (
 )
 #: TensorFlow's batch-norm settings (its momentum 0.99 is PyTorch's 0.01).
 _BATCH_NORM = {"momentum": 1 - 0.99, "eps": 1e-3}
-#: The largest share of a block's residual branch dropped in training
-#: (stochastic depth), reached by the last block.
+#: Stochastic depth: block ``i`` of ``n`` drops its residual branch in training
+#: for a share ``_DROP_CONNECT * i / n`` of the rows.
 _DROP_CONNECT = 0.2
 
 
