@@ -153,10 +153,10 @@ class LiteNetwork(nn.Module):
         size = math.ceil(image_size / 2)
         blocks = []
         for stage, (repeats, kernel, stride, expansion, inp, out) in enumerate(_STAGES):
-            inp, out = _round_filters(inp, width), _round_filters(out, width)
-            if stage in (0, len(_STAGES) - 1):  # the first and last stay as they are
-                inp = 32 if stage == 0 else inp
-            else:
+            # the stem's 32 channels stay; the first and last stages' depth too
+            inp = 32 if stage == 0 else _round_filters(inp, width)
+            out = _round_filters(out, width)
+            if 0 < stage < len(_STAGES) - 1:
                 repeats = math.ceil(depth * repeats)
             for repeat in range(repeats):
                 blocks.append(
