@@ -27,7 +27,8 @@ from ._docs import substitute
 from ._inference import make_engine
 from ._posters import decoded_batches, poster_loader_for
 from ._progress import progress_bar
-from ._utils import derive_seed, dump_tensors, load_tensors
+from ._saved_weights import restored_backbone, saved_weights
+from ._utils import derive_seed, load_tensors
 from ._validation import device_on_load, resolve_device
 from ._warn import warn_user
 from .backbones import (
@@ -118,7 +119,8 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
     ----------
     backbone_ : nn.Module
         The frozen backbone, in eval mode. A pretrained backbone given by name is
-        shared (read-only) by the embedders of this process.
+        shared (read-only) by the embedders of this process, as is one loaded
+        from a file by the loaded embedders with equal weights.
     poster_loader_ : PosterLoader
         Resolves, checks and decodes the posters (size and normalisation of the
         backbone).
@@ -288,11 +290,12 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
 
     def __getstate__(self):
         """The state with ``backbone_`` as ``state_dict`` tensors (``torch.save``
-        format, read back with ``weights_only=True``): no pickled module."""
+        format, read back with ``weights_only=True``): no pickled module. Embedders
+        sharing a backbone share the object, which a file then holds once."""
         state = dict(self.__dict__)
         backbone = state.pop("backbone_", None)
         if backbone is not None:
-            state["_backbone_weights"] = dump_tensors(backbone.state_dict())
+            state["_backbone_weights"] = saved_weights(backbone)
         return state
 
     def __setstate__(self, state):
@@ -304,14 +307,22 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
         self.__dict__.update(state)
         if blob is None:
             return
-        # initial weights are replaced: no pretrained ones are read
-        with torch.random.fork_rng(devices=[]), restoring_weights():
-            backbone = resolve_backbone(
-                self.backbone, input_size=int(self.poster_loader_.image_size)
-            )
-        weights = load_tensors(blob, "cpu")
-        backbone.load_state_dict(weights)
-        self.backbone_ = backbone.eval().requires_grad_(False)
+        size = int(self.poster_loader_.image_size)
+
+        def build():
+            # initial weights are replaced: no pretrained ones are read
+            with torch.random.fork_rng(devices=[]), restoring_weights():
+                return resolve_backbone(self.backbone, input_size=size)
+
+        # a module given as backbone= is its own key: equal weights in another
+        # architecture must not share it
+        key = (self.backbone, size) if isinstance(self.backbone, str) else None
+        if key is None:
+            self.backbone_ = build()
+            self.backbone_.load_state_dict(load_tensors(bytes(blob), "cpu"))
+            self.backbone_.eval().requires_grad_(False)
+        else:
+            self.backbone_ = restored_backbone(blob, key, build)
 
     def get_feature_names_out(self, input_features=None):
         """``has_image``, then ``emb_0`` ... ``emb_{d-1}``."""

@@ -40,6 +40,7 @@ import zipfile
 import skops.io as sio
 
 from ._atomic import atomic_path
+from ._saved_weights import arrays_for_skops
 from ._version import PERSISTENCE_FORMAT, __version__
 from .exceptions import IncompatibleModelError, SkanimeError
 
@@ -214,7 +215,8 @@ def save(model, path) -> None:
     if _is_stream(path):
         _check_binary(path, "wb")
     try:
-        body = sio.dumps(model)
+        with arrays_for_skops():  # a backbone two embedders share is saved once
+            body = sio.dumps(model)
     except Exception as exc:
         raise TypeError(
             f"This model cannot be saved securely: {exc}. A backbone given as an "

@@ -20,6 +20,7 @@ from skorch.exceptions import DeviceWarning
 
 import skanime.io as skio
 from skanime import HybridNet, PosterEmbedder, clear_memory_cache
+from skanime._utils import dump_tensors
 from skanime.backbones import get_backbone, pretrained_available
 from skanime.datasets import make_anime
 from skanime.exceptions import IncompatibleModelError
@@ -527,3 +528,64 @@ def test_a_model_under_the_limits_loads(fitted_model, anime, tmp_path):
     skio.save(fitted_model, path)
     loaded = skio.load(path, max_bytes=path.stat().st_size * 10)
     np.testing.assert_array_equal(loaded.predict(anime), fitted_model.predict(anime))
+
+
+# -- a shared frozen backbone --------------------------------------------------------
+
+
+def _count(data: bytes, blob: bytes, fmt: str) -> int:
+    """How many copies of ``blob`` a saved model (joblib or skanime file) holds."""
+    if fmt == "joblib":
+        return data.count(blob)
+    with zipfile.ZipFile(io.BytesIO(data)) as outer:
+        inner = zipfile.ZipFile(io.BytesIO(outer.read("model.skops")))
+    copies = 0
+    for name in inner.namelist():
+        content = inner.read(name)
+        if name.endswith(".npy"):
+            content = np.load(io.BytesIO(content)).tobytes()
+        copies += content == blob
+    return copies
+
+
+@pytest.mark.parametrize("fmt", ["joblib", "skops"])
+def test_a_backbone_two_embedders_share_is_saved_once(
+    frozen_model, anime, tmp_path, fmt
+):
+    """The poster branch and the poster prior embed with one frozen backbone;
+    each saved its own copy of the weights (two 19.6 MB copies of
+    EfficientNet-Lite2 in a default model) and a load built it twice."""
+    embedders = _embedders(frozen_model.pipeline_)
+    assert len(embedders) == 2  # the branch's and the prior's
+    tensors = embedders[0].backbone_.state_dict()
+    blob = dump_tensors({name: t.contiguous() for name, t in tensors.items()})
+    path = tmp_path / f"model.{fmt}"
+    for _ in range(2):  # a loaded model saves its one copy again
+        if fmt == "joblib":
+            joblib.dump(frozen_model, path)
+            loaded = joblib.load(path)
+        else:
+            skio.save(frozen_model, path)
+            loaded = skio.load(path)
+        assert _count(path.read_bytes(), blob, fmt) == 1
+        first, second = _embedders(loaded.pipeline_)
+        assert first.backbone_ is second.backbone_
+        np.testing.assert_array_equal(
+            loaded.predict(anime), frozen_model.predict(anime)
+        )
+        frozen_model = loaded
+
+
+def test_weights_changed_in_place_are_saved_as_they_are(anime):
+    """A backbone's saved weights are remembered while its tensors are unchanged;
+    weights changed in place after a save are what the next save holds."""
+    embedder = PosterEmbedder("simple_cnn", image_size=16, random_state=0)
+    embedder.fit(anime[["poster"]])
+    before = pickle.loads(pickle.dumps(embedder)).backbone_.state_dict()
+    with torch.no_grad():
+        for tensor in embedder.backbone_.parameters():
+            tensor.add_(1.0)
+    after = pickle.loads(pickle.dumps(embedder)).backbone_.state_dict()
+    for name, tensor in embedder.backbone_.named_parameters():
+        torch.testing.assert_close(after[name], tensor)
+        assert not torch.equal(before[name], tensor), name
