@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,34 @@ def test_every_public_function_and_class_has_an_example():
                 missing.append(f"{module_name}.{name}")
     assert sorted(set(missing) - _NO_EXAMPLE) == []
     assert sorted(_NO_EXAMPLE - set(missing)) == []  # an example was added: drop it
+
+
+def test_every_lower_bound_is_a_release_ci_tests():
+    """Each ``>=`` bound of the dependencies and of the test, onnx and intervals
+    extras is pinned in .ci/lowest.txt, which CI installs for its second run:
+    bounds set by hand (pyarrow 14, onnxruntime 1.17, mapie 1.0, polars 1.0,
+    ruff 0.5) named releases that do not import beside NumPy 2 or fail the
+    suite."""
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    root = Path(__file__).parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    declared = [*project["dependencies"]]
+    for extra in ("test", "onnx", "intervals"):
+        declared += extras[extra]
+    pinned = {}
+    for line in (root / ".ci" / "lowest.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[canonicalize_name(name)] = Version(version)
+    wrong = []
+    for requirement in map(Requirement, declared):
+        name = canonicalize_name(requirement.name)
+        for spec in requirement.specifier:
+            if spec.operator == ">=" and pinned.get(name) != Version(spec.version):
+                wrong.append(f"{requirement} (lowest.txt: {pinned.get(name)})")
+    assert not wrong
