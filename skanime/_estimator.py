@@ -850,7 +850,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
     # -- persistence ------------------------------------------------------------------
     def __getstate__(self):
         """The state, stamped with skanime's version and persistence format."""
-        state = super().__getstate__()
+        # a copy: object.__getstate__ gives the instance's own __dict__
+        state = dict(super().__getstate__())
         state["_skanime_version"] = __version__
         state["_skanime_format"] = PERSISTENCE_FORMAT
         return state

@@ -23,6 +23,7 @@ from sklearn.preprocessing import TargetEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._compact_state import CompactDictsMixin
 from ._utils import as_scores, title_column
 
 __all__ = ["FranchisePrior", "franchise_key"]
@@ -90,7 +91,7 @@ def franchise_key(title) -> str:
     return text
 
 
-class FranchisePrior(TransformerMixin, BaseEstimator):
+class FranchisePrior(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """Out-of-fold mean score of an anime's franchise, and its size.
 
     Each title is mapped to :func:`franchise_key`; the key is target-encoded by
@@ -140,6 +141,8 @@ class FranchisePrior(TransformerMixin, BaseEstimator):
     >>> prior.transform(pd.DataFrame({"Title": ["Gintama Season 5"]})).shape
     (1, 2)
     """
+
+    _compact_dicts = ("counts_", "priors_")  # saved as arrays
 
     _parameter_constraints: dict = {
         "cv": [Interval(Integral, 2, None, closed="left")],

@@ -19,6 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._compact_state import CompactDictsMixin
 from ._utils import as_scores, cross_fit, is_null, title_column
 
 __all__ = ["TitleNeighborPrior"]
@@ -32,7 +33,7 @@ _FEW_ROWS = 64
 _FEATURES = ("neighbor_mean", "neighbor_nearest", "neighbor_max_sim", "neighbor_sim")
 
 
-class TitleNeighborPrior(TransformerMixin, BaseEstimator):
+class TitleNeighborPrior(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """Scores of the training anime whose titles are most alike, as features.
 
     Titles are compared by the cosine similarity of their character n-gram TF-IDF

@@ -59,7 +59,8 @@ def _versions(module: nn.Module) -> tuple:
 def saved_weights(module: nn.Module) -> bytes | np.ndarray:
     """``module``'s ``state_dict`` as ``torch.save`` bytes (a uint8 array under
     :func:`arrays_for_skops`): the same object while its weights are unchanged,
-    and for any live module whose weights are equal.
+    and for any live module whose weights are equal. The bytes are kept while
+    the module lives (a pretrained backbone's, once saved, for the process).
 
     >>> from torch import nn
     >>> layer = nn.Linear(2, 1)

@@ -13,6 +13,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._compact_state import CompactDictsMixin
 from ._utils import title_column
 
 __all__ = ["TitleEncoder", "TitleWords", "is_sequel"]
@@ -52,7 +53,7 @@ def _as_texts(column) -> list[str]:
     ]
 
 
-class _TitleTransformer(TransformerMixin, BaseEstimator):
+class _TitleTransformer(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """What :class:`TitleEncoder` and :class:`TitleWords` share: one title
     column read as text, missing titles as ""."""
 
