@@ -852,6 +852,12 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """The state, stamped with skanime's version and persistence format."""
         # a copy: object.__getstate__ gives the instance's own __dict__
         state = dict(super().__getstate__())
+        pipeline = state.get("pipeline_")
+        if pipeline is not None and state.get("history_") is getattr(
+            pipeline[-1], "history_", None
+        ):
+            # the network's own history: saved once (skops would write it twice)
+            state["history_"], state["_history_is_the_nets"] = None, True
         state["_skanime_version"] = __version__
         state["_skanime_format"] = PERSISTENCE_FORMAT
         return state
@@ -868,6 +874,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
                 f"{PERSISTENCE_FORMAT}. Install skanime=={version} to load it, or "
                 "train the model again."
             )
+        if state.pop("_history_is_the_nets", False):
+            state["history_"] = state["pipeline_"][-1].history_
         # a model saved before the booster's time gate predicts as it did
         state.setdefault("booster_time_column", None)
         if "booster_" in state:
