@@ -445,8 +445,9 @@ def load(path, *, trusted=None, max_bytes: int = MAX_BYTES):
         return sio.loads(body, trusted=sorted(allowed))
     except SkanimeError:
         raise
-    except UntrustedTypesFoundException:
-        refused = sorted(_untrusted(path, body) - allowed)
+    except UntrustedTypesFoundException as exc:
+        # skops's own words where its listing finds nothing further to name
+        refused = sorted(_untrusted(path, body) - allowed) or str(exc)
         raise UntrustedTypesError(
             f"{_where(path)} holds types that are not trusted: {refused}. "
             "Nothing was loaded. If you know where the file comes from and what these "
