@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Callable, Iterator
 
 import numpy as np
+import torch
 from torch import nn
 
 from ._utils import dump_tensors, load_tensors
@@ -103,13 +104,24 @@ def restored_backbone(
     >>> first.training, first.weight.requires_grad
     (False, False)
     """
-    data = memoryview(weights).cast("B")
-    digest = (key, hashlib.sha256(data).hexdigest())
+    tensors = load_tensors(bytes(memoryview(weights).cast("B")), "cpu")
+    digest = (key, _digest(tensors))
     with _LOCK:
         module = _RESTORED.get(digest)
         if module is None:
             module = build()
-            module.load_state_dict(load_tensors(bytes(data), "cpu"))
+            module.load_state_dict(tensors)
             module = module.eval().requires_grad_(False)
             _RESTORED[digest] = module
     return module
+
+
+def _digest(tensors: dict) -> str:
+    """A digest of a state dict's names, dtypes, shapes and values, whatever
+    their memory layout (files written before :func:`saved_weights` hold a
+    channels-last copy beside a contiguous one)."""
+    h = hashlib.sha256()
+    for name, tensor in tensors.items():
+        h.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        h.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()

@@ -687,3 +687,35 @@ def test_the_training_history_is_saved_once(fitted_model, tmp_path):
         assert (
             loaded.history_[:, "valid_loss"] == fitted_model.history_[:, "valid_loss"]
         )
+
+
+@pytest.mark.parametrize("fmt", ["pickle", "skops"])
+def test_a_model_saved_before_the_compact_state_loads(
+    frozen_model, anime, tmp_path, monkeypatch, fmt
+):
+    """Files written before this version hold each embedder's own copy of the
+    backbone's weights and the dicts as dicts: they load, predict the same, and
+    their two embedders share one backbone."""
+    import skanime._embedding as embedding
+    from skanime._compact_state import CompactDictsMixin
+
+    monkeypatch.setattr(
+        CompactDictsMixin, "__getstate__", lambda self: dict(self.__dict__)
+    )
+    monkeypatch.setattr(  # a new bytes object every time, as before
+        embedding,
+        "saved_weights",
+        lambda module: dump_tensors(module.state_dict()),
+    )
+    if fmt == "pickle":
+        body = pickle.dumps(frozen_model)
+        assert body.count(b"_skanime_packed_dicts") == 0
+        monkeypatch.undo()
+        loaded = pickle.loads(body)
+    else:
+        skio.save(frozen_model, tmp_path / "old.skanime")
+        monkeypatch.undo()
+        loaded = skio.load(tmp_path / "old.skanime")
+    first, second = _embedders(loaded.pipeline_)
+    assert first.backbone_ is second.backbone_
+    np.testing.assert_array_equal(loaded.predict(anime), frozen_model.predict(anime))
