@@ -82,7 +82,8 @@ def test_every_lower_bound_is_a_release_ci_tests():
     bounds set by hand (pyarrow 14, onnxruntime 1.17, mapie 1.0, polars 1.0,
     ruff 0.5) named releases that do not import beside NumPy 2 or fail the
     suite."""
-    tomllib = pytest.importorskip("tomllib")
+    import tomllib
+
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
     from packaging.version import Version
