@@ -28,7 +28,7 @@ from ._inference import make_engine
 from ._posters import decoded_batches, poster_loader_for
 from ._progress import progress_bar
 from ._saved_weights import restored_backbone, saved_weights
-from ._utils import derive_seed, load_tensors
+from ._utils import derive_seed
 from ._validation import device_on_load, resolve_device
 from ._warn import warn_user
 from .backbones import (
@@ -314,15 +314,10 @@ class PosterEmbedder(TransformerMixin, BaseEstimator):
             with torch.random.fork_rng(devices=[]), restoring_weights():
                 return resolve_backbone(self.backbone, input_size=size)
 
-        # a module given as backbone= is its own key: equal weights in another
+        # a module given as backbone= shares with none: equal weights in another
         # architecture must not share it
         key = (self.backbone, size) if isinstance(self.backbone, str) else None
-        if key is None:
-            self.backbone_ = build()
-            self.backbone_.load_state_dict(load_tensors(bytes(blob), "cpu"))
-            self.backbone_.eval().requires_grad_(False)
-        else:
-            self.backbone_ = restored_backbone(blob, key, build)
+        self.backbone_ = restored_backbone(blob, key, build)
 
     def get_feature_names_out(self, input_features=None):
         """``has_image``, then ``emb_0`` ... ``emb_{d-1}``."""

@@ -51,10 +51,10 @@ def arrays_for_skops() -> Iterator[None]:
         _FOR_SKOPS.reset(token)
 
 
-def _versions(module: nn.Module) -> tuple:
+def _versions(tensors: dict) -> tuple:
     # an in-place change (load_state_dict, an optimiser step) bumps a tensor's
     # version counter; a replaced tensor has another address
-    return tuple((t.data_ptr(), t._version) for t in module.state_dict().values())
+    return tuple((t.data_ptr(), t._version) for t in tensors.values())
 
 
 def saved_weights(module: nn.Module) -> bytes | np.ndarray:
@@ -68,33 +68,34 @@ def saved_weights(module: nn.Module) -> bytes | np.ndarray:
     >>> saved_weights(layer) is saved_weights(layer)
     True
     """
-    versions = _versions(module)
+    tensors = module.state_dict()
+    versions = _versions(tensors)
     with _LOCK:
         entry = _SAVED.get(module)
         if entry is None or entry[0] != versions:
-            # contiguous: a backbone that embedded on the CPU is channels-last,
-            # and equal weights must give equal bytes
-            tensors = {k: v.contiguous() for k, v in module.state_dict().items()}
-            blob = dump_tensors(tensors)
-            digest = hashlib.sha256(blob).hexdigest()
+            digest = _digest(tensors)
             # equal weights in another live module (built from the same seed)
             # are the same objects too
             same = [e for e in _SAVED.values() if e[1] == digest]
             if same:
                 entry = (versions, *same[0][1:])
             else:
+                # contiguous: a backbone that embedded on the CPU is
+                # channels-last, and the file holds the same bytes either way
+                blob = dump_tensors({k: v.contiguous() for k, v in tensors.items()})
                 entry = (versions, digest, blob, np.frombuffer(blob, np.uint8))
             _SAVED[module] = entry
     return entry[3] if _FOR_SKOPS.get() else entry[2]
 
 
 def restored_backbone(
-    weights: bytes | np.ndarray, key: tuple, build: Callable[[], nn.Module]
+    weights: bytes | np.ndarray, key: tuple | None, build: Callable[[], nn.Module]
 ) -> nn.Module:
     """The frozen module ``build()`` makes, with ``weights`` loaded, in eval mode.
 
     Modules restored from equal weights with the same ``key`` (the backbone's
-    name and input size) are one module, shared read-only while any holder lives.
+    name and input size) are one module, shared read-only while any holder lives;
+    ``key=None`` gives a module of its own.
 
     >>> from torch import nn
     >>> weights = saved_weights(nn.Linear(2, 1))
@@ -105,21 +106,23 @@ def restored_backbone(
     (False, False)
     """
     tensors = load_tensors(bytes(memoryview(weights).cast("B")), "cpu")
-    digest = (key, _digest(tensors))
+    digest = None if key is None else (key, _digest(tensors))
     with _LOCK:
-        module = _RESTORED.get(digest)
+        module = None if digest is None else _RESTORED.get(digest)
         if module is None:
             module = build()
             module.load_state_dict(tensors)
             module = module.eval().requires_grad_(False)
-            _RESTORED[digest] = module
+            if digest is not None:
+                _RESTORED[digest] = module
     return module
 
 
 def _digest(tensors: dict) -> str:
     """A digest of a state dict's names, dtypes, shapes and values, whatever
-    their memory layout (files written before :func:`saved_weights` hold a
-    channels-last copy beside a contiguous one)."""
+    their memory layout (a backbone that embedded on the CPU is channels-last,
+    and files written before :func:`saved_weights` hold such a copy beside a
+    contiguous one)."""
     h = hashlib.sha256()
     for name, tensor in tensors.items():
         h.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
