@@ -46,6 +46,9 @@ __all__ = [
 
 #: Key of the serialised tensors in a pickled (or skops) HybridNet state.
 _TORCH_STATE = "_skanime_torch_state"
+#: Where a loaded net keeps its optimizer's saved state until the optimizer
+#: is first needed (``HybridNet.__getattr__``).
+_UNBUILT_OPTIMIZER = "_skanime_unbuilt_optimizer"
 
 #: Rows per forward pass when predicting an in-memory table.
 INFERENCE_ROWS = 8192
@@ -767,18 +770,31 @@ class HybridNet(NeuralNetRegressor):
         own, and ``skanime.io`` (skops) can check every type in it.
         """
         torch_objects = set(self.cuda_dependent_attributes_)  # module_, optimizer_...
+        torch_objects.add(_UNBUILT_OPTIMIZER)
         state = {k: v for k, v in self.__dict__.items() if k not in torch_objects}
         if getattr(self, "initialized_", False) and hasattr(self, "module_"):
             tensors = {"module": self.module_.state_dict()}
-            if getattr(self, "optimizer_", None) is not None:
-                tensors["optimizer"] = self.optimizer_.state_dict()
+            optimizer = self.__dict__.get("optimizer_")
+            if optimizer is not None:
+                tensors["optimizer"] = optimizer.state_dict()
+            elif _UNBUILT_OPTIMIZER in self.__dict__:  # loaded, never trained since
+                unbuilt = self.__dict__[_UNBUILT_OPTIMIZER]
+                if unbuilt is not None:
+                    tensors["optimizer"] = unbuilt
             state[_TORCH_STATE] = dump_tensors(tensors)
         return state
 
     def __setstate__(self, state):
-        """Rebuild the module, criterion and optimizer and load their tensors; a
-        net trained on a GPU loads on a machine without one (on the CPU, with a
-        warning)."""
+        """Rebuild the module and criterion and load their tensors; a net
+        trained on a GPU loads on a machine without one (on the CPU, with a
+        warning).
+
+        The optimizer is rebuilt, with its saved state, the first time
+        ``optimizer_`` is read (by training, or by a change of its settings):
+        building the first torch optimizer of a process imports
+        ``torch._dynamo``, which took 1.7 s here, and a loaded model that only
+        predicts never needs one.
+        """
         state = dict(state)
         blob = state.pop(_TORCH_STATE, None)
         device = state.get("device", "cpu")
@@ -795,9 +811,23 @@ class HybridNet(NeuralNetRegressor):
         self.module_ = to_device(self.module_, self.device)
         self.module_.load_state_dict(tensors["module"])
         self.module_.eval()
-        self.initialize_optimizer()
-        if "optimizer" in tensors:
-            self.optimizer_.load_state_dict(tensors["optimizer"])
+        self.__dict__.pop("optimizer_", None)
+        self.__dict__[_UNBUILT_OPTIMIZER] = tensors.get("optimizer")
+
+    def __getattr__(self, name):
+        """Build a loaded net's optimizer when ``optimizer_`` is first read
+        (see :meth:`__setstate__`); any other missing attribute is an
+        ``AttributeError`` as usual."""
+        unbuilt = self.__dict__
+        if name == "optimizer_" and _UNBUILT_OPTIMIZER in unbuilt:
+            optimizer_state = unbuilt.pop(_UNBUILT_OPTIMIZER)
+            self.initialize_optimizer()
+            if optimizer_state is not None:
+                self.optimizer_.load_state_dict(optimizer_state)
+            return self.optimizer_
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     def evaluation_step(self, batch, training=False):
         """One forward pass for ``predict``; without autograd at all

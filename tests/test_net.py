@@ -424,6 +424,35 @@ def test_shapes_are_found_once_and_partial_fit_keeps_training():
     )
 
 
+def test_a_loaded_net_builds_its_optimizer_when_training_resumes():
+    """Loading skips the optimizer (building the first one of a process
+    imports torch._dynamo, 1.7 s) until it is needed: a loaded net predicts
+    without one, is saved again with the optimizer's state, and resumes
+    training from that state, as the net it was saved from does."""
+    import pickle
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 3)).astype(np.float32)
+    y = rng.normal(7, 1, size=24)
+    net = HybridNet(max_epochs=2, batch_size=8, train_split=None, verbose=0)
+    net.partial_fit(X, y)
+    loaded = pickle.loads(pickle.dumps(net))
+    assert "optimizer_" not in vars(loaded)
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    assert "optimizer_" not in vars(loaded)
+    again = pickle.loads(pickle.dumps(loaded))  # saved before it was built
+    for resumed in (loaded, again):
+        steps = resumed.optimizer_.state_dict()["state"][0]["step"]
+        assert steps == net.optimizer_.state_dict()["state"][0]["step"] == 6
+    torch.manual_seed(1)
+    net.partial_fit(X, y)
+    torch.manual_seed(1)
+    again.partial_fit(X, y)
+    np.testing.assert_allclose(again.predict(X), net.predict(X), rtol=1e-6)
+    with pytest.raises(AttributeError, match="no attribute 'optimiser_'"):
+        loaded.optimiser_  # noqa: B018
+
+
 def test_a_seed_gives_the_weights_of_a_single_build():
     """The placeholder module built before the shapes are known draws nothing
     from torch's generator: the first weights are those of one build."""
