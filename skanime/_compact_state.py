@@ -1,4 +1,4 @@
-"""Large string-keyed dicts of a fitted transformer, saved as two arrays.
+"""Large string-valued state of a fitted transformer, saved as a few arrays.
 
 skops writes a dict as a node for every key and value: the title-neighbour
 prior's character n-gram vocabulary (about 28,000 terms on MyAnimeList's
@@ -7,15 +7,26 @@ reading those nodes was most of :func:`skanime.io.load`'s time.
 :class:`CompactDictsMixin` saves such a dict (and a ``vectorizer_``'s
 ``vocabulary_``) as an array of its keys and one of its values, which skops,
 pickle and joblib each store as one block, and rebuilds the dict on load.
+It saves the lists, object arrays and dicts of strings named in
+``_compact_strings`` (column names, labels, spellings, label encodings:
+18,000 of the 31,500 nodes left in that file) as one string and an array of
+lengths each.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CompactDictsMixin", "pack_dict", "unpack_dict"]
+__all__ = [
+    "CompactDictsMixin",
+    "pack_dict",
+    "pack_strings",
+    "unpack_dict",
+    "unpack_strings",
+]
 
 _PACKED = "_skanime_packed_dicts"
+_PACKED_STRINGS = "_skanime_packed_strings"
 
 
 def pack_dict(mapping: dict) -> tuple[np.ndarray, np.ndarray] | None:
@@ -47,12 +58,95 @@ def unpack_dict(keys: np.ndarray, values: np.ndarray) -> dict:
     return dict(zip(keys.tolist(), values.tolist(), strict=True))
 
 
+def _joined(strings) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(text, lengths)``: the strings joined into one 0-d string array and
+    their lengths; None unless every item is a ``str`` (a fixed-width string
+    array drops a trailing ``"\\x00"``, so text ending with one is refused)."""
+    if not all(type(item) is str for item in strings):
+        return None
+    text = "".join(strings)
+    if text.endswith("\x00"):
+        return None
+    return np.array(text), np.array([len(item) for item in strings], dtype=np.int64)
+
+
+def _split(text: np.ndarray, lengths: np.ndarray) -> list[str]:
+    whole, items, start = str(text), [], 0
+    for length in lengths.tolist():
+        items.append(whole[start : start + length])
+        start += length
+    return items
+
+
+def pack_strings(value):
+    """A compact form of a list, 1-D object array or dict of strings (or a
+    list or dict of those, or a dict of strings to floats or to ints): one
+    string and an array of lengths for each sequence of strings, an array
+    for the numbers; None for anything else, which is saved as it is.
+
+    >>> packed = pack_strings({"Studios": ["Bones", "MAPPA"], "Type": ["TV"]})
+    >>> unpack_strings(packed)
+    {'Studios': ['Bones', 'MAPPA'], 'Type': ['TV']}
+    >>> unpack_strings(pack_strings([{"Bones": 0.25}, {}]))
+    [{'Bones': 0.25}, {}]
+    >>> pack_strings([1, 2]) is None
+    True
+    """
+    if type(value) is list:
+        joined = _joined(value)
+        if joined is not None:
+            return ("list", *joined)
+        parts = [pack_strings(item) for item in value]
+        return None if None in parts else ("lists", parts)
+    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1:
+        joined = _joined(value.tolist())
+        return None if joined is None else ("array", *joined)
+    if type(value) is dict:
+        keys = _joined(list(value))
+        if keys is None:
+            return None
+        values = _joined(list(value.values()))
+        if values is not None:
+            return ("str_dict", *keys, *values)
+        for kind in (float, int, np.float64):  # numbers of one type, not bool
+            if value and all(type(item) is kind for item in value.values()):
+                try:
+                    numbers = np.array(list(value.values()), kind)
+                except OverflowError:  # an int beyond 64 bits
+                    return None
+                return ("number_dict", *keys, numbers, kind is np.float64)
+        parts = [pack_strings(item) for item in value.values()]
+        return None if None in parts else ("dict", *keys, parts)
+    return None
+
+
+def unpack_strings(packed):
+    """The value :func:`pack_strings` packed, with the same types."""
+    kind = packed[0]
+    if kind == "list":
+        return _split(*packed[1:])
+    if kind == "lists":
+        return [unpack_strings(part) for part in packed[1]]
+    if kind == "array":
+        return np.array(_split(*packed[1:]), dtype=object)
+    keys = _split(packed[1], packed[2])
+    if kind == "str_dict":
+        return dict(zip(keys, _split(packed[3], packed[4]), strict=True))
+    if kind == "number_dict":  # NumPy's float64 scalars, or Python numbers
+        numbers = list(packed[3]) if packed[4] else packed[3].tolist()
+        return dict(zip(keys, numbers, strict=True))
+    return dict(zip(keys, map(unpack_strings, packed[3]), strict=True))
+
+
 class CompactDictsMixin:
     """Saves the dicts named in ``_compact_dicts``, and ``vectorizer_.vocabulary_``
-    where there is one, as :func:`pack_dict` arrays; put it before
+    where there is one, as :func:`pack_dict` arrays, and the attributes named
+    in ``_compact_strings`` (``"encoder_.categories_"`` is an attribute of
+    the fitted ``encoder_``) as :func:`pack_strings` makes them; put it before
     ``BaseEstimator`` in the bases. The fitted object itself is not changed."""
 
     _compact_dicts: tuple[str, ...] = ()
+    _compact_strings: tuple[str, ...] = ()
 
     def __getstate__(self):
         # a copy: object.__getstate__ gives the instance's own __dict__
@@ -75,12 +169,40 @@ class CompactDictsMixin:
             packed["vectorizer_.vocabulary_"] = pair
         if packed:
             state[_PACKED] = packed
+        strings, copied = {}, set()
+        for name in self._compact_strings:
+            owner_name, _, attribute = name.rpartition(".")
+            owner = state.get(owner_name) if owner_name else state
+            if owner_name and owner is not None:
+                owner = vars(owner)
+            compact = None
+            if owner is not None and attribute in owner:
+                compact = pack_strings(owner[attribute])
+            if compact is None:
+                continue
+            strings[name] = compact
+            if not owner_name:
+                del state[name]
+                continue
+            if owner_name not in copied:  # the fitted object keeps its attribute
+                original = state[owner_name]
+                state[owner_name] = original.__class__.__new__(original.__class__)
+                state[owner_name].__dict__.update(vars(original))
+                copied.add(owner_name)
+            delattr(state[owner_name], attribute)
+        if strings:
+            state[_PACKED_STRINGS] = strings
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         packed = state.pop(_PACKED, {})
+        strings = state.pop(_PACKED_STRINGS, {})
         super().__setstate__(state)
+        for name, compact in strings.items():
+            owner_name, _, attribute = name.rpartition(".")
+            owner = getattr(self, owner_name) if owner_name else self
+            setattr(owner, attribute, unpack_strings(compact))
         for name, (keys, values) in packed.items():
             if name == "vectorizer_.vocabulary_":
                 self.vectorizer_.vocabulary_ = unpack_dict(keys, values)

@@ -143,6 +143,7 @@ class FranchisePrior(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """
 
     _compact_dicts = ("counts_", "priors_")  # saved as arrays
+    _compact_strings = ("encoder_.categories_",)  # saved as one string
 
     _parameter_constraints: dict = {
         "cv": [Interval(Integral, 2, None, closed="left")],

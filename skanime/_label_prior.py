@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._compact_state import CompactDictsMixin
 from ._utils import (
     as_scores,
     cross_fit,
@@ -28,7 +29,7 @@ from ._utils import (
 __all__ = ["LabelTargetEncoder"]
 
 
-class LabelTargetEncoder(TransformerMixin, BaseEstimator):
+class LabelTargetEncoder(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """The mean score of each row's labels, per list column, as features.
 
     For every label of a list column (``"Sunrise, Bones"``, or a list) it learns
@@ -75,6 +76,8 @@ class LabelTargetEncoder(TransformerMixin, BaseEstimator):
         "cv": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
     }
+
+    _compact_strings = ("encodings_",)  # saved as one string and numbers
 
     def __init__(self, smooth=10.0, cv=5, random_state=None):
         self.smooth = smooth

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDict
 
+from ._compact_state import CompactDictsMixin
 from .exceptions import ColumnError
 
 __all__ = ["DEFAULT_ROUTES", "PackInputs", "pack_arrays"]
@@ -29,7 +30,9 @@ DEFAULT_ROUTES = {"poster": "poster", "title_words": "words"}
 
 # auto_wrap_output_keys=None: the output is a dict of inputs, not a table, so
 # sklearn.set_config(transform_output="pandas") must leave it as it is
-class PackInputs(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class PackInputs(
+    CompactDictsMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Pack an encoded DataFrame into the dict of the network's inputs.
 
     Columns are grouped by their branch prefix (``numeric__Episodes`` belongs to
@@ -63,6 +66,8 @@ class PackInputs(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     >>> sorted(packed), packed["tabular"].shape
     (['poster', 'tabular'], (2, 1))
     """
+
+    _compact_strings = ("feature_names_in_", "blocks_")  # saved as one string
 
     def __init__(self, routes=None):
         self.routes = routes

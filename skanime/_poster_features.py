@@ -26,6 +26,7 @@ from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compact_state import CompactDictsMixin
 from ._utils import as_scores, float_columns
 
 __all__ = ["EmbeddingReducer", "PosterPrior"]
@@ -42,8 +43,10 @@ def _split_block(X) -> tuple[np.ndarray, np.ndarray]:
     return X[:, 0] > 0, X[:, 1:]
 
 
-class _BlockTransformer(TransformerMixin, BaseEstimator):
+class _BlockTransformer(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """Shared input checks of the transformers over a PosterEmbedder's block."""
+
+    _compact_strings = ("feature_names_in_",)  # saved as one string
 
     def _check(self, X, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         if reset:

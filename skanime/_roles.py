@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compact_state import CompactDictsMixin
 from ._held_images import held_image
 from ._parsing import (
     NO_DATE,
@@ -557,7 +558,7 @@ def infer_column_roles(
     return ColumnRoles(roles, reasons)
 
 
-class TableCleaner(TransformerMixin, BaseEstimator):
+class TableCleaner(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """Turn raw anime columns into what the encoders take; the pipeline's first step.
 
     In ``fit``, the roles of the columns are inferred (:func:`infer_column_roles`)
@@ -617,6 +618,8 @@ class TableCleaner(TransformerMixin, BaseEstimator):
     0  2009.0  Spring      24.0      64.0
     1  2001.0  Summer     115.0       NaN
     """
+
+    _compact_strings = ("feature_names_in_", "spellings_")  # saved as one string
 
     def __init__(self, roles=None, target=None):
         self.roles = roles

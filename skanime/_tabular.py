@@ -20,6 +20,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compact_state import CompactDictsMixin
 from ._posters import PosterLoader
 from ._utils import PLACEHOLDERS, clean_text, is_null, positional_names, split_labels
 from ._warn import warn_user
@@ -67,8 +68,10 @@ def _as_frame(X) -> pd.DataFrame:
     return pd.DataFrame(X, columns=positional_names(X.shape[1]))
 
 
-class _TableTransformer(TransformerMixin, BaseEstimator):
+class _TableTransformer(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """Shared plumbing of the table transformers: tags and input column names."""
+
+    _compact_strings = ("feature_names_in_", "categories_")  # saved as one string
 
     def _input_names(self, input_features) -> list[str]:
         if input_features is not None:

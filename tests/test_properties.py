@@ -1,6 +1,7 @@
 """Property-based tests: random frames in the schema either fit and predict finite
 scores of the right length, or raise one of skanime's own errors."""
 
+import re
 import warnings
 
 import numpy as np
@@ -93,3 +94,44 @@ def test_random_frames_fit_and_predict_or_raise_our_own_error(data, poster_kinds
         predictions = model.predict(frame)
     assert predictions.shape == (len(frame),)
     assert np.isfinite(predictions).all()
+
+
+STRING_STRUCTURES = st.recursive(
+    st.lists(st.text()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(), inner, max_size=3),
+        st.dictionaries(st.text(), st.text(), max_size=3),
+        st.dictionaries(st.text(), st.floats(allow_nan=False), max_size=3),
+        st.dictionaries(
+            st.text(), st.floats(allow_nan=False).map(np.float64), max_size=3
+        ),
+        st.dictionaries(st.text(), st.integers(), max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+@given(STRING_STRUCTURES)
+@settings(max_examples=200, deadline=None)
+def test_saved_strings_read_back_exactly_or_stay_as_they_are(value):
+    """What ``CompactDictsMixin`` saves as one string (and numbers as one
+    array) reads back equal, item for item, with the same types (any text,
+    NULs inside it included); only text whose join would end with a NUL,
+    which a string array drops, and ints beyond 64 bits are refused (saved as
+    they are)."""
+    from skanime._compact_state import pack_strings, unpack_strings
+
+    packed = pack_strings(value)
+    if packed is None:  # a NUL in some text, or an int beyond 64 bits
+        assert "\\x00" in repr(value) or any(
+            len(word) > 18 for word in re.findall(r"-?\d+", repr(value))
+        )
+        return
+    read = unpack_strings(packed)
+    assert read == value
+    assert repr(read) == repr(value)  # the same types, down to the numbers
+    as_array = np.array(value if type(value) is list else [], dtype=object)
+    if as_array.ndim == 1 and all(type(v) is str for v in as_array.tolist()):
+        read = unpack_strings(pack_strings(as_array))
+        assert read.dtype == object and read.tolist() == as_array.tolist()
