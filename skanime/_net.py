@@ -814,13 +814,19 @@ class HybridNet(NeuralNetRegressor):
         self.__dict__.pop("optimizer_", None)
         self.__dict__[_UNBUILT_OPTIMIZER] = tensors.get("optimizer")
 
+    def initialize_optimizer(self, *args, **kwargs):
+        """skorch's, dropping a loaded net's unbuilt optimizer state (a new
+        optimizer replaces it)."""
+        self.__dict__.pop(_UNBUILT_OPTIMIZER, None)
+        return super().initialize_optimizer(*args, **kwargs)
+
     def __getattr__(self, name):
         """Build a loaded net's optimizer when ``optimizer_`` is first read
         (see :meth:`__setstate__`); any other missing attribute is an
         ``AttributeError`` as usual."""
         unbuilt = self.__dict__
         if name == "optimizer_" and _UNBUILT_OPTIMIZER in unbuilt:
-            optimizer_state = unbuilt.pop(_UNBUILT_OPTIMIZER)
+            optimizer_state = unbuilt[_UNBUILT_OPTIMIZER]
             self.initialize_optimizer()
             if optimizer_state is not None:
                 self.optimizer_.load_state_dict(optimizer_state)

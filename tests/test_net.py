@@ -451,6 +451,10 @@ def test_a_loaded_net_builds_its_optimizer_when_training_resumes():
     np.testing.assert_allclose(again.predict(X), net.predict(X), rtol=1e-6)
     with pytest.raises(AttributeError, match="no attribute 'optimiser_'"):
         loaded.optimiser_  # noqa: B018
+    refit = pickle.loads(pickle.dumps(net))
+    refit.initialize()  # a fresh optimizer: the saved state is not kept
+    assert "_skanime_unbuilt_optimizer" not in vars(refit)
+    assert refit.optimizer_.state_dict()["state"] == {}
 
 
 def test_a_seed_gives_the_weights_of_a_single_build():
