@@ -15,13 +15,17 @@ lengths each.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 __all__ = [
     "CompactDictsMixin",
     "pack_dict",
+    "pack_json",
     "pack_strings",
     "unpack_dict",
+    "unpack_json",
     "unpack_strings",
 ]
 
@@ -136,6 +140,57 @@ def unpack_strings(packed):
         numbers = list(packed[3]) if packed[4] else packed[3].tolist()
         return dict(zip(keys, numbers, strict=True))
     return dict(zip(keys, map(unpack_strings, packed[3]), strict=True))
+
+
+#: How :func:`pack_json` writes a NumPy float64 scalar, which JSON has not.
+_FLOAT64 = "__skanime_float64__"
+
+
+class _NotJSON(Exception):
+    pass
+
+
+def _jsonable(value):
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return value
+    if kind is np.float64:
+        return {_FLOAT64: float(value)}
+    if kind is list:
+        return [_jsonable(item) for item in value]
+    if kind is dict:
+        if not all(type(key) is str and key != _FLOAT64 for key in value):
+            raise _NotJSON
+        return {key: _jsonable(item) for key, item in value.items()}
+    raise _NotJSON
+
+
+def pack_json(value) -> str | None:
+    """``value`` (lists, string-keyed dicts, strings, numbers, booleans, None
+    and NumPy float64 scalars: a skorch ``History``) as one JSON text; None
+    for anything else, which is saved as it is.
+
+    >>> text = pack_json([{"epoch": 1, "valid_loss": np.float64(0.5)}])
+    >>> unpack_json(text)
+    [{'epoch': 1, 'valid_loss': np.float64(0.5)}]
+    >>> pack_json([(1, 2)]) is None
+    True
+    """
+    try:
+        return json.dumps(_jsonable(value))
+    except _NotJSON:
+        return None
+
+
+def unpack_json(text: str):
+    """The value :func:`pack_json` wrote, with the same types."""
+
+    def read(mapping: dict):
+        if mapping.keys() == {_FLOAT64}:
+            return np.float64(mapping[_FLOAT64])
+        return mapping
+
+    return json.loads(text, object_hook=read)
 
 
 class CompactDictsMixin:

@@ -135,3 +135,30 @@ def test_saved_strings_read_back_exactly_or_stay_as_they_are(value):
     if as_array.ndim == 1 and all(type(v) is str for v in as_array.tolist()):
         read = unpack_strings(pack_strings(as_array))
         assert read.dtype == object and read.tolist() == as_array.tolist()
+
+
+JSON_LIKE = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.floats().map(np.float64),
+        st.text(),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(JSON_LIKE)
+@settings(max_examples=200, deadline=None)
+def test_a_saved_history_reads_back_with_its_values_and_types(value):
+    """``pack_json`` (a network's training history) reads back as it was:
+    the same values, NaN and infinities included, and the same types, NumPy
+    float64 scalars included."""
+    from skanime._compact_state import pack_json, unpack_json
+
+    assert repr(unpack_json(pack_json(value))) == repr(value)
