@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import signal
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,6 +46,7 @@ __all__ = [
     "InputShapeSetter",
     "mean_absolute_error",
     "mean_absolute_percentage_error",
+    "without_optimizer_state",
 ]
 
 #: Key of the serialised tensors in a pickled (or skops) HybridNet state.
@@ -53,6 +56,24 @@ _TORCH_STATE = "_skanime_torch_state"
 _UNBUILT_OPTIMIZER = "_skanime_unbuilt_optimizer"
 #: Key of the training history, saved as one JSON text.
 _HISTORY_JSON = "_skanime_history_json"
+#: Whether a pickled HybridNet holds its optimizer's state (see
+#: :func:`without_optimizer_state`).
+_SAVE_OPTIMIZER: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "skanime_save_optimizer", default=True
+)
+
+
+@contextlib.contextmanager
+def without_optimizer_state() -> Iterator[None]:
+    """While it runs, a pickled (or skops-saved) :class:`HybridNet` leaves out
+    its optimizer's state; loaded, it predicts the same, and training it
+    further starts the optimizer afresh."""
+    token = _SAVE_OPTIMIZER.set(False)
+    try:
+        yield
+    finally:
+        _SAVE_OPTIMIZER.reset(token)
+
 
 #: Rows per forward pass when predicting an in-memory table.
 INFERENCE_ROWS = 8192
@@ -786,7 +807,9 @@ class HybridNet(NeuralNetRegressor):
         if getattr(self, "initialized_", False) and hasattr(self, "module_"):
             tensors = {"module": self.module_.state_dict()}
             optimizer = self.__dict__.get("optimizer_")
-            if optimizer is not None:
+            if not _SAVE_OPTIMIZER.get():
+                pass  # skanime.io.save(..., optimizer_state=False)
+            elif optimizer is not None:
                 tensors["optimizer"] = optimizer.state_dict()
             elif _UNBUILT_OPTIMIZER in self.__dict__:  # loaded, never trained since
                 unbuilt = self.__dict__[_UNBUILT_OPTIMIZER]

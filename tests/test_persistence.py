@@ -246,6 +246,27 @@ def test_skops_round_trip(which, request, anime, tmp_path):
     assert meta["format"] == skio.FORMAT_VERSION and meta["skanime"]
 
 
+def test_a_model_saved_without_its_optimizer_state(fitted_model, anime, tmp_path):
+    """``optimizer_state=False`` leaves out Adam's moments (twice the
+    networks' weights): a smaller file, the same predictions, the model itself
+    unchanged; training the loaded model further starts a fresh optimizer."""
+    whole, lean = tmp_path / "whole.skanime", tmp_path / "lean.skanime"
+    skio.save(fitted_model, whole)
+    skio.save(fitted_model, lean, optimizer_state=False)
+    weights = sum(
+        p.numel() * p.element_size() for p in fitted_model.net_.module_.parameters()
+    )
+    assert whole.stat().st_size - lean.stat().st_size > weights
+    assert fitted_model.net_.optimizer_.state_dict()["state"]  # still there
+    loaded = skio.load(lean)
+    np.testing.assert_array_equal(loaded.predict(anime), fitted_model.predict(anime))
+    assert skio.load(whole).net_.optimizer_.state_dict()["state"]
+    assert loaded.net_.optimizer_.state_dict()["state"] == {}
+    with pytest.raises(TypeError, match="optimizer_state must be True or False"):
+        skio.save(fitted_model, tmp_path / "m.skanime", optimizer_state="no")
+    assert not (tmp_path / "m.skanime").exists()
+
+
 def test_file_objects_are_written_and_read(fitted_model, anime, tmp_path):
     """A binary file object (an fsspec file, a BytesIO to upload) works as a
     path does: it used to fail with a TypeError from the atomic write's
