@@ -193,6 +193,30 @@ def unpack_json(text: str):
     return json.loads(text, object_hook=read)
 
 
+def _attribute(state: dict, name: str):
+    """``state[name]``, or for ``"owner.attribute"`` that attribute of
+    ``state["owner"]``; None where there is none."""
+    owner_name, _, attribute = name.rpartition(".")
+    if not owner_name:
+        return state.get(name)
+    return getattr(state.get(owner_name), "__dict__", {}).get(attribute)
+
+
+def _drop(state: dict, name: str, copied: set[str]) -> None:
+    """Take ``name`` out of ``state``; an ``"owner.attribute"`` out of a copy
+    of the owner (made once, in ``copied``), so the fitted owner keeps it."""
+    owner_name, _, attribute = name.rpartition(".")
+    if not owner_name:
+        del state[name]
+        return
+    if owner_name not in copied:
+        original = state[owner_name]
+        state[owner_name] = original.__class__.__new__(original.__class__)
+        state[owner_name].__dict__.update(vars(original))
+        copied.add(owner_name)
+    delattr(state[owner_name], attribute)
+
+
 class CompactDictsMixin:
     """Saves the dicts named in ``_compact_dicts``, and ``vectorizer_.vocabulary_``
     where there is one, as :func:`pack_dict` arrays, and the attributes named
@@ -212,39 +236,20 @@ class CompactDictsMixin:
             if pair is not None:
                 packed[name] = pair
                 del state[name]
-        vectorizer = state.get("vectorizer_")
-        vocabulary = getattr(vectorizer, "vocabulary_", None)
+        copied: set[str] = set()
+        vocabulary = _attribute(state, "vectorizer_.vocabulary_")
         pair = pack_dict(vocabulary) if isinstance(vocabulary, dict) else None
         if pair is not None:
-            # a copy without it: the fitted vectorizer keeps its vocabulary
-            copy = vectorizer.__class__.__new__(vectorizer.__class__)
-            copy.__dict__.update(vectorizer.__dict__)
-            del copy.vocabulary_
-            state["vectorizer_"] = copy
+            _drop(state, "vectorizer_.vocabulary_", copied)
             packed["vectorizer_.vocabulary_"] = pair
         if packed:
             state[_PACKED] = packed
-        strings, copied = {}, set()
+        strings = {}
         for name in self._compact_strings:
-            owner_name, _, attribute = name.rpartition(".")
-            owner = state.get(owner_name) if owner_name else state
-            if owner_name and owner is not None:
-                owner = vars(owner)
-            compact = None
-            if owner is not None and attribute in owner:
-                compact = pack_strings(owner[attribute])
-            if compact is None:
-                continue
-            strings[name] = compact
-            if not owner_name:
-                del state[name]
-                continue
-            if owner_name not in copied:  # the fitted object keeps its attribute
-                original = state[owner_name]
-                state[owner_name] = original.__class__.__new__(original.__class__)
-                state[owner_name].__dict__.update(vars(original))
-                copied.add(owner_name)
-            delattr(state[owner_name], attribute)
+            compact = pack_strings(_attribute(state, name))
+            if compact is not None:
+                strings[name] = compact
+                _drop(state, name, copied)
         if strings:
             state[_PACKED_STRINGS] = strings
         return state
@@ -254,12 +259,9 @@ class CompactDictsMixin:
         packed = state.pop(_PACKED, {})
         strings = state.pop(_PACKED_STRINGS, {})
         super().__setstate__(state)
-        for name, compact in strings.items():
+        restored = [(n, unpack_strings(c)) for n, c in strings.items()]
+        restored += [(n, unpack_dict(*pair)) for n, pair in packed.items()]
+        for name, value in restored:
             owner_name, _, attribute = name.rpartition(".")
             owner = getattr(self, owner_name) if owner_name else self
-            setattr(owner, attribute, unpack_strings(compact))
-        for name, (keys, values) in packed.items():
-            if name == "vectorizer_.vocabulary_":
-                self.vectorizer_.vocabulary_ = unpack_dict(keys, values)
-            else:
-                setattr(self, name, unpack_dict(keys, values))
+            setattr(owner, attribute, value)

@@ -807,14 +807,12 @@ class HybridNet(NeuralNetRegressor):
         if getattr(self, "initialized_", False) and hasattr(self, "module_"):
             tensors = {"module": self.module_.state_dict()}
             optimizer = self.__dict__.get("optimizer_")
-            if not _SAVE_OPTIMIZER.get():
-                pass  # skanime.io.save(..., optimizer_state=False)
-            elif optimizer is not None:
-                tensors["optimizer"] = optimizer.state_dict()
-            elif _UNBUILT_OPTIMIZER in self.__dict__:  # loaded, never trained since
-                unbuilt = self.__dict__[_UNBUILT_OPTIMIZER]
-                if unbuilt is not None:
-                    tensors["optimizer"] = unbuilt
+            if optimizer is not None:
+                saved = optimizer.state_dict()
+            else:  # loaded and not trained since: the state it was loaded with
+                saved = self.__dict__.get(_UNBUILT_OPTIMIZER)
+            if saved is not None and _SAVE_OPTIMIZER.get():
+                tensors["optimizer"] = saved
             state[_TORCH_STATE] = dump_tensors(tensors)
         return state
 
@@ -860,10 +858,9 @@ class HybridNet(NeuralNetRegressor):
         """Build a loaded net's optimizer when ``optimizer_`` is first read
         (see :meth:`__setstate__`); any other missing attribute is an
         ``AttributeError`` as usual."""
-        unbuilt = self.__dict__
-        if name == "optimizer_" and _UNBUILT_OPTIMIZER in unbuilt:
-            optimizer_state = unbuilt[_UNBUILT_OPTIMIZER]
-            self.initialize_optimizer()
+        if name == "optimizer_" and _UNBUILT_OPTIMIZER in self.__dict__:
+            optimizer_state = self.__dict__[_UNBUILT_OPTIMIZER]
+            self.initialize_optimizer()  # drops the unbuilt state
             if optimizer_state is not None:
                 self.optimizer_.load_state_dict(optimizer_state)
             return self.optimizer_
