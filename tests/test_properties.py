@@ -1,5 +1,6 @@
 """Property-based tests: random frames in the schema either fit and predict finite
-scores of the right length, or raise one of skanime's own errors."""
+scores of the right length, or raise one of skanime's own errors; the compact
+forms a saved model's strings and history take read back exactly."""
 
 import re
 import warnings
