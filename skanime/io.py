@@ -219,7 +219,8 @@ def save(model, path, *, optimizer_state: bool = True) -> None:
         ``nn.Module`` instance passed as ``backbone=`` (save those models with
         joblib, for trusted use only, or register the backbone by name), or a
         function no file can name (a lambda as ``numeric_columns=``). Nothing
-        is written. Also if ``path`` is a file object open in text mode.
+        is written. Also if ``path`` is a file object open in text mode, or
+        ``optimizer_state`` is not True or False.
     """
     if not isinstance(optimizer_state, bool):
         raise TypeError(
