@@ -4,8 +4,8 @@ skops writes a dict as a node for every key and value: the title-neighbour
 prior's character n-gram vocabulary (about 28,000 terms on MyAnimeList's
 table) alone made 341,000 of the 855,000 nodes of a default model's file, and
 reading those nodes was most of :func:`skanime.io.load`'s time.
-:class:`CompactDictsMixin` saves such a dict (and a ``vectorizer_``'s
-``vocabulary_``) as an array of its keys and one of its values, which skops,
+:class:`CompactDictsMixin` saves such a dict (a ``vectorizer_``'s
+``vocabulary_``, say) as an array of its keys and one of its values, which skops,
 pickle and joblib each store as one block, and rebuilds the dict on load.
 It saves the lists, object arrays and dicts of strings named in
 ``_compact_strings`` (column names, labels, spellings, label encodings:
@@ -35,8 +35,8 @@ _PACKED_STRINGS = "_skanime_packed_strings"
 
 def pack_dict(mapping: dict) -> tuple[np.ndarray, np.ndarray] | None:
     """``(keys, values)`` arrays of a dict of strings to numbers, in its order;
-    None for any other dict (a fixed-width string array cannot end a key with
-    ``"\\x00"``, so such a dict stays as it is).
+    None for any other dict, or anything else (a fixed-width string array
+    cannot end a key with ``"\\x00"``, so such a dict stays as it is).
 
     >>> keys, values = pack_dict({"ab": 1, "c": 2})
     >>> keys.dtype.kind, values.tolist()
@@ -44,6 +44,8 @@ def pack_dict(mapping: dict) -> tuple[np.ndarray, np.ndarray] | None:
     >>> pack_dict({1: "a"}) is None
     True
     """
+    if not isinstance(mapping, dict):
+        return None
     keys = list(mapping)
     if not keys or not all(type(k) is str and not k.endswith("\x00") for k in keys):
         return None
@@ -218,11 +220,11 @@ def _drop(state: dict, name: str, copied: set[str]) -> None:
 
 
 class CompactDictsMixin:
-    """Saves the dicts named in ``_compact_dicts``, and ``vectorizer_.vocabulary_``
-    where there is one, as :func:`pack_dict` arrays, and the attributes named
-    in ``_compact_strings`` (``"encoder_.categories_"`` is an attribute of
-    the fitted ``encoder_``) as :func:`pack_strings` makes them; put it before
-    ``BaseEstimator`` in the bases. The fitted object itself is not changed."""
+    """Saves the dicts named in ``_compact_dicts`` as :func:`pack_dict` arrays,
+    and the attributes named in ``_compact_strings`` as :func:`pack_strings`
+    makes them (a dotted name, ``"encoder_.categories_"``, is an attribute of
+    the fitted ``encoder_``); put it before ``BaseEstimator`` in the bases.
+    The fitted object itself is not changed."""
 
     _compact_dicts: tuple[str, ...] = ()
     _compact_strings: tuple[str, ...] = ()
@@ -230,28 +232,19 @@ class CompactDictsMixin:
     def __getstate__(self):
         # a copy: object.__getstate__ gives the instance's own __dict__
         state = dict(super().__getstate__())
-        packed = {}
-        for name in self._compact_dicts:
-            pair = pack_dict(state[name]) if isinstance(state.get(name), dict) else None
-            if pair is not None:
-                packed[name] = pair
-                del state[name]
         copied: set[str] = set()
-        vocabulary = _attribute(state, "vectorizer_.vocabulary_")
-        pair = pack_dict(vocabulary) if isinstance(vocabulary, dict) else None
-        if pair is not None:
-            _drop(state, "vectorizer_.vocabulary_", copied)
-            packed["vectorizer_.vocabulary_"] = pair
-        if packed:
-            state[_PACKED] = packed
-        strings = {}
-        for name in self._compact_strings:
-            compact = pack_strings(_attribute(state, name))
-            if compact is not None:
-                strings[name] = compact
-                _drop(state, name, copied)
-        if strings:
-            state[_PACKED_STRINGS] = strings
+        for key, names, pack in (
+            (_PACKED, self._compact_dicts, pack_dict),
+            (_PACKED_STRINGS, self._compact_strings, pack_strings),
+        ):
+            packed = {}
+            for name in names:
+                compact = pack(_attribute(state, name))
+                if compact is not None:
+                    packed[name] = compact
+                    _drop(state, name, copied)
+            if packed:
+                state[key] = packed
         return state
 
     def __setstate__(self, state):

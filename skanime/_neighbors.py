@@ -101,6 +101,8 @@ class TitleNeighborPrior(CompactDictsMixin, TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    _compact_dicts = ("vectorizer_.vocabulary_",)  # saved as arrays
+
     def __init__(self, n_neighbors=10, ngram_range=(3, 4), cv=5, random_state=None):
         self.n_neighbors = n_neighbors
         self.ngram_range = ngram_range

@@ -57,6 +57,8 @@ class _TitleTransformer(CompactDictsMixin, TransformerMixin, BaseEstimator):
     """What :class:`TitleEncoder` and :class:`TitleWords` share: one title
     column read as text, missing titles as ""."""
 
+    _compact_dicts = ("vectorizer_.vocabulary_",)  # saved as arrays
+
     def _texts(self, X, *, reset: bool) -> list[str]:
         return _as_texts(title_column(self, X, reset=reset))
 
