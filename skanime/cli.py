@@ -9,6 +9,7 @@ once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from ._cli_options import (
     MAX_EPOCHS,
     _add_cache_dir,
     _add_model_and_data,
+    _add_optimizer_state,
     _add_poster_root,
     _add_report_options,
     _add_scaled_intervals,
@@ -121,16 +123,20 @@ def _model_from_args(args, **extra) -> HybridAnimeRegressor:
     )
 
 
-def _save(model, path: Path, outputs: atomic_group) -> None:
-    """``.skanime``: the secure format of :mod:`skanime.io`; else joblib. The file
-    is written when ``outputs`` ends."""
+def _save(model, args, outputs: atomic_group) -> None:
+    """Save to ``args.out``: ``.skanime``, the secure format of :mod:`skanime.io`;
+    else joblib. The networks' optimizer state only with
+    ``--keep-optimizer-state``. The file is written when ``outputs`` ends."""
     import joblib
 
     from . import io as skanime_io
+    from ._net import without_optimizer_state
 
+    path, keep = Path(args.out), args.keep_optimizer_state
     if path.suffix == SECURE_SUFFIX:
-        skanime_io.save(model, outputs.path(path))
-    else:
+        skanime_io.save(model, outputs.path(path), optimizer_state=keep)
+        return
+    with contextlib.nullcontext() if keep else without_optimizer_state():
         joblib.dump(model, outputs.path(path))
 
 
@@ -163,7 +169,7 @@ def cmd_demo(args) -> None:
             outputs=outputs,
         )
         if args.out:
-            _save(model, Path(args.out), outputs)
+            _save(model, args, outputs)
     _say("Plots written." + (f" Model saved to {args.out}." if args.out else ""))
 
 
@@ -248,7 +254,7 @@ def cmd_train(args) -> None:
                 f"({held_out / n:.0%}) above were held out. `skanime evaluate` on this "
                 "table says which rows it saw."
             )
-            _save(model, Path(args.out), outputs)
+            _save(model, args, outputs)
     _say(f"Plots and report written. Model saved to {args.out}.")
 
 
@@ -479,7 +485,7 @@ def cmd_calibrate(args) -> None:
         "would be optimistic: evaluate on others."
     )
     with _Outputs() as outputs:
-        _save(calibrated, Path(args.out), outputs)
+        _save(calibrated, args, outputs)
     _say(f"Model saved to {args.out}.")
 
 
@@ -528,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out-dir", default="skanime_demo", help="folder for the posters and plots"
     )
     demo.add_argument("--out", help="also save the fitted model here")
+    _add_optimizer_state(demo)
     _add_training_options(demo, epochs=MAX_EPOCHS)
     demo.set_defaults(func=cmd_demo)
 
@@ -554,6 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="where to save the model: .skanime (secure, skanime.io) or .joblib",
     )
+    _add_optimizer_state(train)
     train.add_argument(
         "--report-dir", default="skanime_report", help="folder for the plots"
     )
@@ -633,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="where to save the calibrated model: .skanime or .joblib",
     )
+    _add_optimizer_state(calibrate)
     _add_scaled_intervals(calibrate)
     _add_weight_column(
         calibrate,

@@ -55,6 +55,7 @@ def test_demo_prints_the_table_and_writes_plots(tmp_path, capsys):
             str(tmp_path / "demo"),
             "--out",
             str(tmp_path / "demo.joblib"),
+            "--keep-optimizer-state",
             *FAST,
         ]
     )
@@ -77,6 +78,8 @@ def test_demo_prints_the_table_and_writes_plots(tmp_path, capsys):
     seen = joblib.load(tmp_path / "demo.joblib").training_data_
     assert (seen["source"], seen["rows"], seen["held_out_rows"]) == (None, 51, 9)
     assert len(np.unique(seen["row_digests"])) == 51
+    # --keep-optimizer-state: Adam's moments are saved, to train it further
+    assert joblib.load(tmp_path / "demo.joblib").net_.optimizer_.state_dict()["state"]
 
 
 @pytest.mark.parametrize("suffix", [".joblib", ".skanime"])
@@ -99,6 +102,9 @@ def test_train_evaluate_predict_round_trip(suffix, anime_csv, tmp_path, capsys):
         == 0
     )
     assert model.is_file()
+    # a model to predict with: the networks' optimizer state is left out
+    network = cli._load_model(model).estimator_.net_  # the calibrated model's
+    assert network.optimizer_.state_dict()["state"] == {}
     if suffix == ".skanime":  # the secure format, which skanime.io reads
         import skanime.io
 
