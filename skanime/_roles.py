@@ -38,6 +38,7 @@ from ._parsing import (
 )
 from ._tabular import PLACEHOLDERS, _as_frame, _factorize_text, _warn_unread, is_null
 from ._utils import URL_SCHEME, is_label_list, name_key, split_labels
+from ._validation import to_frame
 from .exceptions import ColumnError
 
 __all__ = ["ROLES", "ColumnRoles", "TableCleaner", "infer_column_roles", "to_pandas"]
@@ -122,8 +123,9 @@ _MISSING = NO_DATE
 
 
 def to_pandas(X) -> pd.DataFrame:
-    """A pandas frame of ``X``: polars frames, dicts of columns and lists of
-    records are converted, pandas kept as is.
+    """A pandas frame of ``X``: dicts of columns, lists of records and the
+    frames ``predict`` reads (polars, pyarrow ...; a lazy one is refused,
+    saying how to compute it) are converted, pandas kept as is.
 
     Examples
     --------
@@ -132,14 +134,11 @@ def to_pandas(X) -> pd.DataFrame:
     >>> to_pandas([{"Type": "TV"}, {"Type": "Movie"}])["Type"].tolist()
     ['TV', 'Movie']
     """
-    if isinstance(X, pd.DataFrame):
-        return X
-    if type(X).__module__.split(".")[0] == "polars":
-        return pd.DataFrame(X.to_dict(as_series=False))
     if isinstance(X, Mapping):
         return pd.DataFrame(X)
-    if isinstance(X, list) and X and all(isinstance(row, Mapping) for row in X):
-        return pd.DataFrame.from_records(X)  # records, as fit and predict read them
+    frame = to_frame(X)  # as fit and predict read it
+    if isinstance(frame, pd.DataFrame):
+        return frame
     if isinstance(X, (np.ndarray, list)):  # positional names, as _tabular does
         return _as_frame(X)
     raise TypeError(

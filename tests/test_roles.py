@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from skanime._roles import ColumnRoles, TableCleaner, infer_column_roles
 from skanime.datasets import PRERELEASE_COLUMNS, load_mal
-from skanime.exceptions import ColumnError, DataWarning
+from skanime.exceptions import ColumnError, DataError, DataWarning
 
 from .conftest import fast_model
 
@@ -271,6 +271,21 @@ def test_polars_frame():
     assert infer_column_roles(frame) == infer_column_roles(raw)
     cleaned = TableCleaner().fit(frame).transform(frame)
     pd.testing.assert_frame_equal(cleaned, TableCleaner().fit_transform(raw))
+
+
+def test_roles_read_the_frames_predict_reads_and_refuse_a_lazy_one():
+    """Column roles read what ``fit`` and ``predict`` read: a pyarrow table
+    used to be refused ("Expected a pandas or polars DataFrame"), and a
+    polars LazyFrame failed with an AttributeError from polars."""
+    pa = pytest.importorskip("pyarrow")
+    pl = pytest.importorskip("polars")
+    raw = raw_mal().astype({"poster": object})
+    assert infer_column_roles(pa.Table.from_pandas(raw)) == infer_column_roles(raw)
+    lazy = pl.DataFrame(raw.to_dict(orient="list")).lazy()
+    with pytest.raises(DataError, match=r"compute it first \(a polars LazyFrame: X"):
+        infer_column_roles(lazy)
+    with pytest.raises(DataError, match="lazy LazyFrame"):
+        TableCleaner().fit(lazy)
 
 
 def test_explicit_columns_win():
