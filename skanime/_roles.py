@@ -626,9 +626,8 @@ class TableCleaner(CompactDictsMixin, TransformerMixin, BaseEstimator):
 
     def _frame(self, X, *, reset: bool) -> pd.DataFrame:
         """X as a pandas frame; arrays are checked as scikit-learn does."""
-        if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
-            frame = to_pandas(X)
-        else:
+        frame = to_frame(X)  # pandas, polars, pyarrow, records: a pandas frame
+        if not isinstance(frame, pd.DataFrame):
             X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=reset)
             frame = _as_frame(X)
         if frame.shape[0] == 0:

@@ -275,12 +275,17 @@ def test_polars_frame():
 
 def test_roles_read_the_frames_predict_reads_and_refuse_a_lazy_one():
     """Column roles read what ``fit`` and ``predict`` read: a pyarrow table
-    used to be refused ("Expected a pandas or polars DataFrame"), and a
-    polars LazyFrame failed with an AttributeError from polars."""
+    used to be refused ("Expected a pandas or polars DataFrame"), or read by
+    ``TableCleaner`` as an array with positional names, and a polars
+    LazyFrame failed with an AttributeError from polars."""
     pa = pytest.importorskip("pyarrow")
     pl = pytest.importorskip("polars")
     raw = raw_mal().astype({"poster": object})
-    assert infer_column_roles(pa.Table.from_pandas(raw)) == infer_column_roles(raw)
+    arrow = pa.Table.from_pandas(raw, preserve_index=False)
+    assert infer_column_roles(arrow) == infer_column_roles(raw)
+    pd.testing.assert_frame_equal(  # not an array with positional names
+        TableCleaner().fit_transform(arrow), TableCleaner().fit_transform(raw)
+    )
     lazy = pl.DataFrame(raw.to_dict(orient="list")).lazy()
     with pytest.raises(DataError, match=r"compute it first \(a polars LazyFrame: X"):
         infer_column_roles(lazy)
