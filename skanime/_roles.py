@@ -453,7 +453,7 @@ def infer_column_roles(
 
     Parameters
     ----------
-    X : pandas or polars DataFrame
+    X : DataFrame (pandas, polars, pyarrow ...), dict of columns or list of records
         The table (without or with its target column).
     target : str, default=None
         Name of the target column if it is in ``X``: it is ignored. ``Score`` is
@@ -565,7 +565,8 @@ class TableCleaner(CompactDictsMixin, TransformerMixin, BaseEstimator):
     numeric columns as floats (``"2,893,578"`` -> 2893578.0, ``"Unknown"`` ->
     NaN), durations as minutes, each date as a year (float) and a season, and the
     categorical, list, text and poster columns as text (missing as NaN). Ignored
-    columns are dropped. A polars frame is converted first.
+    columns are dropped. A polars or pyarrow frame, or a list of records, is
+    converted first.
 
     Parameters
     ----------
@@ -673,7 +674,7 @@ class TableCleaner(CompactDictsMixin, TransformerMixin, BaseEstimator):
                 *self.column_roles_["list"],
             )
         }
-        if isinstance(X, pd.DataFrame) or type(X).__module__.startswith("polars"):
+        if not hasattr(self, "n_features_in_"):  # a frame: validate_data set none
             self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], object)
             self.n_features_in_ = len(self.feature_names_in_)
         return self

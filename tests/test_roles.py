@@ -283,9 +283,11 @@ def test_roles_read_the_frames_predict_reads_and_refuse_a_lazy_one():
     raw = raw_mal().astype({"poster": object})
     arrow = pa.Table.from_pandas(raw, preserve_index=False)
     assert infer_column_roles(arrow) == infer_column_roles(raw)
-    pd.testing.assert_frame_equal(  # not an array with positional names
-        TableCleaner().fit_transform(arrow), TableCleaner().fit_transform(raw)
+    cleaner = TableCleaner().fit(arrow)  # not an array with positional names
+    pd.testing.assert_frame_equal(
+        cleaner.transform(arrow), TableCleaner().fit_transform(raw)
     )
+    assert cleaner.feature_names_in_.tolist() == raw.columns.tolist()
     lazy = pl.DataFrame(raw.to_dict(orient="list")).lazy()
     with pytest.raises(DataError, match=r"compute it first \(a polars LazyFrame: X"):
         infer_column_roles(lazy)
