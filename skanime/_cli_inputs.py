@@ -58,14 +58,51 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
     return frame.reset_index(drop=True), weights
 
 
+def _check_writable(path, option: str, *, folder: bool = False) -> None:
+    """Refuse, before any work, an output option that cannot be written: a
+    file option naming a folder, a path through a file, or a place where no
+    file can be created (a read-only or special file system). Found only when
+    the outputs are written, after training, it would lose the training."""
+    import os
+    import tempfile
+
+    from .exceptions import SkanimeError
+
+    if path is None:
+        return
+    path = Path(path)
+    if not folder and path.is_dir():
+        raise SkanimeError(f"{option} {str(path)!r} is a folder; name a file to write.")
+    # the folder that the outputs (and the folders they need) are created in
+    place = next(
+        p for p in (path if folder else path.parent, *path.parents) if p.exists()
+    )
+    if not place.is_dir():
+        raise SkanimeError(
+            f"{option} {str(path)!r} cannot be written: {str(place)!r} is a file, "
+            "not a folder."
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".skanime-probe.", dir=place)
+    except OSError as exc:
+        raise SkanimeError(
+            f"{option} {str(path)!r} cannot be written: no file can be created in "
+            f"{str(place)!r} ({exc.strerror or exc}). Nothing was done."
+        ) from exc
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _check_out_is_not_an_input(args, *inputs: str) -> None:
-    """Refuse an ``--out`` that is the same file as one of the command's
-    ``inputs`` (names of ``args``: "data", "model"), before any work: writing it
-    would replace the CSV or the model the command reads."""
+    """Refuse an ``--out`` that cannot be written (:func:`_check_writable`) or
+    that is the same file as one of the command's ``inputs`` (names of
+    ``args``: "data", "model"), before any work: writing it would replace the
+    CSV or the model the command reads."""
     import os
 
     from .exceptions import SkanimeError
 
+    _check_writable(args.out, "--out")
     out = Path(args.out)
     if not out.exists():
         return
@@ -90,6 +127,7 @@ def _check_folder(path, option: str) -> None:
             f"{option} {str(path)!r} is a file; it needs a folder (created where "
             "it does not exist)."
         )
+    _check_writable(path, option, folder=True)
 
 
 def _check_score_scale(args, frame) -> None:

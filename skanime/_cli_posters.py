@@ -12,7 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ._cli_inputs import _check_out_is_not_an_input
+from ._cli_inputs import _check_out_is_not_an_input, _check_writable
 from ._cli_options import _add_poster_root, _HelpFormatter, _whole_number
 from ._cli_tables import _check_parquet_engine, _write_table
 from ._experiment import _say
@@ -66,6 +66,7 @@ def cmd_posters(args: argparse.Namespace) -> None:
     from .exceptions import SkanimeError
 
     _check_out_is_not_an_input(args, "data")
+    _check_writable(args.dest, "--dest", folder=True)
     out = Path(args.out)
     _check_parquet_engine(out)
     # columns the file lacks stay absent, so that predict refuses the table

@@ -23,6 +23,7 @@ from ._cli_inputs import (
     _check_folder,
     _check_out_is_not_an_input,
     _check_score_scale,
+    _check_writable,
     _load_model,
     _model_and_scored_rows,
     _scored_rows_and_weights,
@@ -144,6 +145,7 @@ def cmd_demo(args) -> None:
     from .datasets import make_anime
 
     _check_folder(args.out_dir, "--out-dir")
+    _check_writable(args.out, "--out")
     out_dir = Path(args.out_dir)
     _say(
         f"skanime demo: {args.n_samples} SYNTHETIC anime from make_anime "

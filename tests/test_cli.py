@@ -551,6 +551,67 @@ def test_an_output_that_is_an_input_is_refused_and_both_stay_as_they_were(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["anime.csv", "m.joblib"]
 
 
+def test_an_output_that_cannot_be_written_is_refused_before_training(
+    model_file, anime_csv, tmp_path, capsys, monkeypatch
+):
+    """An output that cannot be written used to be found when it was written,
+    after training (the training lost, and an error naming a temporary file):
+    every command now tries each output's place first."""
+    import tempfile
+
+    locked = tmp_path / "locked"  # where no file can be created (as read-only)
+    locked.mkdir()
+    create = tempfile.mkstemp
+
+    def refusing(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == locked:
+            raise PermissionError(13, "Permission denied")
+        return create(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refusing)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    train = ["train", str(anime_csv), *FAST]
+    fine = str(tmp_path / "m.skanime")
+    for argv, said in (
+        ([*train, "--out", str(locked / "m.skanime")], "in '.*locked' \\(Permission"),
+        ([*train, "--out", str(locked / "new" / "m.skanime")], "created in '.*locked'"),
+        ([*train, "--out", fine, "--report-dir", str(locked)], "--report-dir '"),
+        ([*train, "--out", str(a_file / "m.skanime")], "'.*a_file' is a file, not"),
+        ([*train, "--out", str(tmp_path)], "is a folder; name a file to write"),
+        (["demo", *FAST, "--out", str(locked / "m.joblib")], "--out '.*locked"),
+        (["demo", *FAST, "--out-dir", str(locked / "demo")], "--out-dir '.*locked"),
+        (
+            ["evaluate", str(model_file), str(anime_csv), "--report-dir", str(locked)],
+            "--report-dir",
+        ),
+        (
+            [
+                "predict",
+                str(model_file),
+                str(anime_csv),
+                "--out",
+                str(locked / "p.csv"),
+            ],
+            "cannot be written",
+        ),
+        (
+            ["calibrate", str(model_file), str(anime_csv), "--out", str(locked / "m")],
+            "cannot be written",
+        ),
+        (
+            ["posters", str(anime_csv), "--dest", str(locked / "p"), "--out", fine],
+            "--dest '.*locked",
+        ),
+    ):
+        assert main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert re.search(said, err) and err.count("\n") == 1, (argv, err)
+        assert "epoch" not in out and "Loaded" not in out, argv  # nothing was done
+    assert list(locked.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "locked"]
+
+
 def test_train_report_and_predict_with_intervals(anime_csv, tmp_path, capsys):
     from .test_report import parse_page
 
