@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import tempfile
@@ -414,8 +415,10 @@ def cmd_predict(args) -> None:
 
     from .datasets import load_mal
 
-    _check_out_is_not_an_input(args, "model", "data")
-    _check_parquet_engine(Path(args.out))  # before the work of predicting
+    to_stdout = args.out == "-"
+    if not to_stdout:
+        _check_out_is_not_an_input(args, "model", "data")
+        _check_parquet_engine(Path(args.out))  # before the work of predicting
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
     # columns the file lacks stay absent: the model refuses to predict without them
@@ -429,6 +432,16 @@ def cmd_predict(args) -> None:
         bounds = model.interval_around(predicted, args.interval, frame)
         out["score_low"] = np.round(bounds[:, 0], 3)
         out["score_high"] = np.round(bounds[:, 1], 3)
+    if to_stdout:  # for a pipe: the table alone on standard output
+        try:
+            out.to_csv(sys.stdout, index=False)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (`| head`): quietly
+            # as Python's documentation advises: no second error at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+        print(f"Wrote {len(out)} predictions to standard output.", file=sys.stderr)
+        return
     with _Outputs() as outputs:
         _write_table(out, outputs.path(args.out), Path(args.out))
     _say(f"Wrote {len(out)} predictions to {args.out}.")
@@ -668,7 +681,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         required=True,
         help="file to write: CSV (.csv, also .csv.gz, .zip, .bz2, .xz), or "
-        "Parquet (.parquet), JSON records (.json) or JSON Lines (.jsonl)",
+        "Parquet (.parquet), JSON records (.json) or JSON Lines (.jsonl); '-' "
+        "writes CSV to standard output (and its closing line to standard error)",
     )
     _add_poster_root(predict)
     predict.add_argument(

@@ -511,6 +511,35 @@ def test_an_unreadable_model_file_is_one_line_and_exit_2(
     assert not out.exists()
 
 
+def test_predict_writes_csv_to_standard_output_for_a_pipe(
+    model_file, anime_csv, tmp_path, capsys, monkeypatch
+):
+    """``--out -``: the table alone on standard output, its closing line on
+    standard error; a reader that stops early (``| head``) ends it quietly."""
+    import io
+
+    monkeypatch.chdir(tmp_path)  # where a file named "-" would be written
+    argv = ["predict", str(model_file), str(anime_csv), "--out"]
+    assert main([*argv, "-"]) == 0
+    out, err = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table.columns) == ["anime_id", "Title", "predicted_score"]
+    assert len(table) == 60 and table["predicted_score"].notna().all()
+    assert err == "Wrote 60 predictions to standard output.\n"
+    assert main([*argv, str(tmp_path / "p.csv")]) == 0  # the same table in a file
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "p.csv"), table)
+    capsys.readouterr()
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone: writing raises BrokenPipeError
+    captured = sys.stdout
+    with open(write, "w") as pipe:
+        monkeypatch.setattr(sys, "stdout", pipe)
+        assert main([*argv, "-"]) == 0
+        monkeypatch.setattr(sys, "stdout", captured)
+    assert capsys.readouterr().err == ""
+    assert not (tmp_path / "-").exists()
+
+
 def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_temporary(
     model_file, anime_csv, tmp_path, capsys
 ):
