@@ -144,9 +144,9 @@ def _add_optimizer_state(parser) -> None:
         action="store_true",
         help="also save the networks' optimizer state (Adam's running moments, "
         "about 45%% of a model trained on MyAnimeList's table), which only "
-        "training the model further reads; without it the model predicts the "
-        "same from a smaller file, and training it further (partial_fit) "
-        "starts the optimizer afresh",
+        "training the networks further (model.net_.partial_fit) reads; "
+        "without it the model predicts the same from a smaller file, and such "
+        "training starts the optimizer afresh",
     )
 
 
