@@ -198,7 +198,7 @@ def save(model, path, *, optimizer_state: bool = True) -> None:
         moments, twice the size of the networks' weights: 34 of the 73 MB of
         a model that ``skanime train`` fits on MyAnimeList's table). A model
         saved without it predicts the same from a smaller file that loads
-        sooner; training it further (``partial_fit``, a ``warm_start`` fit)
+        sooner; training its networks further (``model.net_.partial_fit``)
         starts the optimizer afresh. The model itself is not changed.
 
     Examples
