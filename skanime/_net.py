@@ -46,7 +46,7 @@ __all__ = [
     "InputShapeSetter",
     "mean_absolute_error",
     "mean_absolute_percentage_error",
-    "without_optimizer_state",
+    "optimizer_state_saved",
 ]
 
 #: Key of the serialised tensors in a pickled (or skops) HybridNet state.
@@ -57,18 +57,18 @@ _UNBUILT_OPTIMIZER = "_skanime_unbuilt_optimizer"
 #: Key of the training history, saved as one JSON text.
 _HISTORY_JSON = "_skanime_history_json"
 #: Whether a pickled HybridNet holds its optimizer's state (see
-#: :func:`without_optimizer_state`).
+#: :func:`optimizer_state_saved`).
 _SAVE_OPTIMIZER: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "skanime_save_optimizer", default=True
 )
 
 
 @contextlib.contextmanager
-def without_optimizer_state() -> Iterator[None]:
-    """While it runs, a pickled (or skops-saved) :class:`HybridNet` leaves out
-    its optimizer's state; loaded, it predicts the same, and training it
-    further starts the optimizer afresh."""
-    token = _SAVE_OPTIMIZER.set(False)
+def optimizer_state_saved(saved: bool) -> Iterator[None]:
+    """While it runs, a pickled (or skops-saved) :class:`HybridNet` holds its
+    optimizer's state only if ``saved``; one saved without it predicts the
+    same, and training it further starts the optimizer afresh."""
+    token = _SAVE_OPTIMIZER.set(saved)
     try:
         yield
     finally:

@@ -9,7 +9,6 @@ once.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
@@ -132,14 +131,14 @@ def _save(model, args, outputs: atomic_group) -> None:
     import joblib
 
     from . import io as skanime_io
-    from ._net import without_optimizer_state
+    from ._net import optimizer_state_saved
 
     path, keep = Path(args.out), args.keep_optimizer_state
     if path.suffix == SECURE_SUFFIX:
         skanime_io.save(model, outputs.path(path), optimizer_state=keep)
-        return
-    with contextlib.nullcontext() if keep else without_optimizer_state():
-        joblib.dump(model, outputs.path(path))
+    else:
+        with optimizer_state_saved(keep):
+            joblib.dump(model, outputs.path(path))
 
 
 def cmd_demo(args) -> None:

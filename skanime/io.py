@@ -31,7 +31,6 @@ expands more than :data:`MAX_COMPRESSION_RATIO` (100) times. Any malformed file
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -228,11 +227,11 @@ def save(model, path, *, optimizer_state: bool = True) -> None:
         )
     if _is_stream(path):
         _check_binary(path, "wb")
-    from ._net import without_optimizer_state
+    from ._net import optimizer_state_saved
 
-    lean = contextlib.nullcontext() if optimizer_state else without_optimizer_state()
     try:
-        with arrays_for_skops(), lean:  # a backbone two embedders share: once
+        # a backbone two embedders share is saved once
+        with arrays_for_skops(), optimizer_state_saved(optimizer_state):
             body = sio.dumps(model)
     except Exception as exc:
         raise TypeError(
