@@ -9,7 +9,6 @@ once.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from ._cli_options import (
 )
 from ._cli_posters import add_posters_command
 from ._cli_tables import _check_parquet_engine, _write_table
+from ._closed_pipe import output_until_closed, reader_gone
 from ._experiment import (
     _NO_NEW_ROWS,
     TEST_SIZE,
@@ -432,14 +432,10 @@ def cmd_predict(args) -> None:
         out["score_low"] = np.round(bounds[:, 0], 3)
         out["score_high"] = np.round(bounds[:, 1], 3)
     if to_stdout:  # for a pipe: the table alone on standard output
-        try:
-            out.to_csv(sys.stdout, index=False)
-            sys.stdout.flush()
-        except BrokenPipeError:  # the reader stopped early (`| head`): quietly
-            # as Python's documentation advises: no second error at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return
-        print(f"Wrote {len(out)} predictions to standard output.", file=sys.stderr)
+        out.to_csv(sys.stdout, index=False)
+        sys.stdout.flush()
+        if not reader_gone():  # else the reader stopped early (`| head`): quietly
+            print(f"Wrote {len(out)} predictions to standard output.", file=sys.stderr)
         return
     with _Outputs() as outputs:
         _write_table(out, outputs.path(args.out), Path(args.out))
@@ -712,7 +708,8 @@ def main(argv: list[str] | None = None) -> int:
 
     _INTERRUPTED.clear()
     _WRITTEN.clear()
-    with _signal_handler(_on_signal):
+    # a reader that stops early (`| head`) ends the output, not the work
+    with _signal_handler(_on_signal), output_until_closed():
         try:
             args.func(args)
             _check_interrupt()

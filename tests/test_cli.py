@@ -540,6 +540,27 @@ def test_predict_writes_csv_to_standard_output_for_a_pipe(
     assert not (tmp_path / "-").exists()
 
 
+def test_a_reader_that_stops_early_ends_the_output_not_the_training(
+    anime_csv, tmp_path, capsys, monkeypatch
+):
+    """``skanime train ... | head -1`` ended the training with "[Errno 32]
+    Broken pipe" at the second line printed, and saved no model."""
+    monkeypatch.chdir(tmp_path)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone: writing raises BrokenPipeError
+    captured = sys.stdout
+    with open(write, "w") as pipe:
+        monkeypatch.setattr(sys, "stdout", pipe)
+        argv = ["train", str(anime_csv), "--out", "m.joblib", "--no-posters"]
+        code = main([*argv, "--report-dir", "report", *FAST])
+        monkeypatch.setattr(sys, "stdout", captured)
+    assert code == 0, capsys.readouterr().err
+    assert "Broken pipe" not in capsys.readouterr().err
+    model = joblib.load("m.joblib")
+    assert model.predict(load_mal(anime_csv)).shape == (60,)
+    assert (tmp_path / "report" / "report.html").is_file()
+
+
 def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_temporary(
     model_file, anime_csv, tmp_path, capsys
 ):
