@@ -18,29 +18,61 @@ if TYPE_CHECKING:  # pragma: no cover
 SECURE_SUFFIX = ".skanime"
 
 
+#: DATA that reads the table from standard input.
+STDIN = "-"
+
+
+def _data(args):
+    """What ``load_mal`` reads for the command's DATA: the file it names, or
+    standard input for ``-`` (refused where nothing is piped in, which would
+    wait for typing)."""
+    import sys
+
+    from .exceptions import SkanimeError
+
+    if args.data != STDIN:
+        return args.data
+    if sys.stdin is None or sys.stdin.isatty():
+        raise SkanimeError(
+            "DATA '-' reads the table from standard input, and nothing is piped "
+            f"in: `... | skanime {args.command} ... -`, or name the file (./- "
+            "for one named '-')."
+        )
+    return sys.stdin.buffer
+
+
+def _data_words(args, *, quote: bool = True) -> str:
+    """How messages name the command's DATA: its path (quoted with
+    ``quote``), or standard input."""
+    from .datasets._mal import STANDARD_INPUT
+
+    if args.data == STDIN:
+        return STANDARD_INPUT
+    return repr(str(args.data)) if quote else str(args.data)
+
+
 def _scored_rows_and_weights(args, *, fill_absent: bool = True):
-    """The scored rows of the CSV ``args.data`` (``load_mal``, with
+    """The scored rows of the command's DATA (``load_mal``, with
     ``fill_absent``), and with ``--weight-column`` each one's weight from that
     column of the file, checked; else None."""
     import numpy as np
 
     from ._parsing import parse_numbers
     from .datasets import load_mal
-    from .datasets._mal import _mal_frame, _read_mal_csv, _row_words
+    from .datasets._mal import _mal_frame, _read_source, _row_words
     from .exceptions import ColumnError, DataError
 
     read = {"poster_root": args.poster_root, "fill_absent": fill_absent}
     column = getattr(args, "weight_column", None)
     if column is None:
-        return load_mal(args.data, dropna=True, **read), None
-    raw = _read_mal_csv(args.data)
+        return load_mal(_data(args), dropna=True, **read), None
+    raw, where, folder, _ = _read_source(_data(args))
     if column not in raw.columns:
         raise ColumnError(
-            f"--weight-column {column!r}: {str(args.data)!r} has no such column; it "
+            f"--weight-column {column!r}: {where} has no such column; it "
             f"has {list(raw.columns)}."
         )
     # the scored rows, indexed by their lines in the file less 2
-    where, folder = repr(str(args.data)), Path(args.data).parent
     frame = _mal_frame(raw, where, folder, dropna=True, **read)
     # read as load_mal reads numbers ("2,893,578" included: Members can weigh)
     cells = raw.loc[frame.index, column]
@@ -108,6 +140,8 @@ def _check_out_is_not_an_input(args, *inputs: str) -> None:
         return
     for name in inputs:
         given = getattr(args, name)
+        if name == "data" and given == STDIN:
+            continue
         if Path(given).exists() and os.path.samefile(out, given):
             what = "data file" if name == "data" else "model file"
             raise SkanimeError(
@@ -141,7 +175,7 @@ def _check_score_scale(args, frame) -> None:
     if outside.any():
         first = outside.to_numpy().argmax()
         raise TargetError(
-            f"{str(args.data)!r}: {int(outside.sum())} Score(s) are outside "
+            f"{_data_words(args)}: {int(outside.sum())} Score(s) are outside "
             f"MyAnimeList's 1 to 10 (first: {frame['Title'].iloc[first]!r}, "
             f"{scores.iloc[first]:g}); this file's scores run from "
             f"{scores.min():g} to {scores.max():g}. Rescale them to 1-10 first "
@@ -253,7 +287,7 @@ def _use_cache_dir(model, cache_dir) -> None:
 
 def _model_and_scored_rows(args):
     """The saved model ``args.model`` (its poster cache at ``args.cache_dir``),
-    the scored rows of the CSV ``args.data``, columns it lacks left absent, and
+    the scored rows of the command's DATA, columns it lacks left absent, and
     their weights (``--weight-column``; None without)."""
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)

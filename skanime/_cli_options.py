@@ -115,7 +115,11 @@ def _add_model_and_data(parser, data_help: str) -> None:
     """The positional ``model`` and ``data`` of the commands that read a saved
     model and a table of anime."""
     parser.add_argument("model", help="model file written by `skanime train`")
-    parser.add_argument("data", help=f"{data_help}; a Parquet or JSON table too")
+    parser.add_argument(
+        "data",
+        help=f"{data_help}; a Parquet or JSON table too; '-' reads it from "
+        "standard input",
+    )
 
 
 def _add_weight_column(parser, what: str) -> None:

@@ -12,7 +12,12 @@ import argparse
 import os
 from pathlib import Path
 
-from ._cli_inputs import _check_out_is_not_an_input, _check_writable
+from ._cli_inputs import (
+    _check_out_is_not_an_input,
+    _check_writable,
+    _data,
+    _data_words,
+)
 from ._cli_options import _add_poster_root, _HelpFormatter, _whole_number
 from ._cli_tables import _check_parquet_engine, _write_table
 from ._experiment import _say
@@ -38,7 +43,9 @@ def add_posters_command(commands) -> None:
         formatter_class=_HelpFormatter,
     )
     posters.add_argument(
-        "data", help="CSV, Parquet or JSON table (read by skanime.datasets.load_mal)"
+        "data",
+        help="CSV, Parquet or JSON table (read by skanime.datasets.load_mal); '-' "
+        "reads it from standard input (an API's answer piped in)",
     )
     posters.add_argument(
         "--dest", required=True, help="folder to fetch the posters into"
@@ -71,14 +78,14 @@ def cmd_posters(args: argparse.Namespace) -> None:
     _check_parquet_engine(out)
     # columns the file lacks stay absent, so that predict refuses the table
     # for a model that reads them, as it would the file
-    frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
+    frame = load_mal(_data(args), poster_root=args.poster_root, fill_absent=False)
     # paths go in it (a column of no poster reads as floats)
     frame["poster"] = frame["poster"].astype(object) if "poster" in frame else None
     held = frame["poster"].map(held_image)
     urls = frame.get("image_url")
     if (urls is None or not urls.notna().any()) and not held.any():
         raise SkanimeError(
-            f"{str(args.data)!r} gives no poster URL (a column image_url or Image "
+            f"{_data_words(args)} gives no poster URL (a column image_url or Image "
             "URL, Jikan's images, AniList's coverImage): there is nothing to fetch."
         )
     if held.any():  # a Parquet table's image bytes: files, as the paths are

@@ -23,6 +23,8 @@ from ._cli_inputs import (
     _check_out_is_not_an_input,
     _check_score_scale,
     _check_writable,
+    _data,
+    _data_words,
     _load_model,
     _model_and_scored_rows,
     _scored_rows_and_weights,
@@ -198,7 +200,7 @@ def cmd_train(args) -> None:
     _check_calibrate_on_latest(args, frame)
     weighted = "" if weights is None else f", weighted by {args.weight_column!r}"
     _say(
-        f"Loaded {len(frame)} scored anime from {args.data} "
+        f"Loaded {len(frame)} scored anime from {_data_words(args, quote=False)} "
         f"({int(frame['poster'].notna().sum())} with a poster"
         f"{_unfetched_words(frame)}){weighted}."
     )
@@ -227,7 +229,7 @@ def cmd_train(args) -> None:
                 calibration_size=args.calibration_size,
                 scaled_intervals=args.scaled_intervals,
                 importance_repeats=args.importance_repeats,
-                source=str(args.data),
+                source=_data_words(args, quote=False),
                 sample_weight=weights,
                 time_column=args.calibrate_on_latest,
                 time_gap=args.calibration_gap,
@@ -301,7 +303,12 @@ def cmd_evaluate(args) -> None:
             "`skanime train`): if it saw rows of this table, their figures are "
             "in-sample and optimistic."
         )
-        _say(format_table(metrics(every), f"{args.data}: {len(frame)} scored anime"))
+        _say(
+            format_table(
+                metrics(every),
+                f"{_data_words(args, quote=False)}: {len(frame)} scored anime",
+            )
+        )
     else:
         n_seen = int(seen.sum())
         # a row is known by its inputs: one with a training row's inputs counts
@@ -396,7 +403,7 @@ def _evaluate_report(model, frame, y, y_pred, rows, new, covered, args) -> None:
             y_pred,
             rows,
             out_dir=staging,
-            title=f"skanime report: {args.data}",
+            title=f"skanime report: {_data_words(args, quote=False)}",
             importance_repeats=args.importance_repeats,
             seed=0,
             held_out=False,
@@ -421,7 +428,7 @@ def cmd_predict(args) -> None:
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
     # columns the file lacks stay absent: the model refuses to predict without them
-    frame = load_mal(args.data, poster_root=args.poster_root, fill_absent=False)
+    frame = load_mal(_data(args), poster_root=args.poster_root, fill_absent=False)
     out = frame[[c for c in ("anime_id", "Title") if c in frame.columns]].copy()
     if args.interval is not None:
         _check_calibrated(model, args.model)  # before the work of predicting
@@ -461,13 +468,14 @@ def cmd_calibrate(args) -> None:
         )
     else:
         _say(
-            f"{int(seen.sum())} of the {len(frame)} scored anime in {args.data} "
+            f"{int(seen.sum())} of the {len(frame)} scored anime in "
+            f"{_data_words(args, quote=False)} "
             "were in the model's training split and are left out."
         )
         if seen.all():
             raise SkanimeError(
-                f"Every scored anime in {args.data!r} was in the model's training "
-                "split; calibrate it on anime it was not trained on."
+                f"Every scored anime in {_data_words(args)} was in the model's "
+                "training split; calibrate it on anime it was not trained on."
             )
     rows = frame[~seen]
     calibrated = ConformalRegressor(
@@ -481,7 +489,9 @@ def cmd_calibrate(args) -> None:
     )
     if seen_info is not None:
         calibrated.training_data_ = seen_info
-    calibrated.calibration_data_ = _rows_record(str(args.data), digests[~seen])
+    calibrated.calibration_data_ = _rows_record(
+        _data_words(args, quote=False), digests[~seen]
+    )
     if args.scaled_intervals:
         widths = "each anime's width scaled by its predicted difficulty"
     else:
@@ -564,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "data",
         help="CSV such as anime.csv, or a Parquet or JSON table with its columns "
-        "(read by skanime.datasets.load_mal)",
+        "(read by skanime.datasets.load_mal); '-' reads it from standard input",
     )
     train.add_argument(
         "--out",

@@ -561,6 +561,46 @@ def test_a_reader_that_stops_early_ends_the_output_not_the_training(
     assert (tmp_path / "report" / "report.html").is_file()
 
 
+def test_data_dash_reads_the_table_from_standard_input(
+    model_file, anime_csv, tmp_path, capsys, monkeypatch
+):
+    """``DATA`` ``-``: a table piped in (``curl ... | skanime predict MODEL -
+    --out -``) had to be saved to a file first. Messages name it standard
+    input; a terminal is refused rather than waited on."""
+    import io
+
+    def pipe(data: bytes) -> None:
+        stdin = io.TextIOWrapper(io.BytesIO(data))
+        stdin.buffer.name = "<stdin>"  # as sys.stdin.buffer is named
+        monkeypatch.setattr(sys, "stdin", stdin)
+
+    monkeypatch.chdir(tmp_path)  # where a file named "-" would be read
+    argv = ["predict", str(model_file)]
+    assert main([*argv, str(anime_csv), "--out", "from_file.csv"]) == 0
+    pipe(anime_csv.read_bytes())
+    assert main([*argv, "-", "--out", "piped.csv"]) == 0
+    piped = pd.read_csv("piped.csv")
+    assert len(piped) == 60
+    pd.testing.assert_frame_equal(piped, pd.read_csv("from_file.csv"))
+    pipe(anime_csv.read_bytes())
+    assert main(["evaluate", str(model_file), "-"]) == 0
+    assert "standard input: 60 scored anime" in capsys.readouterr().out
+    pipe(b"")
+    assert main([*argv, "-", "--out", "-"]) == 2
+    assert "standard input is empty" in capsys.readouterr().err
+    pipe(b"Title,Type\nA,TV\n")
+    assert main([*argv, "-", "--out", "-"]) == 2
+    assert "standard input lacks the column(s)" in capsys.readouterr().err
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    assert main([*argv, "-", "--out", "-"]) == 2
+    assert "nothing is piped in" in capsys.readouterr().err
+
+
 def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_temporary(
     model_file, anime_csv, tmp_path, capsys
 ):

@@ -478,6 +478,41 @@ def test_a_table_already_read_loads_as_its_file(mal_csv, tmp_path):
         load_mal([{"Title": "A"}])
 
 
+def test_an_open_file_loads_as_its_file(mal_csv, monkeypatch):
+    """An open file (``sys.stdin.buffer``, a download's ``io.BytesIO``) had to
+    be saved first. One with a path is named by it and reads its posters from
+    its folder; one without reads them from the current folder, and messages
+    name it as the file given (standard input for ``sys.stdin``)."""
+    import io
+
+    with pytest.warns(DataWarning, match="1 poster path"):  # mal_csv's missing one
+        expected = load_mal(mal_csv)
+    for mode in ("rb", "r"):  # binary, and text as open() gives it
+        with pytest.warns(DataWarning, match="1 poster path"), open(mal_csv, mode) as f:
+            opened = load_mal(f)
+        pd.testing.assert_frame_equal(opened, expected)
+        assert opened.attrs["source"] == str(mal_csv)
+    monkeypatch.chdir(mal_csv.parent)  # where a path-less file's posters lead from
+    with pytest.warns(DataWarning, match="1 poster path"):
+        given = load_mal(io.BytesIO(mal_csv.read_bytes()))
+    pd.testing.assert_frame_equal(given, expected)
+    assert given.attrs["source"] == "the file given"
+    parquet = io.BytesIO()
+    expected.drop(columns="poster").to_parquet(parquet)  # told by its first bytes
+    from_parquet = load_mal(io.BytesIO(parquet.getvalue()))
+    pd.testing.assert_frame_equal(
+        from_parquet[expected.columns.drop("poster")],
+        expected.drop(columns="poster"),
+        check_dtype=False,
+    )
+    with pytest.raises(ColumnError, match=r"^the file given lacks .*'Type'"):
+        load_mal(io.BytesIO(b"Title\nA\n"))
+    stdin = io.BytesIO(b'{"Title": "A"}\n[1]\n')
+    stdin.name = "<stdin>"  # as sys.stdin.buffer is named
+    with pytest.raises(SkanimeError, match=r"^Cannot read standard input as JSON L"):
+        load_mal(stdin)
+
+
 def test_columns_a_user_adds_to_anilist_records_are_kept(tmp_path):
     """A ``poster`` path or ``Rating`` added to AniList's records (which have
     neither) was dropped with AniList's own fields: the model trained without

@@ -17,7 +17,9 @@ from ._anilist import is_anilist_record, mal_record
 __all__ = ["document_records", "json_records"]
 
 
-def json_records(path: Path, columns: Container[str]) -> list[dict[str, Any]]:
+def json_records(
+    path: Path, columns: Container[str], where: str | None = None
+) -> list[dict[str, Any]]:
     """The records (``{column: value}``) of the JSON file ``path``: an array of
     records, JSON Lines (one record a line), any of pandas' ``to_json``
     layouts (``orient="columns"``, its default, ``"index"``, ``"split"``,
@@ -26,7 +28,7 @@ def json_records(path: Path, columns: Container[str]) -> list[dict[str, Any]]:
     MyAnimeList's columns, :func:`~skanime.datasets._anilist.mal_record`).
     ``columns`` holds the :func:`~skanime._utils.name_key` of every column name
     ``load_mal`` reads, by which a record is told from a wrapper around
-    records.
+    records. ``where`` names the file in messages (its quoted path by default).
 
     Raises
     ------
@@ -35,14 +37,15 @@ def json_records(path: Path, columns: Container[str]) -> list[dict[str, Any]]:
         holds no column names (an array of arrays), or is an API's error
         answer (quoting its message).
     """
+    where = repr(str(path)) if where is None else where
     text = path.read_text(encoding="utf-8-sig")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         if not text.lstrip().startswith("{"):
-            raise SkanimeError(f"Cannot read {str(path)!r} as JSON: {exc}") from exc
-        return [_in_mal_columns(record) for record in _json_lines(text, path)]
-    return document_records(document, columns, repr(str(path)))
+            raise SkanimeError(f"Cannot read {where} as JSON: {exc}") from exc
+        return [_in_mal_columns(record) for record in _json_lines(text, where)]
+    return document_records(document, columns, where)
 
 
 def document_records(
@@ -55,9 +58,9 @@ def document_records(
     return [_in_mal_columns(record) for record in _records(document, where, columns)]
 
 
-def _json_lines(text: str, path: Path) -> list[dict[str, Any]]:
+def _json_lines(text: str, where: str) -> list[dict[str, Any]]:
     """The records of JSON Lines text, one object a line (blank lines
-    skipped)."""
+    skipped); ``where`` names the file in messages."""
     records = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -66,12 +69,12 @@ def _json_lines(text: str, path: Path) -> list[dict[str, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SkanimeError(
-                f"Cannot read {str(path)!r} as JSON Lines (one record a line): "
+                f"Cannot read {where} as JSON Lines (one record a line): "
                 f"line {number}: {exc.msg} (column {exc.colno})."
             ) from exc
         if not isinstance(record, dict):
             raise SkanimeError(
-                f"Cannot read {str(path)!r} as JSON Lines: line {number} holds "
+                f"Cannot read {where} as JSON Lines: line {number} holds "
                 f"a {type(record).__name__}, not a record ({{column: value}})."
             )
         records.append(record)

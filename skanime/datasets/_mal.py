@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import os
 import re
+import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -110,7 +112,7 @@ def _clean_text(cell) -> float | str:
 
 
 def load_mal(
-    path: str | os.PathLike | pd.DataFrame | list | dict,
+    path: str | os.PathLike | IO | pd.DataFrame | list | dict,
     *,
     dropna: bool = False,
     poster_root: str | os.PathLike | None = None,
@@ -134,7 +136,7 @@ def load_mal(
 
     Parameters
     ----------
-    path : str, path-like, DataFrame, list or dict
+    path : str, path-like, open file, DataFrame, list or dict
         The CSV file, UTF-8 text, separated by commas (or by semicolons or tabs,
         as spreadsheets save it in some locales: the header tells which), or
         a Parquet or JSON table with the same columns, told by its first
@@ -143,10 +145,12 @@ def load_mal(
         AniList's, whose records read in MyAnimeList's columns and words).
         Its typed cells read as the CSV's text: lists of labels, dates, time
         spans, numbers; a poster's bytes are kept for the model to read.
-        Or a table already read: a DataFrame (``pd.read_excel(...)``), or
-        parsed JSON in any of those layouts (``requests.get(url).json()``,
-        a list of records); relative poster paths then lead from the
-        current folder.
+        Or an open file holding any of those (``sys.stdin.buffer``,
+        ``io.BytesIO(response.content)``), read to its end. Or a table
+        already read: a DataFrame (``pd.read_excel(...)``), or parsed JSON in
+        any of those layouts (``requests.get(url).json()``, a list of
+        records). Relative poster paths then lead from the current folder
+        (from an open file's folder where it has a path).
     dropna : bool, default=False
         Drop the rows without a score.
     poster_root : str or path-like, default=None
@@ -210,9 +214,7 @@ def load_mal(
     if isinstance(path, dict | list | pd.DataFrame):  # a table already read
         raw, where, folder, source = _given_table(path), GIVEN, Path.cwd(), None
     else:
-        path = Path(path)
-        raw, where, folder = _read_mal_csv(path), repr(str(path)), path.parent
-        source = str(path)
+        raw, where, folder, source = _read_source(path)
     frame = _mal_frame(
         raw,
         where,
@@ -288,24 +290,24 @@ def _first_bytes(path: Path) -> bytes:
         return file.read(64)
 
 
-def _table_format(path: Path, first: bytes) -> str:
+def _table_format(path: Path, first: bytes, where: str) -> str:
     """``"csv"``, ``"parquet"``, ``"json"`` or ``"json lines"``, by the file's
     ``first`` bytes (:func:`_first_bytes`); an Excel file, or a saved model, is
-    refused, saying what it is."""
+    refused, saying what it is (``where`` names the file)."""
     start = first.lstrip(b"\xef\xbb\xbf \t\r\n")
     for magic, kind in _OTHER_TABLES.items():
         if start.startswith(magic):
             return kind
     if start.startswith(b"PK\x03\x04") and _is_a_model_file(path):
         raise SkanimeError(
-            f"{str(path)!r} is a skanime model file, not a table of anime: the "
+            f"{where} is a skanime model file, not a table of anime: the "
             "table comes first in skanime train DATA, and after the model in "
             "evaluate, calibrate and predict (MODEL DATA)."
         )
     for magic, (kind, reader) in _NOT_CSV.items():
         if start.startswith(magic):
             raise SkanimeError(
-                f"Cannot read {str(path)!r} as a CSV file: it is {kind}. "
+                f"Cannot read {where} as a CSV file: it is {kind}. "
                 "skanime reads CSV text (a spreadsheet's Save As 'CSV UTF-8'); "
                 f"convert it first: pandas.{reader}(path).to_csv('anime.csv', "
                 "index=False)."
@@ -335,17 +337,17 @@ def _cell_text(cell):
     return str(cell)
 
 
-def _read_other_table(path: Path, kind: str) -> pd.DataFrame:
+def _read_other_table(path: Path, kind: str, where: str) -> pd.DataFrame:
     """A Parquet or JSON table (records, one record a line, any layout pandas
     writes, or an API's answer: :func:`_json_tables.json_records`) with its
-    cells as text (:func:`_text_table`)."""
+    cells as text (:func:`_text_table`); ``where`` names the file in messages."""
     try:
         if kind == "parquet":
             table = pd.read_parquet(path)
         else:
-            table = pd.DataFrame.from_records(json_records(path, _known_names()))
+            table = pd.DataFrame.from_records(json_records(path, _known_names(), where))
     except (ImportError, ValueError, OSError) as exc:
-        raise SkanimeError(f"Cannot read {str(path)!r} as {kind}: {exc}") from exc
+        raise SkanimeError(f"Cannot read {where} as {kind}: {exc}") from exc
     return _text_table(table)
 
 
@@ -380,30 +382,30 @@ def _row_words(raw: pd.DataFrame, row) -> str:
     return f"row {row} (counting from 0)"
 
 
-def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
+def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataFrame:
     """The CSV (or Parquet or JSON table) as :func:`load_mal` reads it, every
     cell as text: the header stripped, Kaggle's names and names in another
     case or spacing (``"title"``) mapped, the required
     columns and a first row checked. Its index is the row's line in a CSV less
     2, its position in a Parquet or JSON table (``attrs["format"]`` says
-    which)."""
+    which). ``where`` names the file in messages (its quoted path by default)."""
     path = Path(path)
+    where = repr(str(path)) if where is None else where
     if path.is_dir():
         raise SkanimeError(
-            f"{str(path)!r} is a folder; name the table in it (a CSV, Parquet or "
-            "JSON file)."
+            f"{where} is a folder; name the table in it (a CSV, Parquet or JSON file)."
         )
     if not path.is_file():
-        raise FileNotFoundError(f"No such MyAnimeList CSV: {str(path)!r}")
+        raise FileNotFoundError(f"No such MyAnimeList CSV: {where}")
     first = _first_bytes(path)
-    kind = _table_format(path, first)
+    kind = _table_format(path, first, where)
     # UTF-16's byte-order mark: a spreadsheet's "Unicode Text" (pandas skips
     # UTF-8's either way)
     encoding = "utf-16" if first[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
     skip = 0  # lines before the header: Excel's "sep=;"
     try:
         if kind != "csv":
-            raw = _read_other_table(path, kind)
+            raw = _read_other_table(path, kind, where)
         else:
             sep, skip = _separator(path, encoding)
             raw = pd.read_csv(
@@ -416,14 +418,52 @@ def _read_mal_csv(path: str | os.PathLike) -> pd.DataFrame:
             )
     except UnicodeDecodeError as exc:
         raise SkanimeError(
-            f"Cannot read {str(path)!r} as a CSV file: it is not "
+            f"Cannot read {where} as a CSV file: it is not "
             f"{encoding.upper()} text "
             f"(it holds the byte {exc.object[exc.start]:#04x}). Save it "
             'as UTF-8 (a spreadsheet\'s "CSV UTF-8").'
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SkanimeError(f"Cannot read {str(path)!r} as a CSV file: {exc}") from exc
-    return _named_columns(raw, repr(str(path)), kind, skip)
+        raise SkanimeError(f"Cannot read {where} as a CSV file: {exc}") from exc
+    return _named_columns(raw, where, kind, skip)
+
+
+#: How messages name standard input read as a table (``skanime predict MODEL -``).
+STANDARD_INPUT = "standard input"
+
+
+def _read_source(path) -> tuple[pd.DataFrame, str, Path, str]:
+    """:func:`_read_mal_csv`'s table of the file ``path``, or of an open file
+    (anything with ``read``: ``sys.stdin.buffer``, ``io.BytesIO``), with how
+    messages name it, the folder relative poster paths lead from, and its
+    name for the frame's ``attrs["source"]``."""
+    if not hasattr(path, "read"):
+        path = Path(path)
+        return _read_mal_csv(path), repr(str(path)), path.parent, str(path)
+    where, folder, source = _open_file_place(path)
+    with tempfile.TemporaryDirectory(prefix="skanime-") as spool:
+        held = Path(spool, "table")
+        data = path.read()
+        if not data:
+            raise SkanimeError(f"{where} is empty: it holds no table.")
+        # text read from a text-mode file: the UTF-8 the readers take
+        held.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        raw = _read_mal_csv(held, where)
+    return raw, where, folder, source
+
+
+def _open_file_place(file) -> tuple[str, Path, str]:
+    """How messages name the open ``file`` (its quoted path; ``standard
+    input`` for ``sys.stdin``; ``the file given`` for one without a path), the
+    folder relative poster paths lead from (the path's, else the current
+    folder), and its name unquoted."""
+    name = getattr(file, "name", None)
+    if isinstance(name, str | bytes | os.PathLike):
+        path = Path(os.fsdecode(name))
+        if path.is_file():
+            return repr(str(path)), path.parent, str(path)
+    words = STANDARD_INPUT if name == "<stdin>" else "the file given"
+    return words, Path.cwd(), words
 
 
 def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
