@@ -1,13 +1,14 @@
 """A ``skanime`` command's standard output when its reader stops early.
 
 ``skanime train anime.csv --out m.skanime | head -1`` used to end the training
-with "[Errno 32] Broken pipe" at the second line printed, saving nothing: a
-reader that stops early (``head``, a pager quit) should end the output, not
-the work. While a command runs, :func:`output_until_closed` puts a stream in
-``sys.stdout`` that, once the reader is gone, writes nowhere, as Python's
-documentation advises for ``SIGPIPE`` (``os.dup2`` of ``os.devnull`` onto the
-descriptor, so that nothing fails at exit either). Only the standard library
-is imported.
+with "[Errno 32] Broken pipe" at the second line printed, saving nothing; with
+``2>&1 | head``, the first warning printed after ``head`` had its lines ended
+it too, without a word. A reader that stops early (``head``, a pager quit)
+should end the output, not the work. While a command runs,
+:func:`output_until_closed` puts streams in ``sys.stdout`` and ``sys.stderr``
+that, once the reader is gone, write nowhere, as Python's documentation advises
+for ``SIGPIPE`` (``os.dup2`` of ``os.devnull`` onto the descriptor, so that
+nothing fails at exit either). Only the standard library is imported.
 """
 
 from __future__ import annotations
@@ -54,16 +55,19 @@ class _UntilClosed:
 
 
 @contextlib.contextmanager
-def output_until_closed() -> Iterator[_UntilClosed]:
-    """``sys.stdout`` in the block: the same stream, but a reader that stops
-    early ends what is written, not the command."""
-    guarded = _UntilClosed(sys.stdout)
-    sys.stdout = guarded
+def output_until_closed() -> Iterator[None]:
+    """``sys.stdout`` and ``sys.stderr`` in the block: the same streams, but a
+    reader that stops early ends what is written there, not the command
+    (``2>&1 | head`` closes both)."""
+    streams = {"stdout": _UntilClosed(sys.stdout), "stderr": _UntilClosed(sys.stderr)}
+    for name, guarded in streams.items():
+        setattr(sys, name, guarded)
     try:
-        yield guarded
+        yield
     finally:
-        if sys.stdout is guarded:
-            sys.stdout = guarded._stream
+        for name, guarded in streams.items():
+            if getattr(sys, name) is guarded:
+                setattr(sys, name, guarded._stream)
 
 
 def reader_gone() -> bool:

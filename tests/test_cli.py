@@ -540,23 +540,32 @@ def test_predict_writes_csv_to_standard_output_for_a_pipe(
     assert not (tmp_path / "-").exists()
 
 
+@pytest.mark.parametrize("streams", [("stdout",), ("stdout", "stderr")])
 def test_a_reader_that_stops_early_ends_the_output_not_the_training(
-    anime_csv, tmp_path, capsys, monkeypatch
+    streams, anime_csv, tmp_path, capsys, monkeypatch
 ):
     """``skanime train ... | head -1`` ended the training with "[Errno 32]
-    Broken pipe" at the second line printed, and saved no model."""
+    Broken pipe" at the second line printed, and saved no model; with ``2>&1 |
+    head -1`` the first warning ended it without a word."""
     monkeypatch.chdir(tmp_path)
     read, write = os.pipe()
     os.close(read)  # the reader is gone: writing raises BrokenPipeError
-    captured = sys.stdout
-    with open(write, "w") as pipe:
-        monkeypatch.setattr(sys, "stdout", pipe)
-        argv = ["train", str(anime_csv), "--out", "m.joblib", "--no-posters"]
+    argv = ["train", str(anime_csv), "--out", "m.joblib", "--no-posters"]
+    # each stream its own descriptor of the pipe, as a shell's 2>&1 gives them
+    pipes = [open(os.dup(write), "w") for _ in streams]
+    os.close(write)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = cli._warning_line  # as the installed command
+        for stream, pipe in zip(streams, pipes, strict=True):
+            monkeypatch.setattr(sys, stream, pipe)
         code = main([*argv, "--report-dir", "report", *FAST])
-        monkeypatch.setattr(sys, "stdout", captured)
+        monkeypatch.undo()
+    for pipe in pipes:
+        pipe.close()
     assert code == 0, capsys.readouterr().err
     assert "Broken pipe" not in capsys.readouterr().err
-    model = joblib.load("m.joblib")
+    model = joblib.load(tmp_path / "m.joblib")
     assert model.predict(load_mal(anime_csv)).shape == (60,)
     assert (tmp_path / "report" / "report.html").is_file()
 
