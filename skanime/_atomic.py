@@ -8,18 +8,30 @@ target once it is older than :data:`STALE_AFTER` seconds (a younger one may belo
 to another process writing now). Files are created with the permissions that the
 user's umask gives (``0o666 & ~umask``), like any other program's, not the
 ``0o600`` of :func:`tempfile.mkstemp`.
+
+A target that is a symbolic link has the file it leads to replaced, the link
+kept. One that cannot be replaced, being no regular file (``/dev/null``,
+``/dev/stdout``, a named pipe), is written in place: replacing it put a
+regular file where the device was (as root, ``/dev/null`` itself).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-__all__ = ["STALE_AFTER", "atomic_group", "atomic_path", "remove_stale"]
+__all__ = [
+    "STALE_AFTER",
+    "atomic_group",
+    "atomic_path",
+    "is_stream",
+    "remove_stale",
+]
 
 #: A temporary file older than this (seconds) is a leftover of a killed process.
 STALE_AFTER = 3600.0
@@ -40,6 +52,23 @@ def _umask() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
+
+
+def is_stream(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an existing file that is neither a regular file nor
+    a folder (a device such as ``/dev/null``, a terminal, a named pipe), or a
+    link to one: a file that is written in place, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _replaced(path: Path) -> Path:
+    """The file a write of ``path`` replaces: the file its symbolic link leads
+    to, the link kept; else ``path``."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _temporary_for(path: Path, *, clean: bool = True) -> Path:
@@ -110,10 +139,16 @@ class atomic_path:  # noqa: N801 - used like open()
         self.clean = clean
 
     def __enter__(self) -> Path:
+        if is_stream(self.path):  # /dev/null, /dev/stdout: written in place
+            self.tmp = None
+            return self.path
+        self.path = _replaced(self.path)
         self.tmp = _temporary_for(self.path, clean=self.clean)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self.tmp is None:
+            return
         if exc_type is None:
             _replace(self.tmp, self.path)
         else:
@@ -148,8 +183,12 @@ class atomic_group:  # noqa: N801 - used like atomic_path
         return self
 
     def path(self, target: str | os.PathLike) -> Path:
-        """A temporary path that replaces ``target`` when the group succeeds."""
-        target = Path(target)
+        """A temporary path that replaces ``target`` when the group succeeds;
+        ``target`` itself where it is no regular file (``/dev/stdout``), which
+        cannot be replaced and so is written in place."""
+        if is_stream(target):
+            return Path(target)
+        target = _replaced(Path(target))
         missing = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
         tmp = _temporary_for(target)
         self._created += reversed(missing)  # outermost first

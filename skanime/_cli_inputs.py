@@ -98,11 +98,16 @@ def _check_writable(path, option: str, *, folder: bool = False) -> None:
     import os
     import tempfile
 
+    from ._atomic import is_stream
     from .exceptions import SkanimeError
 
     if path is None:
         return
     path = Path(path)
+    if not folder and is_stream(path):  # /dev/null, /dev/stdout: written in place
+        if not os.access(path, os.W_OK):
+            raise SkanimeError(f"{option} {str(path)!r} cannot be written.")
+        return
     if not folder and path.is_dir():
         raise SkanimeError(f"{option} {str(path)!r} is a folder; name a file to write.")
     # the folder that the outputs (and the folders they need) are created in

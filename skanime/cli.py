@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._atomic import is_stream
 from ._cli_inputs import (
     SECURE_SUFFIX,
     _check_calibrate_on_latest,
@@ -446,7 +447,11 @@ def cmd_predict(args) -> None:
         return
     with _Outputs() as outputs:
         _write_table(out, outputs.path(args.out), Path(args.out))
-    _say(f"Wrote {len(out)} predictions to {args.out}.")
+    said = f"Wrote {len(out)} predictions to {args.out}."
+    if is_stream(args.out):  # /dev/stdout: not a line after the table
+        print(said, file=sys.stderr)
+    else:
+        _say(said)
 
 
 def cmd_calibrate(args) -> None:

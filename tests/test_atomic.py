@@ -147,3 +147,39 @@ def test_a_stale_temporary_cache_entry_is_never_read_and_swept_later(
     names = sorted(p.name for p in folder.iterdir())
     assert len([n for n in names if n.endswith(".npy")]) == 2
     assert [n for n in names if n.endswith(".tmp")] == leftovers[2:]  # the young
+
+
+@posix_only
+def test_a_link_keeps_leading_to_its_file_and_a_device_is_written_in_place(tmp_path):
+    """Replacing a link put a file in its place; replacing ``/dev/null`` or
+    ``/dev/stdout`` (``skanime predict ... --out /dev/null`` as root) put a
+    regular file where the device was, for every program on the machine."""
+    import threading
+
+    real = tmp_path / "real.txt"
+    real.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    with atomic_path(link) as tmp:
+        tmp.write_text("new")
+    assert link.is_symlink() and real.read_text() == "new"
+    device = tmp_path / "null"  # a link to the device, so no test replaces it
+    device.symlink_to(os.devnull)
+    with atomic_group() as group:
+        group.path(device).write_text("discarded")
+    assert os.readlink(device) == os.devnull and device.is_char_device()
+    fifo = tmp_path / "fifo"  # a named pipe: what is written reaches its reader
+    os.mkfifo(fifo)
+    read = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_text()), daemon=True)
+    reader.start()
+    with atomic_path(fifo) as tmp:
+        tmp.write_text("streamed")
+    reader.join(10)
+    assert read == ["streamed"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "fifo",
+        "link.txt",
+        "null",
+        "real.txt",
+    ]

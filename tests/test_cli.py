@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -538,6 +539,31 @@ def test_predict_writes_csv_to_standard_output_for_a_pipe(
         monkeypatch.setattr(sys, "stdout", captured)
     assert capsys.readouterr().err == ""
     assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="named pipes")
+def test_predict_writes_into_a_named_pipe_or_device_in_place(
+    model_file, anime_csv, tmp_path, capsys
+):
+    """``--out /dev/stdout`` (or ``/dev/null``, a named pipe) was replaced by a
+    regular file holding the table (as root, the machine's /dev/stdout):
+    nothing reached the reader, and later programs wrote into that file."""
+    import io
+    import threading
+
+    fifo = tmp_path / "predictions.csv"
+    os.mkfifo(fifo)
+    read = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_text()), daemon=True)
+    reader.start()
+    assert main(["predict", str(model_file), str(anime_csv), "--out", str(fifo)]) == 0
+    reader.join(30)
+    table = pd.read_csv(io.StringIO(read[0]))  # the table alone
+    assert list(table.columns) == ["anime_id", "Title", "predicted_score"]
+    assert len(table) == 60 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"Wrote 60 predictions to {fifo}.\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["predictions.csv"]
 
 
 @pytest.mark.parametrize("streams", [("stdout",), ("stdout", "stderr")])
