@@ -513,6 +513,30 @@ def test_an_open_file_loads_as_its_file(mal_csv, monkeypatch):
         load_mal(stdin)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes")
+def test_a_named_pipe_loads_as_its_file(mal_csv, tmp_path, monkeypatch):
+    """A pipe (the shell's ``<(zcat anime.csv.gz)``, a named pipe) was "No
+    such MyAnimeList CSV": it is no regular file, and it can be read only
+    once."""
+    import os
+    import threading
+
+    with pytest.warns(DataWarning, match="1 poster path"):  # mal_csv's missing one
+        expected = load_mal(mal_csv)
+    pipe = tmp_path / "anime_pipe"
+    os.mkfifo(pipe)
+    writer = threading.Thread(
+        target=lambda: pipe.write_bytes(mal_csv.read_bytes()), daemon=True
+    )
+    writer.start()
+    monkeypatch.chdir(mal_csv.parent)  # where a pipe's relative posters lead from
+    with pytest.warns(DataWarning, match="1 poster path"):
+        piped = load_mal(pipe)
+    writer.join(10)
+    pd.testing.assert_frame_equal(piped, expected)
+    assert piped.attrs["source"] == str(pipe)
+
+
 def test_columns_a_user_adds_to_anilist_records_are_kept(tmp_path):
     """A ``poster`` path or ``Rating`` added to AniList's records (which have
     neither) was dropped with AniList's own fields: the model trained without

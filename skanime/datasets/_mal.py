@@ -13,6 +13,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from .._atomic import is_stream
 from .._held_images import held_image
 from .._parsing import (
     NO_DATE,
@@ -439,17 +440,26 @@ def _read_source(path) -> tuple[pd.DataFrame, str, Path, str]:
     name for the frame's ``attrs["source"]``."""
     if not hasattr(path, "read"):
         path = Path(path)
+        if is_stream(path):  # a pipe (`<(zcat anime.csv.gz)`): read once
+            with open(path, "rb") as file:
+                raw = _read_spooled(file, repr(str(path)))
+            return raw, repr(str(path)), Path.cwd(), str(path)
         return _read_mal_csv(path), repr(str(path)), path.parent, str(path)
     where, folder, source = _open_file_place(path)
+    return _read_spooled(path, where), where, folder, source
+
+
+def _read_spooled(file, where: str) -> pd.DataFrame:
+    """:func:`_read_mal_csv`'s table of what the open ``file`` reads to its
+    end, held in a temporary file the readers can read more than once."""
     with tempfile.TemporaryDirectory(prefix="skanime-") as spool:
         held = Path(spool, "table")
-        data = path.read()
+        data = file.read()
         if not data:
             raise SkanimeError(f"{where} is empty: it holds no table.")
         # text read from a text-mode file: the UTF-8 the readers take
         held.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        raw = _read_mal_csv(held, where)
-    return raw, where, folder, source
+        return _read_mal_csv(held, where)
 
 
 def _open_file_place(file) -> tuple[str, Path, str]:
