@@ -19,7 +19,7 @@ from ._cli_inputs import (
     _data_words,
 )
 from ._cli_options import _add_poster_root, _HelpFormatter, _whole_number
-from ._cli_tables import _check_parquet_engine, _write_table
+from ._cli_tables import _check_table_format, _write_table
 from ._experiment import _say
 from ._interrupts import _Outputs
 
@@ -53,7 +53,7 @@ def add_posters_command(commands) -> None:
     posters.add_argument(
         "--out",
         required=True,
-        help="the table to write: CSV (.csv, also .csv.gz, .zip, .bz2, .xz), or "
+        help="the table to write: CSV (.csv, also .csv.gz, .zip, .bz2, .xz), .tsv, or "
         "Parquet (.parquet), JSON records (.json) or JSON Lines (.jsonl)",
     )
     posters.add_argument(
@@ -75,7 +75,7 @@ def cmd_posters(args: argparse.Namespace) -> None:
     _check_out_is_not_an_input(args, "data")
     _check_writable(args.dest, "--dest", folder=True)
     out = Path(args.out)
-    _check_parquet_engine(out)
+    _check_table_format(out)
     # columns the file lacks stay absent, so that predict refuses the table
     # for a model that reads them, as it would the file
     frame = load_mal(_data(args), poster_root=args.poster_root, fill_absent=False)

@@ -48,7 +48,7 @@ from ._cli_options import (
     _whole_number,
 )
 from ._cli_posters import add_posters_command
-from ._cli_tables import _check_parquet_engine, _write_table
+from ._cli_tables import _check_table_format, _write_table
 from ._closed_pipe import output_until_closed, reader_gone
 from ._experiment import (
     _NO_NEW_ROWS,
@@ -425,7 +425,7 @@ def cmd_predict(args) -> None:
     to_stdout = args.out == "-"
     if not to_stdout:
         _check_out_is_not_an_input(args, "model", "data")
-        _check_parquet_engine(Path(args.out))  # before the work of predicting
+        _check_table_format(Path(args.out))  # before the work of predicting
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
     # columns the file lacks stay absent: the model refuses to predict without them
@@ -690,7 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--out",
         required=True,
-        help="file to write: CSV (.csv, also .csv.gz, .zip, .bz2, .xz), or "
+        help="file to write: CSV (.csv, also .csv.gz, .zip, .bz2, .xz), .tsv, or "
         "Parquet (.parquet), JSON records (.json) or JSON Lines (.jsonl); '-' "
         "writes CSV to standard output (and its closing line to standard error)",
     )

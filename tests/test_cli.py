@@ -342,6 +342,8 @@ def test_predict_writes_the_format_its_out_names(model_file, anime_csv, tmp_path
         "p.jsonl": lambda path: pd.read_json(path, lines=True, precise_float=True),
         "p.csv.gz": lambda path: pd.read_csv(path, compression="gzip"),
         "p.csv.zip": lambda path: pd.read_csv(path, compression="zip"),
+        "p.tsv": lambda path: pd.read_csv(path, sep="\t"),
+        "p.tsv.gz": lambda path: pd.read_csv(path, sep="\t", compression="gzip"),
     }
     tables = {}
     for name, read in readers.items():
@@ -375,6 +377,20 @@ def test_a_parquet_out_without_an_engine_is_refused_before_predicting(
     assert main(["predict", str(model_file), str(anime_csv), "--out", str(out)]) == 2
     assert "writing Parquet needs pyarrow" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_out_named_as_a_format_not_written_is_refused_before_predicting(
+    model_file, anime_csv, tmp_path, capsys
+):
+    """``--out preds.xlsx`` wrote CSV text under that name, which Excel refuses
+    to open."""
+    for name in ("p.xlsx", "p.feather"):
+        out = tmp_path / name
+        argv = ["predict", str(model_file), str(anime_csv), "--out", str(out)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "which skanime does not write: name a .csv file" in err
+        assert not out.exists()
 
 
 def test_swapped_or_folder_arguments_say_what_was_given(
