@@ -130,6 +130,24 @@ def _check_writable(path, option: str, *, folder: bool = False) -> None:
     os.unlink(probe)
 
 
+#: Names of tables, which a model file given one was saved under as a pickle.
+_TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".json", ".jsonl", ".xlsx", ".xls")
+
+
+def _check_model_out(path) -> None:
+    """Refuse, before any work, a model ``--out`` named as a table
+    (``skanime train anime.csv --out predictions.csv``): the model would be
+    a pickle under a table's name."""
+    from .exceptions import SkanimeError
+
+    if path is not None and Path(path).suffix.lower() in _TABLE_SUFFIXES:
+        raise SkanimeError(
+            f"--out {str(path)!r} names a table, and this command saves a model "
+            f"there: name a {SECURE_SUFFIX} file (secure, skanime.io) or a "
+            ".joblib one. Predictions are written by skanime predict."
+        )
+
+
 def _check_out_is_not_an_input(args, *inputs: str) -> None:
     """Refuse an ``--out`` that cannot be written (:func:`_check_writable`) or
     that is the same file as one of the command's ``inputs`` (names of
@@ -247,7 +265,7 @@ def _load_model(path) -> HybridAnimeRegressor | ConformalRegressor:
         raise SkanimeError(f"{str(path)!r} is a folder; name the model file in it.")
     if not path.is_file():
         raise FileNotFoundError(f"No such model file: {str(path)!r}")
-    if path.suffix == SECURE_SUFFIX or _starts_like_a_zip(path):
+    if path.suffix.lower() == SECURE_SUFFIX or _starts_like_a_zip(path):
         model = skanime_io.load(path)
     else:  # a pickle: only for files you made yourself
         try:

@@ -21,6 +21,7 @@ from ._cli_inputs import (
     SECURE_SUFFIX,
     _check_calibrate_on_latest,
     _check_folder,
+    _check_model_out,
     _check_out_is_not_an_input,
     _check_score_scale,
     _check_writable,
@@ -137,7 +138,7 @@ def _save(model, args, outputs: atomic_group) -> None:
     from ._net import optimizer_state_saved
 
     path, keep = Path(args.out), args.keep_optimizer_state
-    if path.suffix == SECURE_SUFFIX:
+    if path.suffix.lower() == SECURE_SUFFIX:
         skanime_io.save(model, outputs.path(path), optimizer_state=keep)
     else:
         with optimizer_state_saved(keep):
@@ -148,6 +149,7 @@ def cmd_demo(args) -> None:
     from .datasets import make_anime
 
     _check_folder(args.out_dir, "--out-dir")
+    _check_model_out(args.out)
     _check_writable(args.out, "--out")
     out_dir = Path(args.out_dir)
     _say(
@@ -194,6 +196,7 @@ def _unfetched_words(frame) -> str:
 
 
 def cmd_train(args) -> None:
+    _check_model_out(args.out)
     _check_out_is_not_an_input(args, "data")
     _check_folder(args.report_dir, "--report-dir")
     frame, weights = _scored_rows_and_weights(args)
@@ -460,6 +463,7 @@ def cmd_calibrate(args) -> None:
     from .exceptions import SkanimeError
     from .intervals import ConformalRegressor
 
+    _check_model_out(args.out)
     # --out may be the model file: the calibrated model holds it, frozen
     _check_out_is_not_an_input(args, "data")
     model, frame, weights = _model_and_scored_rows(args)

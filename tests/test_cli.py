@@ -664,6 +664,36 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_temporary(
     assert list(folder.iterdir()) == []
 
 
+def test_a_model_out_named_as_a_table_is_refused_and_the_suffix_is_read_in_any_case(
+    model_file, anime_csv, tmp_path, capsys
+):
+    """``skanime train anime.csv --out predictions.csv`` saved the model as a
+    pickle under a table's name; ``--out m.SKANIME`` saved a pickle, not the
+    secure format its name asks for."""
+    for argv in (
+        ["train", str(anime_csv), "--out", str(tmp_path / "p.csv"), *FAST]
+        + ["--report-dir", str(tmp_path / "report")],
+        [
+            "calibrate",
+            str(model_file),
+            str(anime_csv),
+            "--out",
+            str(tmp_path / "p.parquet"),
+        ],
+        ["demo", "--out", str(tmp_path / "p.json"), "--out-dir", str(tmp_path), *FAST],
+    ):
+        assert main(argv) == 2
+        assert (
+            "names a table, and this command saves a model" in capsys.readouterr().err
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    upper = tmp_path / "m.SKANIME"
+    assert (
+        main(["calibrate", str(model_file), str(anime_csv), "--out", str(upper)]) == 0
+    )
+    assert zipfile.is_zipfile(upper)  # skanime.io's format, not a pickle
+
+
 def test_an_output_that_is_an_input_is_refused_and_both_stay_as_they_were(
     model_file, anime_csv, tmp_path, capsys
 ):
