@@ -63,6 +63,15 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _number(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a number above 0, such as 0.001; got {text!r}"
+        )
+    return value
+
+
 def _whole_number(minimum: int, *, or_zero: bool = False):
     """An option type: an int of at least ``minimum`` (or 0 with ``or_zero``,
     where 0 means "none"), refused by argparse with the option's name."""
@@ -213,7 +222,9 @@ def _add_training_options(parser, *, epochs: int) -> None:
     parser.add_argument(
         "--batch-size", type=_whole_number(1), default=BATCH_SIZE, help="rows per batch"
     )
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
+    parser.add_argument(
+        "--lr", type=_positive_float, default=1e-3, help="learning rate (Adam)"
+    )
     parser.add_argument(
         "--backbone",
         default="auto",
@@ -241,7 +252,10 @@ def _add_training_options(parser, *, epochs: int) -> None:
         help="torch device: cpu, cuda, or auto (cuda where torch sees a GPU)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the split and the weights"
+        "--seed",
+        type=_whole_number(0),
+        default=0,
+        help="seed of the split and the weights",
     )
 
 

@@ -678,7 +678,10 @@ def build_parser() -> argparse.ArgumentParser:
         "anime's as once (weights that favour the latest anime follow a drift)",
     )
     calibrate.add_argument(
-        "--seed", type=int, default=0, help="seed of the difficulty model's rows"
+        "--seed",
+        type=_whole_number(0),
+        default=0,
+        help="seed of the difficulty model's rows",
     )
     _add_poster_root(calibrate)
     _add_cache_dir(calibrate)

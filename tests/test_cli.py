@@ -1062,6 +1062,7 @@ def test_help_shows_defaults_and_version(capsys):
         ("--patience", "-2", "at least 0"),
         ("--importance-repeats", "-1", "at least 0"),  # was taken as "skip"
         ("--cv", "1", "at least 2 (or 0)"),  # was scikit-learn's KFold error
+        ("--seed", "-1", "at least 0"),  # was train_test_split's random_state error
     ],
 )
 def test_count_options_are_refused_by_the_parser_naming_the_option(
@@ -1076,6 +1077,19 @@ def test_count_options_are_refused_by_the_parser_naming_the_option(
     with pytest.raises(SystemExit):
         main(["demo", "--n-samples", "19", "--out-dir", str(tmp_path / "demo")])
     assert "at least 20" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-0.1", "nan", "inf", "fast"])
+def test_a_learning_rate_not_above_zero_is_refused_by_the_parser(
+    value, anime_csv, tmp_path, capsys
+):
+    """``--lr 0`` was refused by the model, naming its ``lr`` parameter."""
+    argv = ["train", str(anime_csv), "--out", str(tmp_path / "m.skanime")]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--lr", value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --lr: expected a number above 0" in err
     assert list(tmp_path.iterdir()) == []
 
 
