@@ -3,9 +3,11 @@
 :func:`column_importance` permutes each input column of the table as a whole (the
 poster column's paths move as one unit: a row gets another anime's poster) with
 :func:`sklearn.inspection.permutation_importance`, and measures how much worse the
-model's mean absolute error gets. :func:`poster_effect` asks, row by row, what the
-prediction would be without the poster. :func:`plot_column_importance` draws the
-importances as horizontal bars.
+model's mean absolute error gets. :func:`column_effects` asks, row by row, how
+much each column's value moves the prediction against typical values, and
+:func:`poster_effect` what the prediction would be without the poster.
+:func:`plot_column_importance` and :func:`plot_column_effects` draw them as
+horizontal bars.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error
+from sklearn.utils import check_random_state
 
 from ._fitted import check_fitted
 from ._warn import each_warning_once
 from .exceptions import ColumnError
 
 __all__ = ["column_importance", "model_columns", "plot_column_importance"]
-__all__ += ["poster_effect"]
+__all__ += ["column_effects", "plot_column_effects", "poster_effect"]
 
 
 def _inner(model):
@@ -240,6 +243,194 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
             model.predict(without), dtype=np.float64
         )
     return pd.Series(np.where(has_poster, effect, np.nan), index=X.index)
+
+
+def column_effects(
+    model,
+    X: pd.DataFrame,
+    background: pd.DataFrame,
+    *,
+    columns=None,
+    n_background: int = 50,
+    random_state=None,
+) -> pd.DataFrame:
+    """Per row and column: how much the column's value moves the prediction.
+
+    The effect of column ``c`` on row ``x`` is the prediction for ``x`` minus
+    the mean prediction for ``x`` with ``c`` taken from each row of
+    ``background`` in turn, the rest of ``x`` kept: "what does this anime's
+    studio (its genres, its poster, ...) add, against the studios of typical
+    anime?". A list column (``Genres``) and the poster move as one unit, as in
+    :func:`column_importance`. Effects of several columns need not add up to
+    the prediction's distance from the background's mean prediction: columns
+    that act together (episodes and duration) share their effect, or double it.
+
+    Parameters
+    ----------
+    model : fitted regressor
+        A :class:`~skanime.HybridAnimeRegressor`, a model wrapping one (such as
+        :class:`~skanime.intervals.ConformalRegressor`), or any regressor fitted
+        on a DataFrame.
+    X : DataFrame
+        The rows to explain (a polars frame or a list of records too, as
+        ``predict`` reads them).
+    background : DataFrame
+        Typical rows the values are compared with: the training rows, or a
+        sample of them. Rows up to ``n_background`` are drawn from it.
+    columns : list of str, default=None
+        The columns to measure; None takes the columns the model reads
+        (:func:`model_columns`) that both tables have.
+    n_background : int, default=50
+        Background rows drawn (without replacement) when it has more; each
+        column costs ``len(X) * n_background`` predictions.
+    random_state : int, RandomState instance or None, default=None
+        Which background rows are drawn.
+
+    Returns
+    -------
+    effects : DataFrame of shape (n_rows, n_columns)
+        Indexed like ``X``, one column per input column, ordered by the mean
+        absolute effect, largest first. ``effects.attrs["predicted"]`` holds the
+        rows' predictions and ``effects.attrs["background_mean"]`` the mean
+        prediction for the background rows drawn.
+
+    See Also
+    --------
+    plot_column_effects : one row's effects as bars.
+    poster_effect : the prediction with the poster minus without it.
+
+    Examples
+    --------
+    >>> from skanime import HybridAnimeRegressor
+    >>> from skanime.datasets import make_anime
+    >>> from skanime.inspection import column_effects
+    >>> df = make_anime(60, random_state=0)
+    >>> model = HybridAnimeRegressor(
+    ...     poster_column=None, max_epochs=2, min_frequency=1, random_state=0
+    ... ).fit(df, df["Score"])
+    >>> effects = column_effects(model, df.head(2), df, n_background=20, random_state=0)
+    >>> effects.shape, sorted(effects.columns)[:3]
+    ((2, 12), ['Duration', 'Episodes', 'Genres'])
+    >>> len(effects.attrs["predicted"])
+    2
+    """
+    from ._validation import to_frame
+
+    check_fitted(model)
+    X, background = to_frame(X), to_frame(background)
+    for name, table in (("X", X), ("background", background)):
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"{name} must be a DataFrame; got {type(table).__name__}.")
+        if table.empty:
+            raise ValueError(f"{name} has no rows.")
+    if isinstance(n_background, bool) or not isinstance(n_background, Integral):
+        raise ValueError(
+            f"n_background must be a whole number >= 1; got {n_background!r}."
+        )
+    if n_background < 1:
+        raise ValueError(
+            f"n_background must be a whole number >= 1; got {n_background!r}."
+        )
+    if columns is None:
+        columns = [
+            c
+            for c in model_columns(model)
+            if c in X.columns and c in background.columns
+        ]
+    else:
+        columns = [str(c) for c in columns]
+    for name, table in (("X", X), ("background", background)):
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise ColumnError(
+                f"Column(s) {missing} are not in {name}; it has "
+                f"{sorted(map(str, table.columns))}."
+            )
+    if len(background) > n_background:
+        drawn = check_random_state(random_state).choice(
+            len(background), n_background, replace=False
+        )
+        background = background.iloc[np.sort(drawn)]
+    n, b = len(X), len(background)
+    repeated = X.iloc[np.repeat(np.arange(n), b)].reset_index(drop=True)
+    effects = {}
+    with each_warning_once():  # not once a column: a dozen predictions
+        predicted = np.asarray(model.predict(X), dtype=np.float64)
+        for column in columns:
+            rows = repeated.copy()
+            rows[column] = pd.concat([background[column]] * n, ignore_index=True)
+            taken = np.asarray(model.predict(rows), dtype=np.float64).reshape(n, b)
+            effects[column] = predicted - taken.mean(axis=1)
+        background_mean = float(np.mean(model.predict(background)))
+    table = pd.DataFrame(effects, index=X.index)
+    table.columns.name = "column"
+    order = table.abs().mean().sort_values(ascending=False, kind="stable").index
+    table = table[order]
+    table.attrs["predicted"] = pd.Series(predicted, index=X.index)
+    table.attrs["background_mean"] = background_mean
+    return table
+
+
+def plot_column_effects(effects: pd.DataFrame, row=None, ax=None, *, top: int = 15):
+    """One row of :func:`column_effects` as horizontal bars: what raised its
+    prediction (right) and what lowered it (left).
+
+    Parameters
+    ----------
+    effects : DataFrame
+        What :func:`column_effects` returns.
+    row : label, default=None
+        The row of ``effects`` to draw (an index label); None for its only row.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new pyplot figure when None.
+    top : int, default=15
+        How many of the row's largest effects (in absolute value) to show.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from skanime.inspection import plot_column_effects
+    >>> effects = pd.DataFrame({"Studios": [0.4], "Type": [-0.1]}, index=["Bebop"])
+    >>> ax = plot_column_effects(effects, "Bebop", ax=Figure().subplots())
+    >>> [label.get_text() for label in ax.get_yticklabels()]  # the largest on top
+    ['Type', 'Studios']
+    """
+    if not isinstance(effects, pd.DataFrame) or effects.empty:
+        raise ValueError(
+            "effects must be the DataFrame that column_effects returns, with rows."
+        )
+    if row is None:
+        if len(effects) != 1:
+            raise ValueError(
+                f"effects has {len(effects)} rows: name the one to draw (row=...)."
+            )
+        row = effects.index[0]
+    if row not in effects.index:
+        raise KeyError(f"No row {row!r} in effects; it has {list(effects.index)[:10]}.")
+    if isinstance(top, bool) or not isinstance(top, Integral) or top < 1:
+        raise ValueError(f"top must be a whole number >= 1; got {top!r}.")
+    values = effects.loc[row]
+    shown = values.reindex(values.abs().sort_values(ascending=False).index[:top])[::-1]
+    if ax is None:  # pyplot's figure, with the caller's backend (inline in Jupyter)
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6.5, 0.35 * len(shown) + 1.5))
+    colors = np.where(shown.to_numpy() >= 0, "tab:green", "tab:red")
+    ax.barh(shown.index.astype(str), shown.to_numpy(), color=colors, alpha=0.8)
+    ax.axvline(0, color="black", lw=0.8)
+    predicted = effects.attrs.get("predicted")
+    mean = effects.attrs.get("background_mean")
+    title = f"{row}"
+    if predicted is not None and mean is not None:
+        title += f": predicted {predicted[row]:.2f} (typical anime {mean:.2f})"
+    ax.set(title=title, xlabel="effect on the predicted score")
+    ax.grid(axis="x", alpha=0.3)
+    return ax
 
 
 _IMPORTANCE_COLUMNS = ("importance_mean", "importance_std")

@@ -1,4 +1,5 @@
-"""Column importance by permutation, "what if no poster", and the plot."""
+"""Column importance by permutation, each column's effect on a row's prediction,
+"what if no poster", and the plots."""
 
 import numpy as np
 import pandas as pd
@@ -9,8 +10,10 @@ from sklearn.pipeline import make_pipeline
 
 from skanime.exceptions import ColumnError, NotFittedError
 from skanime.inspection import (
+    column_effects,
     column_importance,
     model_columns,
+    plot_column_effects,
     plot_column_importance,
     poster_effect,
 )
@@ -184,4 +187,100 @@ def test_plot_refuses_what_column_importance_does_not_return():
     for top in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="top must be a whole number"):
             plot_column_importance(table, top=top)
+    assert plt.get_fignums() == open_before
+
+
+def test_column_effects_of_a_linear_model_are_its_weights_times_the_distance():
+    """For f(x) = w.x + c, a column's effect on a row is w_c times the row's
+    distance from the background's mean value; a column the model ignores has
+    none."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "signal": rng.normal(size=60),
+            "noise": rng.normal(size=60),
+            "unused": rng.normal(size=60),
+        }
+    )
+    y = 3 * X["signal"] - 0.5 * X["noise"] + 0.1 * rng.normal(size=60)
+    model = make_pipeline(
+        make_column_transformer(("passthrough", ["signal", "noise"])),
+        LinearRegression(),
+    ).fit(X, y)
+    rows = X.head(4).set_axis(["a", "b", "c", "d"])
+    effects = column_effects(model, rows, X, n_background=60)
+    weights = model[-1].coef_
+    for weight, column in zip(weights, ["signal", "noise"], strict=True):
+        expected = weight * (rows[column] - X[column].mean())
+        np.testing.assert_allclose(effects[column], expected, atol=1e-12)
+    np.testing.assert_allclose(effects["unused"], 0.0, atol=1e-12)
+    assert list(effects.columns) == ["signal", "noise", "unused"]  # by mean |effect|
+    assert list(effects.index) == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(effects.attrs["predicted"], model.predict(rows))
+    assert effects.attrs["background_mean"] == pytest.approx(model.predict(X).mean())
+    drawn = column_effects(model, rows, X, n_background=10, random_state=0)
+    again = column_effects(model, rows, X, n_background=10, random_state=0)
+    pd.testing.assert_frame_equal(drawn, again)  # the same rows drawn
+    assert not np.allclose(drawn["signal"], effects["signal"])  # but fewer
+
+
+def test_column_effects_of_the_hybrid_measure_each_column_against_the_background(
+    fitted_model, anime
+):
+    """A row against itself has no effect anywhere; against anime without a
+    poster, its poster's effect is poster_effect's."""
+    rows = anime.head(3).set_axis([10, 20, 30])
+    effects = column_effects(fitted_model, rows, anime, n_background=8, random_state=0)
+    assert set(effects.columns) == set(model_columns(fitted_model))
+    assert list(effects.index) == [10, 20, 30] and effects.notna().all().all()
+    itself = column_effects(fitted_model, rows.head(1), rows.head(1))
+    np.testing.assert_allclose(itself.to_numpy(), 0.0, atol=1e-5)
+    posterless = anime.assign(poster=None)
+    against = column_effects(fitted_model, rows, posterless, columns=["poster"])
+    with_poster = rows["poster"].notna()
+    np.testing.assert_allclose(
+        against["poster"][with_poster],
+        poster_effect(fitted_model, rows)[with_poster],
+        atol=1e-5,
+    )
+
+
+def test_column_effects_refuse_what_they_cannot_measure(fitted_model, anime):
+    with pytest.raises(ColumnError, match=r"\['Nope'\] are not in X"):
+        column_effects(fitted_model, anime, anime, columns=["Nope"])
+    with pytest.raises(ColumnError, match=r"\['Studios'\] are not in background"):
+        column_effects(
+            fitted_model, anime, anime.drop(columns="Studios"), columns=["Studios"]
+        )
+    for n in (0, 2.5, True):
+        with pytest.raises(ValueError, match="n_background must be a whole number"):
+            column_effects(fitted_model, anime, anime, n_background=n)
+    with pytest.raises(ValueError, match="background has no rows"):
+        column_effects(fitted_model, anime, anime.head(0))
+    with pytest.raises(NotFittedError, match="HybridAnimeRegressor is not fitted"):
+        column_effects(fast_model(), anime, anime)
+
+
+def test_effects_plot_draws_one_row_largest_on_top_and_names_a_bad_row():
+    import matplotlib.pyplot as plt
+
+    effects = pd.DataFrame(
+        {"Studios": [0.4, 0.0], "Type": [-0.6, 0.1], "Year": [0.05, 0.2]},
+        index=["Bebop", "Other"],
+    )
+    effects.attrs["predicted"] = pd.Series([8.1, 6.0], index=effects.index)
+    effects.attrs["background_mean"] = 6.5
+    ax = plot_column_effects(effects, "Bebop", top=2)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Studios", "Type"]
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths == [0.4, -0.6]
+    assert ax.get_title() == "Bebop: predicted 8.10 (typical anime 6.50)"
+    plt.close(ax.figure)
+    open_before = plt.get_fignums()
+    with pytest.raises(ValueError, match="effects has 2 rows: name the one"):
+        plot_column_effects(effects)
+    with pytest.raises(KeyError, match="No row 'Nope'"):
+        plot_column_effects(effects, "Nope")
+    with pytest.raises(ValueError, match="top must be a whole number"):
+        plot_column_effects(effects, "Bebop", top=0)
     assert plt.get_fignums() == open_before
