@@ -196,8 +196,8 @@ def _unfetched_words(frame) -> str:
 
 
 def cmd_train(args) -> None:
-    _check_model_out(args.out)
     _check_out_is_not_an_input(args, "data")
+    _check_model_out(args.out)
     _check_folder(args.report_dir, "--report-dir")
     frame, weights = _scored_rows_and_weights(args)
     _check_score_scale(args, frame)
@@ -463,9 +463,9 @@ def cmd_calibrate(args) -> None:
     from .exceptions import SkanimeError
     from .intervals import ConformalRegressor
 
-    _check_model_out(args.out)
     # --out may be the model file: the calibrated model holds it, frozen
     _check_out_is_not_an_input(args, "data")
+    _check_model_out(args.out)
     model, frame, weights = _model_and_scored_rows(args)
     digests = _row_digests(frame, model)
     seen, seen_info = _recorded_rows(model, "training_data_", digests)

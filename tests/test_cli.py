@@ -400,10 +400,10 @@ def test_swapped_or_folder_arguments_say_what_was_given(
 
     secure = tmp_path / "m.skanime"
     skanime.io.save(joblib.load(model_file), secure)
-    out = str(tmp_path / "p.csv")
+    out, model_out = str(tmp_path / "p.csv"), str(tmp_path / "m.joblib")
     cases = [
-        (["train", str(tmp_path), "--out", out], "is a folder; name the table in it"),
-        (["train", str(secure), "--out", out], "is a skanime model file, not a table"),
+        (["train", str(tmp_path), "--out", model_out], "is a folder; name the table"),
+        (["train", str(secure), "--out", model_out], "is a skanime model file, not a"),
         (["predict", str(anime_csv), str(secure), "--out", out], "looks like a table"),
         (["predict", str(tmp_path), str(anime_csv), "--out", out], "name the model"),
     ]
