@@ -412,6 +412,11 @@ def plot_column_effects(effects: pd.DataFrame, row=None, ax=None, *, top: int = 
         row = effects.index[0]
     if row not in effects.index:
         raise KeyError(f"No row {row!r} in effects; it has {list(effects.index)[:10]}.")
+    if (effects.index == row).sum() > 1:
+        raise ValueError(
+            f"The row {row!r} is in effects more than once: give X an index of "
+            "unique labels (titles, say)."
+        )
     if isinstance(top, bool) or not isinstance(top, Integral) or top < 1:
         raise ValueError(f"top must be a whole number >= 1; got {top!r}.")
     values = effects.loc[row]
@@ -419,7 +424,7 @@ def plot_column_effects(effects: pd.DataFrame, row=None, ax=None, *, top: int = 
     if ax is None:  # pyplot's figure, with the caller's backend (inline in Jupyter)
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(6.5, 0.35 * len(shown) + 1.5))
+        _, ax = plt.subplots(figsize=_bars_size(len(shown)))
     colors = np.where(shown.to_numpy() >= 0, "tab:green", "tab:red")
     ax.barh(shown.index.astype(str), shown.to_numpy(), color=colors, alpha=0.8)
     ax.axvline(0, color="black", lw=0.8)
@@ -453,9 +458,15 @@ def _check_importances(importances) -> None:
         )
 
 
+def _bars_size(n_bars: int) -> tuple:
+    """The figure size of a plot of ``n_bars`` horizontal bars: a bar's height a
+    row (:func:`plot_column_importance`, :func:`plot_column_effects`)."""
+    return (6.5, 0.35 * n_bars + 1.5)
+
+
 def _importance_size(importances: pd.DataFrame, top: int = 20) -> tuple:
-    """The figure size of :func:`plot_column_importance`: a bar's height a row."""
-    return (6.5, 0.35 * len(importances.head(top)) + 1.5)
+    """The figure size of :func:`plot_column_importance`."""
+    return _bars_size(len(importances.head(top)))
 
 
 def plot_column_importance(importances: pd.DataFrame, ax=None, *, top: int = 20):

@@ -283,4 +283,6 @@ def test_effects_plot_draws_one_row_largest_on_top_and_names_a_bad_row():
         plot_column_effects(effects, "Nope")
     with pytest.raises(ValueError, match="top must be a whole number"):
         plot_column_effects(effects, "Bebop", top=0)
+    with pytest.raises(ValueError, match="'Bebop' is in effects more than once"):
+        plot_column_effects(effects.set_axis(["Bebop", "Bebop"]), "Bebop")
     assert plt.get_fignums() == open_before
