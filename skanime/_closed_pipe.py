@@ -45,9 +45,16 @@ class _UntilClosed:
 
     def _drop(self) -> None:
         self.reader_gone = True
-        with contextlib.suppress(OSError, ValueError):  # no descriptor: a test's
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
+        try:
+            fileno = self._stream.fileno()
+        except (OSError, ValueError):  # no descriptor (a test's stream): done
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fileno)
+        except OSError:
+            pass
+        finally:
             os.close(devnull)
 
     def __getattr__(self, name: str):
