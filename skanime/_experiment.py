@@ -41,8 +41,11 @@ _PLOTS = {
     "predicted_vs_actual.png": "",
     "residuals_by_group.png": "",
     "column_importance.png": "",
+    "largest_errors.png": "what moved the predictions that missed most",
     "intervals.png": "",
 }
+#: How many of the test rows a report explains: those the model missed most.
+N_MISSES = 3
 #: The share of the rows ``run_experiment`` holds out as test rows by default
 #: (``skanime demo`` and ``train``).
 TEST_SIZE = 0.15
@@ -269,6 +272,23 @@ def _plots_written(staging: Path, out_dir: Path) -> str:
     )
 
 
+def _plot_misses(model, X, y, y_pred, path: Path, seed: int) -> Path:
+    """:func:`~skanime.report.plot_largest_errors` of the :data:`N_MISSES`
+    rows of ``X`` the model missed most, each column measured against the
+    rows of ``X``."""
+    import numpy as np
+
+    from .inspection import column_effects
+    from .report import plot_largest_errors
+
+    errors = np.abs(np.asarray(y, dtype=np.float64) - np.asarray(y_pred))
+    worst = np.argsort(-errors, kind="stable")[:N_MISSES]
+    rows = X.iloc[worst]
+    effects = column_effects(model, rows, X, random_state=seed)
+    names = rows["Title"].astype(str).tolist() if "Title" in rows else None
+    return plot_largest_errors(effects, np.asarray(y)[worst], path, names=names)
+
+
 def write_report(
     model,
     X,
@@ -345,6 +365,17 @@ def write_report(
             f"column is shuffled across rows ({importance_repeats} shuffles); the "
             "poster column moves as a unit."
         )
+        if len(X) >= 2:
+            figures["misses"] = _plot_misses(
+                model, X, y, y_pred, out_dir / "largest_errors.png", seed
+            )
+            notes["misses"] = (
+                f"The {min(N_MISSES, len(X))} rows the model missed most (of "
+                f"{where}), and what moved each prediction: a column's effect is the "
+                "prediction less the mean prediction with that column's value taken "
+                "from each of the other rows (up to 50; "
+                "skanime.inspection.column_effects)."
+            )
     coverage = None
     # the intervals' rows: X's, or those of them new to the model
     X_new, y_new, pred_new, interval_where = X, y, y_pred, where

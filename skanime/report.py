@@ -28,6 +28,7 @@ __all__ = [
     "data_summary",
     "plot_importance",
     "plot_intervals",
+    "plot_largest_errors",
     "plot_residuals",
     "write_html_report",
 ]
@@ -325,6 +326,7 @@ REPORT_SECTIONS = (
     ("predictions", "Predicted vs actual"),
     ("residuals", "Residuals by type and year"),
     ("importance", "Column importance"),
+    ("misses", "The largest errors, explained"),
     ("intervals", "Prediction intervals"),
 )
 
@@ -501,6 +503,62 @@ def plot_importance(importances, path: str | os.PathLike) -> Path:
 
     fig = _figure(figsize=_importance_size(importances))
     plot_column_importance(importances, ax=fig.subplots())
+    return _save_figure(fig, path)
+
+
+def plot_largest_errors(
+    effects, y_true, path: str | os.PathLike, *, names=None, top: int = 8
+) -> Path:
+    """:func:`skanime.inspection.column_effects` of the rows a model missed
+    most, one panel a row, saved as a PNG: what raised (green) and lowered
+    (red) each prediction, under its predicted and actual score.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        :func:`~skanime.inspection.column_effects` of the rows to draw.
+    y_true : array-like of shape (n_rows,)
+        Their scores, in ``effects``' order.
+    path : str or path-like
+    names : sequence of str, default=None
+        What to call each row (their titles); their index labels if None.
+    top : int, default=8
+        The largest effects shown a row.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from skanime.report import plot_largest_errors
+    >>> effects = pd.DataFrame({"Studios": [0.4, -0.2], "Type": [-0.1, 0.3]})
+    >>> effects.attrs["predicted"] = pd.Series([7.9, 6.0])
+    >>> effects.attrs["background_mean"] = 6.8
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(tmp.name) / "errors.png"
+    >>> plot_largest_errors(effects, [6.1, 8.2], path, names=["A", "B"]).name
+    'errors.png'
+    >>> tmp.cleanup()
+    """
+    from .inspection import plot_column_effects
+
+    y_true = np.asarray(y_true, dtype=np.float64).ravel()
+    if len(y_true) != len(effects):
+        raise ValueError(
+            f"effects has {len(effects)} rows but y_true has {len(y_true)} scores."
+        )
+    names = [str(label) for label in effects.index] if names is None else names
+    shown = min(top, effects.shape[1])
+    fig = _figure(figsize=(4.8 * len(effects), 0.35 * shown + 1.8))
+    axes = np.atleast_1d(fig.subplots(1, len(effects)))
+    predicted = effects.attrs.get("predicted")
+    for position, (ax, name, score) in enumerate(zip(axes, names, y_true, strict=True)):
+        one = effects.iloc[[position]]
+        plot_column_effects(one, one.index[0], ax=ax, top=top)
+        said = (
+            "" if predicted is None else f"predicted {predicted.iloc[position]:.2f}, "
+        )
+        ax.set_title(f"{name}\n{said}scored {score:.2f}", fontsize=10)
+    fig.tight_layout()
     return _save_figure(fig, path)
 
 

@@ -24,6 +24,7 @@ from skanime.report import (
     loss_label,
     plot_history,
     plot_intervals,
+    plot_largest_errors,
     plot_predictions,
     plot_residuals,
     regression_metrics,
@@ -374,3 +375,53 @@ print(matplotlib.get_backend(), plt.get_fignums())
     )
     assert done.stdout.split("\n")[:2] == ["svg []", "svg [1]"], done.stdout
     assert (tmp_path / "p.png").stat().st_size and (tmp_path / "i.png").stat().st_size
+
+
+def test_the_report_explains_the_rows_the_model_missed_most(
+    fitted_model, anime, tmp_path, monkeypatch
+):
+    """The largest errors' panel takes the rows with the largest absolute
+    errors, worst first, with their titles and scores."""
+    import skanime.report
+    from skanime._experiment import N_MISSES, _plot_misses
+
+    drawn = {}
+
+    def recording(effects, y_true, path, *, names=None, top=8):
+        drawn.update(index=list(effects.index), y=list(y_true), names=names)
+        return plot_largest_errors(effects, y_true, path, names=names, top=top)
+
+    monkeypatch.setattr(skanime.report, "plot_largest_errors", recording)
+    rows = anime.set_axis(range(100, 100 + len(anime)))
+    y = rows["Score"].to_numpy()
+    y_pred = y.copy()
+    y_pred[[5, 17, 30]] += [3.0, -2.0, -4.0]  # rows 130, 105 and 117, in that order
+    path = _plot_misses(fitted_model, rows, y, y_pred, tmp_path / "misses.png", 0)
+    assert N_MISSES == 3 and drawn["index"] == [130, 105, 117]
+    assert drawn["y"] == list(y[[30, 5, 17]])
+    assert drawn["names"] == rows["Title"].iloc[[30, 5, 17]].tolist()
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_largest_errors_draws_a_panel_a_row_and_checks_its_scores(tmp_path):
+    effects = pd.DataFrame({"Studios": [0.4, -0.2], "Type": [-0.1, 0.3]})
+    effects.attrs["predicted"] = pd.Series([7.9, 6.0])
+    with pytest.raises(ValueError, match="effects has 2 rows but y_true has 3"):
+        plot_largest_errors(effects, [6.1, 8.2, 7.0], tmp_path / "e.png")
+    assert not (tmp_path / "e.png").exists()
+    captured = {}
+    import matplotlib.figure
+
+    save = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        captured["titles"] = [ax.get_title() for ax in fig.axes]
+        return save(fig, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matplotlib.figure.Figure, "savefig", keep)
+        plot_largest_errors(effects, [6.1, 8.2], tmp_path / "e.png", names=["A", "B"])
+    assert captured["titles"] == [
+        "A\npredicted 7.90, scored 6.10",
+        "B\npredicted 6.00, scored 8.20",
+    ]
