@@ -283,7 +283,7 @@ def _plot_misses(model, X, y, y_pred, path: Path, seed: int) -> Path:
 
     errors = np.abs(np.asarray(y, dtype=np.float64) - np.asarray(y_pred))
     worst = np.argsort(-errors, kind="stable")[:N_MISSES]
-    rows = X.iloc[worst]
+    rows = X.iloc[worst].reset_index(drop=True)  # X's labels may repeat
     effects = column_effects(model, rows, X, random_state=seed)
     names = rows["Title"].astype(str).tolist() if "Title" in rows else None
     return plot_largest_errors(effects, np.asarray(y)[worst], path, names=names)

@@ -431,8 +431,8 @@ def plot_column_effects(effects: pd.DataFrame, row=None, ax=None, *, top: int = 
     predicted = effects.attrs.get("predicted")
     mean = effects.attrs.get("background_mean")
     title = f"{row}"
-    if predicted is not None and mean is not None:
-        title += f": predicted {predicted[row]:.2f} (typical anime {mean:.2f})"
+    if predicted is not None and mean is not None and row in predicted.index:
+        title += f": predicted {predicted.loc[row]:.2f} (typical anime {mean:.2f})"
     ax.set(title=title, xlabel="effect on the predicted score")
     ax.grid(axis="x", alpha=0.3)
     return ax

@@ -552,8 +552,9 @@ def plot_largest_errors(
     axes = np.atleast_1d(fig.subplots(1, len(effects)))
     predicted = effects.attrs.get("predicted")
     for position, (ax, name, score) in enumerate(zip(axes, names, y_true, strict=True)):
-        one = effects.iloc[[position]]
-        plot_column_effects(one, one.index[0], ax=ax, top=top)
+        one = effects.iloc[[position]].reset_index(drop=True)  # labels may repeat
+        one.attrs = {}  # the title is set here
+        plot_column_effects(one, 0, ax=ax, top=top)
         said = (
             "" if predicted is None else f"predicted {predicted.iloc[position]:.2f}, "
         )

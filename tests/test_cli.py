@@ -799,12 +799,16 @@ def test_train_report_and_predict_with_intervals(anime_csv, tmp_path, capsys):
         "predictions",
         "residuals",
         "importance",
+        "misses",
         "intervals",
     ]
-    assert len(page.images) == 5  # every section with a plot has it
+    assert len(page.images) == 6  # every section with a plot has it
     text = (report / "report.html").read_text()
     assert "mean predictor (baseline)" in text and "nominal level" in text
-    for name in ("residuals_by_group", "column_importance", "intervals"):
+    assert "The 3 rows the model missed most (of the 9 test rows" in text
+    for name in ("residuals_by_group", "column_importance", "largest_errors"):
+        _png(report / f"{name}.png")
+    for name in ("intervals",):
         _png(report / f"{name}.png")
     preds = tmp_path / "preds.csv"
     argv = ["predict", str(model), str(anime_csv), "--out", str(preds)]

@@ -381,26 +381,30 @@ def test_the_report_explains_the_rows_the_model_missed_most(
     fitted_model, anime, tmp_path, monkeypatch
 ):
     """The largest errors' panel takes the rows with the largest absolute
-    errors, worst first, with their titles and scores."""
+    errors, worst first, with their titles and scores; a frame whose index
+    labels repeat (pd.concat's) is drawn too."""
     import skanime.report
     from skanime._experiment import N_MISSES, _plot_misses
 
     drawn = {}
 
     def recording(effects, y_true, path, *, names=None, top=8):
-        drawn.update(index=list(effects.index), y=list(y_true), names=names)
+        predicted = list(effects.attrs["predicted"])
+        drawn.update(predicted=predicted, y=list(y_true), names=names)
         return plot_largest_errors(effects, y_true, path, names=names, top=top)
 
     monkeypatch.setattr(skanime.report, "plot_largest_errors", recording)
-    rows = anime.set_axis(range(100, 100 + len(anime)))
-    y = rows["Score"].to_numpy()
-    y_pred = y.copy()
-    y_pred[[5, 17, 30]] += [3.0, -2.0, -4.0]  # rows 130, 105 and 117, in that order
-    path = _plot_misses(fitted_model, rows, y, y_pred, tmp_path / "misses.png", 0)
-    assert N_MISSES == 3 and drawn["index"] == [130, 105, 117]
-    assert drawn["y"] == list(y[[30, 5, 17]])
-    assert drawn["names"] == rows["Title"].iloc[[30, 5, 17]].tolist()
-    assert path.read_bytes()[:4] == b"\x89PNG"
+    for labels in (range(100, 100 + len(anime)), [7] * len(anime)):
+        rows = anime.set_axis(labels)
+        y = rows["Score"].to_numpy()
+        y_pred = y.copy()
+        y_pred[[5, 17, 30]] += [3.0, -2.0, -4.0]  # rows 30, 5 and 17, in that order
+        path = _plot_misses(fitted_model, rows, y, y_pred, tmp_path / "misses.png", 0)
+        assert N_MISSES == 3 and drawn["y"] == list(y[[30, 5, 17]])
+        assert drawn["names"] == rows["Title"].iloc[[30, 5, 17]].tolist()
+        expected = fitted_model.predict(rows.iloc[[30, 5, 17]])
+        np.testing.assert_allclose(drawn["predicted"], expected, rtol=1e-6)
+        assert path.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_plot_largest_errors_draws_a_panel_a_row_and_checks_its_scores(tmp_path):
