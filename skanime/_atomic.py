@@ -195,6 +195,10 @@ class atomic_group:  # noqa: N801 - used like atomic_path
         self._staged.append((tmp, target))
         return tmp
 
+    def targets(self) -> list[Path]:
+        """The targets the group will replace when it succeeds, in order."""
+        return [target for _, target in self._staged]
+
     def _discard(self) -> None:
         for tmp, _ in self._staged:
             tmp.unlink(missing_ok=True)

@@ -234,24 +234,37 @@ def run_experiment(
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
-        plot_history(model, staging / "training_curves.png")  # names its loss
-        plot_predictions(y_test, y_pred, staging / "predicted_vs_actual.png")
-        write_report(
-            model,
-            X_test,
-            y_test,
-            y_pred,
-            {
-                "HybridAnimeRegressor": metrics["hybrid"],
-                "mean predictor (baseline)": metrics["baseline"],
-            },
-            out_dir=staging,
-            title=title or "skanime report: test set",
-            data=X,
-            data_target=y,
-            importance_repeats=importance_repeats,
-            seed=seed,
-        )
+        try:
+            plot_history(model, staging / "training_curves.png")  # names its loss
+            plot_predictions(y_test, y_pred, staging / "predicted_vs_actual.png")
+            write_report(
+                model,
+                X_test,
+                y_test,
+                y_pred,
+                {
+                    "HybridAnimeRegressor": metrics["hybrid"],
+                    "mean predictor (baseline)": metrics["baseline"],
+                },
+                out_dir=staging,
+                title=title or "skanime report: test set",
+                data=X,
+                data_target=y,
+                importance_repeats=importance_repeats,
+                seed=seed,
+            )
+        except Exception as exc:  # the model is trained: a plot's failure keeps it
+            from ._warn import warn_user
+            from .exceptions import SkanimeWarning
+
+            warn_user(
+                f"The plots and report could not be made ({type(exc).__name__}: "
+                f"{exc}); the trained model is kept, and {str(out_dir)!r} is left "
+                "as it was (`skanime evaluate MODEL DATA --report-dir DIR` "
+                "reports on a table with the saved model).",
+                SkanimeWarning,
+            )
+            return model, metrics
         _publish(staging, out_dir, outputs)
         written = _plots_written(staging, out_dir)
     _say(f"\n{written}")

@@ -145,6 +145,12 @@ def _save(model, args, outputs: atomic_group) -> None:
             joblib.dump(model, outputs.path(path))
 
 
+def _reported(outputs: atomic_group) -> bool:
+    """Whether ``outputs`` holds a report (``run_experiment`` keeps the model
+    and writes none where its plots fail)."""
+    return any(target.name == "report.html" for target in outputs.targets())
+
+
 def cmd_demo(args) -> None:
     from .datasets import make_anime
 
@@ -177,7 +183,9 @@ def cmd_demo(args) -> None:
         )
         if args.out:
             _save(model, args, outputs)
-    _say("Plots written." + (f" Model saved to {args.out}." if args.out else ""))
+        reported = _reported(outputs)
+    saved = f"Model saved to {args.out}." if args.out else ""
+    _say(" ".join(["Plots written."] * reported + [saved]).strip() or "Done.")
 
 
 def _unfetched_words(frame) -> str:
@@ -263,7 +271,11 @@ def cmd_train(args) -> None:
                 "table says which rows it saw."
             )
             _save(model, args, outputs)
-    _say(f"Plots and report written. Model saved to {args.out}.")
+            reported = _reported(outputs)
+    _say(
+        ("Plots and report written. " if reported else "")
+        + f"Model saved to {args.out}."
+    )
 
 
 def cmd_evaluate(args) -> None:

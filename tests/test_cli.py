@@ -558,6 +558,31 @@ def test_predict_writes_csv_to_standard_output_for_a_pipe(
     assert not (tmp_path / "-").exists()
 
 
+def test_a_plot_that_fails_after_training_keeps_the_model(
+    anime_csv, tmp_path, capsys, monkeypatch
+):
+    """A plot that raised after training (a font, a full temporary folder, a
+    bug) failed the command and lost the trained model with the report."""
+    import skanime.io
+    import skanime.report
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("no font")
+
+    monkeypatch.setattr(skanime.report, "plot_residuals", failing)
+    model, report = tmp_path / "m.skanime", tmp_path / "report"
+    argv = ["train", str(anime_csv), "--out", str(model), "--no-posters", *FAST]
+    with pytest.warns(UserWarning, match=r"could not be made \(RuntimeError: no fo"):
+        assert main([*argv, "--report-dir", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith(f"Model saved to {model}.")
+    assert "Plots and report written" not in out and "Plots: " not in out
+    assert not report.exists()  # no plot of the failed report
+    assert len(load_mal(anime_csv)) == len(
+        skanime.io.load(model).predict(load_mal(anime_csv))
+    )
+
+
 @pytest.mark.skipif(os.name != "posix", reason="named pipes")
 def test_predict_writes_into_a_named_pipe_or_device_in_place(
     model_file, anime_csv, tmp_path, capsys
