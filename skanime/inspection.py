@@ -33,6 +33,27 @@ def _inner(model):
     return getattr(model, "estimator_", model)
 
 
+def _frame(X, name: str = "X") -> pd.DataFrame:
+    """``X`` as ``predict`` reads it (a polars frame or a list of records
+    too); anything else refused, naming ``name``."""
+    from ._validation import to_frame  # imports torch, as the model
+
+    X = to_frame(X)
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"{name} must be a DataFrame; got {type(X).__name__}.")
+    return X
+
+
+def _check_has(table: pd.DataFrame, columns, name: str = "X") -> None:
+    """Refuse ``columns`` that ``table`` (called ``name``) lacks, naming them."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ColumnError(
+            f"Column(s) {missing} are not in {name}; it has "
+            f"{sorted(map(str, table.columns))}."
+        )
+
+
 def model_columns(model) -> list[str]:
     """The input columns a fitted model reads, in its order.
 
@@ -131,24 +152,15 @@ def column_importance(
     >>> list(table.columns)
     ['importance_mean', 'importance_std']
     """
-    from ._validation import check_target, to_frame  # imports torch, as the model
+    from ._validation import check_target
 
-    X = to_frame(X)  # a polars frame or a list of records, as predict reads them
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            f"X must be a DataFrame (columns are permuted by name); got "
-            f"{type(X).__name__}."
-        )
+    X = _frame(X)
     if columns is None:  # less those it learned nothing from, where X lacks them
         empty = getattr(_inner(model), "empty_columns_", ())
         columns = [c for c in model_columns(model) if c in X.columns or c not in empty]
     else:
         columns = [str(c) for c in columns]
-    missing = [c for c in columns if c not in X.columns]
-    if missing:
-        raise ColumnError(
-            f"Column(s) {missing} are not in X; X has {sorted(map(str, X.columns))}."
-        )
+    _check_has(X, columns)
     y = check_target(y, len(X), X=X)  # names NaN, text or a length that differs
     full = X.reset_index(drop=True)
 
@@ -215,12 +227,8 @@ def poster_effect(model, X: pd.DataFrame, *, poster_column=None) -> pd.Series:
     >>> effect.isna().tolist()  # NaN where there is no poster to take away
     [False, True, False]
     """
-    from ._validation import to_frame
-
     check_fitted(model)
-    X = to_frame(X)  # a polars frame or a list of records, as predict reads them
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"X must be a DataFrame; got {type(X).__name__}.")
+    X = _frame(X)
     inner = _inner(model)
     column = poster_column or getattr(
         inner, "poster_column_", getattr(inner, "poster_column", None)
@@ -301,26 +309,29 @@ def column_effects(
 
     Examples
     --------
-    >>> from skanime import HybridAnimeRegressor
-    >>> from skanime.datasets import make_anime
-    >>> from skanime.inspection import column_effects
-    >>> df = make_anime(60, random_state=0)
-    >>> model = HybridAnimeRegressor(
-    ...     poster_column=None, max_epochs=2, min_frequency=1, random_state=0
-    ... ).fit(df, df["Score"])
-    >>> effects = column_effects(model, df.head(2), df, n_background=20, random_state=0)
-    >>> effects.shape, sorted(effects.columns)[:3]
-    ((2, 12), ['Duration', 'Episodes', 'Genres'])
-    >>> len(effects.attrs["predicted"])
-    2
-    """
-    from ._validation import to_frame
+    Any regressor fitted on a DataFrame; for a linear one, a column's effect
+    is its weight times the row's distance from the background's mean:
 
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skanime.inspection import column_effects
+    >>> X = pd.DataFrame(
+    ...     {"Episodes": [12, 24, 1, 13], "Year": [2001, 2010, 2015, 2020]}
+    ... )
+    >>> model = LinearRegression().fit(X, [7.0, 7.6, 6.4, 7.1])
+    >>> effects = column_effects(model, X.head(2), X)
+    >>> effects.round(3)  # 24 episodes against 12.5 on average: +0.605
+    column  Episodes   Year
+    0         -0.026 -0.020
+    1          0.605 -0.003
+    >>> round(effects.attrs["background_mean"], 3)  # the mean prediction
+    7.025
+    >>> effects.attrs["predicted"].round(3).tolist()
+    [6.979, 7.627]
+    """
     check_fitted(model)
-    X, background = to_frame(X), to_frame(background)
+    X, background = _frame(X), _frame(background, "background")
     for name, table in (("X", X), ("background", background)):
-        if not isinstance(table, pd.DataFrame):
-            raise TypeError(f"{name} must be a DataFrame; got {type(table).__name__}.")
         if table.empty:
             raise ValueError(f"{name} has no rows.")
     if isinstance(n_background, bool) or not isinstance(n_background, Integral):
@@ -339,13 +350,8 @@ def column_effects(
         ]
     else:
         columns = [str(c) for c in columns]
-    for name, table in (("X", X), ("background", background)):
-        missing = [c for c in columns if c not in table.columns]
-        if missing:
-            raise ColumnError(
-                f"Column(s) {missing} are not in {name}; it has "
-                f"{sorted(map(str, table.columns))}."
-            )
+    _check_has(X, columns)
+    _check_has(background, columns, "background")
     if len(background) > n_background:
         drawn = check_random_state(random_state).choice(
             len(background), n_background, replace=False
