@@ -287,7 +287,8 @@ def column_effects(
         sample of them. Rows up to ``n_background`` are drawn from it.
     columns : list of str, default=None
         The columns to measure; None takes the columns the model reads
-        (:func:`model_columns`) that both tables have.
+        (:func:`model_columns`) that ``X`` has, and ``background`` must have
+        them too.
     n_background : int, default=50
         Background rows drawn (without replacement) when it has more; each
         column costs ``len(X) * n_background`` predictions.
@@ -343,11 +344,7 @@ def column_effects(
             f"n_background must be a whole number >= 1; got {n_background!r}."
         )
     if columns is None:
-        columns = [
-            c
-            for c in model_columns(model)
-            if c in X.columns and c in background.columns
-        ]
+        columns = [c for c in model_columns(model) if c in X.columns]
     else:
         columns = [str(c) for c in columns]
     _check_has(X, columns)

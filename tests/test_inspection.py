@@ -248,10 +248,11 @@ def test_column_effects_of_the_hybrid_measure_each_column_against_the_background
 def test_column_effects_refuse_what_they_cannot_measure(fitted_model, anime):
     with pytest.raises(ColumnError, match=r"\['Nope'\] are not in X"):
         column_effects(fitted_model, anime, anime, columns=["Nope"])
-    with pytest.raises(ColumnError, match=r"\['Studios'\] are not in background"):
-        column_effects(
-            fitted_model, anime, anime.drop(columns="Studios"), columns=["Studios"]
-        )
+    for columns in (["Studios"], None):  # None: every column the model reads
+        with pytest.raises(ColumnError, match=r"\['Studios'\] are not in backgro"):
+            column_effects(
+                fitted_model, anime, anime.drop(columns="Studios"), columns=columns
+            )
     for n in (0, 2.5, True):
         with pytest.raises(ValueError, match="n_background must be a whole number"):
             column_effects(fitted_model, anime, anime, n_background=n)
