@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._atomic import is_stream
+from ._cli_explain import drivers
 from ._cli_inputs import (
     SECURE_SUFFIX,
     _check_calibrate_on_latest,
@@ -436,6 +437,7 @@ def cmd_predict(args) -> None:
     import numpy as np
 
     from .datasets import load_mal
+    from .exceptions import SkanimeError
 
     to_stdout = args.out == "-"
     if not to_stdout:
@@ -448,12 +450,24 @@ def cmd_predict(args) -> None:
     out = frame[[c for c in ("anime_id", "Title") if c in frame.columns]].copy()
     if args.interval is not None:
         _check_calibrated(model, args.model)  # before the work of predicting
+    if args.explain and len(frame) < 2:
+        raise SkanimeError(
+            "--explain measures each anime against the others in the table, and "
+            f"{_data_words(args)} holds one: give two or more."
+        )
     predicted = model.predict(frame)
     out["predicted_score"] = np.round(predicted, 3)
     if args.interval is not None:
         bounds = model.interval_around(predicted, args.interval, frame)
         out["score_low"] = np.round(bounds[:, 0], 3)
         out["score_high"] = np.round(bounds[:, 1], 3)
+    if args.explain:
+        print(
+            f"Explaining {len(frame)} predictions against the table's anime...",
+            file=sys.stderr,
+            flush=True,
+        )
+        out["drivers"] = drivers(model, frame)
     if to_stdout:  # for a pipe: the table alone on standard output
         out.to_csv(sys.stdout, index=False)
         sys.stdout.flush()
@@ -722,6 +736,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write score_low and score_high, an interval holding the score "
         "with this probability, e.g. 0.8 (needs a model trained with "
         "--calibration-size or calibrated with skanime calibrate)",
+    )
+    predict.add_argument(
+        "--explain",
+        action="store_true",
+        help="also write drivers: the three columns whose values moved each "
+        'prediction most, with how much ("Title +0.62; poster +0.26; Themes '
+        "-0.20\"), each measured against up to 50 of the table's anime "
+        "(skanime.inspection.column_effects: 50 predictions a row and column)",
     )
     _add_cache_dir(predict)
     predict.set_defaults(func=cmd_predict)

@@ -638,6 +638,38 @@ def test_a_reader_that_stops_early_ends_the_output_not_the_training(
     assert (tmp_path / "report" / "report.html").is_file()
 
 
+def test_predict_explain_names_the_columns_that_moved_each_prediction(
+    model_file, anime_csv, tmp_path, capsys
+):
+    """``--explain`` adds ``drivers``: each row's three largest column effects,
+    measured against the table's other anime, as column_effects gives them."""
+    from skanime.inspection import column_effects
+
+    small = tmp_path / "small.csv"
+    pd.read_csv(anime_csv).head(12).to_csv(small, index=False)
+    out = tmp_path / "p.csv"
+    argv = ["predict", str(model_file), str(small), "--out", str(out), "--explain"]
+    assert main(argv) == 0
+    assert "Explaining 12 predictions" in capsys.readouterr().err
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["anime_id", "Title", "predicted_score", "drivers"]
+    model, frame = joblib.load(model_file), load_mal(small, fill_absent=False)
+    effects = column_effects(model, frame, frame, random_state=0)
+    for (_, row), words in zip(effects.iterrows(), table["drivers"], strict=True):
+        named = [part.rsplit(" ", 1) for part in words.split("; ")]
+        assert [name for name, _ in named] == list(
+            row.abs().sort_values(ascending=False).index[:3]
+        )
+        for name, value in named:
+            assert float(value) == pytest.approx(row[name], abs=0.006)
+    one = tmp_path / "one.csv"
+    pd.read_csv(anime_csv).head(1).to_csv(one, index=False)
+    argv = ["predict", str(model_file), str(one), "--out", str(tmp_path / "o.csv")]
+    assert main([*argv, "--explain"]) == 2
+    assert "measures each anime against the others" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_data_dash_reads_the_table_from_standard_input(
     model_file, anime_csv, tmp_path, capsys, monkeypatch
 ):
