@@ -29,7 +29,7 @@ __all__ = [
     "STALE_AFTER",
     "atomic_group",
     "atomic_path",
-    "is_stream",
+    "is_special_file",
     "remove_stale",
 ]
 
@@ -54,7 +54,7 @@ def _umask() -> int:
     return mask
 
 
-def is_stream(path: str | os.PathLike) -> bool:
+def is_special_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is an existing file that is neither a regular file nor
     a folder (a device such as ``/dev/null``, a terminal, a named pipe), or a
     link to one: a file that is written in place, never replaced."""
@@ -139,7 +139,7 @@ class atomic_path:  # noqa: N801 - used like open()
         self.clean = clean
 
     def __enter__(self) -> Path:
-        if is_stream(self.path):  # /dev/null, /dev/stdout: written in place
+        if is_special_file(self.path):  # /dev/null, /dev/stdout: written in place
             self.tmp = None
             return self.path
         self.path = _replaced(self.path)
@@ -186,7 +186,7 @@ class atomic_group:  # noqa: N801 - used like atomic_path
         """A temporary path that replaces ``target`` when the group succeeds;
         ``target`` itself where it is no regular file (``/dev/stdout``), which
         cannot be replaced and so is written in place."""
-        if is_stream(target):
+        if is_special_file(target):
             return Path(target)
         target = _replaced(Path(target))
         missing = [p for p in [target.parent, *target.parent.parents] if not p.exists()]

@@ -98,13 +98,13 @@ def _check_writable(path, option: str, *, folder: bool = False) -> None:
     import os
     import tempfile
 
-    from ._atomic import is_stream
+    from ._atomic import is_special_file
     from .exceptions import SkanimeError
 
     if path is None:
         return
     path = Path(path)
-    if not folder and is_stream(path):  # /dev/null, /dev/stdout: written in place
+    if not folder and is_special_file(path):  # /dev/null, /dev/stdout: written in place
         if not os.access(path, os.W_OK):
             raise SkanimeError(f"{option} {str(path)!r} cannot be written.")
         return

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._atomic import is_stream
+from ._atomic import is_special_file
 from ._cli_explain import drivers
 from ._cli_inputs import (
     SECURE_SUFFIX,
@@ -477,7 +477,7 @@ def cmd_predict(args) -> None:
     with _Outputs() as outputs:
         _write_table(out, outputs.path(args.out), Path(args.out))
     said = f"Wrote {len(out)} predictions to {args.out}."
-    if is_stream(args.out):  # /dev/stdout: not a line after the table
+    if is_special_file(args.out):  # /dev/stdout: not a line after the table
         print(said, file=sys.stderr)
     else:
         _say(said)

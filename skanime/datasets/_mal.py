@@ -13,7 +13,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from .._atomic import is_stream
+from .._atomic import is_special_file
 from .._held_images import held_image
 from .._parsing import (
     NO_DATE,
@@ -440,7 +440,7 @@ def _read_source(path) -> tuple[pd.DataFrame, str, Path, str]:
     name for the frame's ``attrs["source"]``."""
     if not hasattr(path, "read"):
         path = Path(path)
-        if is_stream(path):  # a pipe (`<(zcat anime.csv.gz)`): read once
+        if is_special_file(path):  # a pipe (`<(zcat anime.csv.gz)`): read once
             with open(path, "rb") as file:
                 raw = _read_spooled(file, repr(str(path)))
             return raw, repr(str(path)), Path.cwd(), str(path)
