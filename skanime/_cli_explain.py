@@ -13,12 +13,12 @@ def drivers(model, frame, *, top: int = N_DRIVERS, seed: int = 0):
     -0.20"``."""
     import pandas as pd
 
-    from .inspection import column_effects
+    from .inspection import column_effects, largest_effects
 
     effects = column_effects(model, frame, frame, random_state=seed)
     words = []
     for _, row in effects.iterrows():
-        largest = row.reindex(row.abs().sort_values(ascending=False).index[:top])
+        largest = largest_effects(row, top)
         words.append(
             "; ".join(f"{name} {value:+.2f}" for name, value in largest.items())
         )

@@ -25,7 +25,8 @@ from ._warn import each_warning_once
 from .exceptions import ColumnError
 
 __all__ = ["column_importance", "model_columns", "plot_column_importance"]
-__all__ += ["column_effects", "plot_column_effects", "poster_effect"]
+__all__ += ["column_effects", "largest_effects", "plot_column_effects"]
+__all__ += ["poster_effect"]
 
 
 def _inner(model):
@@ -374,6 +375,22 @@ def column_effects(
     return table
 
 
+def largest_effects(effects: pd.Series, top: int) -> pd.Series:
+    """The ``top`` largest of one row's :func:`column_effects` (a Series by
+    column), in absolute value, largest first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime.inspection import largest_effects
+    >>> largest_effects(pd.Series({"Type": 0.1, "Studios": -0.4, "Year": 0.2}), 2)
+    Studios   -0.4
+    Year       0.2
+    dtype: float64
+    """
+    return effects.reindex(effects.abs().sort_values(ascending=False).index[:top])
+
+
 def plot_column_effects(effects: pd.DataFrame, row=None, ax=None, *, top: int = 15):
     """One row of :func:`column_effects` as horizontal bars: what raised its
     prediction (right) and what lowered it (left).
@@ -422,8 +439,7 @@ def plot_column_effects(effects: pd.DataFrame, row=None, ax=None, *, top: int = 
         )
     if isinstance(top, bool) or not isinstance(top, Integral) or top < 1:
         raise ValueError(f"top must be a whole number >= 1; got {top!r}.")
-    values = effects.loc[row]
-    shown = values.reindex(values.abs().sort_values(ascending=False).index[:top])[::-1]
+    shown = largest_effects(effects.loc[row], top)[::-1]  # the largest on top
     if ax is None:  # pyplot's figure, with the caller's backend (inline in Jupyter)
         import matplotlib.pyplot as plt
 
