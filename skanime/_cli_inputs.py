@@ -130,17 +130,15 @@ def _check_writable(path, option: str, *, folder: bool = False) -> None:
     os.unlink(probe)
 
 
-#: Names of tables, which a model file given one was saved under as a pickle.
-_TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".json", ".jsonl", ".xlsx", ".xls")
-
-
 def _check_model_out(path) -> None:
     """Refuse, before any work, a model ``--out`` named as a table
     (``skanime train anime.csv --out predictions.csv``): the model would be
     a pickle under a table's name."""
+    from ._cli_tables import WRITTEN
     from .exceptions import SkanimeError
 
-    if path is not None and Path(path).suffix.lower() in _TABLE_SUFFIXES:
+    tables = (*WRITTEN, ".xlsx", ".xls")  # a model under them would be a pickle
+    if path is not None and Path(path).suffix.lower() in tables:
         raise SkanimeError(
             f"--out {str(path)!r} names a table, and this command saves a model "
             f"there: name a {SECURE_SUFFIX} file (secure, skanime.io) or a "

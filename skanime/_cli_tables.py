@@ -9,6 +9,8 @@ from pathlib import Path
 _COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
 
 
+#: The suffixes of the tables written (beside compressed CSV and TSV).
+WRITTEN = (".csv", ".tsv", ".parquet", ".json", ".jsonl")
 #: Table formats ``--out`` may name that are not written, with what they are:
 #: writing CSV text under their name made a file their programs refuse.
 _NOT_WRITTEN = {
@@ -37,8 +39,8 @@ def _check_table_format(target: Path) -> None:
     if suffix in _NOT_WRITTEN:
         raise SkanimeError(
             f"--out {str(target)!r} names {_NOT_WRITTEN[suffix]}, which skanime "
-            "does not write: name a .csv file (spreadsheets open it), .tsv, "
-            ".parquet, .json or .jsonl."
+            "does not write: name a .csv file (spreadsheets open it), "
+            f"{', '.join(WRITTEN[1:-1])} or {WRITTEN[-1]}."
         )
     if suffix == ".parquet" and not (find_spec("pyarrow") or find_spec("fastparquet")):
         raise SkanimeError(
