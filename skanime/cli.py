@@ -185,8 +185,10 @@ def cmd_demo(args) -> None:
         if args.out:
             _save(model, args, outputs)
         reported = _reported(outputs)
-    saved = f"Model saved to {args.out}." if args.out else ""
-    _say(" ".join(["Plots written."] * reported + [saved]).strip() or "Done.")
+    said = ["Plots written."] if reported else []
+    if args.out:
+        said.append(f"Model saved to {args.out}.")
+    _say(" ".join(said) or "Done.")
 
 
 def _unfetched_words(frame) -> str:

@@ -440,11 +440,11 @@ def _read_source(path) -> tuple[pd.DataFrame, str, Path, str]:
     name for the frame's ``attrs["source"]``."""
     if not hasattr(path, "read"):
         path = Path(path)
-        if is_special_file(path):  # a pipe (`<(zcat anime.csv.gz)`): read once
-            with open(path, "rb") as file:
-                raw = _read_spooled(file, repr(str(path)))
-            return raw, repr(str(path)), Path.cwd(), str(path)
-        return _read_mal_csv(path), repr(str(path)), path.parent, str(path)
+        where = repr(str(path))
+        if not is_special_file(path):
+            return _read_mal_csv(path), where, path.parent, str(path)
+        with open(path, "rb") as file:  # a pipe (`<(zcat anime.csv.gz)`): read once
+            return _read_spooled(file, where), where, Path.cwd(), str(path)
     where, folder, source = _open_file_place(path)
     return _read_spooled(path, where), where, folder, source
 
