@@ -129,11 +129,18 @@ def check_net_params(owner: str, net, given: Iterable[str]) -> None:
         "iterator_train": net.iterator_train,
         "iterator_valid": net.iterator_valid,
     }
-    callbacks = dict(net._uniquely_named_callbacks())
+    # skorch names the callbacks as `initialize` will (`print_log`, a repeated
+    # class as `Name_1`, `Name_2`) only in a private method, stable since
+    # skorch 0.x; where a release lacks it, skorch's own check at `initialize`
+    # is left to name a bad callback parameter.
+    naming = getattr(net, "_uniquely_named_callbacks", None)
+    callbacks = None if naming is None else dict(naming())
     bad = []
     for key in given:
         prefix, _, rest = key.partition("__")
         name, _, param = rest.partition("__")
+        if prefix == "callbacks" and callbacks is None:
+            continue
         if prefix == "callbacks":
             if name not in callbacks:
                 hint = _did_you_mean(name, callbacks)

@@ -75,6 +75,29 @@ def test_network_parameters_it_cannot_use_are_named_before_training(
     assert packs == []  # nothing was encoded, no poster read
 
 
+def test_without_skorchs_callback_naming_the_rest_is_still_checked(monkeypatch):
+    """skorch names callbacks only in a private method: a release without it
+    leaves callback parameters to skorch, and the other checks still run."""
+    import skorch
+    import torch
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from skanime._validation import check_net_params
+
+    net = skorch.NeuralNetRegressor(torch.nn.Linear)
+    given = ["callbacks__print_lg__floatfmt", "module__in_featres"]
+    with pytest.raises(InvalidParameterError, match="no callback 'print_lg'"):
+        check_net_params("Model", net, given)
+    monkeypatch.delattr(skorch.NeuralNet, "_uniquely_named_callbacks")
+    with pytest.raises(InvalidParameterError) as raised:
+        check_net_params("Model", net, given)
+    assert "Linear takes no 'in_featres' (did you mean 'in_features'" in str(
+        raised.value
+    )
+    assert "print_lg" not in str(raised.value)
+    check_net_params("Model", net, given[:1])  # nothing else to refuse
+
+
 def test_fewer_rows_than_the_priors_folds_are_named(anime):
     few, y = anime.head(4), anime["Score"].head(4)
     with pytest.raises(
