@@ -113,7 +113,7 @@ def run_experiment(
     from sklearn.utils import _safe_indexing
 
     from .exceptions import DataError
-    from .intervals import ConformalRegressor, _min_calibration_rows
+    from .intervals import ConformalRegressor
     from .report import (
         format_table,
         plot_history,
@@ -135,7 +135,7 @@ def run_experiment(
     ahead = calibration_size > 0 and time_column is not None
     if calibration_size > 0:
         n_cal = round(len(train) * calibration_size / (1 - test_size))
-        least = _min_calibration_rows(_difficulty(scaled_intervals))
+        least = ConformalRegressor.min_calibration_rows(_difficulty(scaled_intervals))
         if not least <= n_cal < len(train) - 1:
             raise DataError(
                 f"calibration_size (--calibration-size) {calibration_size:g} of "

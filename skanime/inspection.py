@@ -20,6 +20,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error
 from sklearn.utils import check_random_state
 
+from ._bar_figures import bars_size
 from ._fitted import check_fitted
 from ._warn import each_warning_once
 from .exceptions import ColumnError
@@ -443,7 +444,7 @@ def plot_column_effects(effects: pd.DataFrame, row=None, ax=None, *, top: int = 
     if ax is None:  # pyplot's figure, with the caller's backend (inline in Jupyter)
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=_bars_size(len(shown)))
+        _, ax = plt.subplots(figsize=bars_size(len(shown)))
     colors = np.where(shown.to_numpy() >= 0, "tab:green", "tab:red")
     ax.barh(shown.index.astype(str), shown.to_numpy(), color=colors, alpha=0.8)
     ax.axvline(0, color="black", lw=0.8)
@@ -475,17 +476,6 @@ def _check_importances(importances) -> None:
             "the DataFrame that column_importance returns (columns "
             f"{list(_IMPORTANCE_COLUMNS)}); it has {has}."
         )
-
-
-def _bars_size(n_bars: int) -> tuple:
-    """The figure size of a plot of ``n_bars`` horizontal bars: a bar's height a
-    row (:func:`plot_column_importance`, :func:`plot_column_effects`)."""
-    return (6.5, 0.35 * n_bars + 1.5)
-
-
-def _importance_size(importances: pd.DataFrame, top: int = 20) -> tuple:
-    """The figure size of :func:`plot_column_importance`."""
-    return _bars_size(len(importances.head(top)))
 
 
 def plot_column_importance(importances: pd.DataFrame, ax=None, *, top: int = 20):
@@ -524,7 +514,7 @@ def plot_column_importance(importances: pd.DataFrame, ax=None, *, top: int = 20)
     if ax is None:  # pyplot's figure, with the caller's backend (inline in Jupyter)
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=_importance_size(importances, top))
+        _, ax = plt.subplots(figsize=bars_size(len(importances.head(top))))
     ax.barh(
         shown.index.astype(str),
         shown["importance_mean"],

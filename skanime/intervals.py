@@ -102,12 +102,6 @@ def conformal_quantile(residuals, confidence_level: float, sample_weight=None) -
     return float(residuals[order][np.argmax(reached)])
 
 
-def _min_calibration_rows(difficulty) -> int:
-    """The fewest calibration rows :class:`ConformalRegressor` takes: 1, or 4
-    with a ``difficulty`` model (half of them fit it, half calibrate)."""
-    return 1 if difficulty is None else 4
-
-
 def interval_coverage(y_true, intervals) -> dict[str, float]:
     """Share of ``y_true`` inside ``intervals`` (shape ``(n, 2)``) and mean width.
 
@@ -334,6 +328,23 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         self.time_gap = time_gap
         self.random_state = random_state
 
+    @staticmethod
+    def min_calibration_rows(difficulty=None) -> int:
+        """The fewest calibration rows ``fit`` takes with this ``difficulty``.
+
+        1, or 4 with a ``difficulty`` model (half of the calibration rows fit
+        it, the other half calibrate).
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import Ridge
+        >>> ConformalRegressor.min_calibration_rows()
+        1
+        >>> ConformalRegressor.min_calibration_rows(Ridge())
+        4
+        """
+        return 1 if difficulty is None else 4
+
     def _make_estimator(self):
         if self.estimator is None:
             from ._estimator import HybridAnimeRegressor
@@ -501,7 +512,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         rows, with the others."""
         n = _num_samples(X)
         positions = np.arange(n)
-        least = _min_calibration_rows(self.difficulty)
+        least = self.min_calibration_rows(self.difficulty)
         with_difficulty = "" if least == 1 else " (with difficulty)"
         if isinstance(self.estimator, FrozenEstimator):
             if n < least:

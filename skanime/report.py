@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from ._atomic import atomic_path
+from ._bar_figures import bars_size
 from ._fitted import check_fitted
 from ._metrics import mean_absolute_percentage_error
 
@@ -499,9 +500,9 @@ def plot_importance(importances, path: str | os.PathLike) -> Path:
     'importance.png'
     >>> tmp.cleanup()
     """
-    from .inspection import _importance_size, plot_column_importance
+    from .inspection import plot_column_importance
 
-    fig = _figure(figsize=_importance_size(importances))
+    fig = _figure(figsize=bars_size(len(importances.head(20))))
     plot_column_importance(importances, ax=fig.subplots())
     return _save_figure(fig, path)
 
@@ -548,7 +549,7 @@ def plot_largest_errors(
         )
     names = [str(label) for label in effects.index] if names is None else names
     shown = min(top, effects.shape[1])
-    fig = _figure(figsize=(4.8 * len(effects), 0.35 * shown + 1.8))
+    fig = _figure(figsize=bars_size(shown, width=4.8 * len(effects), margin=1.8))
     axes = np.atleast_1d(fig.subplots(1, len(effects)))
     predicted = effects.attrs.get("predicted")
     for position, (ax, name, score) in enumerate(zip(axes, names, y_true, strict=True)):

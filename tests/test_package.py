@@ -1,5 +1,6 @@
 """The package's namespace: what ``import skanime`` offers and what it hides."""
 
+import ast
 import importlib
 import inspect
 from pathlib import Path
@@ -106,3 +107,41 @@ def test_every_lower_bound_is_a_release_ci_tests():
             if spec.operator == ">=" and pinned.get(name) != Version(spec.version):
                 wrong.append(f"{requirement} (lowest.txt: {pinned.get(name)})")
     assert not wrong
+
+
+def _private_imports_from_public_modules(source: str) -> list[str]:
+    """The ``from .module import _name`` of ``source`` whose module is public:
+    a private name of a public module is that module's own business."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level and node.module:
+            if not node.module.rsplit(".", 1)[-1].startswith("_"):
+                found += [
+                    f"{node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                ]
+    return found
+
+
+def test_the_import_check_sees_a_private_name_of_a_public_module():
+    source = (
+        "from .inspection import _importance_size, plot_column_importance\n"
+        "from ._bar_figures import bars_size\n"
+        "from .datasets._mal import _read_source\n"
+        "def f():\n    from ..intervals import (\n        _x,\n    )\n"
+    )
+    assert _private_imports_from_public_modules(source) == [
+        "inspection._importance_size",
+        "intervals._x",
+    ]
+
+
+def test_no_module_imports_a_private_name_of_a_public_module():
+    package = Path(skanime.__file__).parent
+    found = {
+        str(path.relative_to(package)): names
+        for path in sorted(package.rglob("*.py"))
+        if (names := _private_imports_from_public_modules(path.read_text()))
+    }
+    assert found == {}
