@@ -37,7 +37,7 @@ from ._precision import as_float32, check_mixed_precision, training_autocast
 from ._print_log import TerminalPrintLog
 from ._threads import small_batch_threads
 from ._utils import dump_tensors, is_missing, load_tensors
-from ._validation import check_sample_weight
+from ._validation import check_sample_weight, device_missing
 from .backbones import restoring_weights
 from .exceptions import ColumnError, ShapeMismatchError
 
@@ -832,7 +832,10 @@ class HybridNet(NeuralNetRegressor):
         if _HISTORY_JSON in state:
             state["history_"] = History(unpack_json(state.pop(_HISTORY_JSON)))
         device = state.get("device", "cpu")
-        map_location = get_map_location(device)
+        if device_missing(device) not in (None, "cuda"):  # MPS off a Mac, ...
+            map_location = torch.device("cpu")  # as skorch maps a missing CUDA
+        else:
+            map_location = get_map_location(device)
         state["device"] = self._check_device(device, map_location)
         self.__dict__.update(state)
         if blob is None:

@@ -200,20 +200,33 @@ def resolve_device(device):
     return device
 
 
-def _cuda_missing(device) -> bool:
-    """Whether ``device`` (``"auto"`` resolved) is a CUDA device torch cannot
-    see."""
+def _device_name(kind: str) -> str:
+    """How messages name a device type: ``CUDA``, ``MPS``, ``XPU``."""
+    return kind.upper()
+
+
+def device_missing(device) -> str | None:
+    """The type of ``device`` (``"auto"`` resolved) where it names an
+    accelerator torch cannot use here (``"cuda"`` without a GPU, ``"mps"`` off
+    a Mac), else None; a name torch does not know is :func:`check_device`'s."""
     device = resolve_device(device)
-    return (
-        device is not None
-        and torch.device(device).type == "cuda"
-        and not torch.cuda.is_available()
-    )
+    if device is None:
+        return None
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        return None
+    if kind in ("cpu", "meta"):
+        return None
+    if kind == "cuda":
+        return None if torch.cuda.is_available() else kind
+    here = torch.accelerator.current_accelerator(check_available=True)
+    return None if here is not None and here.type == kind else kind
 
 
 def check_device(device) -> None:
-    """A :class:`DeviceError` for a device torch does not know (``"tpu"``) or a
-    CUDA device torch cannot see."""
+    """A :class:`DeviceError` for a device torch does not know (``"tpu"``) or an
+    accelerator torch cannot use here (CUDA without a GPU, MPS off a Mac)."""
     try:
         resolved = resolve_device(device)
         if resolved is not None:
@@ -223,23 +236,27 @@ def check_device(device) -> None:
             f'device={device!r} is not a torch device; use "cpu", "cuda" '
             f'(or "cuda:1", ...) or "auto". Torch says: {exc}'
         ) from exc
-    if _cuda_missing(device):
+    missing = device_missing(device)
+    if missing is not None:
         raise DeviceError(
-            f"device={device!r}, but torch sees no CUDA device here; use "
-            'device="cpu", or check the GPU driver and the torch build '
+            f"device={device!r}, but torch sees no {_device_name(missing)} device "
+            'here; use device="cpu", or check the GPU driver and the torch build '
             f"(torch {torch.__version__})."
         )
 
 
 def device_on_load(device, owner: str):
     """``device``, or ``"cpu"`` with a :class:`~skorch.exceptions.DeviceWarning`
-    where it names a CUDA device and torch sees none: a model fitted on a GPU
-    loads on a machine without one, as skorch's nets do. ``"auto"`` stays as
-    it is: it is resolved where the device is used."""
-    if _cuda_missing(device):
+    where it names an accelerator torch cannot use here: a model fitted on a
+    GPU (CUDA, or a Mac's MPS) loads on a machine without one, as skorch's nets
+    do for CUDA. ``"auto"`` stays as it is: it is resolved where the device is
+    used."""
+    missing = device_missing(device)
+    if missing is not None:
         warn_user(
-            f"{owner} was fitted with device={device!r}, but torch sees no CUDA "
-            'device here; it runs on device="cpu" instead.',
+            f"{owner} was fitted with device={device!r}, but torch sees no "
+            f'{_device_name(missing)} device here; it runs on device="cpu" '
+            "instead.",
             DeviceWarning,
         )
         return "cpu"

@@ -170,6 +170,18 @@ def _where(file) -> str:
     return f"the {type(file).__name__} given"
 
 
+def _check_place(file, call: str) -> None:
+    """Refuse a ``file`` that is neither a path nor a file object, naming what
+    it is: most often a model given where its file belongs."""
+    if _is_stream(file) or isinstance(file, str | bytes | os.PathLike):
+        return
+    swapped = " The model comes first: save(model, path)." if call == "save" else ""
+    raise TypeError(
+        f"skanime.io.{call} takes a file name or a binary file object; got a "
+        f"{type(file).__name__}.{swapped}"
+    )
+
+
 def _check_binary(file, mode: str) -> None:
     if isinstance(file, io.TextIOBase):
         raise TypeError(
@@ -225,6 +237,7 @@ def save(model, path, *, optimizer_state: bool = True) -> None:
         raise TypeError(
             f"optimizer_state must be True or False; got {optimizer_state!r}."
         )
+    _check_place(path, "save")
     if _is_stream(path):
         _check_binary(path, "wb")
     from ._net import optimizer_state_saved
@@ -323,7 +336,8 @@ def _read_stream(file, where: str, max_bytes: int) -> bytes:
     return bytes(data)
 
 
-def _read(path, max_bytes: int = MAX_BYTES) -> tuple[dict, bytes]:
+def _read(path, max_bytes: int = MAX_BYTES, call: str = "load") -> tuple[dict, bytes]:
+    _check_place(path, call)
     where = _where(path)
     if _is_stream(path):
         data = _read_stream(path, where, max_bytes)
@@ -397,7 +411,7 @@ def get_untrusted_types(path, *, max_bytes: int = MAX_BYTES) -> list[str]:
 
     An empty list: :func:`load` trusts every type in the file.
     """
-    _, body = _read(path, max_bytes)
+    _, body = _read(path, max_bytes, "get_untrusted_types")
     return sorted(_untrusted(path, body) - set(TRUSTED_TYPES))
 
 

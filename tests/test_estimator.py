@@ -279,11 +279,21 @@ def test_no_input_at_all_is_a_column_error(anime):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")
-def test_cuda_without_a_gpu_is_a_clear_error_before_any_work(anime):
+@pytest.mark.skipif(
+    torch.accelerator.current_accelerator(check_available=True) is not None,
+    reason="a machine without an accelerator",
+)
+@pytest.mark.parametrize("device", ["cuda", "cuda:1", "mps", "xpu"])
+def test_an_accelerator_not_here_is_a_clear_error_before_any_work(anime, device):
     from skanime.exceptions import DeviceError
 
-    with pytest.raises(DeviceError, match="no CUDA device"):
-        fast_model(device="cuda").fit(anime, anime["Score"])
+    # "mps" was torch's RuntimeError "PyTorch is not linked with support for mps
+    # devices" from inside the first epoch
+    kind = torch.device(device).type.upper()
+    with pytest.raises(
+        DeviceError, match=rf"device='{device}', but torch sees no {kind} device here"
+    ):
+        fast_model(device=device).fit(anime, anime["Score"])
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")

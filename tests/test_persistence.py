@@ -145,22 +145,48 @@ def _index(features, name):
     return [t[0] for t in features.transformers_].index(name)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only machine")
-def test_a_model_trained_on_cuda_loads_on_a_cpu_only_machine(
-    fitted_model, anime, monkeypatch
+def _accelerator_here(device: str) -> bool:
+    return (
+        torch.cuda.is_available()
+        if device == "cuda"
+        else bool(
+            (here := torch.accelerator.current_accelerator(check_available=True))
+            and here.type == device
+        )
+    )
+
+
+# a Mac's MPS as CUDA: a model trained there loaded on a server (before, the
+# MPS one failed: "torch.UntypedStorage(): Storage device not recognized: mps")
+ACCELERATORS = [
+    pytest.param(
+        device,
+        marks=pytest.mark.skipif(
+            _accelerator_here(device), reason="simulates a machine without it"
+        ),
+    )
+    for device in ("cuda", "mps")
+]
+
+
+@pytest.mark.parametrize("device", ACCELERATORS)
+def test_a_model_trained_on_an_accelerator_loads_on_a_cpu_only_machine(
+    fitted_model, anime, monkeypatch, device
 ):
-    """Simulation: the net's tensors are saved tagged as CUDA storage and its
-    device as "cuda", as on a GPU machine; loading here maps them to the CPU."""
+    """Simulation: the net's tensors are saved tagged as the accelerator's
+    storage and its device as ``device``, as on a GPU machine or a Mac; loading
+    here maps them to the CPU, with a warning."""
     net = fitted_model.net_
     state = net.__getstate__()
     with monkeypatch.context() as patch:
-        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        tag = f"{device}:0" if device == "cuda" else device
+        patch.setattr(torch.serialization, "location_tag", lambda storage: tag)
         state = HybridNet.__getstate__(net)
-    state["device"] = "cuda"
+    state["device"] = device
     blob = state["_skanime_torch_state"]
-    with pytest.raises(RuntimeError, match="CUDA"):  # what a naive load would do
+    with pytest.raises(RuntimeError, match=device):  # what a naive load would do
         torch.load(io.BytesIO(blob), weights_only=True)
-    with pytest.warns(UserWarning, match="no CUDA devices"):
+    with pytest.warns(UserWarning, match=rf"requested device \({device}\) is not"):
         loaded = pickle.loads(pickle.dumps(_Rebuilt(state)))
     net_cpu = loaded.net
     assert torch.device(net_cpu.device).type == "cpu"
@@ -179,10 +205,10 @@ def _embedders(estimator) -> list[PosterEmbedder]:
     return [e for step in steps for e in _embedders(step[1])]
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only machine")
+@pytest.mark.parametrize("device", ACCELERATORS)
 @pytest.mark.parametrize("fmt", ["pickle", "skops"])
-def test_embedders_fitted_on_cuda_embed_new_posters_on_a_cpu_only_machine(
-    frozen_model, tmp_path, empty_embedding_cache, fmt
+def test_embedders_fitted_on_an_accelerator_embed_new_posters_on_a_cpu_only_machine(
+    frozen_model, tmp_path, empty_embedding_cache, fmt, device
 ):
     """A model fitted with device="cuda" keeps that device in its poster
     embedders. Loaded without a GPU, they embed posters no cache holds on the CPU,
@@ -190,9 +216,13 @@ def test_embedders_fitted_on_cuda_embed_new_posters_on_a_cpu_only_machine(
     model = pickle.loads(pickle.dumps(frozen_model))
     assert _embedders(model.pipeline_)
     for embedder in _embedders(model.pipeline_):
-        embedder.device = "cuda"
+        embedder.device = device
     new = make_anime(8, random_state=7, poster_dir=tmp_path / "new", image_size=16)
-    with pytest.warns(DeviceWarning, match="fitted with device='cuda'"):
+    with pytest.warns(
+        DeviceWarning,
+        match=f"fitted with device='{device}', but "
+        f"torch sees no {device.upper()} device here",
+    ):
         if fmt == "pickle":
             loaded = pickle.loads(pickle.dumps(model))
         else:
@@ -306,6 +336,24 @@ def test_a_file_object_is_checked_as_a_path_is(fitted_model, tmp_path):
     with pytest.raises(TypeError, match="a lambda or"):
         skio.save(fast_model(numeric_columns=lambda X: ["Year"]), refused)
     assert refused.getvalue() == b""
+
+
+def test_a_model_where_its_file_belongs_is_named(fitted_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        TypeError,
+        match=r"save takes a file name or a binary file object; got a "
+        r"HybridAnimeRegressor\. The model comes first: save\(model, path\)",
+    ):  # was "expected str, bytes or os.PathLike object" from deep inside
+        skio.save("m.skanime", fitted_model)
+    assert list(tmp_path.iterdir()) == []
+    for call in (skio.load, skio.get_untrusted_types):
+        with pytest.raises(
+            TypeError,
+            match=f"{call.__name__} takes a file name .* "
+            "got a HybridAnimeRegressor\\.$",
+        ):
+            call(fitted_model)
 
 
 def _rewrite_schema(path, target, replace):
