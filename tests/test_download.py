@@ -91,7 +91,9 @@ def test_download_posters_handles_every_failure(server, tmp_path):
     assert summary.downloaded == 2 and summary.skipped == 0
     ok = summary.paths
     assert ok[0].endswith("1.jpg") and ok[5].endswith("6.jpg")
-    assert set(summary.failures) == {1, 2, 3, 4, 6}
+    # in the frame's order (the slow one ends last), each named by its id
+    assert list(summary.failures) == [1, 2, 3, 4, 6]
+    assert f"  row 2 (anime_id 3): {server}/slow.jpg: " in str(summary)
     assert "HTTP 404" in summary.failures[1]
     assert "after 2 attempts" in summary.failures[2]
     assert "not an image" in summary.failures[3]
@@ -173,7 +175,7 @@ def test_the_posters_command_fetches_urls_and_writes_a_table_to_train_on(
     assert main([*argv, "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "Fetching 2 poster(s)" in said and "1 poster(s) downloaded" in said
-    assert "row 1: " in said and "404" in said
+    assert "row 1 (anime_id 2): " in said and "404" in said
     written = pd.read_csv(out)
     assert written["poster"].tolist()[0] == "../posters/1.jpg"
     assert written["poster"].isna().tolist()[1:3] == [True, True]

@@ -40,6 +40,8 @@ class DownloadSummary:
     downloaded: int = 0
     skipped: int = 0
     failures: dict = field(default_factory=dict)
+    # row label -> the row's id (``anime_id 7``), to name a failed row by
+    _ids: dict = field(default_factory=dict, repr=False)
 
     def __str__(self) -> str:
         lines = [
@@ -47,11 +49,16 @@ class DownloadSummary:
             f"{len(self.failures)} failed."
         ]
         lines += [
-            f"  row {row!r}: {why}" for row, why in list(self.failures.items())[:20]
+            f"  row {row!r}{self._id_words(row)}: {why}"
+            for row, why in list(self.failures.items())[:20]
         ]
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more")
         return "\n".join(lines)
+
+    def _id_words(self, row) -> str:
+        """`` (anime_id 7)`` for a row whose id is known, else nothing."""
+        return f" ({self._ids[row]})" if row in self._ids else ""
 
 
 class _PermanentError(Exception):
@@ -182,6 +189,8 @@ def download_posters(
         if not isinstance(url, str) or not url.strip():
             continue
         row_id = df.at[row, id_column] if id_column in df.columns else None
+        if not pd.isna(row_id):
+            summary._ids[row] = f"{id_column} {row_id}"
         target = dest / _file_name(row_id, url.strip())
         if target.is_file() and target.stat().st_size > 0:
             summary.paths[row] = str(target.resolve())
@@ -222,4 +231,8 @@ def download_posters(
                 summary.paths[row] = str(target.resolve())
                 summary.downloaded += 1
             bar.update()
+    # in the frame's order, not the order the fetches ended in
+    summary.failures = {
+        row: summary.failures[row] for row in jobs if row in summary.failures
+    }
     return summary
