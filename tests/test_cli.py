@@ -650,7 +650,9 @@ def test_predict_explain_names_the_columns_that_moved_each_prediction(
     out = tmp_path / "p.csv"
     argv = ["predict", str(model_file), str(small), "--out", str(out), "--explain"]
     assert main(argv) == 0
-    assert "Explaining 12 predictions" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "Explaining 12 predictions" in said
+    assert "column effects" in said  # the progress bar of the long part
     table = pd.read_csv(out)
     assert list(table.columns) == ["anime_id", "Title", "predicted_score", "drivers"]
     model, frame = joblib.load(model_file), load_mal(small, fill_absent=False)
