@@ -276,6 +276,53 @@ def test_column_effects_predict_a_chunk_at_a_time_with_progress(monkeypatch, cap
     assert "column effects" in bar and "800/800" in bar  # 40 x 10 x 2 columns
 
 
+def _tag_count(frame):
+    return frame[["tags"]].map(len).to_numpy()
+
+
+def test_column_effects_predict_a_shared_background_value_once(monkeypatch):
+    """Background rows that share a column's value are one prediction a row of
+    X, counted as often (50 real anime hold 6 types); list cells, which cannot
+    be compared, are each predicted. The effects are those of every row."""
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(
+        {
+            "kind": rng.choice(["TV", "Movie", "OVA"], size=30),
+            "year": rng.integers(1990, 2020, size=30).astype(float),
+            "tags": [["a"] * int(k) for k in rng.integers(0, 4, size=30)],
+        }
+    )
+    X.loc[[3, 7], "kind"] = None
+    y = rng.normal(size=30) + X["year"] / 10
+    model = _CountingRegression()
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["kind"]),
+            ("passthrough", ["year"]),
+            (FunctionTransformer(_tag_count), ["tags"]),
+        ),
+        model,
+    ).fit(X, y)
+    counting = model[-1]
+    counting.sizes_ = []
+    rows, background = X.head(5), X.iloc[5:17]  # 12 rows
+    effects = column_effects(model, rows, background, n_background=12)
+    for column in ["kind", "year", "tags"]:  # every background row, one by one
+        taken = []
+        for i in range(len(background)):
+            swapped = rows.copy()
+            swapped[column] = background[column].iloc[[i] * len(rows)].to_numpy()
+            taken.append(model.predict(swapped))
+        expected = model.predict(rows) - np.mean(taken, axis=0)
+        np.testing.assert_allclose(effects[column], expected, atol=1e-12)
+    kinds = background["kind"].nunique(dropna=False)
+    years = background["year"].nunique()
+    assert kinds < 12 and years < 12  # shared values, so fewer predictions
+    assert sorted(counting.sizes_[1:4]) == sorted([5 * kinds, 5 * years, 5 * 12])
+
+
 def test_column_effects_refuse_what_they_cannot_measure(fitted_model, anime):
     with pytest.raises(ColumnError, match=r"\['Nope'\] are not in X"):
         column_effects(fitted_model, anime, anime, columns=["Nope"])
