@@ -38,6 +38,7 @@ from ._validation import (
     check_net_params,
     check_sample_weight,
     check_target,
+    to_frame,
 )
 from ._version import PERSISTENCE_FORMAT, __version__
 from ._warn import each_warning_once, warn_user
@@ -754,6 +755,28 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         """
         with _in_this_thread(), each_warning_once():
             return self._predict_packed(self._packed_inputs(X))
+
+    def score(self, X, y, sample_weight=None):
+        """:math:`R^2` of the predictions for ``X`` against the scores ``y``.
+
+        ``y`` is checked as ``fit`` checks it (NaN, text, a length that is not
+        ``X``'s are named), not by scikit-learn's metric.
+
+        Examples
+        --------
+        >>> from skanime import HybridAnimeRegressor
+        >>> from skanime.datasets import make_anime
+        >>> X = make_anime(40, random_state=0)
+        >>> model = HybridAnimeRegressor(
+        ...     poster_column=None, max_epochs=2, n_members=1, random_state=0
+        ... ).fit(X, X["Score"])
+        >>> round(model.score(X, X["Score"]), 1) <= 1.0
+        True
+        """
+        self._check_fitted()
+        X = to_frame(X)  # a list of records counts its rows as predict does
+        y = check_target(y, len(X), X=X)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def _predict_packed(self, packed) -> np.ndarray:
         """Predicted scores from the network's packed inputs."""

@@ -15,7 +15,7 @@ from skanime import (
     PackInputs,
     make_tabular_encoder,
 )
-from skanime.exceptions import ColumnError, NotFittedError, TargetError
+from skanime.exceptions import ColumnError, DataError, NotFittedError, TargetError
 
 from .conftest import fast_model
 
@@ -199,6 +199,24 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement(anime):
 def test_bad_targets_are_named(anime, y, match):
     with pytest.raises((TargetError, ValueError), match=match):
         fast_model().fit(anime, y(len(anime)))
+
+
+@pytest.mark.parametrize(
+    ("y", "error", "match"),
+    [
+        (lambda y: y.where(y > 7), TargetError, "NaN or infinite.*dropna=True"),
+        (lambda y: ["good"] * len(y), TargetError, "must be numeric"),
+        (lambda y: y[:5], DataError, "X has 40 rows but y has 5"),
+    ],
+)
+def test_score_names_a_bad_target_as_fit_does(fitted_model, anime, y, error, match):
+    """It was scikit-learn's "Input contains NaN" from inside r2_score."""
+    with pytest.raises(error, match=match):
+        fitted_model.score(anime, y(anime["Score"]))
+    records = anime.to_dict("records")  # as predict reads them
+    assert fitted_model.score(records, anime["Score"]) == pytest.approx(
+        fitted_model.score(anime, anime["Score"])
+    )
 
 
 def test_empty_and_single_row_frames(anime):
