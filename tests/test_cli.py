@@ -325,12 +325,18 @@ def test_the_command_shows_a_warning_as_one_line(model_file, anime_csv, tmp_path
     moved = tmp_path / "elsewhere.csv"
     frame = pd.read_csv(anime_csv).assign(poster="posters/none.jpg")
     frame.to_csv(moved, index=False)  # its posters lead nowhere
-    command = [sys.executable, "-m", "skanime.cli", "predict", str(model_file)]
+    # python -m skanime is the command too (it was "No module named
+    # skanime.__main__"), warnings and all
+    command = [sys.executable, "-m", "skanime", "predict", str(model_file)]
     command += [str(moved), "--out", str(tmp_path / "p.csv")]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     warned = [line for line in done.stderr.splitlines() if "poster path" in line]
     assert len(warned) == 1 and warned[0].startswith("skanime: warning: ")
     assert "DataWarning" not in done.stderr and "warn_user(" not in done.stderr
+    asked = subprocess.run(
+        [sys.executable, "-m", "skanime", "predict"], capture_output=True, text=True
+    )
+    assert asked.returncode == 2 and asked.stderr.startswith("usage: skanime predict")
 
 
 def test_predict_writes_the_format_its_out_names(model_file, anime_csv, tmp_path):
