@@ -142,6 +142,34 @@ def _encoded_rows(estimator, X):
     return X if encode is None else encode(X)
 
 
+def _one_a_row(y_pred, X=None) -> np.ndarray:
+    """``y_pred`` as one finite prediction a row (``(n,)``, or ``(n, 1)`` as a
+    network gives it), as many as ``X`` has rows where it is given."""
+    try:
+        values = np.asarray(y_pred, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"y_pred must hold numbers: {exc}.") from exc
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values.ravel()
+    if values.ndim != 1:
+        raise ValueError(
+            "y_pred must be one prediction a row, of shape (n_samples,); got "
+            f"shape {values.shape}."
+        )
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        raise ValueError(
+            f"y_pred holds {len(bad)} NaN or infinite value(s) (first at "
+            f"position {bad[0]}); an interval needs a prediction."
+        )
+    if X is not None and _num_samples(X) != len(values):
+        raise ValueError(
+            f"y_pred has {len(values)} predictions but X has {_num_samples(X)} "
+            "rows; pass the rows y_pred was predicted for."
+        )
+    return values
+
+
 def _scales(difficulty, floor: float, rows) -> np.ndarray:
     """Each row's predicted difficulty, at least ``floor``."""
     predicted = np.asarray(difficulty.predict(rows), dtype=np.float64).ravel()
@@ -592,6 +620,27 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         self._check_fitted()
         return self.estimator_.predict(X)
 
+    def score(self, X, y, sample_weight=None):
+        """:math:`R^2` of the point predictions, ``y`` checked as ``fit``
+        checks a target (NaN, text, a length that is not ``X``'s named).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skanime.intervals import ConformalRegressor
+        >>> X, y = np.arange(40.0).reshape(-1, 1), np.arange(40.0)
+        >>> model = ConformalRegressor(LinearRegression(), random_state=0).fit(X, y)
+        >>> model.score(X, y)
+        1.0
+        """
+        from ._validation import check_target, to_frame
+
+        self._check_fitted()
+        X = to_frame(X)
+        y = check_target(y, _num_samples(X), X=X)
+        return super().score(X, y, sample_weight=sample_weight)
+
     def half_width(self, confidence_level: float = 0.9) -> float:
         """Half the width of every interval of ``confidence_level``; without
         ``difficulty`` only, as with it each row has its own."""
@@ -705,6 +754,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         True
         """
         quantiles = self._quantiles(confidence_level)  # a bad level fails first
+        y_pred = _one_a_row(y_pred, X)
         if self.difficulty_ is None:
             return self._intervals(y_pred, quantiles, confidence_level)
         if X is None:

@@ -815,3 +815,35 @@ def test_is_a_scikit_learn_estimator_with_a_time_column():
             "'0 feature(s)' message",
         },
     )
+
+
+def test_interval_around_refuses_predictions_that_are_not_one_a_row():
+    """A (2, 2) y_pred was raveled into four intervals for two rows, and a NaN
+    prediction gave a NaN interval, both without a word."""
+    X, y = np.zeros((40, 1)), np.arange(40.0)
+    model = ConformalRegressor(DummyRegressor(), random_state=0).fit(X, y)
+    column = model.predict(X[:3]).reshape(-1, 1)  # a network's (n, 1) is one a row
+    np.testing.assert_array_equal(
+        model.interval_around(column, 0.8), model.predict_interval(X[:3], 0.8)
+    )
+    cases = [
+        (np.ones((2, 2)), None, r"one prediction a row.*got shape \(2, 2\)"),
+        ([7.0, np.nan], None, r"1 NaN or infinite value\(s\) \(first at position 1"),
+        (["high"], None, "y_pred must hold numbers"),
+        ([7.0, 8.0], X[:3], "y_pred has 2 predictions but X has 3 rows"),
+    ]
+    for y_pred, rows, message in cases:
+        with pytest.raises(ValueError, match=message):
+            model.interval_around(y_pred, 0.8, rows)
+
+
+def test_score_names_a_bad_target_as_fit_does():
+    from skanime.exceptions import TargetError
+
+    X, y = np.arange(40.0).reshape(-1, 1), np.arange(40.0)
+    model = ConformalRegressor(Ridge(), random_state=0).fit(X, y)
+    with pytest.raises(TargetError, match=r"y holds 1 NaN .* position 3"):
+        model.score(X, np.where(np.arange(40) == 3, np.nan, y))
+    with pytest.raises(DataError, match="X has 40 rows but y has 39"):
+        model.score(X, y[1:])
+    assert model.score(X, y) == pytest.approx(Ridge().fit(X, y).score(X, y), abs=0.01)
