@@ -299,13 +299,14 @@ def column_effects(
         them too.
     n_background : int, default=50
         Background rows drawn (without replacement) when it has more; each
-        column costs ``len(X) * n_background`` predictions.
+        column costs ``len(X)`` predictions per distinct value among them, at
+        most ``len(X) * n_background``.
     random_state : int, RandomState instance or None, default=None
         Which background rows are drawn.
     verbose : int, default=0
         Above 0, a progress bar on stderr: the rows are predicted in chunks of
-        about 8,192 rows, and the bar counts them (1,000
-        anime against 50 background rows, 12 columns: 600,000 predictions).
+        about 8,192 rows, and the bar counts them (1,000 anime against 50
+        background rows, 12 columns: up to 600,000 predictions).
 
     Returns
     -------
