@@ -33,6 +33,19 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def say_report_work(n_rows: int, importance_repeats: int, rows: str = "rows") -> None:
+    """Say what the report measures before it does: its column importance is
+    the longest silent step (25 s on 1,625 real anime, three shuffles)."""
+    if importance_repeats > 0:
+        shuffles = (
+            "1 shuffle" if importance_repeats == 1 else f"{importance_repeats} shuffles"
+        )
+        _say(
+            f"Measuring each column's importance on the {n_rows} {rows} "
+            f"({shuffles} a column) for the report..."
+        )
+
+
 #: The plots a report folder can hold (``run_experiment``'s and ``skanime
 #: evaluate``'s), in the order :func:`_plots_written` names them, each with what
 #: it shows where the name does not say it.
@@ -232,6 +245,7 @@ def run_experiment(
         )
     )
     out_dir = Path(out_dir)
+    say_report_work(len(X_test), importance_repeats, "test rows")
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
         try:

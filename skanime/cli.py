@@ -61,6 +61,7 @@ from ._experiment import (
     _say,
     cross_validate_report,
     run_experiment,
+    say_report_work,
     write_report,
 )
 from ._interrupts import (
@@ -407,6 +408,7 @@ def _evaluate_report(model, frame, y, y_pred, rows, new, covered, args) -> None:
     from .report import plot_history, plot_predictions
 
     out_dir = Path(args.report_dir)
+    say_report_work(len(frame), args.importance_repeats)
     with tempfile.TemporaryDirectory(prefix="skanime-report-") as staging:
         staging = Path(staging)
         history = getattr(_point_model(model), "history_", None)

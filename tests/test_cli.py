@@ -855,6 +855,10 @@ def test_train_report_and_predict_with_intervals(anime_csv, tmp_path, capsys):
     model, report = tmp_path / "model.skanime", tmp_path / "report"
     args = ["--columns", "paper", "--report-dir", str(report), *FAST]
     assert main(["train", str(anime_csv), "--out", str(model), *args]) == 0
+    # the report's longest step is announced, not 25 silent seconds on real data
+    said = capsys.readouterr().out
+    measuring = "Measuring each column's importance on the 9 test rows (3 shuffles"
+    assert said.index("Test set") < said.index(measuring) < said.index("Plots:")
     page = parse_page(report / "report.html")
     assert page.sections == [
         "data",
@@ -993,6 +997,7 @@ def test_calibrate_gives_a_saved_model_intervals_from_rows_it_never_saw(
     assert main([*argv, "--report-dir", str(tmp_path / "all_known")]) == 0
     out = capsys.readouterr().out
     assert "9 of the 60 rows here calibrated" in out
+    assert "importance" not in out  # none measured, none announced
     assert "Every row here trained or calibrated the model" in out
     page = html.unescape((tmp_path / "all_known" / "report.html").read_text())
     assert "Every row here trained or calibrated the model" in page
