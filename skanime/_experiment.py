@@ -40,6 +40,7 @@ def say_report_work(n_rows: int, importance_repeats: int, rows: str = "rows") ->
         shuffles = (
             "1 shuffle" if importance_repeats == 1 else f"{importance_repeats} shuffles"
         )
+        _say("")
         _say(
             f"Measuring each column's importance on the {n_rows} {rows} "
             f"({shuffles} a column) for the report..."
