@@ -50,6 +50,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from ._fitted import check_fitted
+from ._score_arrays import score_arrays
 from ._times import read_times
 from ._warn import warn_user
 from ._weights import checked_weights, refuse_unweighted
@@ -145,27 +146,11 @@ def _encoded_rows(estimator, X):
 def _one_a_row(y_pred, X=None) -> np.ndarray:
     """``y_pred`` as one finite prediction a row (``(n,)``, or ``(n, 1)`` as a
     network gives it), as many as ``X`` has rows where it is given."""
-    try:
-        values = np.asarray(y_pred, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"y_pred must hold numbers: {exc}.") from exc
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values.ravel()
-    if values.ndim != 1:
-        raise ValueError(
-            "y_pred must be one prediction a row, of shape (n_samples,); got "
-            f"shape {values.shape}."
-        )
-    bad = np.flatnonzero(~np.isfinite(values))
-    if len(bad):
-        raise ValueError(
-            f"y_pred holds {len(bad)} NaN or infinite value(s) (first at "
-            f"position {bad[0]}); an interval needs a prediction."
-        )
+    (values,) = score_arrays("interval_around", allow_empty=True, y_pred=y_pred)
     if X is not None and _num_samples(X) != len(values):
         raise ValueError(
-            f"y_pred has {len(values)} predictions but X has {_num_samples(X)} "
-            "rows; pass the rows y_pred was predicted for."
+            f"interval_around: y_pred has {len(values)} predictions but X has "
+            f"{_num_samples(X)} rows; pass the rows y_pred was predicted for."
         )
     return values
 

@@ -16,6 +16,7 @@ from ._atomic import atomic_path
 from ._bar_figures import bars_size
 from ._fitted import check_fitted
 from ._metrics import mean_absolute_percentage_error
+from ._score_arrays import score_arrays
 
 __all__ = [
     "regression_metrics",
@@ -35,40 +36,6 @@ __all__ = [
 ]
 
 
-def _scores(function: str, **named) -> list[np.ndarray]:
-    """The arrays in ``named`` as 1-D float64 vectors of one length (a one-column
-    2-D array is flattened), or a ``ValueError`` naming ``function`` and the
-    argument: not numbers, not one value a row, missing or infinite values,
-    lengths that differ, or no rows at all."""
-    arrays = {}
-    for name, values in named.items():
-        try:
-            array = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{function}: {name} must hold numbers ({exc}).") from None
-        if array.ndim == 2 and array.shape[1] == 1:
-            array = array[:, 0]
-        if array.ndim != 1:
-            raise ValueError(
-                f"{function}: {name} must hold one score a row; got shape "
-                f"{array.shape}."
-            )
-        bad = np.flatnonzero(~np.isfinite(array))
-        if len(bad):
-            raise ValueError(
-                f"{function}: {name} holds {len(bad)} missing or infinite "
-                f"value(s) (the first at position {bad[0]})."
-            )
-        arrays[name] = array
-    lengths = {name: len(array) for name, array in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        shown = ", ".join(f"{name} {n}" for name, n in lengths.items())
-        raise ValueError(f"{function}: the rows differ in number ({shown}).")
-    if not any(lengths.values()):
-        raise ValueError(f"{function}: {' and '.join(lengths)} have no rows.")
-    return list(arrays.values())
-
-
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
     """Test MSE, MAE, MAPE (percent) and R², as in the paper's Table 1 (whose
     "loss" is the MSE; skanime trains on the Huber loss by default).
@@ -86,7 +53,7 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     >>> {name: round(value, 3) for name, value in metrics.items()}
     {'mse': 0.18, 'mae': 0.4, 'mape': 5.833, 'r2': 0.751}
     """
-    y_true, y_pred = _scores("regression_metrics", y_true=y_true, y_pred=y_pred)
+    y_true, y_pred = score_arrays("regression_metrics", y_true=y_true, y_pred=y_pred)
     return {
         "mse": float(mean_squared_error(y_true, y_pred)),
         "mae": float(mean_absolute_error(y_true, y_pred)),
@@ -292,7 +259,7 @@ def plot_predictions(y_true, y_pred, path: str | os.PathLike, title: str = "") -
     'pred.png'
     >>> tmp.cleanup()
     """
-    y_true, y_pred = _scores("plot_predictions", y_true=y_true, y_pred=y_pred)
+    y_true, y_pred = score_arrays("plot_predictions", y_true=y_true, y_pred=y_pred)
     fig = _figure(figsize=(5.5, 5.5))
     ax = fig.subplots()
     ax.scatter(y_true, y_pred, s=8, alpha=0.5)
@@ -443,7 +410,7 @@ def plot_residuals(
         raise TypeError(
             f"plot_residuals takes X as a DataFrame; got {type(X).__name__}."
         )
-    y_true, y_pred = _scores("plot_residuals", y_true=y_true, y_pred=y_pred)
+    y_true, y_pred = score_arrays("plot_residuals", y_true=y_true, y_pred=y_pred)
     if len(X) != len(y_true):
         raise ValueError(
             f"plot_residuals: the rows differ in number (X {len(X)}, y_true and "
@@ -762,7 +729,7 @@ def plot_intervals(y_true, y_pred, intervals, path: str | os.PathLike, level=Non
     'iv.png'
     >>> tmp.cleanup()
     """
-    y_true, y_pred = _scores("plot_intervals", y_true=y_true, y_pred=y_pred)
+    y_true, y_pred = score_arrays("plot_intervals", y_true=y_true, y_pred=y_pred)
     intervals = np.asarray(intervals, dtype=np.float64)
     if intervals.ndim == 3 and intervals.shape[2] == 1:
         intervals = intervals[:, :, 0]

@@ -827,9 +827,9 @@ def test_interval_around_refuses_predictions_that_are_not_one_a_row():
         model.interval_around(column, 0.8), model.predict_interval(X[:3], 0.8)
     )
     cases = [
-        (np.ones((2, 2)), None, r"one prediction a row.*got shape \(2, 2\)"),
-        ([7.0, np.nan], None, r"1 NaN or infinite value\(s\) \(first at position 1"),
-        (["high"], None, "y_pred must hold numbers"),
+        (np.ones((2, 2)), None, r"one score a row; got shape \(2, 2\)"),
+        ([7.0, np.nan], None, r"1 missing or infinite value\(s\) \(the first at pos"),
+        (["high"], None, "interval_around: y_pred must hold numbers"),
         ([7.0, 8.0], X[:3], "y_pred has 2 predictions but X has 3 rows"),
     ]
     for y_pred, rows, message in cases:
