@@ -37,8 +37,8 @@ from ._validation import (
     check_frame,
     check_net_params,
     check_sample_weight,
+    check_scoring,
     check_target,
-    to_frame,
 )
 from ._version import PERSISTENCE_FORMAT, __version__
 from ._warn import each_warning_once, warn_user
@@ -778,8 +778,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         skanime.exceptions.TargetError: y holds ... NaN or infinite value(s) ...
         """
         self._check_fitted()
-        X = to_frame(X)  # a list of records counts its rows as predict does
-        y = check_target(y, len(X), X=X)
+        X, y = check_scoring(X, y)
         return super().score(X, y, sample_weight=sample_weight)
 
     def _predict_packed(self, packed) -> np.ndarray:

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from scipy.sparse import issparse
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import _num_samples, column_or_1d, validate_data
 from skorch.exceptions import DeviceWarning
 
 from ._utils import positional_names
@@ -30,6 +30,7 @@ __all__ = [
     "check_frame",
     "check_net_params",
     "check_sample_weight",
+    "check_scoring",
     "check_target",
     "to_frame",
 ]
@@ -457,6 +458,15 @@ def check_target(y, n_samples: int, *, target_range=None, X=None) -> np.ndarray:
                 "them, or set target_range=None for another scale."
             )
     return values
+
+
+def check_scoring(X, y) -> tuple:
+    """``X`` as ``predict`` reads it (a list of records, a polars frame) and
+    ``y`` checked as ``fit`` checks a target (:func:`check_target`): a
+    regressor's ``score`` names a NaN, text or a length that is not ``X``'s,
+    not scikit-learn's metric ("Input contains NaN")."""
+    X = to_frame(X)
+    return X, check_target(y, _num_samples(X), X=X)
 
 
 def check_sample_weight(

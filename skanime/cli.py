@@ -747,7 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write drivers: the three columns whose values moved each "
         'prediction most, with how much ("Title +0.62; poster +0.26; Themes '
         "-0.20\"), each measured against up to 50 of the table's anime "
-        "(skanime.inspection.column_effects: 50 predictions a row and column)",
+        "(skanime.inspection.column_effects: up to 50 predictions a row and column)",
     )
     _add_cache_dir(predict)
     predict.set_defaults(func=cmd_predict)

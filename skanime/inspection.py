@@ -561,7 +561,7 @@ def plot_column_importance(importances: pd.DataFrame, ax=None, *, top: int = 20)
     if ax is None:  # pyplot's figure, with the caller's backend (inline in Jupyter)
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=bars_size(len(importances.head(top))))
+        _, ax = plt.subplots(figsize=bars_size(len(shown)))
     ax.barh(
         shown.index.astype(str),
         shown["importance_mean"],

@@ -619,11 +619,10 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         >>> model.score(X, y)
         1.0
         """
-        from ._validation import check_target, to_frame
+        from ._validation import check_scoring
 
         self._check_fitted()
-        X = to_frame(X)
-        y = check_target(y, _num_samples(X), X=X)
+        X, y = check_scoring(X, y)
         return super().score(X, y, sample_weight=sample_weight)
 
     def half_width(self, confidence_level: float = 0.9) -> float:
