@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._folder_hint import MODEL_SUFFIXES, folder_hint
 from ._row_records import _point_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -260,7 +261,10 @@ def _load_model(path) -> HybridAnimeRegressor | ConformalRegressor:
 
     path = Path(path)
     if path.is_dir():
-        raise SkanimeError(f"{str(path)!r} is a folder; name the model file in it.")
+        raise SkanimeError(
+            f"{str(path)!r} is a folder; name the model file in it."
+            + folder_hint(path, MODEL_SUFFIXES, "model file")
+        )
     if not path.is_file():
         raise FileNotFoundError(f"No such model file: {str(path)!r}")
     if path.suffix.lower() == SECURE_SUFFIX or _starts_like_a_zip(path):

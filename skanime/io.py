@@ -41,6 +41,7 @@ import skops.io as sio
 from skops.io.exceptions import UntrustedTypesFoundException
 
 from ._atomic import atomic_path
+from ._folder_hint import MODEL_SUFFIXES, folder_hint
 from ._saved_weights import arrays_for_skops
 from ._version import PERSISTENCE_FORMAT, __version__
 from .exceptions import IncompatibleModelError, SkanimeError
@@ -346,7 +347,10 @@ def _read(path, max_bytes: int = MAX_BYTES, call: str = "load") -> tuple[dict, b
         if not os.path.exists(path):
             raise FileNotFoundError(f"No such model file: {where}")
         if os.path.isdir(path):
-            raise IncompatibleModelError(f"{where} is a folder; name the model file.")
+            raise IncompatibleModelError(
+                f"{where} is a folder; name the model file in it."
+                + folder_hint(path, MODEL_SUFFIXES, "model file")
+            )
         source, start = path, None
     try:
         with zipfile.ZipFile(source) as archive:

@@ -412,7 +412,10 @@ def test_swapped_or_folder_arguments_say_what_was_given(
         (["train", str(tmp_path), "--out", model_out], "is a folder; name the table"),
         (["train", str(secure), "--out", model_out], "is a skanime model file, not a"),
         (["predict", str(anime_csv), str(secure), "--out", out], "looks like a table"),
-        (["predict", str(tmp_path), str(anime_csv), "--out", out], "name the model"),
+        (
+            ["predict", str(tmp_path), str(anime_csv), "--out", out],
+            f"name the model file in it. It holds one: pass {str(secure)!r}.",
+        ),
     ]
     for argv, message in cases:
         assert main(argv) == 2

@@ -75,6 +75,19 @@ def test_load_mal_dropna_and_return_X_y(mal_csv):
     assert len(X) == 2 and "Score" not in X and y.tolist() == [9.14, 6.5]
 
 
+def test_a_folder_is_refused_naming_the_tables_it_holds(mal_csv):
+    folder = mal_csv.parent
+    one = f"It holds one: pass {str(mal_csv)!r}"
+    with pytest.raises(SkanimeError, match="is a folder; name the table") as info:
+        load_mal(folder)
+    assert one in str(info.value)
+    (folder / "more.parquet").write_bytes(b"PAR1")
+    with pytest.raises(SkanimeError, match=r"It holds 2: anime.csv, more.parquet\."):
+        load_mal(folder)
+    with pytest.raises(SkanimeError, match=r"It holds no table \(\.csv, "):
+        load_mal(folder / "posters")
+
+
 def test_load_mal_can_leave_absent_columns_out(tmp_path):
     path = tmp_path / "few.csv"
     pd.DataFrame(

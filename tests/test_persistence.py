@@ -446,6 +446,9 @@ def test_load_names_a_missing_file_and_a_boolean_trusted(fitted_model, tmp_path)
         skio.get_untrusted_types(tmp_path / "nope.skanime")
     with pytest.raises(IncompatibleModelError, match="is a folder; name the model"):
         skio.load(tmp_path)
+    (tmp_path / "m.joblib").write_bytes(b"")
+    with pytest.raises(IncompatibleModelError, match="It holds one: pass '.*m.joblib'"):
+        skio.load(tmp_path)
     path = tmp_path / "m.skanime"
     skio.save({"model": fitted_model, "extra": OrderedDict}, path)
     with pytest.raises(TypeError, match="trusted takes a list of type names"):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import is_special_file
+from .._folder_hint import TABLE_SUFFIXES, folder_hint
 from .._held_images import held_image
 from .._parsing import (
     NO_DATE,
@@ -394,7 +395,8 @@ def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataF
     where = repr(str(path)) if where is None else where
     if path.is_dir():
         raise SkanimeError(
-            f"{where} is a folder; name the table in it (a CSV, Parquet or JSON file)."
+            f"{where} is a folder; name the table in it (a CSV, Parquet or "
+            "JSON file)." + folder_hint(path, TABLE_SUFFIXES, "table")
         )
     if not path.is_file():
         raise FileNotFoundError(f"No such MyAnimeList CSV: {where}")
