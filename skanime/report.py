@@ -450,8 +450,23 @@ def plot_residuals(
     return _save_figure(fig, path)
 
 
-def plot_importance(importances, path: str | os.PathLike) -> Path:
-    """:func:`skanime.inspection.plot_column_importance`, saved as a PNG.
+def plot_importance(importances, path: str | os.PathLike, *, top: int = 20) -> Path:
+    """:func:`skanime.inspection.plot_column_importance` of the ``top`` most
+    important columns, saved as a PNG; the figure's height follows the bars.
+
+    Parameters
+    ----------
+    importances : DataFrame
+        What :func:`skanime.inspection.column_importance` returns.
+    path : str or path-like
+        The PNG to write.
+    top : int, default=20
+        How many of the most important columns to show.
+
+    Returns
+    -------
+    Path
+        ``path``.
 
     Examples
     --------
@@ -469,8 +484,10 @@ def plot_importance(importances, path: str | os.PathLike) -> Path:
     """
     from .inspection import plot_column_importance
 
-    fig = _figure(figsize=bars_size(len(importances.head(20))))
-    plot_column_importance(importances, ax=fig.subplots())
+    fig = _figure()
+    # drawn first, so a bad table or top is refused before the figure is sized
+    ax = plot_column_importance(importances, ax=fig.subplots(), top=top)
+    fig.set_size_inches(bars_size(len(ax.get_yticks())))
     return _save_figure(fig, path)
 
 

@@ -23,6 +23,7 @@ from skanime.report import (
     kept_epoch,
     loss_label,
     plot_history,
+    plot_importance,
     plot_intervals,
     plot_largest_errors,
     plot_predictions,
@@ -429,3 +430,25 @@ def test_plot_largest_errors_draws_a_panel_a_row_and_checks_its_scores(tmp_path)
         "A\npredicted 7.90, scored 6.10",
         "B\npredicted 6.00, scored 8.20",
     ]
+
+
+def test_plot_importance_shows_the_top_columns_in_a_figure_sized_to_them(tmp_path):
+    """``top`` reaches the bars, the PNG's height follows their number, and a
+    bad ``top`` is refused before any file is written."""
+    from PIL import Image
+
+    table = pd.DataFrame(
+        {"importance_mean": np.linspace(0.3, 0.01, 30), "importance_std": 0.01},
+        index=[f"column {i}" for i in range(30)],
+    )
+    heights = {}
+    for top in (3, 20, 40):
+        path = plot_importance(table, tmp_path / f"top{top}.png", top=top)
+        with Image.open(path) as image:
+            heights[top] = image.height
+    assert heights[3] < heights[20] < heights[40]
+    # 30 columns: top=40 shows the 30 there are, 10 bars (0.35 inch) more than 20
+    assert heights[40] - heights[20] == pytest.approx(10 * 0.35 * 100, abs=3)
+    with pytest.raises(ValueError, match="top must be a whole number"):
+        plot_importance(table, tmp_path / "bad.png", top=0)
+    assert not (tmp_path / "bad.png").exists()
