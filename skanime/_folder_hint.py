@@ -24,12 +24,14 @@ def folder_hint(folder: str | os.PathLike, suffixes: tuple[str, ...], what: str)
     Examples
     --------
     >>> import pathlib, tempfile
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
     >>> _ = (folder / "anime.csv").write_text("Title,Score\\n")
     >>> folder_hint(folder, TABLE_SUFFIXES, "table").endswith("anime.csv'.")
     True
     >>> folder_hint(folder, MODEL_SUFFIXES, "model file")
     ' It holds no model file (.skanime, .joblib, .pkl, .pickle).'
+    >>> tmp.cleanup()
     """
     try:
         names = sorted(
