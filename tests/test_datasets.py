@@ -88,6 +88,19 @@ def test_a_folder_is_refused_naming_the_tables_it_holds(mal_csv):
         load_mal(folder / "posters")
 
 
+def test_a_url_or_an_empty_path_is_refused_and_a_home_path_is_expanded(
+    mal_csv, monkeypatch
+):
+    with pytest.raises(SkanimeError, match="is a URL: load_mal reads local files"):
+        load_mal("https://example.com/anime.csv")
+    with pytest.raises(FileNotFoundError, match="the path is empty"):
+        load_mal("")
+    monkeypatch.setenv("HOME", str(mal_csv.parent.parent))
+    with pytest.warns(DataWarning, match="poster_root"):
+        df = load_mal(f"~/{mal_csv.parent.name}/{mal_csv.name}")
+    assert df.attrs["source"] == str(mal_csv) and len(df) == 4
+
+
 def test_load_mal_can_leave_absent_columns_out(tmp_path):
     path = tmp_path / "few.csv"
     pd.DataFrame(

@@ -26,7 +26,14 @@ from .._parsing import (
     read_dates,
     two_digit_year_span,
 )
-from .._utils import PLACEHOLDERS, is_label_list, is_null, name_key, split_labels
+from .._utils import (
+    PLACEHOLDERS,
+    URL_SCHEME,
+    is_label_list,
+    is_null,
+    name_key,
+    split_labels,
+)
 from .._warn import warn_user
 from ..exceptions import ColumnError, DataWarning, SkanimeError, TargetError
 from ._json_tables import document_records, json_records
@@ -139,7 +146,8 @@ def load_mal(
     Parameters
     ----------
     path : str, path-like, open file, DataFrame, list or dict
-        The CSV file, UTF-8 text, separated by commas (or by semicolons or tabs,
+        The CSV file (a local one, ``~`` expanded: a URL is not fetched),
+        UTF-8 text, separated by commas (or by semicolons or tabs,
         as spreadsheets save it in some locales: the header tells which), or
         a Parquet or JSON table with the same columns, told by its first
         bytes: JSON as an array of records, JSON Lines, any layout pandas'
@@ -435,13 +443,28 @@ def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataF
 STANDARD_INPUT = "standard input"
 
 
+def _local_path(path: str | os.PathLike) -> Path:
+    """``path`` as a local file's ``Path``, ``~`` expanded (as pandas' readers
+    do); a URL or an empty path is refused, saying what to do instead."""
+    text = os.fspath(path)
+    if isinstance(text, str) and URL_SCHEME.match(text):
+        raise SkanimeError(
+            f"{text!r} is a URL: load_mal reads local files and fetches "
+            "nothing. Download the table first, or pass it read: "
+            "load_mal(pandas.read_csv(url))."
+        )
+    if not text:
+        raise FileNotFoundError("No MyAnimeList CSV named: the path is empty.")
+    return Path(text).expanduser()
+
+
 def _read_source(path) -> tuple[pd.DataFrame, str, Path, str]:
     """:func:`_read_mal_csv`'s table of the file ``path``, or of an open file
     (anything with ``read``: ``sys.stdin.buffer``, ``io.BytesIO``), with how
     messages name it, the folder relative poster paths lead from, and its
     name for the frame's ``attrs["source"]``."""
     if not hasattr(path, "read"):
-        path = Path(path)
+        path = _local_path(path)
         where = repr(str(path))
         if not is_special_file(path):
             return _read_mal_csv(path), where, path.parent, str(path)
