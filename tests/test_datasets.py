@@ -101,6 +101,25 @@ def test_a_url_or_an_empty_path_is_refused_and_a_home_path_is_expanded(
     assert df.attrs["source"] == str(mal_csv) and len(df) == 4
 
 
+@pytest.mark.parametrize("copy", ["Genres", " Genres ", "Title"])
+def test_a_column_named_twice_is_refused_naming_it_and_its_places(mal_csv, copy):
+    """pandas renames a repeated header name ("Genres.1"), which left one of
+    the two out without a word; a name that repeats another once stripped
+    failed deep in pandas."""
+    text = mal_csv.read_text(encoding="utf-8").splitlines()
+    text = [f"{text[0]},{copy}"] + [f"{line},x" for line in text[1:]]
+    mal_csv.write_text("\n".join(text) + "\n", encoding="utf-8")
+    header = text[0].split(",")
+    place = f"{copy.strip()!r} as columns {header.index(copy.strip()) + 1} and "
+    with pytest.raises(ColumnError, match="names a column more than once") as info:
+        load_mal(mal_csv)
+    assert f"{place}{len(header)} (counting from 1" in str(info.value)
+    frame = pd.read_csv(mal_csv, dtype=str, keep_default_na=False)
+    frame.columns = header  # a DataFrame may hold the two names as they are
+    with pytest.raises(ColumnError, match=f"the table given .* {place}"):
+        load_mal(frame)
+
+
 def test_load_mal_can_leave_absent_columns_out(tmp_path):
     path = tmp_path / "few.csv"
     pd.DataFrame(

@@ -419,14 +419,11 @@ def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataF
             raw = _read_other_table(path, kind, where)
         else:
             sep, skip = _separator(path, encoding)
-            raw = pd.read_csv(
-                path,
-                sep=sep,
-                skiprows=skip,
-                dtype=str,
-                keep_default_na=False,
-                encoding=encoding,
-            )
+            read = {"sep": sep, "skiprows": skip, "dtype": str, "encoding": encoding}
+            raw = pd.read_csv(path, keep_default_na=False, **read)
+            # the header as written: pandas renames a repeated name ("Genres.1")
+            header = pd.read_csv(path, header=None, nrows=1, **read)
+            raw.attrs["header"] = [str(name) for name in header.iloc[0]]
     except UnicodeDecodeError as exc:
         raise SkanimeError(
             f"Cannot read {where} as a CSV file: it is not "
@@ -505,7 +502,10 @@ def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
     """``raw`` with its columns named as :func:`load_mal` names them (the
     header stripped, Kaggle's names and names in another case or spacing
     mapped), how it was read in its ``attrs``, and the required columns and
-    a first row checked; ``where`` names it in messages."""
+    a first row checked; ``where`` names it in messages. A name written twice
+    (``attrs["header"]``, a CSV's header as written, else the columns), also
+    once the spaces around it are stripped, is refused."""
+    _check_unique_names(raw.attrs.pop("header", list(raw.columns)), where)
     raw = raw.rename(columns=lambda c: c.strip())
     raw = raw.rename(columns=_names_in_any_case(raw.columns))
     raw.attrs["format"] = kind
@@ -518,6 +518,25 @@ def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
     if raw.empty:
         raise SkanimeError(f"{where} holds no rows.")
     return raw
+
+
+def _check_unique_names(names, where: str) -> None:
+    """Refuse a table that names a column twice (``"Genres"`` and
+    ``"Genres "`` included), naming each such name and where it stands."""
+    stripped = [str(name).lstrip("\ufeff").strip() for name in names]
+    repeated = sorted({name for name in stripped if stripped.count(name) > 1})
+    if not repeated:
+        return
+    places = "; ".join(
+        f"{name!r} as columns "
+        + " and ".join(str(i + 1) for i, n in enumerate(stripped) if n == name)
+        for name in repeated
+    )
+    raise ColumnError(
+        f"{where} names a column more than once: {places} (counting from 1, "
+        "spaces around a name ignored); every column needs its own name: "
+        "rename or remove the copies."
+    )
 
 
 def _known_names() -> dict[str, str]:
