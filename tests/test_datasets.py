@@ -120,6 +120,35 @@ def test_a_column_named_twice_is_refused_naming_it_and_its_places(mal_csv, copy)
         load_mal(frame)
 
 
+def test_rows_with_more_fields_than_the_header_are_read_or_named(tmp_path):
+    """A comma at the end of every row made pandas take each row's first field
+    for an index and shift the others a column (anime_id under Title), which
+    ended in a TypeError; empty fields beyond the header are now dropped, and
+    a value there is refused with its row and line."""
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + "".join(f"{row},\n" for row in ROWS), encoding="utf-8")
+    with pytest.warns(DataWarning, match="poster_root"):
+        df = load_mal(path)
+    assert df["Title"].tolist() == ["A", "B", "C", "D"]
+    np.testing.assert_array_equal(df["Score"], [9.14, np.nan, np.nan, 6.5])
+    # a header with empty names (a spreadsheet's empty columns) is read too
+    empty_columns = "".join(f"{row},,\n" for row in ROWS)
+    path.write_text(HEADER.replace("\n", ",,\n") + empty_columns, encoding="utf-8")
+    with pytest.warns(DataWarning, match="poster_root"):
+        assert load_mal(path)["Title"].tolist() == ["A", "B", "C", "D"]
+    n = HEADER.count(",") + 1
+    for position, problem in [
+        (0, f"row 1 (line 2) has {n + 1} fields, and the header names {n}."),
+        (2, f"Expected {n} fields in line 4, saw {n + 1}."),  # pandas' words
+    ]:
+        rows = list(ROWS)
+        rows[position] += ",Comedy"
+        path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+        with pytest.raises(SkanimeError, match="A value holding the separator") as info:
+            load_mal(path)
+        assert problem in str(info.value)
+
+
 def test_load_mal_can_leave_absent_columns_out(tmp_path):
     path = tmp_path / "few.csv"
     pd.DataFrame(

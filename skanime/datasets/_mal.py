@@ -6,6 +6,7 @@ import csv
 import os
 import re
 import tempfile
+import warnings
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -420,10 +421,12 @@ def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataF
         else:
             sep, skip = _separator(path, encoding)
             read = {"sep": sep, "skiprows": skip, "dtype": str, "encoding": encoding}
-            raw = pd.read_csv(path, keep_default_na=False, **read)
             # the header as written: pandas renames a repeated name ("Genres.1")
-            header = pd.read_csv(path, header=None, nrows=1, **read)
-            raw.attrs["header"] = [str(name) for name in header.iloc[0]]
+            header = pd.read_csv(
+                path, header=None, nrows=1, keep_default_na=False, **read
+            ).iloc[0]
+            raw = _rows_under_header(path, read, len(header), where)
+            raw.attrs["header"] = [str(name) for name in header]
     except UnicodeDecodeError as exc:
         raise SkanimeError(
             f"Cannot read {where} as a CSV file: it is not "
@@ -432,8 +435,56 @@ def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataF
             'as UTF-8 (a spreadsheet\'s "CSV UTF-8").'
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SkanimeError(f"Cannot read {where} as a CSV file: {exc}") from exc
+        words = str(exc).strip()
+        if re.search(r"Expected \d+ fields in line \d+, saw \d+", words):
+            words += f". {_QUOTE_HINT}"
+        raise SkanimeError(f"Cannot read {where} as a CSV file: {words}") from exc
     return _named_columns(raw, where, kind, skip)
+
+
+#: What a row with more fields than the header names is told.
+_QUOTE_HINT = (
+    'A value holding the separator needs quotes ("Action, Drama"), or the '
+    "header lacks a name."
+)
+
+#: Fields beyond the header's looked at in a row that has more than it names.
+_EXTRA_FIELDS = 64
+
+
+def _rows_under_header(path: Path, read: dict, width: int, where: str) -> pd.DataFrame:
+    """The CSV's rows (``read``: pandas' options) under its header of
+    ``width`` names. A first row with more fields made pandas take its first
+    fields for an index and shift every value a column (``anime_id`` under
+    ``Title``); here a row's empty fields beyond the header (a comma at the
+    end of each line) are dropped, and a row with values there is refused,
+    naming its line."""
+    message = "Length of header or names does not match"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message, pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(path, keep_default_na=False, index_col=False, **read)
+        except pd.errors.ParserWarning:
+            pass  # a row has more fields than the header names
+    padded = pd.read_csv(  # every row as wide, shorter ones padded with ""
+        path,
+        header=None,
+        names=range(width + _EXTRA_FIELDS),
+        keep_default_na=False,
+        **{**read, "skiprows": read["skiprows"] + 1},
+    )
+    filled = padded.iloc[:, width:].fillna("").map(str.strip).ne("")
+    if filled.to_numpy().any():
+        row = int(np.flatnonzero(filled.any(axis=1).to_numpy())[0])
+        fields = width + int(np.flatnonzero(filled.iloc[row].to_numpy())[-1]) + 1
+        raise SkanimeError(
+            f"Cannot read {where} as a CSV file: its row {row + 1} (line "
+            f"{row + 2 + read['skiprows']}) has {fields} fields, and the header "
+            f"names {width}. {_QUOTE_HINT}"
+        )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message, pd.errors.ParserWarning)
+        return pd.read_csv(path, keep_default_na=False, index_col=False, **read)
 
 
 #: How messages name standard input read as a table (``skanime predict MODEL -``).
@@ -524,7 +575,8 @@ def _check_unique_names(names, where: str) -> None:
     """Refuse a table that names a column twice (``"Genres"`` and
     ``"Genres "`` included), naming each such name and where it stands."""
     stripped = [str(name).lstrip("\ufeff").strip() for name in names]
-    repeated = sorted({name for name in stripped if stripped.count(name) > 1})
+    # unnamed columns (a spreadsheet's empty ones) are pandas' "Unnamed: 18"
+    repeated = sorted({n for n in stripped if n and stripped.count(n) > 1})
     if not repeated:
         return
     places = "; ".join(
