@@ -149,6 +149,17 @@ def test_rows_with_more_fields_than_the_header_are_read_or_named(tmp_path):
         assert problem in str(info.value)
 
 
+def test_a_row_that_repeats_the_header_is_named(tmp_path):
+    """Two exports joined into one file: the second header's Score, "Score",
+    was named as a bad number."""
+    path = tmp_path / "joined.csv"
+    path.write_text(HEADER + ROWS[0] + "\n" + HEADER + ROWS[3] + "\n" + HEADER)
+    with pytest.raises(SkanimeError, match="repeats the header") as info:
+        load_mal(path)
+    assert "row 3 (line in the file)" in str(info.value)
+    assert "(2 such rows)" in str(info.value)
+
+
 def test_load_mal_can_leave_absent_columns_out(tmp_path):
     path = tmp_path / "few.csv"
     pd.DataFrame(

@@ -556,11 +556,13 @@ def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
     a first row checked; ``where`` names it in messages. A name written twice
     (``attrs["header"]``, a CSV's header as written, else the columns), also
     once the spaces around it are stripped, is refused."""
-    _check_unique_names(raw.attrs.pop("header", list(raw.columns)), where)
+    header = raw.attrs.pop("header", [str(c) for c in raw.columns])
+    _check_unique_names(header, where)
     raw = raw.rename(columns=lambda c: c.strip())
     raw = raw.rename(columns=_names_in_any_case(raw.columns))
     raw.attrs["format"] = kind
     raw.attrs["lines_before_header"] = skip
+    _check_no_header_row(raw, header, where)
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         raise ColumnError(
@@ -569,6 +571,22 @@ def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
     if raw.empty:
         raise SkanimeError(f"{where} holds no rows.")
     return raw
+
+
+def _check_no_header_row(raw: pd.DataFrame, header: list, where: str) -> None:
+    """Refuse a row that repeats the header (two exports joined into one
+    file), naming it: its Score, ``"Score"``, was named as a bad number."""
+    if len(header) != raw.shape[1] or raw.empty:
+        return
+    repeats = (raw.to_numpy(dtype=object) == np.array(header, dtype=object)).all(1)
+    if repeats.any():
+        rows = np.flatnonzero(repeats)
+        more = f" ({len(rows)} such rows)" if len(rows) > 1 else ""
+        raise SkanimeError(
+            f"{where}, {_row_words(raw, raw.index[rows[0]])}: the row repeats "
+            f"the header{more} (were two tables joined into one file?); "
+            "remove it."
+        )
 
 
 def _check_unique_names(names, where: str) -> None:
