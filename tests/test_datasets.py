@@ -160,6 +160,18 @@ def test_a_row_that_repeats_the_header_is_named(tmp_path):
     assert "(2 such rows)" in str(info.value)
 
 
+def test_an_empty_file_or_table_is_named_as_empty(tmp_path):
+    """Said "lacks the column(s) [...]; it has []", or pandas' "No columns to
+    parse from file"."""
+    for name, text in [("a.csv", ""), ("b.csv", "\n\n"), ("c.json", "[]")]:
+        (tmp_path / name).write_text(text)
+        with pytest.raises(SkanimeError, match=f"'.*{name}' is empty: it holds no"):
+            load_mal(tmp_path / name)
+    for table in ([], {}, pd.DataFrame()):
+        with pytest.raises(SkanimeError, match="the table given is empty"):
+            load_mal(table)
+
+
 def test_load_mal_can_leave_absent_columns_out(tmp_path):
     path = tmp_path / "few.csv"
     pd.DataFrame(

@@ -434,7 +434,9 @@ def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataF
             f"(it holds the byte {exc.object[exc.start]:#04x}). Save it "
             'as UTF-8 (a spreadsheet\'s "CSV UTF-8").'
         ) from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except pd.errors.EmptyDataError as exc:  # not a byte, or only blank lines
+        raise SkanimeError(f"{where} is empty: it holds no table.") from exc
+    except pd.errors.ParserError as exc:
         words = str(exc).strip()
         if re.search(r"Expected \d+ fields in line \d+, saw \d+", words):
             words += f". {_QUOTE_HINT}"
@@ -556,6 +558,8 @@ def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
     a first row checked; ``where`` names it in messages. A name written twice
     (``attrs["header"]``, a CSV's header as written, else the columns), also
     once the spaces around it are stripped, is refused."""
+    if raw.shape == (0, 0):  # "[]", "{}", an empty DataFrame
+        raise SkanimeError(f"{where} is empty: it holds no table.")
     header = raw.attrs.pop("header", [str(c) for c in raw.columns])
     _check_unique_names(header, where)
     raw = raw.rename(columns=lambda c: c.strip())
