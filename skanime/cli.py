@@ -92,6 +92,19 @@ def _column_sets() -> dict:
     return {"paper": paper, "prerelease": PRERELEASE_COLUMNS, "auto": {}}
 
 
+def _check_model_options(args) -> None:
+    """Refuse, before any data is read, a ``--device`` torch cannot use here
+    and a ``--backbone`` no registry holds (``fit`` would, after the loading
+    and the column roles)."""
+    from ._validation import check_device
+    from .backbones import get_backbone, list_backbones
+
+    check_device(args.device)
+    name = args.backbone
+    if not args.no_posters and name != "auto" and name not in list_backbones():
+        get_backbone(name)  # the registry's error: the names there are
+
+
 def _model_from_args(args, **extra) -> HybridAnimeRegressor:
     from ._estimator import HybridAnimeRegressor
 
@@ -159,6 +172,7 @@ def cmd_demo(args) -> None:
     _check_folder(args.out_dir, "--out-dir")
     _check_model_out(args.out)
     _check_writable(args.out, "--out")
+    _check_model_options(args)
     out_dir = Path(args.out_dir)
     _say(
         f"skanime demo: {args.n_samples} SYNTHETIC anime from make_anime "
@@ -211,6 +225,7 @@ def cmd_train(args) -> None:
     _check_out_is_not_an_input(args, "data")
     _check_model_out(args.out)
     _check_folder(args.report_dir, "--report-dir")
+    _check_model_options(args)
     frame, weights = _scored_rows_and_weights(args)
     _check_score_scale(args, frame)
     _check_calibrate_on_latest(args, frame)

@@ -400,6 +400,28 @@ def test_an_out_named_as_a_format_not_written_is_refused_before_predicting(
         assert not out.exists()
 
 
+def test_a_backbone_or_device_it_cannot_use_is_refused_before_the_data_is_read(
+    anime_csv, tmp_path, capsys
+):
+    """They were refused by fit, after the table was read and its column roles
+    printed."""
+    out = str(tmp_path / "m.skanime")
+    cases = [
+        (["train", str(anime_csv), "--backbone", "nope"], "Unknown backbone 'nope'"),
+        (["train", str(anime_csv), "--device", "tpu"], "is not a torch device"),
+        (["demo", "--backbone", "nope", "--out-dir", str(tmp_path / "d")], "nope"),
+    ]
+    for argv, message in cases:
+        assert main([*argv, "--out", out]) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and captured.err.count("\n") == 1, argv
+        assert captured.out == "", argv  # neither "Loaded ..." nor the roles
+    assert not (tmp_path / "d").exists() and not (tmp_path / "m.skanime").exists()
+    # a backbone name is not checked where no poster is read
+    argv = ["train", str(anime_csv), "--no-posters", "--backbone", "nope"]
+    assert main([*argv, "--epochs", "1", "--calibration-size", "0", "--out", out]) == 0
+
+
 def test_swapped_or_folder_arguments_say_what_was_given(
     model_file, anime_csv, tmp_path, capsys
 ):
