@@ -102,7 +102,7 @@ def _check_model_options(args) -> None:
     check_device(args.device)
     name = args.backbone
     if not args.no_posters and name != "auto" and name not in list_backbones():
-        get_backbone(name)  # the registry's error: the names there are
+        get_backbone(name)  # raises the registry's error, which lists its names
 
 
 def _model_from_args(args, **extra) -> HybridAnimeRegressor:
