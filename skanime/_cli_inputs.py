@@ -52,10 +52,13 @@ def _data_words(args, *, quote: bool = True) -> str:
     return repr(str(args.data)) if quote else str(args.data)
 
 
-def _scored_rows_and_weights(args, *, fill_absent: bool = True):
+def _scored_rows_and_weights(
+    args, *, fill_absent: bool = True, other_columns: bool = False
+):
     """The scored rows of the command's DATA (``load_mal``, with
-    ``fill_absent``), and with ``--weight-column`` each one's weight from that
-    column of the file, checked; else None."""
+    ``fill_absent`` and ``other_columns``), and with ``--weight-column`` each
+    one's weight from that column of the file, checked; else None. The weight
+    column is never among the rows' columns, as it is never an input."""
     import numpy as np
 
     from ._parsing import parse_numbers
@@ -63,7 +66,11 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
     from .datasets._mal import _mal_frame, _read_source, _row_words
     from .exceptions import ColumnError, DataError
 
-    read = {"poster_root": args.poster_root, "fill_absent": fill_absent}
+    read = {
+        "poster_root": args.poster_root,
+        "fill_absent": fill_absent,
+        "other_columns": other_columns,
+    }
     column = getattr(args, "weight_column", None)
     if column is None:
         return load_mal(_data(args), dropna=True, **read), None
@@ -75,6 +82,8 @@ def _scored_rows_and_weights(args, *, fill_absent: bool = True):
         )
     # the scored rows, indexed by their lines in the file less 2
     frame = _mal_frame(raw, where, folder, dropna=True, **read)
+    if other_columns:  # a column of the file's own, never an input
+        frame = frame.drop(columns=column, errors="ignore")
     # read as load_mal reads numbers ("2,893,578" included: Members can weigh)
     cells = raw.loc[frame.index, column]
     weights = parse_numbers(cells).to_numpy(dtype=np.float64)
@@ -198,11 +207,19 @@ def _check_score_scale(args, frame) -> None:
         first = outside.to_numpy().argmax()
         raise TargetError(
             f"{_data_words(args)}: {int(outside.sum())} Score(s) are outside "
-            f"MyAnimeList's 1 to 10 (first: {frame['Title'].iloc[first]!r}, "
+            f"MyAnimeList's 1 to 10 (first: {_anime_words(frame, first)}, "
             f"{scores.iloc[first]:g}); this file's scores run from "
             f"{scores.min():g} to {scores.max():g}. Rescale them to 1-10 first "
             "(a score out of 100, as AniList's averageScore, divided by 10)."
         )
+
+
+def _anime_words(frame, row: int) -> str:
+    """How messages name the anime at position ``row`` of ``frame``: its
+    quoted title, or, in a table without titles, its place among the rows."""
+    if "Title" in frame.columns and isinstance(frame["Title"].iloc[row], str):
+        return repr(frame["Title"].iloc[row])
+    return f"scored row {row + 1}"
 
 
 def _check_calibrate_on_latest(args, frame) -> None:
@@ -316,5 +333,7 @@ def _model_and_scored_rows(args):
     their weights (``--weight-column``; None without)."""
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
-    frame, weights = _scored_rows_and_weights(args, fill_absent=False)
+    frame, weights = _scored_rows_and_weights(
+        args, fill_absent=False, other_columns=True
+    )
     return model, frame, weights

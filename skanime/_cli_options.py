@@ -172,7 +172,8 @@ def _add_training_options(parser, *, epochs: int) -> None:
         "'prerelease' (every column known before release, see "
         "skanime.datasets.PRERELEASE_COLUMNS, and the title) or "
         "'auto' (every column gets an inferred role, as HybridAnimeRegressor() "
-        "does); training prints each column's role",
+        "does: a file's own columns too, and none it lacks is required); "
+        "training prints each column's role",
     )
     parser.add_argument(
         "--no-posters",

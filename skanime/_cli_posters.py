@@ -77,8 +77,13 @@ def cmd_posters(args: argparse.Namespace) -> None:
     out = Path(args.out)
     _check_table_format(out)
     # columns the file lacks stay absent, so that predict refuses the table
-    # for a model that reads them, as it would the file
-    frame = load_mal(_data(args), poster_root=args.poster_root, fill_absent=False)
+    # for a model that reads them, as it would the file; its own are kept
+    frame = load_mal(
+        _data(args),
+        poster_root=args.poster_root,
+        fill_absent=False,
+        other_columns=True,
+    )
     # paths go in it (a column of no poster reads as floats)
     frame["poster"] = frame["poster"].astype(object) if "poster" in frame else None
     held = frame["poster"].map(held_image)

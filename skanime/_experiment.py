@@ -317,6 +317,17 @@ def _plot_misses(model, X, y, y_pred, path: Path, seed: int) -> Path:
     return plot_largest_errors(effects, np.asarray(y)[worst], path, names=names)
 
 
+def _residual_groups(model, X) -> tuple[str, ...]:
+    """The columns the report groups residuals by: ``Type`` and ``Year`` where
+    ``X`` has them, else, for a table of other columns, the first two of its
+    categorical columns that the model reads (without any, the plot says that
+    ``X`` lacks ``Type`` and ``Year``)."""
+    found = tuple(c for c in ("Type", "Year") if c in X.columns)
+    roles = getattr(_point_model(model), "column_roles_", None)
+    others = [c for c in roles["categorical"] if c in X.columns] if roles else []
+    return found or tuple(others[:2]) or ("Type", "Year")
+
+
 def write_report(
     model,
     X,
@@ -367,7 +378,7 @@ def write_report(
         if (out_dir / name).is_file():
             figures[key] = out_dir / name
     figures["residuals"] = plot_residuals(
-        X, y, y_pred, out_dir / "residuals_by_group.png"
+        X, y, y_pred, out_dir / "residuals_by_group.png", by=_residual_groups(model, X)
     )
     if held_out:
         where = f"the {len(X)} test rows, held out from training"

@@ -206,12 +206,20 @@ def cmd_demo(args) -> None:
     _say(" ".join(said) or "Done.")
 
 
+def _posters_words(frame) -> str:
+    """ "N with a poster", or what a table without a poster column trains."""
+    if "poster" not in frame:
+        return "no poster column: the model reads the table alone"
+    return f"{int(frame['poster'].notna().sum())} with a poster"
+
+
 def _unfetched_words(frame) -> str:
     """ "; its N poster URLs are not fetched: ..." where the table's image URLs
     (Kaggle's ``Image URL``) stand for posters it has no file of."""
     if "image_url" not in frame:
         return ""
-    unfetched = int((frame["image_url"].notna() & frame["poster"].isna()).sum())
+    no_poster = frame["poster"].isna() if "poster" in frame else True
+    unfetched = int((frame["image_url"].notna() & no_poster).sum())
     if not unfetched:
         return ""
     return (
@@ -226,18 +234,26 @@ def cmd_train(args) -> None:
     _check_model_out(args.out)
     _check_folder(args.report_dir, "--report-dir")
     _check_model_options(args)
-    frame, weights = _scored_rows_and_weights(args)
+    # --columns auto gives every column of the file a role, as
+    # HybridAnimeRegressor() does: the file's own columns are kept, and those
+    # it lacks are not made up as empty ones
+    auto = args.columns == "auto"
+    frame, weights = _scored_rows_and_weights(
+        args, fill_absent=not auto, other_columns=auto
+    )
     _check_score_scale(args, frame)
     _check_calibrate_on_latest(args, frame)
     weighted = "" if weights is None else f", weighted by {args.weight_column!r}"
     _say(
         f"Loaded {len(frame)} scored anime from {_data_words(args, quote=False)} "
-        f"({int(frame['poster'].notna().sum())} with a poster"
-        f"{_unfetched_words(frame)}){weighted}."
+        f"({_posters_words(frame)}{_unfetched_words(frame)}){weighted}."
     )
     # fit(verbose=1) prints the fitted model's column roles, once for the
     # CV's folds and the final fit where they agree
-    model = _model_from_args(args)
+    # a file without a poster column (--columns auto) trains a model of the
+    # table alone, as --no-posters does
+    no_posters = {} if "poster" in frame else {"poster_column": None}
+    model = _model_from_args(args, **no_posters)
     with roles_shown_once():
         if args.cv:
             cross_validate_report(
@@ -464,8 +480,14 @@ def cmd_predict(args) -> None:
         _check_table_format(Path(args.out))  # before the work of predicting
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
-    # columns the file lacks stay absent: the model refuses to predict without them
-    frame = load_mal(_data(args), poster_root=args.poster_root, fill_absent=False)
+    # columns the file lacks stay absent: the model refuses to predict without
+    # them; the file's own columns are kept for a model that reads them
+    frame = load_mal(
+        _data(args),
+        poster_root=args.poster_root,
+        fill_absent=False,
+        other_columns=True,
+    )
     out = frame[[c for c in ("anime_id", "Title") if c in frame.columns]].copy()
     if args.interval is not None:
         _check_calibrated(model, args.model)  # before the work of predicting

@@ -732,7 +732,8 @@ def test_data_dash_reads_the_table_from_standard_input(
     assert "standard input is empty" in capsys.readouterr().err
     pipe(b"Title,Type\nA,TV\n")
     assert main([*argv, "-", "--out", "-"]) == 2
-    assert "standard input lacks the column(s)" in capsys.readouterr().err
+    said = capsys.readouterr().err  # the model names the columns it needs
+    assert "Column(s) missing from X" in said and "'Studios'" in said
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -1224,6 +1225,37 @@ def test_train_with_auto_columns_prints_the_inferred_roles(anime_csv, tmp_path, 
     assert "Producers  list" in out and "Title      text" in out
     saved = joblib.load(model)  # a ConformalRegressor around the estimator
     assert saved.estimator_.column_roles_["poster"] == []
+
+
+def test_train_with_auto_columns_reads_every_column_the_file_has(
+    anime_csv, tmp_path, capsys
+):
+    """--columns auto said "every column gets an inferred role", but load_mal
+    dropped the file's own columns (they were neither used nor listed), and a
+    file without Studios or Source was refused. Now the file's columns are the
+    model's: its own too, none made up, a weight column never an input; and
+    predict reads them."""
+    frame = pd.read_csv(anime_csv).drop(columns=["Studios", "Source", "poster"])
+    frame["Hype"] = (frame["Score"] * 100).round().astype(int).map("{:,}".format)
+    frame["w"] = 1.0
+    data, model = tmp_path / "own.csv", tmp_path / "own.joblib"
+    frame.to_csv(data, index=False)
+    args = ["train", str(data), "--out", str(model), "--columns", "auto"]
+    args += ["--weight-column", "w", "--importance-repeats", "0", *FAST]
+    assert main([*args, "--report-dir", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    assert "(no poster column: the model reads the table alone)" in out
+    assert re.search(r"\nHype +numeric", out)
+    roles = joblib.load(model).estimator_.column_roles_
+    assert "Hype" in roles["numeric"] and "w" not in roles.reasons
+    assert not {"Studios", "Source", "poster"} & set(roles.reasons)
+    predicted = tmp_path / "predicted.csv"
+    frame.drop(columns="Score").to_csv(data, index=False)
+    assert main(["predict", str(model), str(data), "--out", str(predicted)]) == 0
+    assert len(pd.read_csv(predicted)) == len(frame)
+    frame.drop(columns=["Score", "Hype"]).to_csv(data, index=False)
+    assert main(["predict", str(model), str(data), "--out", str(predicted)]) == 2
+    assert "Column(s) missing from X: trained on: 'Hype'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -200,6 +200,45 @@ def test_load_mal_can_leave_absent_columns_out(tmp_path):
     pd.testing.assert_frame_equal(kept, filled[kept.columns])
 
 
+def test_other_columns_are_kept_typed_and_the_papers_need_not_be_there(tmp_path):
+    """load_mal dropped every column it does not read, so `skanime train
+    --columns auto` ("every column gets a role") trained without a table's own
+    columns and never listed them, and a table without Studios or Source was
+    refused even where the model would not read them. With other_columns=True
+    they are kept (numbers read as numbers); with fill_absent=False the
+    paper's columns are not required."""
+    path = tmp_path / "own.csv"
+    pd.DataFrame(
+        {
+            "Title": ["A", "B", "C"],
+            "Episodes": ["12", "1", "24"],
+            "Hype": ["1,200", "Unknown", "35"],
+            "Note": ["  so  good", "", "N/A"],
+            "Code": ["7", "x7", "8"],
+            "Unnamed: 5": ["", "", ""],
+            "Score": ["7.1", "8.0", "6.5"],
+        }
+    ).to_csv(path, index=False)
+    with pytest.raises(ColumnError, match=r"lacks the column\(s\) \['Type', 'Sou"):
+        load_mal(path)  # the paper's columns, made up as empty ones, are not
+    frame = load_mal(path, fill_absent=False, other_columns=True)
+    assert frame.columns.tolist() == [
+        *("Title", "Episodes", "Score", "Hype", "Note", "Code"),
+    ]
+    assert frame["Hype"].tolist()[::2] == [1200.0, 35.0]
+    assert np.isnan(frame["Hype"][1]) and frame["Hype"].dtype == np.float64
+    assert frame["Note"][0] == "so good" and frame["Note"][1:].isna().all()
+    assert frame["Code"].tolist() == ["7", "x7", "8"]  # not every one a number
+    assert frame["Episodes"].tolist() == [12.0, 1.0, 24.0]  # read as before
+    assert "Hype" not in load_mal(path, fill_absent=False).columns
+    # a MyAnimeList file's own columns: its Japanese title, which load_mal drops
+    mal = tmp_path / "mal.csv"
+    mal.write_text(HEADER + "\n".join(ROWS) + "\n", encoding="utf-8")
+    with_japanese = load_mal(mal, other_columns=True)
+    assert with_japanese.columns[-1] == "Japanese"
+    pd.testing.assert_frame_equal(with_japanese.drop(columns="Japanese"), load_mal(mal))
+
+
 def test_kaggle_column_names_are_mapped(tmp_path):
     path = tmp_path / "kaggle.csv"
     path.write_text(

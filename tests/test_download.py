@@ -201,6 +201,37 @@ def test_the_posters_command_fetches_urls_and_writes_a_table_to_train_on(
     assert "gives no poster URL" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_the_posters_command_reads_any_table_and_keeps_its_columns(
+    server, tmp_path, capsys
+):
+    """The command refused a table without MyAnimeList's Type, Source,
+    Genres, ... though it needs only the URLs, and the table it wrote lost
+    the columns load_mal does not read (a user's own, the Japanese title)."""
+    from skanime.cli import main
+
+    data, out = tmp_path / "own.csv", tmp_path / "own_posters.csv"
+    pd.DataFrame(
+        {
+            "Title": ["A", "B"],
+            "Japanese": ["あ", "い"],
+            "Hype": ["1,200", "35"],
+            "image_url": [f"{server}/ok.jpg", None],
+        }
+    ).to_csv(data, index=False)
+    argv = ["posters", str(data), "--dest", str(tmp_path / "posters")]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "Wrote 2 anime to" in capsys.readouterr().out
+    written = pd.read_csv(out)
+    assert written.columns.tolist() == [
+        *("Title", "image_url", "Japanese", "Hype", "poster"),
+    ]
+    assert written["Japanese"].tolist() == ["あ", "い"]
+    assert written["Hype"].tolist() == [1200, 35]
+    poster = tmp_path / written["poster"][0]  # relative to the table's folder
+    assert Image.open(poster).size == (10, 14) and written["poster"].isna()[1]
+
+
 def test_the_posters_command_writes_the_images_a_table_holds_as_files(tmp_path, capsys):
     """A Parquet table of posters held as Hugging Face images ({"bytes",
     "path"}) written as CSV by the command held them as their text, a path to

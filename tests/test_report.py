@@ -118,6 +118,20 @@ def test_plot_residuals_checks_x_and_takes_one_column_name(tmp_path, monkeypatch
     assert drawn == ["Residuals by Type"]
 
 
+def test_the_report_groups_residuals_by_a_tables_own_categories(fitted_model, anime):
+    """A table without Type and Year (skanime train --columns auto on one of
+    its own) got an empty residuals plot; it is grouped by the first two
+    categorical columns the model reads instead."""
+    from skanime._experiment import _residual_groups
+
+    assert _residual_groups(fitted_model, anime) == ("Type", "Year")
+    own = [c for c in fitted_model.column_roles_["categorical"] if c != "Type"]
+    X = anime.drop(columns=["Type", "Year"])
+    assert len(own) >= 2 and _residual_groups(fitted_model, X) == tuple(own[:2])
+    X = anime.drop(columns=["Year", *fitted_model.column_roles_["categorical"]])
+    assert _residual_groups(fitted_model, X) == ("Type", "Year")  # none: it says so
+
+
 def test_format_table_names_a_missing_metric():
     with pytest.raises(KeyError, match=r"the row 'm' lacks \['mape', 'r2'\]"):
         format_table({"m": {"mse": 1.0, "mae": 1.0}})

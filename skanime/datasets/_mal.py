@@ -128,6 +128,7 @@ def load_mal(
     poster_root: str | os.PathLike | None = None,
     return_X_y: bool = False,
     fill_absent: bool = True,
+    other_columns: bool = False,
 ):
     """Read a MyAnimeList CSV into a clean frame with typed columns.
 
@@ -174,7 +175,16 @@ def load_mal(
         ``poster``, ...) as all-missing columns. False leaves out every column
         made from one the file lacks, so that a model trained with it raises a
         :class:`~skanime.exceptions.ColumnError` at predict time instead of
-        predicting from blanks (``skanime predict`` reads files this way).
+        predicting from blanks (``skanime predict`` reads files this way). The
+        columns the model needs are then its own, so the paper's five and the
+        title are not required either.
+    other_columns : bool, default=False
+        Also keep the columns this loader does not read (``Japanese``, a
+        column of your own), after its own: numbers where every value given is
+        one (read as ``Members`` is: ``"2,893,578"``), else text, with blanks
+        and placeholders (``Unknown``, ``N/A``) missing. A spreadsheet's
+        empty, unnamed columns are left out. ``HybridAnimeRegressor()`` gives
+        each a role (``skanime train --columns auto`` reads files this way).
 
     Returns
     -------
@@ -196,7 +206,9 @@ def load_mal(
     SkanimeError
         If the file cannot be parsed as CSV or holds no rows.
     ColumnError
-        Naming the required columns that are missing.
+        Naming the required columns that are missing (``Title``, ``Type``,
+        ``Episodes``, ``Source``, ``Genres``, ``Studios``; with
+        ``fill_absent=True``).
     TargetError
         Naming the row and value of a score that is not a number.
 
@@ -233,6 +245,7 @@ def load_mal(
         dropna=dropna,
         poster_root=poster_root,
         fill_absent=fill_absent,
+        other_columns=other_columns,
     ).reset_index(drop=True)
     if source is not None:
         frame.attrs["source"] = source
@@ -554,8 +567,8 @@ def _open_file_place(file) -> tuple[str, Path, str]:
 def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
     """``raw`` with its columns named as :func:`load_mal` names them (the
     header stripped, Kaggle's names and names in another case or spacing
-    mapped), how it was read in its ``attrs``, and the required columns and
-    a first row checked; ``where`` names it in messages. A name written twice
+    mapped), how it was read in its ``attrs``, and a first row checked;
+    ``where`` names it in messages. A name written twice
     (``attrs["header"]``, a CSV's header as written, else the columns), also
     once the spaces around it are stripped, is refused."""
     if raw.shape == (0, 0):  # "[]", "{}", an empty DataFrame
@@ -567,11 +580,6 @@ def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
     raw.attrs["format"] = kind
     raw.attrs["lines_before_header"] = skip
     _check_no_header_row(raw, header, where)
-    missing = [c for c in _REQUIRED if c not in raw.columns]
-    if missing:
-        raise ColumnError(
-            f"{where} lacks the column(s) {missing}; it has {list(raw.columns)}."
-        )
     if raw.empty:
         raise SkanimeError(f"{where} holds no rows.")
     return raw
@@ -647,12 +655,20 @@ def _mal_frame(
     dropna: bool,
     poster_root: str | os.PathLike | None,
     fill_absent: bool,
+    other_columns: bool = False,
 ) -> pd.DataFrame:
     """:func:`load_mal`'s frame from :func:`_read_mal_csv`'s ``raw``, keeping
-    ``raw``'s index (the rows' lines in the file less 2), also with ``dropna``;
-    ``where`` names the table in messages (a file's quoted path), and
-    relative poster paths lead from ``folder`` unless ``poster_root``."""
-    absent = [c for c in _OPTIONAL if c not in raw.columns]
+    ``raw``'s index (the rows' lines in the file less 2), also with ``dropna``,
+    ``fill_absent`` and ``other_columns``; ``where`` names the table in
+    messages (a file's quoted path), and relative poster paths lead from
+    ``folder`` unless ``poster_root``."""
+    missing = [c for c in _REQUIRED if c not in raw.columns]
+    if missing and fill_absent:
+        raise ColumnError(
+            f"{where} lacks the column(s) {missing}; it has {list(raw.columns)}."
+        )
+    others = _other_columns(raw) if other_columns else None
+    absent = [*missing, *(c for c in _OPTIONAL if c not in raw.columns)]
     raw = raw.assign(**dict.fromkeys(absent, ""))
 
     frame = pd.DataFrame(index=raw.index)
@@ -719,7 +735,36 @@ def _mal_frame(
             raise SkanimeError(f"{where} {why}; scores are needed here.")
     if not fill_absent:
         frame = frame.drop(columns=_made_from(absent, raw.columns))
+    if others is not None:
+        frame = pd.concat([frame, others.loc[frame.index]], axis=1)
     return frame
+
+
+def _other_columns(raw: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``raw`` that :func:`load_mal` does not read, typed:
+    numbers where every value given is one, else text (blanks and
+    placeholders missing); unnamed columns without a value are left out.
+
+    >>> raw = pd.DataFrame({"Title": ["A", "B"], "Hype": ["1,200", "Unknown"],
+    ...                     "Note": ["  so  good", ""], "Unnamed: 3": ["", ""]})
+    >>> _other_columns(raw)
+         Hype     Note
+    0  1200.0  so good
+    1     NaN      NaN
+    """
+    known = set(_known_names().values())
+    kept = {}
+    for column in raw.columns:
+        if column in known:
+            continue
+        text = raw[column].map(_clean_text)
+        given = text.notna()
+        if not given.any() and str(column).startswith("Unnamed: "):
+            continue
+        numbers = parse_numbers(raw[column])
+        numeric = given.any() and numbers[given].notna().all()
+        kept[column] = numbers.where(given) if numeric else text
+    return pd.DataFrame(kept, index=raw.index)
 
 
 def _poster_path(cell, root: Path):
