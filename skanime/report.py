@@ -292,7 +292,7 @@ REPORT_SECTIONS = (
     ("metrics", "Metrics against the baselines"),
     ("curves", "Training curves"),
     ("predictions", "Predicted vs actual"),
-    ("residuals", "Residuals by type and year"),
+    ("residuals", "Residuals by group"),
     ("importance", "Column importance"),
     ("misses", "The largest errors, explained"),
     ("intervals", "Prediction intervals"),
