@@ -87,6 +87,9 @@ KNOWN_COLUMNS: dict[str, tuple[str, str]] = {
     "poster": ("poster", "known column of poster paths"),
     "imageurl": ("poster", "known column of poster URLs"),
     "status": ("ignored", "the airing status changes after release"),
+    # Jikan's (the MyAnimeList API's) fields beyond MyAnimeList's columns
+    "airing": ("ignored", "the airing status changes after release"),
+    "background": ("ignored", "written after release (it can tell the reception)"),
     "score": ("ignored", _TARGET),
     # Kaggle's anime-dataset-2023
     "name": ("text", "known Kaggle column (the title)"),

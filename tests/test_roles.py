@@ -207,6 +207,23 @@ def test_kaggle_2023_names():
     assert np.isnan(out["Premiered_year"].iloc[1])  # UNKNOWN
 
 
+def test_jikans_status_and_background_are_not_inputs():
+    """`skanime train --columns auto` on a Jikan answer (load_mal keeps its
+    fields) read `airing`, which changes once an anime ends, as a category,
+    and `background`, written after release ("won the award for ..."), as
+    text; both are ignored, as `Status` is."""
+    n = 20
+    frame = paper_columns(n).assign(
+        airing=["True", "False"] * (n // 2),
+        background=[f"It won award {i}." for i in range(n)],
+        demographics=["Shounen", "Seinen"] * (n // 2),
+    )
+    roles = infer_column_roles(frame)
+    assert "after release" in roles.ignored["airing"]
+    assert "after release" in roles.ignored["background"]
+    assert roles["categorical"] == ["Type", "Source", "demographics"]
+
+
 def test_the_2020_kaggle_score_counts_are_leaks():
     """Kaggle's anime-recommendation-database-2020 counts the users who gave
     each score: numbers that would be read as inputs, and hold the score."""
