@@ -468,6 +468,16 @@ def _evaluate_report(model, frame, y, y_pred, rows, new, covered, args) -> None:
     _say(written)
 
 
+def _row_labels(model, frame) -> list[str]:
+    """The columns ``predict`` writes beside each prediction to tell its row:
+    ``anime_id`` and ``Title`` where the table has them, and the columns the
+    model's roles ignored as identifiers (a table's own ``id``)."""
+    roles = getattr(_point_model(model), "column_roles_", None)
+    ignored = roles.ignored if roles is not None else {}
+    ids = [c for c, why in ignored.items() if "identifier" in why]
+    return [c for c in dict.fromkeys(["anime_id", "Title", *ids]) if c in frame]
+
+
 def cmd_predict(args) -> None:
     import numpy as np
 
@@ -488,7 +498,7 @@ def cmd_predict(args) -> None:
         fill_absent=False,
         other_columns=True,
     )
-    out = frame[[c for c in ("anime_id", "Title") if c in frame.columns]].copy()
+    out = frame[_row_labels(model, frame)].copy()
     if args.interval is not None:
         _check_calibrated(model, args.model)  # before the work of predicting
     if args.explain and len(frame) < 2:
@@ -757,7 +767,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict",
         help="write predictions for a MyAnimeList table",
-        description="Write anime_id, Title and predicted_score for every row.",
+        description="Write anime_id, Title and predicted_score for every row "
+        "(and the table's other identifier columns, such as an id of its own).",
         formatter_class=formatter,
     )
     _add_model_and_data(predict, "MyAnimeList CSV (Score not needed)")

@@ -1238,6 +1238,7 @@ def test_train_with_auto_columns_reads_every_column_the_file_has(
     frame = pd.read_csv(anime_csv).drop(columns=["Studios", "Source", "poster"])
     frame["Hype"] = (frame["Score"] * 100).round().astype(int).map("{:,}".format)
     frame["w"] = 1.0
+    frame["id"] = np.arange(len(frame)) + 1000  # ignored as an identifier
     data, model = tmp_path / "own.csv", tmp_path / "own.joblib"
     frame.to_csv(data, index=False)
     args = ["train", str(data), "--out", str(model), "--columns", "auto"]
@@ -1252,7 +1253,9 @@ def test_train_with_auto_columns_reads_every_column_the_file_has(
     predicted = tmp_path / "predicted.csv"
     frame.drop(columns="Score").to_csv(data, index=False)
     assert main(["predict", str(model), str(data), "--out", str(predicted)]) == 0
-    assert len(pd.read_csv(predicted)) == len(frame)
+    written = pd.read_csv(predicted, dtype=str)  # each row told by its own id
+    assert written.columns.tolist() == ["anime_id", "Title", "id", "predicted_score"]
+    assert written["id"].tolist() == frame["id"].astype(str).tolist()
     frame.drop(columns=["Score", "Hype"]).to_csv(data, index=False)
     assert main(["predict", str(model), str(data), "--out", str(predicted)]) == 2
     assert "Column(s) missing from X: trained on: 'Hype'" in capsys.readouterr().err

@@ -181,8 +181,9 @@ def load_mal(
     other_columns : bool, default=False
         Also keep the columns this loader does not read (``Japanese``, a
         column of your own), after its own: numbers where every value given is
-        one (read as ``Members`` is: ``"2,893,578"``), else text, with blanks
-        and placeholders (``Unknown``, ``N/A``) missing. A spreadsheet's
+        one (read as ``Members`` is: ``"2,893,578"``; whole numbers as
+        ``Int64``), else text, with blanks and placeholders (``Unknown``,
+        ``N/A``) missing. A spreadsheet's
         empty, unnamed columns are left out. ``HybridAnimeRegressor()`` gives
         each a role (``skanime train --columns auto`` reads files this way).
 
@@ -742,15 +743,17 @@ def _mal_frame(
 
 def _other_columns(raw: pd.DataFrame) -> pd.DataFrame:
     """The columns of ``raw`` that :func:`load_mal` does not read, typed:
-    numbers where every value given is one, else text (blanks and
-    placeholders missing); unnamed columns without a value are left out.
+    numbers where every value given is one (whole numbers as ``Int64``, as
+    ``anime_id``), else text (blanks and placeholders missing); unnamed
+    columns without a value are left out.
 
     >>> raw = pd.DataFrame({"Title": ["A", "B"], "Hype": ["1,200", "Unknown"],
-    ...                     "Note": ["  so  good", ""], "Unnamed: 3": ["", ""]})
+    ...                     "Rate": ["0.5", "2"], "Note": ["  so  good", ""],
+    ...                     "Unnamed: 3": ["", ""]})
     >>> _other_columns(raw)
-         Hype     Note
-    0  1200.0  so good
-    1     NaN      NaN
+       Hype  Rate     Note
+    0  1200   0.5  so good
+    1  <NA>   2.0      NaN
     """
     known = set(_known_names().values())
     kept = {}
@@ -761,9 +764,13 @@ def _other_columns(raw: pd.DataFrame) -> pd.DataFrame:
         given = text.notna()
         if not given.any() and str(column).startswith("Unnamed: "):
             continue
-        numbers = parse_numbers(raw[column])
-        numeric = given.any() and numbers[given].notna().all()
-        kept[column] = numbers.where(given) if numeric else text
+        numbers = parse_numbers(raw[column]).where(given)
+        if not (given.any() and numbers[given].notna().all()):
+            kept[column] = text
+        elif (numbers[given] % 1 == 0).all():
+            kept[column] = numbers.astype("Int64")  # an id reads as written
+        else:
+            kept[column] = numbers
     return pd.DataFrame(kept, index=raw.index)
 
 
