@@ -183,9 +183,9 @@ def load_mal(
         column of your own), after its own: numbers where every value given is
         one (read as ``Members`` is: ``"2,893,578"``; whole numbers as
         ``Int64``), else text, with blanks and placeholders (``Unknown``,
-        ``N/A``) missing. A spreadsheet's
-        empty, unnamed columns are left out. ``HybridAnimeRegressor()`` gives
-        each a role (``skanime train --columns auto`` reads files this way).
+        ``N/A``) missing. A spreadsheet's empty, unnamed columns are left
+        out. ``HybridAnimeRegressor()`` gives each a role (``skanime train
+        --columns auto`` reads files this way).
 
     Returns
     -------
