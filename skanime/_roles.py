@@ -361,7 +361,8 @@ def _judge_numbers(column: pd.Series, name: str) -> tuple[str, str]:
         return "ignored", "constant"
     integer = bool(np.all(np.isclose(values, np.round(values))))
     if integer and values.is_unique and len(values) >= 20:
-        return "ignored", "identifier-like: a distinct integer in every row"
+        rows = "row" if len(values) == len(column) else "row that has a value"
+        return "ignored", f"identifier-like: a distinct integer in every {rows}"
     if name_key(name).endswith("id") and integer:
         return "ignored", "identifier-like: an integer column named *id"
     return "numeric", "numbers"

@@ -268,6 +268,19 @@ def test_unknown_names_are_judged_by_content():
     assert "identifier-like" in roles.reasons["col uid"]
 
 
+def test_an_identifier_with_blanks_is_not_said_to_fill_every_row():
+    """The reason said "a distinct integer in every row" of a column with
+    blanks (a count of the table's own, read by load_mal as Int64)."""
+    frame = paper_columns(30)
+    frame["complete"] = range(30)
+    frame["gappy"] = pd.array([None if i % 7 == 0 else i * 10 for i in range(30)])
+    reasons = infer_column_roles(frame).ignored
+    assert reasons["complete"] == "identifier-like: a distinct integer in every row"
+    assert reasons["gappy"] == (
+        "identifier-like: a distinct integer in every row that has a value"
+    )
+
+
 def test_pandas_nullable_and_arrow_dtypes():
     pytest.importorskip("pyarrow")
     raw = raw_mal()
