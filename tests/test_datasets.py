@@ -333,8 +333,14 @@ def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
         load_mal(unscored, dropna=True)
     assert load_mal(unscored)["Score"].isna().all()  # to predict, scores are not needed
     no_score = tmp_path / "no_score.csv"
-    pd.read_csv(mal_csv).drop(columns="Score").to_csv(no_score, index=False)
-    with pytest.raises(SkanimeError, match="no_score.csv' has no Score column"):
+    rated = pd.read_csv(mal_csv).rename(columns={"Score": "avg_rating"})
+    rated.to_csv(no_score, index=False)
+    # the columns it has, so that the one holding the scores can be renamed
+    with pytest.raises(
+        SkanimeError,
+        match=r"no_score.csv' has no Score column; scores are needed here. It "
+        r"has \['anime_id', .*'avg_rating', .*\]: name the column of scores 'Score'",
+    ):
         load_mal(no_score, dropna=True)
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage\x00\n\x00")

@@ -728,12 +728,16 @@ def _mal_frame(
     if dropna:
         frame = frame[frame["Score"].notna()]
         if frame.empty:
-            why = (
-                "has no Score column"
-                if "Score" in absent
-                else "has no scored rows (every Score is empty)"
+            if "Score" in absent:
+                given = [c for c in raw.columns if c not in absent]
+                raise SkanimeError(
+                    f"{where} has no Score column; scores are needed here. It "
+                    f"has {given}: name the column of scores 'Score'."
+                )
+            raise SkanimeError(
+                f"{where} has no scored rows (every Score is empty); scores are "
+                "needed here."
             )
-            raise SkanimeError(f"{where} {why}; scores are needed here.")
     if not fill_absent:
         frame = frame.drop(columns=_made_from(absent, raw.columns))
     if others is not None:
