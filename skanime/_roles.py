@@ -96,6 +96,8 @@ KNOWN_COLUMNS: dict[str, tuple[str, str]] = {
     "englishname": ("text", "known Kaggle column (the English title)"),
     "othername": ("text", "known Kaggle column (the native title)"),
     "synopsis": ("text", "known Kaggle column"),
+    # Kaggle's anime-recommendation-database-2020 (its other names are above)
+    "japanesename": ("text", "known Kaggle column (the Japanese title)"),
     # post-release figures
     "members": ("ignored", _LEAK),
     "favorites": ("ignored", _LEAK),

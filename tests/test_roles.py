@@ -238,6 +238,15 @@ def test_the_2020_kaggle_score_counts_are_leaks():
         assert "after release" in roles.ignored[f"Score-{n}"]
 
 
+def test_the_2020_kaggle_japanese_name_is_a_title():
+    """Its `Japanese name`, distinct in nearly every row, was ignored as
+    identifier-like, though MyAnimeList's `Japanese` is read as text."""
+    frame = kaggle_2023().rename(columns={"Other name": "Japanese name"})
+    roles = infer_column_roles(frame)
+    assert roles["text"] == ["Name", "English name", "Japanese name", "Synopsis"]
+    assert "Japanese title" in roles.reasons["Japanese name"]
+
+
 def test_a_used_column_without_a_value_says_so():
     frame = raw_mal(20).assign(Rating=np.nan, Themes=" Unknown ", extra=np.nan)
     roles = infer_column_roles(frame, explicit={"numeric": ["Episodes", "extra"]})
