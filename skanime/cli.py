@@ -207,9 +207,13 @@ def cmd_demo(args) -> None:
 
 
 def _posters_words(frame) -> str:
-    """ "N with a poster", or what a table without a poster column trains."""
+    """ "N with a poster", or what a table without a poster column trains
+    (and, without poster URLs to fetch, how to give posters)."""
     if "poster" not in frame:
-        return "no poster column: the model reads the table alone"
+        said = "no poster column: the model reads the table alone"
+        if "image_url" in frame and frame["image_url"].notna().any():
+            return said  # _unfetched_words says how to fetch them
+        return f"{said}; name a column of poster files 'poster' to use them"
     return f"{int(frame['poster'].notna().sum())} with a poster"
 
 

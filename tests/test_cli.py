@@ -22,7 +22,7 @@ from PIL import Image
 from skanime import HybridAnimeRegressor, clear_memory_cache, cli
 from skanime._cli_options import BATCH_SIZE, MAX_EPOCHS
 from skanime._experiment import _kept_epoch
-from skanime.cli import main
+from skanime.cli import _posters_words, main
 from skanime.datasets import PAPER_MODEL, PRERELEASE_COLUMNS, load_mal, make_anime
 from skanime.exceptions import ColumnError, DataWarning
 from skanime.intervals import interval_coverage
@@ -1245,7 +1245,10 @@ def test_train_with_auto_columns_reads_every_column_the_file_has(
     args += ["--weight-column", "w", "--importance-repeats", "0", *FAST]
     assert main([*args, "--report-dir", str(tmp_path / "report")]) == 0
     out = capsys.readouterr().out
-    assert "(no poster column: the model reads the table alone)" in out
+    assert "(no poster column: the model reads the table alone; name a" in out
+    # with poster URLs, the closing words say how to fetch them instead
+    urls = pd.DataFrame({"image_url": ["https://cdn.myanimelist.net/1.jpg"]})
+    assert _posters_words(urls) == "no poster column: the model reads the table alone"
     assert re.search(r"\nHype +numeric", out)
     roles = joblib.load(model).estimator_.column_roles_
     assert "Hype" in roles["numeric"] and "w" not in roles.reasons
