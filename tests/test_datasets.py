@@ -214,6 +214,7 @@ def test_other_columns_are_kept_typed_and_the_papers_need_not_be_there(tmp_path)
             "Episodes": ["12", "1", "24"],
             "Hype": ["1,200", "Unknown", "35"],
             "Rate": ["0.5", "2", ""],
+            "Big": ["12345678901234567890", "1", "2"],
             "Note": ["  so  good", "", "N/A"],
             "Code": ["7", "x7", "8"],
             "Unnamed: 5": ["", "", ""],
@@ -224,13 +225,15 @@ def test_other_columns_are_kept_typed_and_the_papers_need_not_be_there(tmp_path)
         load_mal(path)  # the paper's columns, made up as empty ones, are not
     frame = load_mal(path, fill_absent=False, other_columns=True)
     assert frame.columns.tolist() == [
-        *("Title", "Episodes", "Score", "Hype", "Rate", "Note", "Code"),
+        *("Title", "Episodes", "Score", "Hype", "Rate", "Big", "Note", "Code"),
     ]
     # whole numbers as Int64 (an id reads as written), others as floats
     assert (
         frame["Hype"].tolist() == [1200, pd.NA, 35] and frame["Hype"].dtype == "Int64"
     )
     assert frame["Rate"].tolist()[:2] == [0.5, 2.0] and np.isnan(frame["Rate"][2])
+    # too large for a float to hold exactly: floats, as before (Int64 raised)
+    assert frame["Big"].dtype == np.float64 and frame["Big"][0] == 1.2345678901234567e19
     assert frame["Note"][0] == "so good" and frame["Note"][1:].isna().all()
     assert frame["Code"].tolist() == ["7", "x7", "8"]  # not every one a number
     assert frame["Episodes"].tolist() == [12.0, 1.0, 24.0]  # read as before

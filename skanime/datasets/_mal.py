@@ -745,11 +745,16 @@ def _mal_frame(
     return frame
 
 
+#: The largest whole number a float64 holds exactly: beyond it, numbers of
+#: :func:`_other_columns` stay floats (a 20-digit code cannot be an Int64).
+_EXACT = 2**53
+
+
 def _other_columns(raw: pd.DataFrame) -> pd.DataFrame:
     """The columns of ``raw`` that :func:`load_mal` does not read, typed:
     numbers where every value given is one (whole numbers as ``Int64``, as
-    ``anime_id``), else text (blanks and placeholders missing); unnamed
-    columns without a value are left out.
+    ``anime_id``, where a float holds them exactly), else text (blanks and
+    placeholders missing); unnamed columns without a value are left out.
 
     >>> raw = pd.DataFrame({"Title": ["A", "B"], "Hype": ["1,200", "Unknown"],
     ...                     "Rate": ["0.5", "2"], "Note": ["  so  good", ""],
@@ -771,7 +776,7 @@ def _other_columns(raw: pd.DataFrame) -> pd.DataFrame:
         numbers = parse_numbers(raw[column]).where(given)
         if not (given.any() and numbers[given].notna().all()):
             kept[column] = text
-        elif (numbers[given] % 1 == 0).all():
+        elif ((numbers[given] % 1 == 0) & (numbers[given].abs() <= _EXACT)).all():
             kept[column] = numbers.astype("Int64")  # an id reads as written
         else:
             kept[column] = numbers
