@@ -57,6 +57,8 @@ ROLES = (
 _INPUT_ROLES = ROLES[:-1]
 
 _IDENTIFIER = "an identifier"
+#: How the reason of a column ignored for its content as an identifier starts.
+_IDENTIFIER_LIKE = "identifier-like: "
 _TARGET = "the target (the score itself)"
 _LEAK = "known only after release (it leaks the score)"
 #: Known column names (compared lower-case, without spaces, "_" or "-") -> role,
@@ -187,6 +189,21 @@ class ColumnRoles:
     def ignored(self) -> dict[str, str]:
         """Ignored column -> reason."""
         return {c: self.reasons[c] for c in self.roles["ignored"]}
+
+    @property
+    def identifiers(self) -> list[str]:
+        """The ignored columns that tell a row (``anime_id``, a distinct
+        integer in every row), in X's order.
+
+        >>> frame = pd.DataFrame({"anime_id": [1, 2], "Type": ["TV", "Movie"]})
+        >>> infer_column_roles(frame).identifiers
+        ['anime_id']
+        """
+        return [
+            column
+            for column, why in self.ignored.items()
+            if why == _IDENTIFIER or why.startswith(_IDENTIFIER_LIKE)
+        ]
 
     @property
     def used(self) -> list[str]:
@@ -364,9 +381,9 @@ def _judge_numbers(column: pd.Series, name: str) -> tuple[str, str]:
     integer = bool(np.all(np.isclose(values, np.round(values))))
     if integer and values.is_unique and len(values) >= 20:
         rows = "row" if len(values) == len(column) else "row that has a value"
-        return "ignored", f"identifier-like: a distinct integer in every {rows}"
+        return "ignored", f"{_IDENTIFIER_LIKE}a distinct integer in every {rows}"
     if name_key(name).endswith("id") and integer:
-        return "ignored", "identifier-like: an integer column named *id"
+        return "ignored", f"{_IDENTIFIER_LIKE}an integer column named *id"
     return "numeric", "numbers"
 
 
@@ -421,7 +438,7 @@ def _judge(column: pd.Series, name: str) -> tuple[str, str]:
     if ratio > 0.5 and words >= 2:
         return "text", f"free text ({ratio:.0%} distinct, {words:.1f} words a cell)"
     if ratio > 0.9:
-        return "ignored", f"identifier-like: {ratio:.0%} of values are distinct"
+        return "ignored", f"{_IDENTIFIER_LIKE}{ratio:.0%} of values are distinct"
     if ratio > 0.5 or n_unique > 200:
         return "text", f"short text with many values ({n_unique} distinct)"
     return "categorical", f"{n_unique} distinct values"

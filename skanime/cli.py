@@ -477,8 +477,7 @@ def _row_labels(model, frame) -> list[str]:
     ``anime_id`` and ``Title`` where the table has them, and the columns the
     model's roles ignored as identifiers (a table's own ``id``)."""
     roles = getattr(_point_model(model), "column_roles_", None)
-    ignored = roles.ignored if roles is not None else {}
-    ids = [c for c, why in ignored.items() if "identifier" in why]
+    ids = roles.identifiers if roles is not None else []
     return [c for c in dict.fromkeys(["anime_id", "Title", *ids]) if c in frame]
 
 
