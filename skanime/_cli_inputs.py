@@ -52,6 +52,25 @@ def _data_words(args, *, quote: bool = True) -> str:
     return repr(str(args.data)) if quote else str(args.data)
 
 
+def _column_names(args) -> dict[str, str] | None:
+    """``load_mal``'s ``names`` from ``--score-column`` and
+    ``--poster-column``: the table's names for its scores and posters; None
+    where neither is given. One column given for both is refused."""
+    from .exceptions import SkanimeError
+
+    given = {
+        "Score": getattr(args, "score_column", None),
+        "poster": getattr(args, "poster_column", None),
+    }
+    if given["Score"] is not None and given["Score"] == given["poster"]:
+        raise SkanimeError(
+            f"--score-column and --poster-column both name {given['Score']!r}: "
+            "the scores and the poster files are two columns."
+        )
+    names = {column: name for name, column in given.items() if column is not None}
+    return names or None
+
+
 def _scored_rows_and_weights(
     args, *, fill_absent: bool = True, other_columns: bool = False
 ):
@@ -66,6 +85,7 @@ def _scored_rows_and_weights(
     from .datasets._mal import _mal_frame, _read_source, _row_words
     from .exceptions import ColumnError, DataError
 
+    names = _column_names(args)
     read = {
         "poster_root": args.poster_root,
         "fill_absent": fill_absent,
@@ -73,8 +93,8 @@ def _scored_rows_and_weights(
     }
     column = getattr(args, "weight_column", None)
     if column is None:
-        return load_mal(_data(args), dropna=True, **read), None
-    raw, where, folder, _ = _read_source(_data(args))
+        return load_mal(_data(args), dropna=True, names=names, **read), None
+    raw, where, folder, _ = _read_source(_data(args), names)
     if column not in raw.columns:
         raise ColumnError(
             f"--weight-column {column!r}: {where} has no such column; it "

@@ -272,10 +272,29 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def _add_poster_root(parser) -> None:
+def _add_table_options(parser, *, scores: bool) -> None:
+    """How the command reads its table: ``--poster-root``, ``--poster-column``
+    and, for a command that needs ``scores``, ``--score-column``
+    (``load_mal``'s ``poster_root`` and ``names``)."""
     parser.add_argument(
         "--poster-root",
         default=None,
         help="folder that relative poster paths are resolved against "
         "(default: the data file's folder)",
     )
+    parser.add_argument(
+        "--poster-column",
+        default=None,
+        metavar="NAME",
+        help="the table's column of poster files (paths or URLs) where it is "
+        "not named poster (load_mal(names={NAME: 'poster'})); default: the "
+        "column named poster",
+    )
+    if scores:
+        parser.add_argument(
+            "--score-column",
+            default=None,
+            metavar="NAME",
+            help="the table's column of scores where it is not named Score "
+            "(load_mal(names={NAME: 'Score'})); default: the column named Score",
+        )

@@ -15,10 +15,11 @@ from pathlib import Path
 from ._cli_inputs import (
     _check_out_is_not_an_input,
     _check_writable,
+    _column_names,
     _data,
     _data_words,
 )
-from ._cli_options import _add_poster_root, _HelpFormatter, _whole_number
+from ._cli_options import _add_table_options, _HelpFormatter, _whole_number
 from ._cli_tables import _check_table_format, _write_table
 from ._experiment import _say
 from ._interrupts import _Outputs
@@ -62,7 +63,7 @@ def add_posters_command(commands) -> None:
         default=8,
         help="posters fetched at once",
     )
-    _add_poster_root(posters)
+    _add_table_options(posters, scores=False)
     posters.set_defaults(func=cmd_posters)
 
 
@@ -83,6 +84,7 @@ def cmd_posters(args: argparse.Namespace) -> None:
         poster_root=args.poster_root,
         fill_absent=False,
         other_columns=True,
+        names=_column_names(args),
     )
     # paths go in it (a column of no poster reads as floats)
     frame["poster"] = frame["poster"].astype(object) if "poster" in frame else None

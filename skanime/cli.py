@@ -26,6 +26,7 @@ from ._cli_inputs import (
     _check_out_is_not_an_input,
     _check_score_scale,
     _check_writable,
+    _column_names,
     _data,
     _data_words,
     _load_model,
@@ -39,9 +40,9 @@ from ._cli_options import (
     _add_cache_dir,
     _add_model_and_data,
     _add_optimizer_state,
-    _add_poster_root,
     _add_report_options,
     _add_scaled_intervals,
+    _add_table_options,
     _add_training_options,
     _add_weight_column,
     _confidence_level,
@@ -213,7 +214,10 @@ def _posters_words(frame) -> str:
         said = "no poster column: the model reads the table alone"
         if "image_url" in frame and frame["image_url"].notna().any():
             return said  # _unfetched_words says how to fetch them
-        return f"{said}; name a column of poster files 'poster' to use them"
+        return (
+            f"{said}; name a column of poster files 'poster', or give its name "
+            "with --poster-column, to use them"
+        )
     return f"{int(frame['poster'].notna().sum())} with a poster"
 
 
@@ -500,6 +504,7 @@ def cmd_predict(args) -> None:
         poster_root=args.poster_root,
         fill_absent=False,
         other_columns=True,
+        names=_column_names(args),
     )
     out = frame[_row_labels(model, frame)].copy()
     if args.interval is not None:
@@ -685,7 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the network's loss, the booster and the interval calibration count each "
         "row by it, as fit's sample_weight does; metrics stay unweighted",
     )
-    _add_poster_root(train)
+    _add_table_options(train, scores=True)
     _add_training_options(train, epochs=MAX_EPOCHS)
     _add_report_options(train, calibration=True)
     train.add_argument(
@@ -723,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     _add_model_and_data(evaluate, "MyAnimeList CSV with a Score column")
-    _add_poster_root(evaluate)
+    _add_table_options(evaluate, scores=True)
     _add_cache_dir(evaluate)
     evaluate.add_argument(
         "--report-dir",
@@ -763,7 +768,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="seed of the difficulty model's rows",
     )
-    _add_poster_root(calibrate)
+    _add_table_options(calibrate, scores=True)
     _add_cache_dir(calibrate)
     calibrate.set_defaults(func=cmd_calibrate)
 
@@ -782,7 +787,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Parquet (.parquet), JSON records (.json) or JSON Lines (.jsonl); '-' "
         "writes CSV to standard output (and its closing line to standard error)",
     )
-    _add_poster_root(predict)
+    _add_table_options(predict, scores=False)
     predict.add_argument(
         "--interval",
         type=_confidence_level,

@@ -1264,6 +1264,52 @@ def test_train_with_auto_columns_reads_every_column_the_file_has(
     assert "Column(s) missing from X: trained on: 'Hype'" in capsys.readouterr().err
 
 
+def test_score_and_poster_columns_of_other_names_are_read_where_given(
+    anime_csv, tmp_path, capsys
+):
+    """A table whose scores are ``rating`` and whose poster files are
+    ``cover`` had to be renamed: train said it had no Score column, and a
+    poster column of another name was ignored. --score-column and
+    --poster-column name them, for train, evaluate and predict."""
+    frame = pd.read_csv(anime_csv).rename(
+        columns={"Score": "rating", "poster": "cover"}
+    )
+    frame["w"] = 1.0  # the rows of a weighted table are read with the names too
+    data, model = tmp_path / "own.csv", tmp_path / "own.joblib"
+    frame.to_csv(data, index=False)
+    base = ["train", str(data), "--out", str(model), "--importance-repeats", "0"]
+    base += ["--report-dir", str(tmp_path / "report"), "--calibration-size", "0"]
+    base += ["--poster-root", str(anime_csv.parent), *FAST]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "has no Score column" in err and "--score-column" in err
+    names = ["--score-column", "rating", "--poster-column", "cover"]
+    assert main([*base, *names, "--weight-column", "w"]) == 0
+    out = capsys.readouterr().out
+    with_poster = int(frame["cover"].notna().sum())
+    assert f"scored anime from {data} ({with_poster} with a poster)" in out
+    assert joblib.load(model).column_roles_["poster"] == ["poster"]
+    root = ["--poster-root", str(anime_csv.parent)]
+    assert main(["evaluate", str(model), str(data), *names, *root]) == 0
+    assert re.search(r"MAE", capsys.readouterr().out)
+    predicted = tmp_path / "predicted.csv"
+    args = ["predict", str(model), str(data), "--out", str(predicted), *root]
+    assert main([*args, "--poster-column", "cover"]) == 0
+    with_posters = pd.read_csv(predicted)["predicted_score"]
+    # the same file with the posters' column unnamed: the model refuses it
+    assert main(args) == 2
+    assert "poster" in capsys.readouterr().err
+    frame.drop(columns="cover").assign(poster=np.nan).to_csv(data, index=False)
+    assert main([*args, "--out", str(tmp_path / "blank.csv")]) == 0
+    blank = pd.read_csv(tmp_path / "blank.csv")["predicted_score"]
+    assert not np.allclose(with_posters, blank)  # the pixels were read
+    # a column the table lacks, or one given for both, is named
+    assert main([*base, "--score-column", "Rating_avg"]) == 2
+    assert "'Rating_avg' given for 'Score'" in capsys.readouterr().err
+    assert main([*base, "--score-column", "cover", "--poster-column", "cover"]) == 2
+    assert "both name 'cover'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "columns, patience", [("prerelease", 4), ("auto", 4), ("paper", 12)]
 )

@@ -351,6 +351,75 @@ def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
         load_mal(binary)
 
 
+def test_names_read_a_tables_own_names_for_the_scores_and_posters(mal_csv, tmp_path):
+    """A table whose scores are ``avg_rating`` and whose posters are ``cover``
+    was refused ("no Score column") or read without posters: ``names`` maps
+    them, from a file, an open file or a table given, and the frame is the
+    one read under the usual names."""
+    usual = load_mal(mal_csv)
+    assert usual["poster"].notna().any()
+    own = pd.read_csv(mal_csv, dtype=str).rename(
+        columns={"Score": "avg_rating", "poster": "cover"}
+    )
+    path = tmp_path / "own.csv"
+    own.to_csv(path, index=False)
+    names = {"avg_rating": "Score", " cover ": "poster"}  # spaces ignored
+    read = load_mal(path, names=names)
+    pd.testing.assert_frame_equal(read, usual)
+    with open(path, "rb") as file:
+        pd.testing.assert_frame_equal(load_mal(file, names=names), usual)
+    given = load_mal(own, names=names, poster_root=tmp_path)
+    pd.testing.assert_frame_equal(given, usual)
+    # without names, the scores are not found and the posters are a column
+    # of the file's own
+    assert load_mal(path)["Score"].isna().all()
+    assert load_mal(path, other_columns=True)["poster"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "names, error, match",
+    [
+        (
+            {"rating": "Score"},
+            ColumnError,
+            r"'rating' given for 'Score': .*own.csv' "
+            r"has no such column; it has \['anime_id'",
+        ),
+        (
+            {"avg_rating": "score"},
+            ColumnError,
+            r"'score' is not a column load_mal "
+            r"reads; it reads \['Title'",
+        ),
+        (
+            {"avg_rating": "Score", "Title": "Score"},
+            ColumnError,
+            "names more than one column 'Score'",
+        ),
+        (
+            {"Members": "Score", "avg_rating": "Title"},
+            ColumnError,
+            r"'avg_rating' given for 'Title': .*already has a column 'Title'",
+        ),
+        (["avg_rating", "Score"], TypeError, "names must be a dict"),
+    ],
+)
+def test_names_that_cannot_be_read_are_refused_naming_them(
+    mal_csv, tmp_path, names, error, match
+):
+    path = tmp_path / "own.csv"
+    pd.read_csv(mal_csv, dtype=str).rename(columns={"Score": "avg_rating"}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(error, match=match):
+        load_mal(path, names=names)
+    # a column given for one already there, itself renamed away: a swap
+    usual = load_mal(path, names={"avg_rating": "Score"})
+    swapped = load_mal(path, names={"Title": "Status", "Status": "Title"})
+    assert swapped["Title"].equals(usual["Status"])
+    assert swapped["Status"].equals(usual["Title"])
+
+
 @pytest.mark.parametrize("sep", [";", "\t"])
 def test_a_spreadsheets_semicolon_or_tab_csv_reads_as_the_comma_one(mal_csv, sep):
     """Spreadsheets in some locales save ";"-separated CSVs (the labels inside

@@ -9,6 +9,7 @@ The user guide's first block, which needs no fit, also runs.
 import ast
 import importlib
 import re
+import shlex
 import textwrap
 from pathlib import Path
 
@@ -53,3 +54,35 @@ def test_the_pipeline_block_builds_the_steps_its_comments_name():
     steps = [name for name, _ in namespace["pipe"].steps]
     assert steps == ["clean", "features", "pack", "net"]
     assert '("clean", TableCleaner)' in block and '("net", ...)' in block
+
+
+def _commands(path: Path) -> list[str]:
+    """The ``skanime`` commands of the shell blocks of ``path``: each line's
+    part from ``skanime`` (after ``&&`` or a pipe) to a comment."""
+    found = []
+    for block in re.findall(r"```(?:bash|sh|shell)\n(.*?)```", path.read_text(), re.S):
+        for line in block.splitlines():
+            part = re.split(r"(?:^|&&|\|)\s*(?=skanime )", line.split("  #")[0])
+            if len(part) > 1:
+                found.append(part[-1].strip())
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [Path(__file__).parents[1] / "README.md", *DOCS],
+    ids=lambda path: path.name,
+)
+def test_the_commands_shown_parse_with_the_options_they_name(path):
+    """A command shown in the README or a guide names only options that exist
+    and gives each a value it takes (argparse exits 2 otherwise)."""
+    from skanime.cli import build_parser
+
+    parser = build_parser()
+    for command in _commands(path):
+        words = shlex.split(command)[1:]  # after "skanime"
+        try:
+            args = parser.parse_args(words)
+        except SystemExit:
+            pytest.fail(f"{path.name}: {command!r} does not parse")
+        assert args.command == words[0]

@@ -129,6 +129,7 @@ def load_mal(
     return_X_y: bool = False,
     fill_absent: bool = True,
     other_columns: bool = False,
+    names: dict[str, str] | None = None,
 ):
     """Read a MyAnimeList CSV into a clean frame with typed columns.
 
@@ -186,6 +187,15 @@ def load_mal(
         ``N/A``) missing. A spreadsheet's empty, unnamed columns are left
         out. ``HybridAnimeRegressor()`` gives each a role (``skanime train
         --columns auto`` reads files this way).
+    names : dict, default=None
+        The table's own names for columns this loader reads, where it knows
+        them by no name of theirs: ``{"my_rating": "Score", "cover":
+        "poster"}`` reads the column ``my_rating`` as the scores and
+        ``cover`` as the poster paths (``skanime``'s ``--score-column`` and
+        ``--poster-column``). Each key is a column of the table (as written,
+        spaces around it ignored), each value a name from the Returns below
+        (or ``Aired``, ``Premiered``) that no other column of the table
+        holds.
 
     Returns
     -------
@@ -209,7 +219,7 @@ def load_mal(
     ColumnError
         Naming the required columns that are missing (``Title``, ``Type``,
         ``Episodes``, ``Source``, ``Genres``, ``Studios``; with
-        ``fill_absent=True``).
+        ``fill_absent=True``), or a column of ``names`` the table lacks.
     TargetError
         Naming the row and value of a score that is not a number.
 
@@ -233,12 +243,18 @@ def load_mal(
     >>> X, y = load_mal(csv, dropna=True, return_X_y=True)  # the scored rows
     >>> X.shape, y.tolist()
     ((1, 17), [8.75])
+    >>> mine = pd.DataFrame({"Title": ["Cowboy Bebop"], "my_rating": ["8.75"]})
+    >>> load_mal(mine, names={"my_rating": "Score"}, fill_absent=False)
+              Title  Score
+    0  Cowboy Bebop   8.75
     >>> tmp.cleanup()
     """
+    names = _checked_names(names)
     if isinstance(path, dict | list | pd.DataFrame):  # a table already read
-        raw, where, folder, source = _given_table(path), GIVEN, Path.cwd(), None
+        raw, where = _given_table(path, names), GIVEN
+        folder, source = Path.cwd(), None
     else:
-        raw, where, folder, source = _read_source(path)
+        raw, where, folder, source = _read_source(path, names)
     frame = _mal_frame(
         raw,
         where,
@@ -388,14 +404,15 @@ def _text_table(table: pd.DataFrame) -> pd.DataFrame:
 GIVEN = "the table given"
 
 
-def _given_table(table) -> pd.DataFrame:
+def _given_table(table, names: dict[str, str] | None = None) -> pd.DataFrame:
     """:func:`_read_mal_csv`'s table of a frame or of parsed JSON (records, or
-    an API's answer, as :func:`_json_tables.document_records` reads them)."""
+    an API's answer, as :func:`_json_tables.document_records` reads them),
+    with :func:`load_mal`'s ``names``."""
     if not isinstance(table, pd.DataFrame):
         table = pd.DataFrame.from_records(
             document_records(table, _known_names(), GIVEN)
         )
-    return _named_columns(_text_table(table), GIVEN, "records", 0)
+    return _named_columns(_text_table(table), GIVEN, "records", 0, names)
 
 
 def _row_words(raw: pd.DataFrame, row) -> str:
@@ -407,13 +424,18 @@ def _row_words(raw: pd.DataFrame, row) -> str:
     return f"row {row} (counting from 0)"
 
 
-def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataFrame:
+def _read_mal_csv(
+    path: str | os.PathLike,
+    where: str | None = None,
+    names: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """The CSV (or Parquet or JSON table) as :func:`load_mal` reads it, every
     cell as text: the header stripped, Kaggle's names and names in another
     case or spacing (``"title"``) mapped, the required
     columns and a first row checked. Its index is the row's line in a CSV less
     2, its position in a Parquet or JSON table (``attrs["format"]`` says
-    which). ``where`` names the file in messages (its quoted path by default)."""
+    which). ``where`` names the file in messages (its quoted path by default);
+    ``names`` are :func:`load_mal`'s."""
     path = Path(path)
     where = repr(str(path)) if where is None else where
     if path.is_dir():
@@ -455,7 +477,7 @@ def _read_mal_csv(path: str | os.PathLike, where: str | None = None) -> pd.DataF
         if re.search(r"Expected \d+ fields in line \d+, saw \d+", words):
             words += f". {_QUOTE_HINT}"
         raise SkanimeError(f"Cannot read {where} as a CSV file: {words}") from exc
-    return _named_columns(raw, where, kind, skip)
+    return _named_columns(raw, where, kind, skip, names)
 
 
 #: What a row with more fields than the header names is told.
@@ -522,25 +544,30 @@ def _local_path(path: str | os.PathLike) -> Path:
     return Path(text).expanduser()
 
 
-def _read_source(path) -> tuple[pd.DataFrame, str, Path, str]:
+def _read_source(
+    path, names: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, str, Path, str]:
     """:func:`_read_mal_csv`'s table of the file ``path``, or of an open file
     (anything with ``read``: ``sys.stdin.buffer``, ``io.BytesIO``), with how
     messages name it, the folder relative poster paths lead from, and its
-    name for the frame's ``attrs["source"]``."""
+    name for the frame's ``attrs["source"]``; ``names`` are :func:`load_mal`'s."""
     if not hasattr(path, "read"):
         path = _local_path(path)
         where = repr(str(path))
         if not is_special_file(path):
-            return _read_mal_csv(path), where, path.parent, str(path)
+            return _read_mal_csv(path, None, names), where, path.parent, str(path)
         with open(path, "rb") as file:  # a pipe (`<(zcat anime.csv.gz)`): read once
-            return _read_spooled(file, where), where, Path.cwd(), str(path)
+            return _read_spooled(file, where, names), where, Path.cwd(), str(path)
     where, folder, source = _open_file_place(path)
-    return _read_spooled(path, where), where, folder, source
+    return _read_spooled(path, where, names), where, folder, source
 
 
-def _read_spooled(file, where: str) -> pd.DataFrame:
-    """:func:`_read_mal_csv`'s table of what the open ``file`` reads to its
-    end, held in a temporary file the readers can read more than once."""
+def _read_spooled(
+    file, where: str, names: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """:func:`_read_mal_csv`'s table (with ``names``) of what the open ``file``
+    reads to its end, held in a temporary file the readers can read more than
+    once."""
     with tempfile.TemporaryDirectory(prefix="skanime-") as spool:
         held = Path(spool, "table")
         data = file.read()
@@ -548,7 +575,7 @@ def _read_spooled(file, where: str) -> pd.DataFrame:
             raise SkanimeError(f"{where} is empty: it holds no table.")
         # text read from a text-mode file: the UTF-8 the readers take
         held.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        return _read_mal_csv(held, where)
+        return _read_mal_csv(held, where, names)
 
 
 def _open_file_place(file) -> tuple[str, Path, str]:
@@ -565,10 +592,17 @@ def _open_file_place(file) -> tuple[str, Path, str]:
     return words, Path.cwd(), words
 
 
-def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
+def _named_columns(
+    raw: pd.DataFrame,
+    where: str,
+    kind: str,
+    skip: int,
+    names: dict[str, str] | None = None,
+):
     """``raw`` with its columns named as :func:`load_mal` names them (the
-    header stripped, Kaggle's names and names in another case or spacing
-    mapped), how it was read in its ``attrs``, and a first row checked;
+    header stripped, the user's ``names`` (:func:`_checked_names`), then
+    Kaggle's names and names in another case or spacing mapped), how it was
+    read in its ``attrs``, and a first row checked;
     ``where`` names it in messages. A name written twice
     (``attrs["header"]``, a CSV's header as written, else the columns), also
     once the spaces around it are stripped, is refused."""
@@ -577,6 +611,9 @@ def _named_columns(raw: pd.DataFrame, where: str, kind: str, skip: int):
     header = raw.attrs.pop("header", [str(c) for c in raw.columns])
     _check_unique_names(header, where)
     raw = raw.rename(columns=lambda c: c.strip())
+    if names:
+        _check_names_given(names, raw.columns, where)
+        raw = raw.rename(columns=names)
     raw = raw.rename(columns=_names_in_any_case(raw.columns))
     raw.attrs["format"] = kind
     raw.attrs["lines_before_header"] = skip
@@ -622,13 +659,59 @@ def _check_unique_names(names, where: str) -> None:
     )
 
 
+def _checked_names(names) -> dict[str, str] | None:
+    """:func:`load_mal`'s ``names``, checked as far as they can be without the
+    table: a mapping of column names to names it reads, each once; keys
+    stripped, as the header's names are."""
+    if names is None:
+        return None
+    if not isinstance(names, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in names.items()
+    ):
+        raise TypeError(
+            "names must be a dict of the table's column names to load_mal's, "
+            f"such as {{'my_rating': 'Score'}}; got {names!r}."
+        )
+    unknown = [v for v in names.values() if v not in _READ_NAMES]
+    if unknown:
+        raise ColumnError(
+            f"names={names!r}: {unknown[0]!r} is not a column load_mal reads; "
+            f"it reads {list(_READ_NAMES)}."
+        )
+    repeated = sorted({v for v in names.values() if list(names.values()).count(v) > 1})
+    if repeated:
+        raise ColumnError(
+            f"names={names!r} names more than one column {repeated[0]!r}; name one."
+        )
+    return {key.strip(): value for key, value in names.items()}
+
+
+def _check_names_given(names: dict[str, str], columns, where: str) -> None:
+    """Refuse ``names`` (:func:`_checked_names`'s) naming a column ``where``
+    lacks, or a name one of its other columns already has, naming both."""
+    columns = list(columns)
+    for key, value in names.items():
+        if key not in columns:
+            raise ColumnError(
+                f"The column {key!r} given for {value!r}: {where} has no such "
+                f"column; it has {columns}."
+            )
+        if value in columns and value not in names:
+            raise ColumnError(
+                f"The column {key!r} given for {value!r}: {where} already has "
+                f"a column {value!r}. Rename or remove one of them."
+            )
+
+
+#: The names of the columns :func:`load_mal` reads (before Kaggle's and
+#: Jikan's names for them).
+_READ_NAMES = (*_REQUIRED, *_OPTIONAL, "Year", "Season", "Premiered")
+
+
 def _known_names() -> dict[str, str]:
     """``{name_key(name): name}`` for every name of a column :func:`load_mal`
     reads, Kaggle's and Jikan's (:data:`KAGGLE_NAMES`) among them."""
-    known = {
-        name_key(name): name
-        for name in (*_REQUIRED, *_OPTIONAL, "Year", "Season", "Premiered")
-    }
+    known = {name_key(name): name for name in _READ_NAMES}
     known.update({name_key(other): name for other, name in KAGGLE_NAMES.items()})
     return known
 
@@ -732,7 +815,9 @@ def _mal_frame(
                 given = [c for c in raw.columns if c not in absent]
                 raise SkanimeError(
                     f"{where} has no Score column; scores are needed here. It "
-                    f"has {given}: name the column of scores 'Score'."
+                    f"has {given}: name the column of scores 'Score', or "
+                    "give its name: load_mal(..., names={'its name': 'Score'}), "
+                    "skanime's --score-column."
                 )
             raise SkanimeError(
                 f"{where} has no scored rows (every Score is empty); scores are "
