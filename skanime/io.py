@@ -183,6 +183,14 @@ def _check_place(file, call: str) -> None:
     )
 
 
+def _expanded(file):
+    """``file`` with a leading ``~`` expanded to the home folder (as pandas'
+    readers and writers do), where it is a path; anything else as it is."""
+    if isinstance(file, str | bytes | os.PathLike) and not _is_stream(file):
+        return os.path.expanduser(file)
+    return file
+
+
 def _check_binary(file, mode: str) -> None:
     if isinstance(file, io.TextIOBase):
         raise TypeError(
@@ -202,9 +210,10 @@ def save(model, path, *, optimizer_state: bool = True) -> None:
     model : object
         A fitted model (or any object made of trusted types).
     path : str, path-like or binary file object
-        Where to write. A file object (``io.BytesIO()``, ``open(p, "wb")``)
-        gets the whole archive in one ``write`` once it is complete, from its
-        current position; it is not closed.
+        Where to write (``~`` expanded to the home folder). A file object
+        (``io.BytesIO()``, ``open(p, "wb")``) gets the whole archive in one
+        ``write`` once it is complete, from its current position; it is not
+        closed.
     optimizer_state : bool, default=True
         Whether to keep the networks' optimizer state (Adam's running
         moments, twice the size of the networks' weights: 34 of the 73 MB of
@@ -239,6 +248,7 @@ def save(model, path, *, optimizer_state: bool = True) -> None:
             f"optimizer_state must be True or False; got {optimizer_state!r}."
         )
     _check_place(path, "save")
+    path = _expanded(path)
     if _is_stream(path):
         _check_binary(path, "wb")
     from ._net import optimizer_state_saved
@@ -415,6 +425,7 @@ def get_untrusted_types(path, *, max_bytes: int = MAX_BYTES) -> list[str]:
 
     An empty list: :func:`load` trusts every type in the file.
     """
+    path = _expanded(path)
     _, body = _read(path, max_bytes, "get_untrusted_types")
     return sorted(_untrusted(path, body) - set(TRUSTED_TYPES))
 
@@ -425,8 +436,9 @@ def load(path, *, trusted=None, max_bytes: int = MAX_BYTES):
     Parameters
     ----------
     path : str, path-like or binary file object
-        The file; a file object (``open(p, "rb")``, ``io.BytesIO``) is read
-        from its current position, at most ``max_bytes`` of it, and not closed.
+        The file (``~`` expanded to the home folder); a file object
+        (``open(p, "rb")``, ``io.BytesIO``) is read from its current position,
+        at most ``max_bytes`` of it, and not closed.
     trusted : list of str (or one str), default=None
         Further types to trust (as ``"module.Name"``), beyond skanime's
         :data:`TRUSTED_TYPES` and what skops trusts by default. Read
@@ -468,6 +480,7 @@ def load(path, *, trusted=None, max_bytes: int = MAX_BYTES):
             "trusted takes a list of type names, such as get_untrusted_types(path) "
             f"returns, not {trusted!r}: read that list and pass what you recognise."
         )
+    path = _expanded(path)
     _, body = _read(path, max_bytes)
     extra = [trusted] if isinstance(trusted, str) else list(trusted or [])
     allowed = set(TRUSTED_TYPES) | set(extra)

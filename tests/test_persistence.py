@@ -458,6 +458,25 @@ def test_load_names_a_missing_file_and_a_boolean_trusted(fitted_model, tmp_path)
         assert skio.load(path, trusted=untrusted[0])["extra"] is OrderedDict
 
 
+def test_a_path_under_the_home_folder_is_written_and_read_as_pandas_does(
+    tmp_path, monkeypatch
+):
+    """``skanime.io.save(model, "~/model.skanime")`` wrote nothing there (a
+    folder named ``~`` was needed), and ``load`` said there was no such file,
+    where pandas' readers and ``load_mal`` expand ``~``."""
+    from sklearn.dummy import DummyRegressor
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # a folder "~" would be made here
+    model = DummyRegressor().fit([[0], [1]], [2, 4])
+    skio.save(model, "~/model.skanime")
+    assert (tmp_path / "model.skanime").is_file() and not (tmp_path / "~").exists()
+    assert skio.get_untrusted_types("~/model.skanime") == []
+    assert skio.load("~/model.skanime").predict([[0]]).tolist() == [3.0]
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path}/nope.skanime"):
+        skio.load("~/nope.skanime")  # the path looked at, expanded
+
+
 def test_saving_is_atomic(fitted_model, tmp_path, monkeypatch):
     target = tmp_path / "model.skanime"
     target.write_bytes(b"the previous model")
