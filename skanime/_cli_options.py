@@ -286,9 +286,9 @@ def _add_table_options(parser, *, scores: bool) -> None:
         "--poster-column",
         default=None,
         metavar="NAME",
-        help="the table's column of poster files (paths or URLs) where it is "
-        "not named poster (load_mal(names={NAME: 'poster'})); default: the "
-        "column named poster",
+        help="the table's column of poster files where it is not named poster "
+        "(load_mal(names={NAME: 'poster'})); URLs there are fetched by skanime "
+        "posters; default: the column named poster",
     )
     if scores:
         parser.add_argument(

@@ -69,9 +69,11 @@ def add_posters_command(commands) -> None:
 
 def cmd_posters(args: argparse.Namespace) -> None:
     """Run ``skanime posters`` (see :func:`add_posters_command`)."""
+    import warnings
+
     from ._held_images import held_image
     from .datasets import load_mal
-    from .exceptions import SkanimeError
+    from .exceptions import DataWarning, SkanimeError
 
     _check_out_is_not_an_input(args, "data")
     _check_writable(args.dest, "--dest", folder=True)
@@ -79,13 +81,15 @@ def cmd_posters(args: argparse.Namespace) -> None:
     _check_table_format(out)
     # columns the file lacks stay absent, so that predict refuses the table
     # for a model that reads them, as it would the file; its own are kept
-    frame = load_mal(
-        _data(args),
-        poster_root=args.poster_root,
-        fill_absent=False,
-        other_columns=True,
-        names=_column_names(args),
-    )
+    with warnings.catch_warnings():  # what says to run this command
+        warnings.filterwarnings("ignore", r".*poster\(s\) are URLs", DataWarning)
+        frame = load_mal(
+            _data(args),
+            poster_root=args.poster_root,
+            fill_absent=False,
+            other_columns=True,
+            names=_column_names(args),
+        )
     # paths go in it (a column of no poster reads as floats)
     frame["poster"] = frame["poster"].astype(object) if "poster" in frame else None
     held = frame["poster"].map(held_image)

@@ -3,6 +3,7 @@
 import io
 import threading
 import time
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -230,6 +231,48 @@ def test_the_posters_command_reads_any_table_and_keeps_its_columns(
     assert written["Hype"].tolist() == [1200, 35]
     poster = tmp_path / written["poster"][0]  # relative to the table's folder
     assert Image.open(poster).size == (10, 14) and written["poster"].isna()[1]
+
+
+def test_poster_urls_in_the_poster_column_are_fetched_by_the_posters_command(
+    server, tmp_path, capsys
+):
+    """URLs in the poster column (``--poster-column cover``) were read as paths
+    that lead to no file, with advice to set --poster-root, and ``skanime
+    posters`` said the table gives no URL. They are kept in image_url (where
+    that has none), named in one warning, and fetched; a file a row names
+    stays its poster."""
+    from skanime.cli import main
+    from skanime.datasets import load_mal
+    from skanime.exceptions import DataWarning
+
+    (tmp_path / "own.jpg").write_bytes(_jpeg())
+    data, out = tmp_path / "own.csv", tmp_path / "own_posters.csv"
+    table = pd.DataFrame(
+        {
+            "Title": ["A", "B", "C"],
+            "cover": [f"{server}/ok.jpg", "own.jpg", f"{server}/ok.jpg"],
+            "image_url": [None, None, "https://example.org/given.jpg"],
+        }
+    )
+    table.to_csv(data, index=False)
+    names = {"cover": "poster"}
+    with pytest.warns(DataWarning, match=r"2 poster\(s\) are URLs \(first: 'http"):
+        read = load_mal(data, names=names, fill_absent=False)
+    assert read["poster"].isna().tolist() == [True, False, True]
+    assert read["image_url"].fillna("").tolist() == [
+        *(f"{server}/ok.jpg", "", "https://example.org/given.jpg")
+    ]
+    table.drop(columns="image_url").to_csv(data, index=False)
+    argv = ["posters", str(data), "--dest", str(tmp_path / "posters")]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert main([*argv, "--out", str(out), "--poster-column", "cover"]) == 0
+    assert "Fetching 2 poster(s)" in capsys.readouterr().out
+    # the warning says to run this command: not said by it
+    assert not [w for w in seen if "are URLs" in str(w.message)]
+    written = load_mal(out, fill_absent=False)
+    assert written["poster"].notna().all()
+    assert Path(written["poster"][1]) == (tmp_path / "own.jpg").resolve()
 
 
 def test_the_posters_command_writes_the_images_a_table_holds_as_files(tmp_path, capsys):

@@ -205,7 +205,10 @@ def load_mal(
         ``Year``, ``Members`` (float), ``Genres``, ``Themes``, ``Studios``,
         ``Producers``, ``Licensors`` (clean ``", "``-separated strings or NaN),
         ``poster`` (absolute path of an existing file, or NaN), ``Score`` (float,
-        NaN where unscored). Image URLs, where given, are kept in ``image_url``.
+        NaN where unscored). Image URLs, where given, are kept in ``image_url``
+        (and so are URLs in the poster column, with a
+        :class:`~skanime.exceptions.DataWarning`: ``skanime posters`` fetches
+        them).
         A poster path that leads to no file is NaN, and one
         :class:`~skanime.exceptions.DataWarning` counts those and names
         ``poster_root``.
@@ -785,6 +788,7 @@ def _mal_frame(
     frame["Members"] = parse_numbers(raw["Members"])
     for column in _LIST_COLUMNS:
         frame[column] = raw[column].map(_clean_list)
+    raw = _poster_urls_apart(raw)
     root = Path(poster_root) if poster_root is not None else folder
     frame["poster"] = raw["poster"].map(lambda p: _poster_path(p, root))
     _warn_unresolved(raw["poster"], frame["poster"], root, poster_root)
@@ -866,6 +870,35 @@ def _other_columns(raw: pd.DataFrame) -> pd.DataFrame:
         else:
             kept[column] = numbers
     return pd.DataFrame(kept, index=raw.index)
+
+
+def _poster_urls_apart(raw: pd.DataFrame) -> pd.DataFrame:
+    """``raw`` with the URLs of its ``poster`` column moved to ``image_url``
+    (where that has none), with one warning counting them: posters are read
+    from files, and a URL is fetched by ``skanime posters``, which reads
+    ``image_url``. They were read as paths that lead to no file, with advice
+    to set ``poster_root``."""
+    cells = raw["poster"]
+    urls = cells.map(
+        lambda cell: isinstance(cell, str) and bool(URL_SCHEME.match(cell))
+    )
+    if not urls.any():
+        return raw
+    warn_user(
+        f"{int(urls.sum())} poster(s) are URLs (first: "
+        f"{cells[urls].iloc[0].strip()!r}), and posters are read from files: "
+        "they are missing posters here, kept in image_url for `skanime "
+        "posters DATA --dest FOLDER --out TABLE` to fetch and write the "
+        "table with their files.",
+        DataWarning,
+    )
+    given = raw["image_url"].map(
+        lambda cell: isinstance(cell, str) and bool(cell.strip())
+    )
+    return raw.assign(
+        image_url=raw["image_url"].where(given | ~urls, cells),
+        poster=cells.where(~urls, ""),
+    )
 
 
 def _poster_path(cell, root: Path):
