@@ -120,6 +120,41 @@ def _scored_rows_and_weights(
     return frame.reset_index(drop=True), weights
 
 
+def _check_posters_given(model, frame, args) -> None:
+    """Refuse, before any work, a table without the poster column the model
+    reads, saying how to give it: ``skanime posters`` for a table of poster
+    URLs (a Jikan or AniList answer, Kaggle's ``Image URL``),
+    ``--poster-column`` for one under another name, an empty column to go
+    without. The model's own error named the column alone, and still names
+    every missing column where others are missing too."""
+    from .exceptions import ColumnError
+
+    point = _point_model(model)
+    roles = getattr(point, "column_roles_", None)
+    # a column empty in every training row is read as empty where it is absent
+    empty = set(getattr(point, "empty_columns_", []))
+    posters = roles["poster"] if roles else []
+    missing = [c for c in posters if c not in frame and c not in empty]
+    # where other columns are missing too, the model names them all
+    others = set(getattr(point, "required_columns_", [])) - empty - set(posters)
+    if not missing or others - set(frame.columns):
+        return
+    urls = frame["image_url"].notna().sum() if "image_url" in frame else 0
+    fetch = (
+        f"`skanime posters DATA --dest FOLDER --out TABLE` fetches its {urls} "
+        f"poster URL(s) and writes the table to {args.command} with its poster "
+        "files; "
+        if urls
+        else ""
+    )
+    raise ColumnError(
+        f"{_data_words(args)} has no column {missing[0]!r}, and the model reads "
+        f"posters: {fetch}--poster-column NAME reads a column of poster files "
+        f"under another name; an empty {missing[0]!r} column {args.command}s without "
+        "posters (as for anime without one)."
+    )
+
+
 def _check_writable(path, option: str, *, folder: bool = False) -> None:
     """Refuse, before any work, an output option that cannot be written: a
     file option naming a folder, a path through a file, or a place where no
@@ -356,4 +391,5 @@ def _model_and_scored_rows(args):
     frame, weights = _scored_rows_and_weights(
         args, fill_absent=False, other_columns=True
     )
+    _check_posters_given(model, frame, args)
     return model, frame, weights

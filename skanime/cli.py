@@ -24,6 +24,7 @@ from ._cli_inputs import (
     _check_folder,
     _check_model_out,
     _check_out_is_not_an_input,
+    _check_posters_given,
     _check_score_scale,
     _check_writable,
     _column_names,
@@ -506,6 +507,7 @@ def cmd_predict(args) -> None:
         other_columns=True,
         names=_column_names(args),
     )
+    _check_posters_given(model, frame, args)
     out = frame[_row_labels(model, frame)].copy()
     if args.interval is not None:
         _check_calibrated(model, args.model)  # before the work of predicting

@@ -703,6 +703,35 @@ def test_predict_explain_names_the_columns_that_moved_each_prediction(
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_a_table_without_the_poster_column_is_told_how_to_give_posters(
+    model_file, anime_csv, tmp_path, capsys
+):
+    """A Jikan answer (``curl .../seasons/now | skanime predict MODEL -``, as
+    the README showed) has poster URLs and no poster files: the model said
+    only that its poster column was missing. The command says how to give
+    them (``skanime posters``, ``--poster-column``) or go without."""
+    assert joblib.load(model_file).column_roles_["poster"] == ["poster"]
+    frame = pd.read_csv(anime_csv).drop(columns="poster")
+    frame["image_url"] = "https://cdn.myanimelist.net/images/anime/1/1.jpg"
+    data, out = tmp_path / "urls.csv", tmp_path / "o.csv"
+    frame.to_csv(data, index=False)
+    argv = ["predict", str(model_file), str(data), "--out", str(out)]
+    assert main(argv) == 2
+    said = capsys.readouterr().err
+    assert f"'{data}' has no column 'poster', and the model reads posters" in said
+    assert "skanime posters DATA --dest FOLDER --out TABLE` fetches its 60 " in said
+    assert "an empty 'poster' column predicts without posters" in said
+    assert not out.exists()
+    frame.drop(columns="image_url").to_csv(data, index=False)
+    assert main(["evaluate", str(model_file), str(data)]) == 2
+    said = capsys.readouterr().err
+    assert "skanime posters" not in said  # no URL to fetch
+    assert "--poster-column NAME reads a column of poster files" in said
+    assert "an empty 'poster' column evaluates without posters" in said
+    frame.assign(poster="").to_csv(data, index=False)  # as it says
+    assert main(argv) == 0 and len(pd.read_csv(out)) == 60
+
+
 def test_data_dash_reads_the_table_from_standard_input(
     model_file, anime_csv, tmp_path, capsys, monkeypatch
 ):
