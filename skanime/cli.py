@@ -821,7 +821,11 @@ def main(argv: list[str] | None = None) -> int:
     interrupted by Ctrl-C or SIGTERM, in which case no output file was written or
     changed.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # `skanime` alone: its commands
+        parser.print_help(sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     from .exceptions import SkanimeError
 
     _INTERRUPTED.clear()

@@ -46,6 +46,17 @@ def _png(path):
         assert image.format == "PNG" and image.size[0] > 100
 
 
+def test_the_command_alone_lists_its_commands(capsys, monkeypatch):
+    """``skanime`` with no argument said only "the following arguments are
+    required: command"; it shows the commands with what each does."""
+    monkeypatch.setattr(sys, "argv", ["skanime"])
+    for argv in ([], None):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "train and report on synthetic data" in err  # demo's help
+        assert "write predictions for a MyAnimeList table" in err  # predict's
+
+
 def test_demo_prints_the_table_and_writes_plots(tmp_path, capsys):
     code = main(
         [
