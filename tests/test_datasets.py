@@ -316,8 +316,14 @@ def test_load_mal_errors_name_file_column_and_row(tmp_path, mal_csv):
         load_mal(tmp_path / "nope.csv")
     no_genres = tmp_path / "no_genres.csv"
     pd.read_csv(mal_csv).drop(columns="Genres").to_csv(no_genres, index=False)
-    with pytest.raises(ColumnError, match=r"no_genres.csv.*\['Genres'\]"):
+    # and how to read it without them
+    with pytest.raises(
+        ColumnError,
+        match=r"no_genres.csv.*\['Genres'\].*: load_mal\(\.\.\., fill_absent=False\), "
+        "as skanime train --columns auto does",
+    ):
         load_mal(no_genres)
+    assert "Genres" not in load_mal(no_genres, fill_absent=False)
     bad_score = tmp_path / "bad_score.csv"
     bad_score.write_text(HEADER + ROWS[0].replace(",9.14,", ",great,") + "\n")
     with pytest.raises(TargetError, match=r"row 2 .*'great' is not a number"):

@@ -752,7 +752,9 @@ def _mal_frame(
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing and fill_absent:
         raise ColumnError(
-            f"{where} lacks the column(s) {missing}; it has {list(raw.columns)}."
+            f"{where} lacks the column(s) {missing}; it has {list(raw.columns)}. "
+            "To read the columns it has, none required: load_mal(..., "
+            "fill_absent=False), as skanime train --columns auto does."
         )
     others = _other_columns(raw) if other_columns else None
     absent = [*missing, *(c for c in _OPTIONAL if c not in raw.columns)]
