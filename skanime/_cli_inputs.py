@@ -71,6 +71,21 @@ def _column_names(args) -> dict[str, str] | None:
     return names or None
 
 
+def _table_as_given(args):
+    """Every row of the command's DATA as ``load_mal`` reads it with the
+    command's options, the columns the file lacks left absent (so that a
+    model that reads one names it) and its own columns kept."""
+    from .datasets import load_mal
+
+    return load_mal(
+        _data(args),
+        poster_root=args.poster_root,
+        fill_absent=False,
+        other_columns=True,
+        names=_column_names(args),
+    )
+
+
 def _scored_rows_and_weights(
     args, *, fill_absent: bool = True, other_columns: bool = False
 ):

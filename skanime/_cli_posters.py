@@ -15,9 +15,8 @@ from pathlib import Path
 from ._cli_inputs import (
     _check_out_is_not_an_input,
     _check_writable,
-    _column_names,
-    _data,
     _data_words,
+    _table_as_given,
 )
 from ._cli_options import _add_table_options, _HelpFormatter, _whole_number
 from ._cli_tables import _check_table_format, _write_table
@@ -72,7 +71,6 @@ def cmd_posters(args: argparse.Namespace) -> None:
     import warnings
 
     from ._held_images import held_image
-    from .datasets import load_mal
     from .exceptions import DataWarning, SkanimeError
 
     _check_out_is_not_an_input(args, "data")
@@ -83,13 +81,7 @@ def cmd_posters(args: argparse.Namespace) -> None:
     # for a model that reads them, as it would the file; its own are kept
     with warnings.catch_warnings():  # what says to run this command
         warnings.filterwarnings("ignore", r".*poster\(s\) are URLs", DataWarning)
-        frame = load_mal(
-            _data(args),
-            poster_root=args.poster_root,
-            fill_absent=False,
-            other_columns=True,
-            names=_column_names(args),
-        )
+        frame = _table_as_given(args)
     # paths go in it (a column of no poster reads as floats)
     frame["poster"] = frame["poster"].astype(object) if "poster" in frame else None
     held = frame["poster"].map(held_image)

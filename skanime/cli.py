@@ -27,12 +27,11 @@ from ._cli_inputs import (
     _check_posters_given,
     _check_score_scale,
     _check_writable,
-    _column_names,
-    _data,
     _data_words,
     _load_model,
     _model_and_scored_rows,
     _scored_rows_and_weights,
+    _table_as_given,
     _use_cache_dir,
 )
 from ._cli_options import (
@@ -489,7 +488,6 @@ def _row_labels(model, frame) -> list[str]:
 def cmd_predict(args) -> None:
     import numpy as np
 
-    from .datasets import load_mal
     from .exceptions import SkanimeError
 
     to_stdout = args.out == "-"
@@ -498,15 +496,7 @@ def cmd_predict(args) -> None:
         _check_table_format(Path(args.out))  # before the work of predicting
     model = _load_model(args.model)
     _use_cache_dir(model, args.cache_dir)
-    # columns the file lacks stay absent: the model refuses to predict without
-    # them; the file's own columns are kept for a model that reads them
-    frame = load_mal(
-        _data(args),
-        poster_root=args.poster_root,
-        fill_absent=False,
-        other_columns=True,
-        names=_column_names(args),
-    )
+    frame = _table_as_given(args)
     _check_posters_given(model, frame, args)
     out = frame[_row_labels(model, frame)].copy()
     if args.interval is not None:
