@@ -275,8 +275,10 @@ def _check_score_scale(args, frame) -> None:
     outside = (scores < 1) | (scores > 10)
     if outside.any():
         first = outside.to_numpy().argmax()
+        given = getattr(args, "score_column", None)
+        name = "Score(s)" if given is None else f"score(s) of {given!r}"
         raise TargetError(
-            f"{_data_words(args)}: {int(outside.sum())} Score(s) are outside "
+            f"{_data_words(args)}: {int(outside.sum())} {name} are outside "
             f"MyAnimeList's 1 to 10 (first: {_anime_words(frame, first)}, "
             f"{scores.iloc[first]:g}); this file's scores run from "
             f"{scores.min():g} to {scores.max():g}. Rescale them to 1-10 first "

@@ -1558,6 +1558,11 @@ def test_train_refuses_scores_on_another_scale_before_training(
     assert "60 Score(s) are outside MyAnimeList's 1 to 10 (first: " in captured.err
     assert "divided by 10" in captured.err and "target_range" not in captured.err
     assert not (tmp_path / "m.joblib").exists()
+    # scores under a name of their own are named by it
+    frame.rename(columns={"Score": "rating"}).to_csv(path, index=False)
+    argv = ["train", str(path), "--out", str(tmp_path / "m.joblib")]
+    assert main([*argv, "--score-column", "rating"]) == 2
+    assert "60 score(s) of 'rating' are outside" in capsys.readouterr().err
 
 
 def test_the_kept_epoch_is_the_one_early_stopping_restored():

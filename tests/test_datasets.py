@@ -376,6 +376,10 @@ def test_names_read_a_tables_own_names_for_the_scores_and_posters(mal_csv, tmp_p
         pd.testing.assert_frame_equal(load_mal(file, names=names), usual)
     given = load_mal(own, names=names, poster_root=tmp_path)
     pd.testing.assert_frame_equal(given, usual)
+    # a score that is not a number is named by the table's name for it
+    own.loc[1, "avg_rating"] = "great"
+    with pytest.raises(TargetError, match=r"row 1 .*: avg_rating 'great' is not"):
+        load_mal(own, names=names, poster_root=tmp_path)
     # without names, the scores are not found and the posters are a column
     # of the file's own
     assert load_mal(path)["Score"].isna().all()

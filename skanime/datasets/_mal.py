@@ -617,6 +617,7 @@ def _named_columns(
     if names:
         _check_names_given(names, raw.columns, where)
         raw = raw.rename(columns=names)
+        raw.attrs["names"] = {name: column for column, name in names.items()}
     raw = raw.rename(columns=_names_in_any_case(raw.columns))
     raw.attrs["format"] = kind
     raw.attrs["lines_before_header"] = skip
@@ -808,8 +809,9 @@ def _mal_frame(
             if _DECIMAL_COMMA.match(score_text[row])
             else ""
         )
+        written = raw.attrs.get("names", {}).get("Score", "Score")  # names=
         raise TargetError(
-            f"{where}, {_row_words(raw, row)}: Score "
+            f"{where}, {_row_words(raw, row)}: {written} "
             f"{raw.at[row, 'Score']!r} is not a number ({int(bad.sum())} such "
             f"row(s)).{comma}"
         )
