@@ -719,7 +719,9 @@ def build_parser() -> argparse.ArgumentParser:
         "that neither trained nor calibrated it.",
         formatter_class=formatter,
     )
-    _add_model_and_data(evaluate, "MyAnimeList CSV with a Score column")
+    _add_model_and_data(
+        evaluate, "MyAnimeList CSV with scores: a Score column, or --score-column NAME"
+    )
     _add_table_options(evaluate, scores=True)
     _add_cache_dir(evaluate)
     evaluate.add_argument(
@@ -741,7 +743,9 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrated on the training years (docs/benchmarks.md).",
         formatter_class=formatter,
     )
-    _add_model_and_data(calibrate, "MyAnimeList CSV with a Score column")
+    _add_model_and_data(
+        calibrate, "MyAnimeList CSV with scores: a Score column, or --score-column NAME"
+    )
     calibrate.add_argument(
         "--out",
         required=True,
