@@ -135,6 +135,15 @@ def _scored_rows_and_weights(
     return frame.reset_index(drop=True), weights
 
 
+def _unfetched_urls(frame) -> int:
+    """How many rows of ``frame`` have a poster URL (``image_url``) and no
+    poster file: the posters ``skanime posters`` would fetch."""
+    if "image_url" not in frame:
+        return 0
+    no_poster = frame["poster"].isna() if "poster" in frame else True
+    return int((frame["image_url"].notna() & no_poster).sum())
+
+
 def _check_posters_given(model, frame, args) -> None:
     """Refuse, before any work, a table without the poster column the model
     reads, saying how to give it: ``skanime posters`` for a table of poster
@@ -146,15 +155,16 @@ def _check_posters_given(model, frame, args) -> None:
 
     point = _point_model(model)
     roles = getattr(point, "column_roles_", None)
-    # a column empty in every training row is read as empty where it is absent
-    empty = set(getattr(point, "empty_columns_", []))
-    posters = roles["poster"] if roles else []
-    missing = [c for c in posters if c not in frame and c not in empty]
-    # where other columns are missing too, the model names them all
-    others = set(getattr(point, "required_columns_", [])) - empty - set(posters)
-    if not missing or others - set(frame.columns):
+    if roles is None:
         return
-    urls = frame["image_url"].notna().sum() if "image_url" in frame else 0
+    # the columns the model reads that the table lacks, as predict finds them:
+    # one empty in every training row is read as empty where it is absent
+    readable = set(frame.columns) | set(point.empty_columns_)
+    missing = [c for c in point.required_columns_ if c not in readable]
+    # where other columns are missing too, the model names them all
+    if not missing or not set(missing) <= set(roles["poster"]):
+        return
+    urls = _unfetched_urls(frame)
     fetch = (
         f"`skanime posters DATA --dest FOLDER --out TABLE` fetches its {urls} "
         f"poster URL(s) and writes the table to {args.command} with its poster "

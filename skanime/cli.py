@@ -32,6 +32,7 @@ from ._cli_inputs import (
     _model_and_scored_rows,
     _scored_rows_and_weights,
     _table_as_given,
+    _unfetched_urls,
     _use_cache_dir,
 )
 from ._cli_options import (
@@ -224,10 +225,7 @@ def _posters_words(frame) -> str:
 def _unfetched_words(frame) -> str:
     """ "; its N poster URLs are not fetched: ..." where the table's image URLs
     (Kaggle's ``Image URL``) stand for posters it has no file of."""
-    if "image_url" not in frame:
-        return ""
-    no_poster = frame["poster"].isna() if "poster" in frame else True
-    unfetched = int((frame["image_url"].notna() & no_poster).sum())
+    unfetched = _unfetched_urls(frame)
     if not unfetched:
         return ""
     return (

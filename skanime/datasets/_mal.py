@@ -896,9 +896,7 @@ def _poster_urls_apart(raw: pd.DataFrame) -> pd.DataFrame:
         "table with their files.",
         DataWarning,
     )
-    given = raw["image_url"].map(
-        lambda cell: isinstance(cell, str) and bool(cell.strip())
-    )
+    given = raw["image_url"].str.strip().ne("")  # as _mal_frame tells them
     return raw.assign(
         image_url=raw["image_url"].where(given | ~urls, cells),
         poster=cells.where(~urls, ""),
