@@ -25,6 +25,9 @@ BOOSTER_NAMES = ("hist",)
 #: ``--mixed-precision`` choices: the keys of ``MIXED_PRECISION_DTYPES`` (written
 #: out for the same reason).
 MIXED_PRECISION_NAMES = ("bfloat16",)
+#: ``--role`` choices: the roles of ``skanime.infer_column_roles`` a column can
+#: be given by name (written out: the roles' module imports pandas).
+ROLE_NAMES = ("numeric", "categorical", "list", "text", "ignored")
 
 
 def _number(text: str) -> float:
@@ -70,6 +73,18 @@ def _positive_float(text: str) -> float:
             f"expected a number above 0, such as 0.001; got {text!r}"
         )
     return value
+
+
+def _role_override(text: str) -> tuple[str, str]:
+    """A ``--role`` value, ``NAME=ROLE``, as ``(NAME, ROLE)``; the name may hold
+    ``=`` itself (the role is after the last one)."""
+    name, equals, role = text.rpartition("=")
+    if not equals or not name.strip() or role.strip().lower() not in ROLE_NAMES:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=ROLE, ROLE one of {', '.join(ROLE_NAMES)} (such as "
+            f"Hype=numeric); got {text!r}"
+        )
+    return name.strip(), role.strip().lower()
 
 
 def _whole_number(minimum: int, *, or_zero: bool = False):
@@ -128,6 +143,22 @@ def _add_model_and_data(parser, data_help: str) -> None:
         "data",
         help=f"{data_help}; a Parquet or JSON table too; '-' reads it from "
         "standard input",
+    )
+
+
+def _add_role_option(parser) -> None:
+    parser.add_argument(
+        "--role",
+        action="append",
+        type=_role_override,
+        default=[],
+        metavar="NAME=ROLE",
+        help=f"give the column NAME the role ROLE ({', '.join(ROLE_NAMES)}) "
+        "instead of the one training infers or the column set gives, as "
+        "HybridAnimeRegressor's numeric_columns=[...] and the like do; once per "
+        "column (Hype=numeric for a count of one's own that reads as an "
+        "identifier, Producers=ignored, Licensors=list). A column of the file's "
+        "own is read with --columns auto",
     )
 
 

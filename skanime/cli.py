@@ -42,6 +42,7 @@ from ._cli_options import (
     _add_model_and_data,
     _add_optimizer_state,
     _add_report_options,
+    _add_role_option,
     _add_scaled_intervals,
     _add_table_options,
     _add_training_options,
@@ -260,6 +261,12 @@ def cmd_train(args) -> None:
     # table alone, as --no-posters does
     no_posters = {} if "poster" in frame else {"poster_column": None}
     model = _model_from_args(args, **no_posters)
+    if args.role:  # the roles given by name, the others as the model gives them
+        from ._cli_roles import role_params
+
+        params, said = role_params(model, frame, frame["Score"], args.role)
+        model.set_params(**params)
+        _say(said)
     with roles_shown_once():
         if args.cv:
             cross_validate_report(
@@ -682,6 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_table_options(train, scores=True)
     _add_training_options(train, epochs=MAX_EPOCHS)
+    _add_role_option(train)
     _add_report_options(train, calibration=True)
     train.add_argument(
         "--calibrate-on-latest",

@@ -1290,7 +1290,7 @@ def test_train_with_auto_columns_reads_every_column_the_file_has(
     urls = pd.DataFrame({"image_url": ["https://cdn.myanimelist.net/1.jpg"]})
     assert _posters_words(urls) == "no poster column: the model reads the table alone"
     assert re.search(r"\nHype +numeric", out)
-    roles = joblib.load(model).estimator_.column_roles_
+    roles = joblib.load(model).column_roles_
     assert "Hype" in roles["numeric"] and "w" not in roles.reasons
     assert not {"Studios", "Source", "poster"} & set(roles.reasons)
     predicted = tmp_path / "predicted.csv"
@@ -1302,6 +1302,84 @@ def test_train_with_auto_columns_reads_every_column_the_file_has(
     frame.drop(columns=["Score", "Hype"]).to_csv(data, index=False)
     assert main(["predict", str(model), str(data), "--out", str(predicted)]) == 2
     assert "Column(s) missing from X: trained on: 'Hype'" in capsys.readouterr().err
+
+
+def test_train_role_gives_a_column_the_role_named_and_keeps_the_others(
+    anime_csv, tmp_path, capsys
+):
+    """A count of the file's own with a distinct value in every row is
+    ignored as identifier-like, and the command line could not say otherwise
+    (in Python, numeric_columns=[...] could). --role NAME=ROLE does, and the
+    other columns keep the roles they had."""
+    frame = pd.read_csv(anime_csv)
+    frame["Hype"] = np.random.default_rng(0).permutation(len(frame)) * 7 + 3
+    data, model = tmp_path / "own.csv", tmp_path / "own.joblib"
+    frame.to_csv(data, index=False)
+    args = ["train", str(data), "--out", str(model), "--columns", "auto"]
+    args += ["--no-posters", "--importance-repeats", "0", "--calibration-size", "0"]
+    args += [*FAST, "--report-dir", str(tmp_path / "report")]
+    assert main(args) == 0
+    before = joblib.load(model).column_roles_
+    assert before.role_of("Hype") == "ignored"  # the trade-off --role undoes
+    capsys.readouterr()
+    # "hype" names Hype as load_mal's names are matched, in any case
+    assert main([*args, "--role", "hype=numeric", "--role", "Producers=ignored"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "Roles given by --role: Hype numeric, not ignored (identifier-like: a "
+        "distinct integer in every row); Producers ignored, not list." in out
+    )
+    after = joblib.load(model).column_roles_
+    assert after.role_of("Hype") == "numeric"
+    assert after.role_of("Producers") == "ignored"
+    moved = {"Hype", "Producers"}
+    assert {c: after.role_of(c) for c in after.reasons if c not in moved} == {
+        c: before.role_of(c) for c in before.reasons if c not in moved
+    }
+    # the column set's lists take --role as well: a column of the set left out
+    prerelease = [a for a in args if a not in ("--columns", "auto")]
+    assert main([*prerelease, "--role", "Themes=ignored"]) == 0
+    roles = joblib.load(model).column_roles_
+    assert roles.role_of("Themes") == "ignored"
+    assert roles["list"] == ["Genres", "Studios", "Producers"]
+
+
+@pytest.mark.parametrize(
+    "roles, columns, said",
+    [
+        (["Hype=numeric"], "prerelease", "--role 'Hype': the table as read has no"),
+        (["Hype=numeric"], "prerelease", "read with --columns auto"),
+        (["Hypes=numeric"], "auto", "(did you mean 'Hype'?)"),
+        (["Score=numeric"], "auto", "'Score' holds the scores to predict"),
+        (["Hype=text", "HYPE=list"], "auto", "'Hype' is given two roles, text"),
+        (["poster=ignored"], "auto", "'poster' is a poster column, which --role"),
+        (["Start=ignored"], "auto", "'Start' is a date column, which --role does"),
+        (["Hype=numeric"], "auto", "['Start'] would be lost"),
+    ],
+)
+def test_train_role_refusals_come_before_training(
+    roles, columns, said, anime_csv, tmp_path, capsys
+):
+    frame = pd.read_csv(anime_csv).assign(Hype=np.arange(60) * 7 + 3)
+    frame["Start"] = [f"2005-04-{day % 28 + 1:02d}" for day in range(60)]
+    data = tmp_path / "own.csv"
+    frame.to_csv(data, index=False)
+    args = ["train", str(data), "--out", str(tmp_path / "m.joblib")]
+    args += ["--columns", columns, *FAST, "--report-dir", str(tmp_path / "r")]
+    args += ["--poster-root", str(anime_csv.parent)]
+    assert main([*args, *(f"--role={r}" for r in roles)]) == 2
+    captured = capsys.readouterr()
+    assert said in " ".join(captured.err.split())
+    assert "epoch" not in captured.out and not (tmp_path / "m.joblib").exists()
+
+
+@pytest.mark.parametrize("given", ["Hype", "Hype=number", "=numeric", "Hype="])
+def test_train_role_refuses_what_is_not_name_equals_role(given, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", "a.csv", "--out", "m.joblib", "--role", given])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --role: expected NAME=ROLE, ROLE one of numeric" in err
 
 
 def test_score_and_poster_columns_of_other_names_are_read_where_given(

@@ -1,0 +1,129 @@
+"""``skanime train --role NAME=ROLE``: the model's column parameters with the
+roles given by name in place of those it would infer or was given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ._utils import name_key
+from ._validation import _column_hint
+from .exceptions import ColumnError
+
+#: The roles a column parameter of :class:`HybridAnimeRegressor` names, by
+#: parameter (``--role`` gives these and ``ignored``).
+_PARAMS = {
+    "numeric": "numeric_columns",
+    "categorical": "categorical_columns",
+    "list": "list_columns",
+    "text": "text_columns",
+}
+#: Roles ``--role`` does not move a column out of, with what to do instead.
+_FIXED = {
+    "poster": "the poster column is chosen with --poster-column (none: --no-posters)",
+    "date": "a date column's role comes from its dates, as its year and season",
+    "duration": "a duration column's role comes from its durations, as minutes",
+}
+
+
+def _column_of(name: str, columns: list[str]) -> str:
+    """The column of ``columns`` that ``name`` names: as written, else the one
+    column written in another case or spacing (``episodes`` for ``Episodes``)."""
+    if name in columns:
+        return name
+    alike = [c for c in columns if name_key(c) == name_key(name)]
+    if len(alike) == 1:
+        return alike[0]
+    raise ColumnError(
+        f"--role {name!r}: the table as read has no such column"
+        f"{_column_hint(name, columns)}; it has {columns}. A column of the file's "
+        "own is read with --columns auto."
+    )
+
+
+def role_params(
+    model, X: pd.DataFrame, y: pd.Series, overrides: Sequence
+) -> tuple[dict, str]:
+    """The column parameters of ``model`` that give each ``(name, role)`` of
+    ``overrides`` its role on the table ``X`` (scores ``y``), the other columns
+    keeping the roles the model would give them, and a sentence that says
+    which roles changed from what.
+
+    A parameter is returned only where its role gains or loses a column; it is
+    then the complete list of that role's columns, as an explicit parameter is
+    (:func:`~skanime.infer_column_roles`).
+
+    Raises
+    ------
+    ColumnError
+        If a name is not a column of ``X``, is the scores' column, is given two
+        roles, or names a poster, date or duration column; or if the numeric
+        columns would become an explicit list (which turns the date and
+        duration roles off) while ``X`` has a date or duration column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime import HybridAnimeRegressor
+    >>> X = pd.DataFrame({"Type": ["TV", "Movie"] * 15, "Hype": range(30),
+    ...                   "Score": [7.0, 8.0] * 15})
+    >>> params, said = role_params(
+    ...     HybridAnimeRegressor(), X, X["Score"], [("Hype", "numeric")]
+    ... )
+    >>> params
+    {'numeric_columns': ['Hype']}
+    >>> print(said)  # doctest: +NORMALIZE_WHITESPACE
+    Roles given by --role: Hype numeric, not ignored (identifier-like: a
+    distinct integer in every row).
+    """
+    columns = [str(c) for c in X.columns]
+    wanted: dict[str, str] = {}
+    for name, role in overrides:
+        column = _column_of(name, columns)
+        if column == str(y.name):
+            raise ColumnError(
+                f"--role {name!r}: {column!r} holds the scores to predict, never "
+                "an input."
+            )
+        if wanted.get(column, role) != role:
+            raise ColumnError(
+                f"--role {name!r}: {column!r} is given two roles, "
+                f"{wanted[column]} and {role}."
+            )
+        wanted[column] = role
+    roles = model._resolve_roles(X, y)
+    for column, role in wanted.items():
+        now = roles.role_of(column)
+        if now in _FIXED:
+            raise ColumnError(
+                f"--role {column}={role}: {column!r} is a {now} column, which "
+                f"--role does not change; {_FIXED[now]}."
+            )
+    moved = set(wanted.values()) | {roles.role_of(c) for c in wanted}
+    params = {
+        param: [
+            *(c for c in roles[role] if c not in wanted),
+            *(c for c, r in wanted.items() if r == role),
+        ]
+        for role, param in _PARAMS.items()
+        if role in moved
+    }
+    dates = roles["date"] + roles["duration"]
+    if "numeric_columns" in params and model.numeric_columns == "auto" and dates:
+        raise ColumnError(
+            f"--role {', '.join(f'{c}={r}' for c, r in wanted.items())}: the "
+            "numeric columns would be named in full, which turns the date and "
+            f"duration columns off: {dates} would be lost. Write them in the file "
+            "as numbers (a year, minutes) to keep them beside it."
+        )
+    changes = []
+    for column, role in wanted.items():
+        now = roles.role_of(column)
+        if now == role:
+            changes.append(f"{column} {role}, as it was")
+        elif now == "ignored":
+            changes.append(f"{column} {role}, not ignored ({roles.reasons[column]})")
+        else:
+            changes.append(f"{column} {role}, not {now}")
+    return params, "Roles given by --role: " + "; ".join(changes) + "."
