@@ -1290,7 +1290,7 @@ def test_train_with_auto_columns_reads_every_column_the_file_has(
     urls = pd.DataFrame({"image_url": ["https://cdn.myanimelist.net/1.jpg"]})
     assert _posters_words(urls) == "no poster column: the model reads the table alone"
     assert re.search(r"\nHype +numeric", out)
-    roles = joblib.load(model).column_roles_
+    roles = joblib.load(model).estimator_.column_roles_
     assert "Hype" in roles["numeric"] and "w" not in roles.reasons
     assert not {"Studios", "Source", "poster"} & set(roles.reasons)
     predicted = tmp_path / "predicted.csv"
