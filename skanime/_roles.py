@@ -92,6 +92,13 @@ KNOWN_COLUMNS: dict[str, tuple[str, str]] = {
     # Jikan's (the MyAnimeList API's) fields beyond MyAnimeList's columns
     "airing": ("ignored", "the airing status changes after release"),
     "background": ("ignored", "written after release (it can tell the reception)"),
+    "titles": (
+        "ignored",
+        "Jikan's list of the titles, which title, title_english and "
+        "title_japanese give as text",
+    ),
+    "titleenglish": ("text", "known Jikan field (the English title)"),
+    "titlejapanese": ("text", "known Jikan field (the Japanese title)"),
     "score": ("ignored", _TARGET),
     # Kaggle's anime-dataset-2023
     "name": ("text", "known Kaggle column (the title)"),

@@ -224,6 +224,22 @@ def test_jikans_status_and_background_are_not_inputs():
     assert roles["categorical"] == ["Type", "Source", "demographics"]
 
 
+def test_jikans_titles_are_read_as_the_other_title_columns_are():
+    """Jikan's `titles` (objects of a type and a title) was ignored as "no
+    values", and its `title_japanese`, without spaces between words, as
+    identifier-like, where MyAnimeList's `Japanese` is text: `titles` is
+    ignored for what it is, and the Japanese and English titles are text."""
+    n = 20
+    frame = paper_columns(n).assign(
+        titles=[[{"type": "Default", "title": f"Anime {i}"}] for i in range(n)],
+        title_english=[f"The anime number {i}" for i in range(n)],
+        title_japanese=[f"アニメ{i}" for i in range(n)],
+    )
+    roles = infer_column_roles(frame)
+    assert "title_english and title_japanese give" in roles.ignored["titles"]
+    assert roles["text"][-2:] == ["title_english", "title_japanese"]
+
+
 def test_the_2020_kaggle_score_counts_are_leaks():
     """Kaggle's anime-recommendation-database-2020 counts the users who gave
     each score: numbers that would be read as inputs, and hold the score."""
