@@ -149,6 +149,37 @@ def test_rows_with_more_fields_than_the_header_are_read_or_named(tmp_path):
         assert problem in str(info.value)
 
 
+def test_rows_with_more_fields_are_read_as_the_clean_file_in_two_reads(
+    tmp_path, monkeypatch
+):
+    """A file whose rows end in a comma was read in full three times (and
+    its header once more); the rows read to find the extra fields are the
+    table, under the header's names as pandas gives them (an empty one
+    too)."""
+    from skanime.datasets._mal import _read_mal_csv
+
+    header = HEADER.replace(",poster\n", ",poster,\n")  # an empty name
+    clean, trailing = tmp_path / "clean.csv", tmp_path / "trailing.csv"
+    clean.write_text(header + "".join(f"{row},\n" for row in ROWS), encoding="utf-8")
+    trailing.write_text(
+        header + "".join(f"{row},,\n" for row in ROWS), encoding="utf-8"
+    )
+    full_reads = []
+    read_csv = pd.read_csv
+
+    def counted(*args, **kwargs):
+        if kwargs.get("nrows") is None:
+            full_reads.append(args[0])
+        return read_csv(*args, **kwargs)
+
+    expected = _read_mal_csv(clean)
+    monkeypatch.setattr(pd, "read_csv", counted)
+    read = _read_mal_csv(trailing)
+    assert len(full_reads) == 2
+    pd.testing.assert_frame_equal(read, expected)
+    assert read.columns[-1].startswith("Unnamed")  # the empty name, as pandas names it
+
+
 def test_a_row_that_repeats_the_header_is_named(tmp_path):
     """Two exports joined into one file: the second header's Score, "Score",
     was named as a bad number."""

@@ -499,7 +499,8 @@ def _rows_under_header(path: Path, read: dict, width: int, where: str) -> pd.Dat
     fields for an index and shift every value a column (``anime_id`` under
     ``Title``); here a row's empty fields beyond the header (a comma at the
     end of each line) are dropped, and a row with values there is refused,
-    naming its line."""
+    naming its line. A file is read in full once, or twice where a row has
+    more fields than the header."""
     message = "Length of header or names does not match"
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message, pd.errors.ParserWarning)
@@ -523,9 +524,10 @@ def _rows_under_header(path: Path, read: dict, width: int, where: str) -> pd.Dat
             f"{row + 2 + read['skiprows']}) has {fields} fields, and the header "
             f"names {width}. {_QUOTE_HINT}"
         )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message, pd.errors.ParserWarning)
-        return pd.read_csv(path, keep_default_na=False, index_col=False, **read)
+    # the rows as read above, under the header's names as pandas gives them
+    # ("Genres.1" for a repeated name, "Unnamed: 3" for none)
+    names = pd.read_csv(path, nrows=0, **read).columns
+    return padded.iloc[:, :width].set_axis(names, axis=1)
 
 
 #: How messages name standard input read as a table (``skanime predict MODEL -``).
