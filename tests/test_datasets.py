@@ -152,8 +152,8 @@ def test_rows_with_more_fields_than_the_header_are_read_or_named(tmp_path):
 def test_rows_with_more_fields_are_read_as_the_clean_file_in_two_reads(
     tmp_path, monkeypatch
 ):
-    """A file whose rows end in a comma was read in full three times (and
-    its header once more); the rows read to find the extra fields are the
+    """A file whose rows end in a comma was read in full three times by pandas
+    3 (and its header once more); the rows read to find the extra fields are the
     table, under the header's names as pandas gives them (an empty one
     too)."""
     from skanime.datasets._mal import _read_mal_csv
@@ -175,8 +175,9 @@ def test_rows_with_more_fields_are_read_as_the_clean_file_in_two_reads(
     expected = _read_mal_csv(clean)
     monkeypatch.setattr(pd, "read_csv", counted)
     read = _read_mal_csv(trailing)
-    assert len(full_reads) == 2
     pd.testing.assert_frame_equal(read, expected)
+    # pandas before 3 reads such a file in one go (no ParserWarning)
+    assert len(full_reads) <= 2
     assert read.columns[-1].startswith("Unnamed")  # the empty name, as pandas names it
 
 
