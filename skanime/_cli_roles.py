@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from ._roles import _IDENTIFIER_LIKE
 from ._utils import name_key
 from ._validation import _column_hint
 from .exceptions import ColumnError
@@ -127,3 +128,32 @@ def role_params(
         else:
             changes.append(f"{column} {role}, not {now}")
     return params, "Roles given by --role: " + "; ".join(changes) + "."
+
+
+def identifier_like_words(model, X: pd.DataFrame, y: pd.Series) -> str:
+    """A sentence naming the columns ``model`` ignores on ``X`` as
+    identifier-like (judged by their content, not known by name), each with the
+    ``--role`` that would use it; empty where there are none.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanime import HybridAnimeRegressor
+    >>> X = pd.DataFrame({"Type": ["TV", "Movie"] * 15, "Hype": range(30),
+    ...                   "Score": [7.0, 8.0] * 15})
+    >>> print(identifier_like_words(HybridAnimeRegressor(), X, X["Score"]))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Hype is ignored as identifier-like (a distinct integer in every row);
+    --role Hype=numeric uses it.
+    """
+    ignored = model._resolve_roles(X, y).ignored
+    alike = {c: why for c, why in ignored.items() if why.startswith(_IDENTIFIER_LIKE)}
+    if not alike:
+        return ""
+    said = [
+        f"{column} is ignored as identifier-like "
+        f"({why.removeprefix(_IDENTIFIER_LIKE)}); --role {column}="
+        f"{'numeric' if 'integer' in why else 'text'} uses it"
+        for column, why in alike.items()
+    ]
+    return "; ".join(said) + "."

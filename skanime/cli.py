@@ -261,12 +261,14 @@ def cmd_train(args) -> None:
     # table alone, as --no-posters does
     no_posters = {} if "poster" in frame else {"poster_column": None}
     model = _model_from_args(args, **no_posters)
-    if args.role:  # the roles given by name, the others as the model gives them
-        from ._cli_roles import role_params
+    from ._cli_roles import identifier_like_words, role_params
 
+    if args.role:  # the roles given by name, the others as the model gives them
         params, said = role_params(model, frame, frame["Score"], args.role)
         model.set_params(**params)
         _say(said)
+    if hint := identifier_like_words(model, frame, frame["Score"]):
+        _say(hint)  # the trade-off of the roles, and how to undo it
     with roles_shown_once():
         if args.cv:
             cross_validate_report(

@@ -1321,7 +1321,11 @@ def test_train_role_gives_a_column_the_role_named_and_keeps_the_others(
     assert main(args) == 0
     before = joblib.load(model).column_roles_
     assert before.role_of("Hype") == "ignored"  # the trade-off --role undoes
-    capsys.readouterr()
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "Hype is ignored as identifier-like (a distinct integer in every row); "
+        "--role Hype=numeric uses it." in out
+    )
     # "hype" names Hype as load_mal's names are matched, in any case
     assert main([*args, "--role", "hype=numeric", "--role", "Producers=ignored"]) == 0
     out = " ".join(capsys.readouterr().out.split())
@@ -1329,6 +1333,7 @@ def test_train_role_gives_a_column_the_role_named_and_keeps_the_others(
         "Roles given by --role: Hype numeric, not ignored (identifier-like: a "
         "distinct integer in every row); Producers ignored, not list." in out
     )
+    assert "identifier-like" not in out.replace("not ignored (identifier-like", "")
     after = joblib.load(model).column_roles_
     assert after.role_of("Hype") == "numeric"
     assert after.role_of("Producers") == "ignored"
