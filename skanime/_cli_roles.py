@@ -130,8 +130,17 @@ def role_params(
     return params, "Roles given by --role: " + "; ".join(changes) + "."
 
 
+def _role_for(why: str) -> str:
+    """The role to suggest for a column ignored as identifier-like for
+    ``why``: a count's (a distinct integer in every row) numeric, a code's
+    (an integer named *id, a studio's id) categorical, text's text."""
+    if "named *id" in why:
+        return "categorical"
+    return "numeric" if "integer" in why else "text"
+
+
 def identifier_like_words(model, X: pd.DataFrame, y: pd.Series) -> str:
-    """A sentence naming the columns ``model`` ignores on ``X`` as
+    """A sentence for each column ``model`` ignores on ``X`` as
     identifier-like (judged by their content, not known by name), each with the
     ``--role`` that would use it; empty where there are none.
 
@@ -143,7 +152,7 @@ def identifier_like_words(model, X: pd.DataFrame, y: pd.Series) -> str:
     ...                   "Score": [7.0, 8.0] * 15})
     >>> print(identifier_like_words(HybridAnimeRegressor(), X, X["Score"]))
     ... # doctest: +NORMALIZE_WHITESPACE
-    Hype is ignored as identifier-like (a distinct integer in every row);
+    Hype is ignored as identifier-like (a distinct integer in every row):
     --role Hype=numeric uses it.
     """
     ignored = model._resolve_roles(X, y).ignored
@@ -152,8 +161,8 @@ def identifier_like_words(model, X: pd.DataFrame, y: pd.Series) -> str:
         return ""
     said = [
         f"{column} is ignored as identifier-like "
-        f"({why.removeprefix(_IDENTIFIER_LIKE)}); --role {column}="
-        f"{'numeric' if 'integer' in why else 'text'} uses it"
+        f"({why.removeprefix(_IDENTIFIER_LIKE)}): --role {column}="
+        f"{_role_for(why)} uses it."
         for column, why in alike.items()
     ]
-    return "; ".join(said) + "."
+    return " ".join(said)

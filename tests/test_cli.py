@@ -1323,7 +1323,7 @@ def test_train_role_gives_a_column_the_role_named_and_keeps_the_others(
     assert before.role_of("Hype") == "ignored"  # the trade-off --role undoes
     out = " ".join(capsys.readouterr().out.split())
     assert (
-        "Hype is ignored as identifier-like (a distinct integer in every row); "
+        "Hype is ignored as identifier-like (a distinct integer in every row): "
         "--role Hype=numeric uses it." in out
     )
     # "hype" names Hype as load_mal's names are matched, in any case
@@ -1376,6 +1376,28 @@ def test_train_role_refusals_come_before_training(
     captured = capsys.readouterr()
     assert said in " ".join(captured.err.split())
     assert "epoch" not in captured.out and not (tmp_path / "m.joblib").exists()
+
+
+def test_train_suggests_a_role_for_each_kind_of_identifier_like_column():
+    from skanime._cli_roles import identifier_like_words
+
+    X = pd.DataFrame(
+        {
+            "Type": ["TV", "Movie"] * 15,
+            "Hype": range(30),  # a count
+            "studio_id": [1, 2, 3] * 10,  # a code
+            "slug": [f"anime-{i}" for i in range(30)],  # one word, each its own
+            "Score": [7.0, 8.0] * 15,
+        }
+    )
+    words = identifier_like_words(HybridAnimeRegressor(), X, X["Score"])
+    assert re.findall(r"--role (\S+) uses it\.", words) == [
+        "Hype=numeric",
+        "studio_id=categorical",
+        "slug=text",
+    ]
+    named = HybridAnimeRegressor(numeric_columns=["Hype"], text_columns=["slug"])
+    assert identifier_like_words(named, X, X["Score"]).startswith("studio_id is")
 
 
 @pytest.mark.parametrize("given", ["Hype", "Hype=number", "=numeric", "Hype="])
