@@ -151,7 +151,7 @@ def _add_role_option(parser) -> None:
         "--role",
         action="append",
         type=_role_override,
-        default=[],
+        default=None,  # none given (argparse appends to a list of its own)
         metavar="NAME=ROLE",
         help=f"give the column NAME the role ROLE ({', '.join(ROLE_NAMES)}) "
         "instead of the one training infers or the column set gives, as "

@@ -1409,6 +1409,14 @@ def test_train_role_refuses_what_is_not_name_equals_role(given, capsys):
     assert "argument --role: expected NAME=ROLE, ROLE one of numeric" in err
 
 
+def test_train_help_shows_no_default_for_role(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    role = out[out.index("--role NAME=ROLE give") : out.index("CALIBRATION_SIZE share")]
+    assert "read with --columns auto" in role and "default" not in role
+
+
 def test_score_and_poster_columns_of_other_names_are_read_where_given(
     anime_csv, tmp_path, capsys
 ):
