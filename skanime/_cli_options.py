@@ -27,7 +27,15 @@ BOOSTER_NAMES = ("hist",)
 MIXED_PRECISION_NAMES = ("bfloat16",)
 #: ``--role`` choices: the roles of ``skanime.infer_column_roles`` a column can
 #: be given by name (written out: the roles' module imports pandas).
-ROLE_NAMES = ("numeric", "categorical", "list", "text", "ignored")
+ROLE_NAMES = (
+    "numeric",
+    "categorical",
+    "list",
+    "text",
+    "date",
+    "duration",
+    "ignored",
+)
 
 
 def _number(text: str) -> float:

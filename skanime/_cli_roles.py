@@ -19,13 +19,11 @@ _PARAMS = {
     "categorical": "categorical_columns",
     "list": "list_columns",
     "text": "text_columns",
+    "date": "date_columns",
+    "duration": "duration_columns",
 }
-#: Roles ``--role`` does not move a column out of, with what to do instead.
-_FIXED = {
-    "poster": "the poster column is chosen with --poster-column (none: --no-posters)",
-    "date": "a date column's role comes from its dates, as its year and season",
-    "duration": "a duration column's role comes from its durations, as minutes",
-}
+#: What to do instead of moving the poster column with ``--role``.
+_POSTER = "the poster column is chosen with --poster-column (none: --no-posters)"
 
 
 def _column_of(name: str, columns: list[str]) -> str:
@@ -53,15 +51,15 @@ def role_params(
 
     A parameter is returned only where its role gains or loses a column; it is
     then the complete list of that role's columns, as an explicit parameter is
-    (:func:`~skanime.infer_column_roles`).
+    (:func:`~skanime.infer_column_roles`). Where the numeric columns become a
+    list, the date and duration columns are named too, as a numeric list
+    would turn their roles off.
 
     Raises
     ------
     ColumnError
         If a name is not a column of ``X``, is the scores' column, is given two
-        roles, or names a poster, date or duration column; or if the numeric
-        columns would become an explicit list (which turns the date and
-        duration roles off) while ``X`` has a date or duration column.
+        roles, or names the poster column.
 
     Examples
     --------
@@ -95,11 +93,10 @@ def role_params(
         wanted[column] = role
     roles = model._resolve_roles(X, y)
     for column, role in wanted.items():
-        now = roles.role_of(column)
-        if now in _FIXED:
+        if roles.role_of(column) == "poster":
             raise ColumnError(
-                f"--role {column}={role}: {column!r} is a {now} column, which "
-                f"--role does not change; {_FIXED[now]}."
+                f"--role {column}={role}: {column!r} is the poster column, which "
+                f"--role does not change; {_POSTER}."
             )
     moved = set(wanted.values()) | {roles.role_of(c) for c in wanted}
     params = {
@@ -110,14 +107,11 @@ def role_params(
         for role, param in _PARAMS.items()
         if role in moved
     }
-    dates = roles["date"] + roles["duration"]
-    if "numeric_columns" in params and model.numeric_columns == "auto" and dates:
-        raise ColumnError(
-            f"--role {', '.join(f'{c}={r}' for c, r in wanted.items())}: the "
-            "numeric columns would be named in full, which turns the date and "
-            f"duration columns off: {dates} would be lost. Write them in the file "
-            "as numbers (a year, minutes) to keep them beside it."
-        )
+    if "numeric_columns" in params:  # a numeric list turns "auto" dates off
+        for role in ("date", "duration"):
+            param = _PARAMS[role]
+            if roles[role] and param not in params:
+                params[param] = list(roles[role])
     changes = []
     for column, role in wanted.items():
         now = roles.role_of(column)

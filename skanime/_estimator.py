@@ -96,7 +96,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         ``"Unknown"`` counts as missing). "auto": the columns judged numeric by
         :func:`infer_column_roles`, plus durations (as minutes) and the year of
         each date. A list is complete: it also turns the date and duration
-        roles off (name ``Duration`` or ``Year`` here to use them).
+        roles off unless ``date_columns`` or ``duration_columns`` name their
+        columns (or name ``Duration`` or ``Year`` here where they are numbers
+        already, as in :func:`~skanime.datasets.load_mal`'s frame).
     categorical_columns : "auto", sequence of str, callable or None, default="auto"
         One-hot encoded columns. "auto" adds the season of each date.
     list_columns : "auto", sequence of str, callable or None, default="auto"
@@ -106,6 +108,15 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         ``title_features``, ``franchise_prior``, ``title_neighbors`` and
         ``title_words`` branches.
         None leaves text out.
+    date_columns : "auto", sequence of str, callable or None, default="auto"
+        Date columns (``Aired``: ``"Apr 5, 2009 to ?"``, ISO dates, dates of
+        numbers, datetimes), each read as a year (numeric) and a season
+        (categorical). "auto": the columns judged dates, unless
+        ``numeric_columns`` is a list (then none).
+    duration_columns : "auto", sequence of str, callable or None, default="auto"
+        Duration columns (``"24 min. per ep."``, ``"1 hr. 55 min."``, time
+        spans), read as minutes. "auto": the columns judged durations, unless
+        ``numeric_columns`` is a list (then none).
     poster_column : "auto", str or None, default="auto"
         Column of poster paths; ``None`` fits a tabular-only model, "auto" takes
         the column judged to hold image paths or URLs (``poster``, ``Image URL``,
@@ -359,6 +370,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "categorical_columns": [StrOptions({"auto"}), list, tuple, callable, None],
         "list_columns": [StrOptions({"auto"}), list, tuple, callable, None],
         "text_columns": [StrOptions({"auto"}), list, tuple, callable, None],
+        "date_columns": [StrOptions({"auto"}), list, tuple, callable, None],
+        "duration_columns": [StrOptions({"auto"}), list, tuple, callable, None],
         "poster_column": [str, None],
         "title_features": ["boolean"],
         "franchise_prior": ["boolean"],
@@ -414,6 +427,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         categorical_columns="auto",
         list_columns="auto",
         text_columns="auto",
+        date_columns="auto",
+        duration_columns="auto",
         poster_column="auto",
         title_features=True,
         franchise_prior=True,
@@ -459,6 +474,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         self.categorical_columns = categorical_columns
         self.list_columns = list_columns
         self.text_columns = text_columns
+        self.date_columns = date_columns
+        self.duration_columns = duration_columns
         self.poster_column = poster_column
         self.title_features = title_features
         self.franchise_prior = franchise_prior
@@ -558,6 +575,8 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         "categorical_columns": "categorical",
         "list_columns": "list",
         "text_columns": "text",
+        "date_columns": "date",
+        "duration_columns": "duration",
         "poster_column": "poster",
     }
 
@@ -590,7 +609,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         ):
             explicit["text"] = None  # no branch reads text: predict must not need it
         if "numeric" in explicit:  # a numeric list is complete (see numeric_columns)
-            explicit.setdefault("date", None)
+            explicit.setdefault("date", None)  # unless date_columns names some
             explicit.setdefault("duration", None)
         target = getattr(y, "name", None)
         roles = infer_column_roles(
@@ -904,6 +923,10 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             state["history_"] = state["pipeline_"][-1].history_
         # a model saved before the booster's time gate predicts as it did
         state.setdefault("booster_time_column", None)
+        # saved before date_columns and duration_columns: "auto" reads the
+        # roles as they were read (off where numeric_columns is a list)
+        state.setdefault("date_columns", "auto")
+        state.setdefault("duration_columns", "auto")
         if "booster_" in state:
             state.setdefault("booster_time_feature_", None)
             state.setdefault("booster_latest_", None)

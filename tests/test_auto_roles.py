@@ -92,6 +92,35 @@ def test_raw_mal_csv_read_with_pandas(raw_csv):
     assert np.isfinite(model.predict(raw)).all()
 
 
+def test_date_and_duration_columns_are_kept_beside_a_numeric_list(raw_csv):
+    """A numeric list turns the "auto" date and duration roles off, and no
+    parameter could turn them back on: naming the raw CSV's numeric columns
+    lost its Aired and Duration. date_columns and duration_columns name them;
+    a model saved before the two parameters existed reads them as "auto"."""
+    raw = pd.read_csv(raw_csv)
+    named = {"numeric_columns": ["Episodes", "Members"], "poster_column": None}
+    alone = fast_model(**named).fit(raw, raw["Score"])
+    assert alone.column_roles_["date"] == alone.column_roles_["duration"] == []
+    model = fast_model(**named, date_columns=["Aired"], duration_columns=["Duration"])
+    model.fit(raw, raw["Score"])
+    roles = model.column_roles_
+    assert roles["date"] == ["Aired"] and roles["duration"] == ["Duration"]
+    assert model.numeric_columns_ == ["Episodes", "Members", "Duration", "Year"]
+    assert "Season" in model.categorical_columns_
+    assert model.pipeline_[:-2].transform(raw)["numeric__Year"].std() > 0
+    # "auto" stays "auto" where the numeric columns are not named
+    auto = fast_model(date_columns=None, poster_column=None).fit(raw, raw["Score"])
+    assert auto.column_roles_["date"] == [] and "Duration" in auto.numeric_columns_
+    with pytest.raises(ColumnError, match="date_columns: 'Premiered'"):
+        fast_model(date_columns=["Premiered"]).fit(raw, raw["Score"])
+    state = model.__getstate__()
+    del state["date_columns"], state["duration_columns"]
+    old = type(model).__new__(type(model))
+    old.__setstate__(state)
+    assert old.get_params()["date_columns"] == "auto"
+    np.testing.assert_allclose(old.predict(raw), model.predict(raw))
+
+
 def test_load_mal_output_uses_the_prerelease_columns(raw_csv):
     frame = load_mal(raw_csv, dropna=True)
     model = fast_model().fit(frame, frame["Score"])

@@ -1313,6 +1313,11 @@ def test_train_role_gives_a_column_the_role_named_and_keeps_the_others(
     other columns keep the roles they had."""
     frame = pd.read_csv(anime_csv)
     frame["Hype"] = np.random.default_rng(0).permutation(len(frame)) * 7 + 3
+    frame["Start"] = [f"2005-04-{day % 28 + 1:02d}" for day in range(len(frame))]
+    # half of it still airing: read as a category
+    frame["Ended"] = [
+        f"2006-0{d % 9 + 1}-01" if d % 2 else "ongoing" for d in range(60)
+    ]
     data, model = tmp_path / "own.csv", tmp_path / "own.joblib"
     frame.to_csv(data, index=False)
     args = ["train", str(data), "--out", str(model), "--columns", "auto"]
@@ -1338,9 +1343,17 @@ def test_train_role_gives_a_column_the_role_named_and_keeps_the_others(
     assert after.role_of("Hype") == "numeric"
     assert after.role_of("Producers") == "ignored"
     moved = {"Hype", "Producers"}
+    # Start stays a date, though the numeric columns are now a list (which
+    # turns the "auto" dates off)
+    assert before.role_of("Start") == "date"
     assert {c: after.role_of(c) for c in after.reasons if c not in moved} == {
         c: before.role_of(c) for c in before.reasons if c not in moved
     }
+    # a date column given another role, and a column given the date role
+    assert before.role_of("Ended") == "categorical"
+    assert main([*args, "--role", "Start=ignored", "--role", "Ended=date"]) == 0
+    roles = joblib.load(model).column_roles_
+    assert roles["date"] == ["Ended"] and roles.role_of("Start") == "ignored"
     # the column set's lists take --role as well: a column of the set left out
     prerelease = [a for a in args if a not in ("--columns", "auto")]
     assert main([*prerelease, "--role", "Themes=ignored"]) == 0
@@ -1357,16 +1370,13 @@ def test_train_role_gives_a_column_the_role_named_and_keeps_the_others(
         (["Hypes=numeric"], "auto", "(did you mean 'Hype'?)"),
         (["Score=numeric"], "auto", "'Score' holds the scores to predict"),
         (["Hype=text", "HYPE=list"], "auto", "'Hype' is given two roles, text"),
-        (["poster=ignored"], "auto", "'poster' is a poster column, which --role"),
-        (["Start=ignored"], "auto", "'Start' is a date column, which --role does"),
-        (["Hype=numeric"], "auto", "['Start'] would be lost"),
+        (["poster=ignored"], "auto", "'poster' is the poster column, which --role"),
     ],
 )
 def test_train_role_refusals_come_before_training(
     roles, columns, said, anime_csv, tmp_path, capsys
 ):
     frame = pd.read_csv(anime_csv).assign(Hype=np.arange(60) * 7 + 3)
-    frame["Start"] = [f"2005-04-{day % 28 + 1:02d}" for day in range(60)]
     data = tmp_path / "own.csv"
     frame.to_csv(data, index=False)
     args = ["train", str(data), "--out", str(tmp_path / "m.joblib")]

@@ -366,10 +366,14 @@ def test_make_hybrid_pipeline_has_the_estimators_defaults():
     assert len(shared) > 30
     assert {k: estimator[k] for k in shared} == {k: pipeline[k] for k in shared}
     assert all(estimator[k] == "auto" for k in columns)
-    # the booster is fitted beside the pipeline, on its network's inputs
+    # the booster is fitted beside the pipeline, on its network's inputs; the
+    # date and duration columns reach it through the roles (its cleaner's)
     assert set(estimator) - set(pipeline) == {
         "target_range",
         "booster",
         "booster_weight",
         "booster_time_column",
+        "date_columns",
+        "duration_columns",
     }
+    assert estimator["date_columns"] == estimator["duration_columns"] == "auto"
