@@ -91,7 +91,9 @@ def role_params(
                 f"{wanted[column]} and {role}."
             )
         wanted[column] = role
-    roles = model._resolve_roles(X, y)
+    # the roles before --role: every column may be ignored (a table whose one
+    # input is a count of its own)
+    roles = model._resolve_roles(X, y, check=False)
     for column, role in wanted.items():
         if roles.role_of(column) == "poster":
             raise ColumnError(
@@ -138,25 +140,37 @@ def identifier_like_words(model, X: pd.DataFrame, y: pd.Series) -> str:
     identifier-like (judged by their content, not known by name), each with the
     ``--role`` that would use it; empty where there are none.
 
+    Raises
+    ------
+    ColumnError
+        Where ``model`` uses no column of ``X``, saying so in the command's
+        words: those sentences, or that ``--role`` gives a column a role.
+
     Examples
     --------
     >>> import pandas as pd
     >>> from skanime import HybridAnimeRegressor
-    >>> X = pd.DataFrame({"Type": ["TV", "Movie"] * 15, "Hype": range(30),
-    ...                   "Score": [7.0, 8.0] * 15})
-    >>> print(identifier_like_words(HybridAnimeRegressor(), X, X["Score"]))
+    >>> table = pd.DataFrame({"Type": ["TV", "Movie"] * 15,
+    ...                       "studio_id": [4, 7, 9] * 10, "Score": [7.5] * 30})
+    >>> model = HybridAnimeRegressor()
+    >>> print(identifier_like_words(model, table, table["Score"]))
     ... # doctest: +NORMALIZE_WHITESPACE
-    Hype is ignored as identifier-like (a distinct integer in every row):
-    --role Hype=numeric uses it.
+    studio_id is ignored as identifier-like (an integer column named *id):
+    --role studio_id=categorical uses it.
     """
-    ignored = model._resolve_roles(X, y).ignored
+    roles = model._resolve_roles(X, y, check=False)
+    ignored = roles.ignored
     alike = {c: why for c, why in ignored.items() if why.startswith(_IDENTIFIER_LIKE)}
-    if not alike:
-        return ""
     said = [
         f"{column} is ignored as identifier-like "
         f"({why.removeprefix(_IDENTIFIER_LIKE)}): --role {column}="
         f"{_role_for(why)} uses it."
         for column, why in alike.items()
     ]
+    if not roles.used:
+        raise ColumnError(
+            f"No column of the table can be used: every column is ignored "
+            f"({ignored}). "
+            + (" ".join(said) or "--role NAME=ROLE gives a column a role.")
+        )
     return " ".join(said)

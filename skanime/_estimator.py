@@ -591,8 +591,9 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
             specs[param] = [value] if param == "poster_column" and value else value
         return specs
 
-    def _resolve_roles(self, X, y) -> ColumnRoles:
-        """Every column's role: the explicit parameters, the rest inferred."""
+    def _resolve_roles(self, X, y, *, check: bool = True) -> ColumnRoles:
+        """Every column's role: the explicit parameters, the rest inferred;
+        with ``check``, a :class:`ColumnError` where no column is used."""
         explicit = {}
         for param, role in self._ROLE_PARAMS.items():
             value = getattr(self, param)
@@ -615,7 +616,7 @@ class HybridAnimeRegressor(RegressorMixin, BaseEstimator):
         roles = infer_column_roles(
             X, target=target if isinstance(target, str) else None, explicit=explicit
         )
-        if not roles.used:
+        if check and not roles.used:
             raise ColumnError(
                 "No column of X can be used: every column is ignored "
                 f"({roles.ignored}). Name the columns to use, e.g. "

@@ -1388,6 +1388,34 @@ def test_train_role_refusals_come_before_training(
     assert "epoch" not in captured.out and not (tmp_path / "m.joblib").exists()
 
 
+def test_train_role_uses_a_table_whose_one_input_every_role_ignored(
+    anime_csv, tmp_path, capsys
+):
+    """A table whose one input is a count of its own: every column is
+    ignored, and --role, which would use it, was refused with the same "No
+    column of X can be used" as training without it, which named Python's
+    numeric_columns=[...]. Now training says which --role uses it, and
+    --role does."""
+    frame = pd.read_csv(anime_csv)[["anime_id", "Score"]]
+    frame["Hype"] = np.random.default_rng(0).permutation(len(frame)) * 7 + 3
+    data, model = tmp_path / "only.csv", tmp_path / "only.joblib"
+    frame.to_csv(data, index=False)
+    args = ["train", str(data), "--out", str(model), "--columns", "auto"]
+    args += ["--importance-repeats", "0", "--calibration-size", "0", *FAST]
+    args += ["--report-dir", str(tmp_path / "report")]
+    assert main(args) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "No column of the table can be used: every column is ignored" in err
+    assert err.endswith("--role Hype=numeric uses it.")
+    assert not model.exists()
+    assert main([*args, "--role", "Hype=numeric"]) == 0
+    assert joblib.load(model).column_roles_["numeric"] == ["Hype"]
+    frame.drop(columns="Hype").assign(Note="x").to_csv(data, index=False)
+    assert main(args) == 2  # nothing identifier-like: --role in general
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.endswith("--role NAME=ROLE gives a column a role.")
+
+
 def test_train_suggests_a_role_for_each_kind_of_identifier_like_column():
     from skanime._cli_roles import identifier_like_words
 
