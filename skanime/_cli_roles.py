@@ -7,20 +7,18 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from ._estimator import HybridAnimeRegressor
 from ._roles import _IDENTIFIER_LIKE
 from ._utils import name_key
 from ._validation import _column_hint
 from .exceptions import ColumnError
 
-#: The roles a column parameter of :class:`HybridAnimeRegressor` names, by
-#: parameter (``--role`` gives these and ``ignored``).
+#: The column parameter of :class:`HybridAnimeRegressor` of each role
+#: ``--role`` gives (and ``ignored``); the poster column has options of its own.
 _PARAMS = {
-    "numeric": "numeric_columns",
-    "categorical": "categorical_columns",
-    "list": "list_columns",
-    "text": "text_columns",
-    "date": "date_columns",
-    "duration": "duration_columns",
+    role: param
+    for param, role in HybridAnimeRegressor._ROLE_PARAMS.items()
+    if role != "poster"
 }
 #: What to do instead of moving the poster column with ``--role``.
 _POSTER = "the poster column is chosen with --poster-column (none: --no-posters)"

@@ -1447,6 +1447,16 @@ def test_train_role_refuses_what_is_not_name_equals_role(given, capsys):
     assert "argument --role: expected NAME=ROLE, ROLE one of numeric" in err
 
 
+def test_role_names_are_the_roles_the_estimator_has_parameters_for():
+    """Written out so that --help answers without pandas; kept in step with
+    the estimator's column parameters, as BOOSTER_NAMES is with BOOSTERS."""
+    from skanime._cli_options import ROLE_NAMES
+    from skanime._cli_roles import _PARAMS
+
+    assert set(ROLE_NAMES) == {*_PARAMS, "ignored"}
+    assert _PARAMS["date"] == "date_columns" and "poster" not in _PARAMS
+
+
 def test_train_help_shows_no_default_for_role(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
