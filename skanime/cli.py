@@ -54,6 +54,7 @@ from ._cli_options import (
 )
 from ._cli_posters import add_posters_command
 from ._cli_tables import _check_table_format, _write_table
+from ._cli_unknown import commands_of, unknown_arguments_words
 from ._closed_pipe import output_until_closed, reader_gone
 from ._experiment import (
     _NO_NEW_ROWS,
@@ -827,7 +828,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):  # `skanime` alone: its commands
         parser.print_help(sys.stderr)
         return 2
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse's message, with the option each may mean
+        command = commands_of(parser)[args.command]
+        command.error(unknown_arguments_words(parser, args.command, unknown))
     from .exceptions import SkanimeError
 
     _INTERRUPTED.clear()

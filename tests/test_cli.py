@@ -1221,6 +1221,41 @@ def test_count_options_are_refused_by_the_parser_naming_the_option(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("command", "given", "said"),
+    [
+        ("train", ["--max-epochs", "3"], "--max-epochs: did you mean --epochs?"),
+        ("train", ["--max_epochs=3"], "--max_epochs=3: did you mean --epochs?"),
+        ("train", ["--batch_size", "8"], "--batch_size: did you mean --batch-size?"),
+        ("train", ["--Patience", "2"], "--Patience: did you mean --patience?"),
+        (
+            "predict",
+            ["--cv", "3"],
+            "--cv is an option of skanime train, not of skanime predict",
+        ),
+        ("predict", ["--patience=2"], "skanime demo, skanime train, not of"),
+        ("train", ["extra.csv"], "unrecognized arguments: extra.csv (skanime"),
+    ],
+)
+def test_an_unknown_option_is_refused_with_the_option_it_may_mean(
+    command, given, said, anime_csv, tmp_path, capsys
+):
+    """argparse said only "unrecognized arguments: --max-epochs 3"."""
+    out = tmp_path / "out"
+    argv = {
+        "train": ["train", str(anime_csv), "--out", str(out)],
+        "predict": ["predict", str(tmp_path / "m.skanime"), str(anime_csv)],
+    }[command]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, *given, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith(f"usage: skanime {command} ")
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"skanime {command}: error: unrecognized arguments: ")
+    assert said in line and f"skanime {command} --help lists its options)" in line
+    assert list(tmp_path.iterdir()) == []  # refused before any work
+
+
 @pytest.mark.parametrize("value", ["0", "-0.1", "nan", "inf", "fast"])
 def test_a_learning_rate_not_above_zero_is_refused_by_the_parser(
     value, anime_csv, tmp_path, capsys
