@@ -365,3 +365,33 @@ def test_effects_plot_draws_one_row_largest_on_top_and_names_a_bad_row():
     with pytest.raises(ValueError, match="'Bebop' is in effects more than once"):
         plot_column_effects(effects.set_axis(["Bebop", "Bebop"]), "Bebop")
     assert plt.get_fignums() == open_before
+
+
+def test_scikit_learns_partial_dependence_reads_the_model_as_any_regressor(
+    fitted_model, anime
+):
+    """partial_dependence sets one column of the frame to each grid value and
+    averages the model's predictions: for a number, a category and a list
+    column, each point is the model's own mean prediction of those rows, and
+    PartialDependenceDisplay draws one panel a column."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn.inspection import PartialDependenceDisplay, partial_dependence
+
+    X = anime.drop(columns="Score")
+    for column, kind in [("Episodes", None), ("Type", "cat"), ("Genres", "cat")]:
+        categorical = [column] if kind else None
+        result = partial_dependence(
+            fitted_model, X, [column], categorical_features=categorical
+        )
+        grid, average = result["grid_values"][0], result["average"][0]
+        assert len(grid) >= 3 and np.ptp(average) > 0  # the column moves it
+        for value, mean in zip(grid, average, strict=True):
+            rows = X.assign(**{column: value})
+            assert mean == pytest.approx(fitted_model.predict(rows).mean(), abs=1e-4)
+    display = PartialDependenceDisplay.from_estimator(
+        fitted_model, X, ["Year", "Type"], categorical_features=["Type"]
+    )
+    assert display.axes_.size == 2 and len(display.pd_results) == 2
+    matplotlib.pyplot.close(display.figure_)
