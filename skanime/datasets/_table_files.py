@@ -21,7 +21,7 @@ from .._utils import is_label_list, is_null, split_labels
 from ..exceptions import SkanimeError
 from ._json_tables import json_records
 
-__all__ = ["QUOTE_HINT", "read_text_table", "text_table"]
+__all__ = ["read_text_table", "text_table"]
 
 #: Excel's first line naming the separator ("sep=;"), which it reads and some
 #: exports write.
@@ -161,7 +161,7 @@ def text_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 #: What a row with more fields than the header names is told.
-QUOTE_HINT = (
+_QUOTE_HINT = (
     'A value holding the separator needs quotes ("Action, Drama"), or the '
     "header lacks a name."
 )
@@ -199,7 +199,7 @@ def _rows_under_header(path: Path, read: dict, width: int, where: str) -> pd.Dat
         raise SkanimeError(
             f"Cannot read {where} as a CSV file: its row {row + 1} (line "
             f"{row + 2 + read['skiprows']}) has {fields} fields, and the header "
-            f"names {width}. {QUOTE_HINT}"
+            f"names {width}. {_QUOTE_HINT}"
         )
     # the rows as read above, under the header's names as pandas gives them
     # ("Genres.1" for a repeated name, "Unnamed: 3" for none)
@@ -266,5 +266,5 @@ def read_text_table(
     except pd.errors.ParserError as exc:
         words = str(exc).strip()
         if re.search(r"Expected \d+ fields in line \d+, saw \d+", words):
-            words += f". {QUOTE_HINT}"
+            words += f". {_QUOTE_HINT}"
         raise SkanimeError(f"Cannot read {where} as a CSV file: {words}") from exc
