@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -155,11 +155,27 @@ JSON_LIKE = st.recursive(
 
 
 @given(JSON_LIKE)
+@example({"__skanime_float64__": None})  # the tag as a key (found by Hypothesis)
 @settings(max_examples=200, deadline=None)
 def test_a_saved_history_reads_back_with_its_values_and_types(value):
     """``pack_json`` (a network's training history) reads back as it was:
     the same values, NaN and infinities included, and the same types, NumPy
-    float64 scalars included."""
-    from skanime._compact_state import pack_json, unpack_json
+    float64 scalars included. A dict keyed by its own float64 tag cannot be
+    told from a tagged number, so such a value is not packed (None: saved as
+    it is); the test once fed that None to ``unpack_json``."""
+    from skanime._compact_state import _FLOAT64, pack_json, unpack_json
 
-    assert repr(unpack_json(pack_json(value))) == repr(value)
+    def keys(item):  # every key of every dict in item
+        if type(item) is dict:
+            yield from item
+            for inner in item.values():
+                yield from keys(inner)
+        elif type(item) is list:
+            for inner in item:
+                yield from keys(inner)
+
+    text = pack_json(value)
+    if _FLOAT64 in set(keys(value)):  # the tag itself as a key: saved as it is
+        assert text is None
+        return
+    assert repr(unpack_json(text)) == repr(value)
