@@ -69,8 +69,8 @@ def unknown_arguments_words(
     >>> print(words)  # doctest: +NORMALIZE_WHITESPACE
     unrecognized arguments: --max-epochs 3 (--max-epochs: did you mean
     --epochs?; skanime train --help lists its options)
-    >>> print(unknown_arguments_words(parser, "train", ["--interval=0.8"]))
-    ... # doctest: +NORMALIZE_WHITESPACE
+    >>> words = unknown_arguments_words(parser, "train", ["--interval=0.8"])
+    >>> print(words)  # doctest: +NORMALIZE_WHITESPACE
     unrecognized arguments: --interval=0.8 (--interval=0.8 is an option of
     skanime predict, not of skanime train; skanime train --help lists its
     options)
